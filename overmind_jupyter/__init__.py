@@ -1,0 +1,23 @@
+"""Overmind for Jupyter: a notebook-native control room for teams of AI coding agents.
+
+Import layers (imports point down only): ui (magics, cli, widgets) → edge (server,
+client, commands) → core (engine, supervisor, store) → base (model, events, errors, config).
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+
+def _jupyter_server_extension_points() -> list[dict]:
+    """Entry point Jupyter Server uses to find the Overmind extension app."""
+    from .server.app import OvermindApp
+
+    return [{"module": "overmind_jupyter.server.app", "app": OvermindApp}]
+
+
+def load_ipython_extension(ipython) -> None:  # pragma: no cover - thin re-export
+    """``%load_ext overmind_jupyter``: register the ``%overmind`` magics."""
+    from .magics import load_ipython_extension as load
+
+    load(ipython)

@@ -1,0 +1,309 @@
+"""The engine: the one facade over store + supervisor (same interface in-process and REST).
+
+Every method is async and raises only ``OvermindError`` subclasses for bad input:
+``NotFound`` (unknown mission, with close matches), ``AmbiguousReference`` (id prefix
+matching several), ``UsageError`` (bad arguments), ``BlueprintError``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import codecs
+import contextlib
+import difflib
+import logging
+import os
+import sqlite3
+import time
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from . import __version__
+from .errors import AmbiguousReference, NotFound, UsageError
+from .events import Event
+from .model import Mission, MissionSpec, MissionStatus, mission_to_dict
+from .store import Store, default_db_path, exclude_from_git
+from .supervisor import blueprint_run, logs, names, reconcile
+from .supervisor.clock import Clock
+from .supervisor.supervisor import Supervisor
+
+log = logging.getLogger("overmind.engine")
+Listener = Callable[[list[Event]], None]
+
+
+class Engine:
+    """Missions and events of one project root.
+
+    Args:
+        root: project root; state lives in ``<root>/.overmind/``.
+        clock: time source for the supervisor (tests pass ``testing.FakeClock``).
+        base_env: environment missions start from (default: this process's).
+        mode: ``"server"`` (inside Jupyter), ``"embedded"`` (inside a kernel) or ``"local"``.
+    """
+
+    def __init__(self, root: str | Path, *, clock: Clock | None = None,
+                 base_env: dict[str, str] | None = None, mode: str = "local") -> None:
+        self.root = Path(root).resolve()
+        self.mode = mode
+        self.state_dir = self.root / ".overmind"
+        self.logs_dir = self.state_dir / "logs"
+        self.listeners: set[Listener] = set()
+        self.started_at = time.time()
+        self._clock, self._base_env = clock, base_env
+        self.store: Store | None = None
+        self.supervisor: Supervisor | None = None
+        self.blueprints: blueprint_run.Coordinators | None = None
+
+    # -- lifecycle ------------------------------------------------------------------
+    async def start(self) -> dict[str, list[str]]:
+        """Open the store and reconcile it with the live processes.
+
+        Returns ``{"adopted": [names], "resumed": [names], "lost": [names]}``.
+        """
+        self.logs_dir.mkdir(parents=True, exist_ok=True)
+        exclude_from_git(self.root)
+        self.store = Store(default_db_path(self.root), on_commit=self._publish)
+        loop = asyncio.get_running_loop()
+        self.store.schedule_flush = lambda: loop.call_soon(self.store.flush)
+        self.supervisor = Supervisor(self.store, self._clock, self._base_env)
+        self.blueprints = blueprint_run.Coordinators(self.store, self.supervisor, self._create)
+        return self._reconcile()
+
+    def _reconcile(self) -> dict[str, list[str]]:
+        found = reconcile.plan(self.store.missions(live_only=True))
+        for m in found.lost:
+            self.store.transition(m.id, MissionStatus.LOST if m.status is not
+                                  MissionStatus.STOPPING else MissionStatus.KILLED,
+                                  reason="process gone while the engine was down")
+        for m, child in found.adopt:
+            self.store.append_event("mission-adopted", {"pid": child.pid, "note": (
+                "re-adopted after an engine restart; its exit status will be unknown")},
+                mission=m.id)
+            self.supervisor.launch(m, adopted=child)
+        blueprints = [m for m in found.resume if self.blueprints.owns(m)]
+        for m in found.resume:
+            if m not in blueprints and not self.blueprints.owned_child(m):
+                self.supervisor.launch(m)
+        for m in blueprints:
+            self.blueprints.resume(m)
+        report = {"adopted": [m.name for m, _ in found.adopt],
+                  "resumed": [m.name for m in found.resume], "lost": [m.name for m in found.lost]}
+        self.store.append_event("engine-started", report)
+        return report
+
+    async def close(self, stop_missions: bool = True) -> None:
+        """Stop every mission (SIGTERM, grace, SIGKILL) unless told not to; close the store."""
+        if self.store is None:
+            return
+        self.store.append_event("engine-stopping", {"stop_missions": stop_missions})
+        if stop_missions:
+            await self.shutdown()
+        for rt in list(self.supervisor.runtimes.values()):
+            if rt.task:
+                rt.task.cancel()
+        self.store.close()
+        self.store = None
+
+    # -- events ---------------------------------------------------------------------
+    def _publish(self, batch: list[Event]) -> None:
+        for listener in list(self.listeners):
+            try:
+                listener(batch)
+            except Exception:  # one broken listener must not stop the others
+                log.exception("event listener failed")
+
+    def subscribe(self, listener: Listener) -> None:
+        """Call ``listener(batch)`` with every committed batch of events, in seq order."""
+        self.listeners.add(listener)
+
+    def unsubscribe(self, listener: Listener) -> None:
+        """Stop calling ``listener``."""
+        self.listeners.discard(listener)
+
+    async def events(self, after: int = 0, limit: int = 1000, **filters: str | None) -> list[Event]:
+        """Committed events with ``seq > after`` (at most ``limit``), optionally filtered."""
+        return self.store.read_events(after=after, limit=limit, **filters)
+
+    # -- missions -------------------------------------------------------------------
+    async def run(self, spec: MissionSpec) -> Mission:
+        """Record and start a mission; returns it once running (or failed to spawn).
+
+        Raises:
+            UsageError: empty command, invalid/taken name, bad timeout.
+            NotFound: unknown ``--parent``.
+        """
+        m = self._create(spec)
+        rt = self.supervisor.launch(m)
+        await rt.running.wait()
+        return self.store.get_mission(m.id)
+
+    def _create(self, spec: MissionSpec, status: MissionStatus = MissionStatus.PENDING,
+                command: list[str] | None = None) -> Mission:
+        command = command or list(spec.command)
+        if not command:
+            raise UsageError("nothing to run: give the command after --, e.g. run -- sleep 10")
+        if spec.name is not None and not names.valid_name(spec.name):
+            raise UsageError(f"invalid mission name {spec.name!r}: use letters, digits, "
+                             "'.', '_' or '-' (at most 63, starting with a letter or digit)")
+        if spec.name and self.store.live_name_taken(spec.name):
+            raise UsageError(f"a live mission is already named {spec.name}; stop it or pick "
+                             "another --name")
+        if spec.activity_timeout_s is not None and spec.activity_timeout_s <= 0:
+            raise UsageError("--activity-timeout must be a positive number of seconds")
+        parent = self.resolve(spec.parent).id if spec.parent else None
+        mission_id = names.new_id()
+        name = names.unique_name(spec.name, self.store.live_name_taken)
+        now = time.time()
+        m = Mission(
+            id=mission_id, name=name, kind=spec.kind, command=command,
+            cwd=str(Path(spec.cwd or self.root).resolve()), env=dict(spec.env),
+            parent_id=parent, restart=spec.restart, activity_timeout_s=spec.activity_timeout_s,
+            grace_s=spec.grace_s, agent=spec.agent, status=status, created_at=now,
+            updated_at=now, log_path=str(logs.log_path(self.logs_dir, name, mission_id)))
+        try:
+            self.store.insert_mission(m)
+        except sqlite3.IntegrityError:
+            raise UsageError(f"a live mission is already named {name}; pick another --name") \
+                from None
+        return m
+
+    def resolve(self, ref: str) -> Mission:
+        """Find a mission by exact id, name (live first, then newest) or unique id prefix.
+
+        Raises:
+            NotFound: "no mission named X", with close matches.
+            AmbiguousReference: the prefix matches several missions (listed).
+        """
+        ref = str(ref).strip()
+        found = self.store.candidates(ref) if ref else []
+        exact = [m for m in found if m.id == ref]
+        by_name = [m for m in found if m.name == ref]
+        if exact:
+            return exact[0]
+        if by_name:
+            live = [m for m in by_name if not m.status.terminal]
+            return (live or by_name)[0]
+        if len(found) == 1:
+            return found[0]
+        if found:
+            listed = ", ".join(f"{m.id[:8]} ({m.name}, {m.status.value})" for m in found[:10])
+            raise AmbiguousReference(f"{ref!r} matches {len(found)} missions: {listed}; "
+                                     "give more of the id or the name")
+        close = difflib.get_close_matches(ref, list(self.store.names()), n=3, cutoff=0.6)
+        hint = f"; did you mean {' or '.join(close)}?" if close else "; see `overmind ps --all`"
+        raise NotFound(f"no mission named {ref}{hint}")
+
+    async def ps(self, all: bool = False) -> list[Mission]:
+        """Missions, oldest first: live ones only unless ``all``."""
+        return self.store.missions(live_only=not all)
+
+    async def info(self, ref: str) -> dict[str, Any]:
+        """``mission_to_dict`` plus ``children``, ``last_line`` and live ``cpu_percent``/``rss``."""
+        m = self.resolve(ref)
+        data = mission_to_dict(m)
+        data["children"] = [c.id for c in self.store.children(m.id)]
+        data["last_line"] = logs.last_line(m.log_path)
+        data["log_bytes"] = logs.size(m.log_path)
+        data.update(_process_stats(m))
+        return data
+
+    async def logs(self, ref: str, tail: int | None = None) -> str:
+        """The mission's log text: the last ``tail`` lines (≤ 256 KiB), or all of that."""
+        return logs.tail(self.resolve(ref).log_path, tail)
+
+    async def follow(self, ref: str, tail: int | None = 10) -> AsyncIterator[str]:
+        """Yield the last ``tail`` lines, then new output until the mission has ended."""
+        m = self.resolve(ref)
+        offset = logs.size(m.log_path)
+        if tail != 0:
+            yield logs.tail(m.log_path, tail)
+        decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        finished = lambda: m.id not in self.supervisor.runtimes  # noqa: E731
+        async for chunk in logs.follow(m.log_path, offset, finished):
+            yield decoder.decode(chunk)
+        yield decoder.decode(b"", final=True)
+
+    async def send(self, ref: str, text: str) -> Mission:
+        """Write ``text`` plus a newline to a session mission's terminal."""
+        m = self.resolve(ref)
+        self.supervisor.send(m.id, (text + "\n").encode())
+        return m
+
+    async def stop(self, ref: str, force: bool = False) -> Mission:
+        """Stop one mission (SIGTERM, grace, SIGKILL; ``force``: SIGKILL now); never restarted.
+
+        A blueprint mission always stops its whole tree.
+        """
+        m = self.resolve(ref)
+        if self.blueprints.owns(m):
+            return (await self.kill(m.id, cascade=True, force=force))[-1]
+        await self.supervisor.stop(m.id, force=force)
+        return self.store.get_mission(m.id)
+
+    async def kill(self, ref: str, cascade: bool = False, force: bool = True) -> list[Mission]:
+        """SIGKILL a mission (``cascade``: its descendants first, depth-first).
+
+        Returns every mission it ended, children before parents.
+        """
+        m = self.resolve(ref)
+        ended: list[Mission] = []
+        if cascade or self.blueprints.owns(m):
+            children = self.store.children(m.id)
+            results = await asyncio.gather(*(self.kill(c.id, True, force) for c in children))
+            ended.extend(x for sub in results for x in sub)
+        if self.blueprints.owns(m):
+            self.blueprints.cancel(m.id)
+        else:
+            await self.supervisor.stop(m.id, force=force)
+        ended.append(self.store.get_mission(m.id))
+        return ended
+
+    async def wait(self, ref: str, timeout_s: float | None = None) -> Mission:
+        """Wait until the mission is terminal (or ``timeout_s`` passed); return its record."""
+        m = self.resolve(ref)
+        if self.blueprints.owns(m):
+            await self.blueprints.wait(m.id, timeout_s)
+        else:
+            await self.supervisor.wait(m.id, timeout_s)
+        return self.store.get_mission(m.id)
+
+    async def apply(self, text: str, source: str, base_dir: str | None = None,
+                    name: str | None = None) -> Mission:
+        """Apply a blueprint (TOML ``text`` read from ``source``); returns the blueprint mission.
+
+        Raises:
+            BlueprintError: syntax errors, unknown keys or dependencies, cycles (named).
+        """
+        return await self.blueprints.apply(text, source, Path(base_dir or self.root), name)
+
+    async def status(self) -> dict[str, Any]:
+        """Engine facts: version, mode, root, pid, uptime (s), mission counts, last seq."""
+        counts: dict[str, int] = {}
+        for m in self.store.missions(live_only=True):
+            counts[m.status.value] = counts.get(m.status.value, 0) + 1
+        return {"version": __version__, "mode": self.mode, "root": str(self.root),
+                "pid": os.getpid(), "uptime_s": time.time() - self.started_at,
+                "missions": counts, "last_seq": self.store.last_seq()}
+
+    async def shutdown(self) -> list[Mission]:
+        """Stop every live mission, trees depth-first; returns the missions it ended."""
+        live = self.store.missions(live_only=True)
+        ids = {m.id for m in live}
+        roots = [m for m in live if m.parent_id not in ids]
+        results = await asyncio.gather(*(self.kill(m.id, cascade=True, force=False)
+                                         for m in roots))
+        return [m for sub in results for m in sub]
+
+
+def _process_stats(m: Mission) -> dict[str, Any]:
+    if not m.pid or m.status.terminal:
+        return {}
+    with contextlib.suppress(psutil.Error):
+        proc = psutil.Process(m.pid)
+        with proc.oneshot():
+            return {"cpu_percent": proc.cpu_percent(interval=None),
+                    "rss_bytes": proc.memory_info().rss}
+    return {}

@@ -1,0 +1,98 @@
+"""The one exception tree of Overmind.
+
+::
+
+    OvermindError                 root; ``message`` says what went wrong and what to do
+    ├── UsageError                bad command line / bad request arguments (HTTP 400, exit 2)
+    ├── NotFound                  unknown mission / objective / change id (HTTP 404)
+    │   └── AmbiguousReference    an id prefix matches several records (HTTP 400)
+    ├── InvalidTransition         a status change the transition table forbids (HTTP 409)
+    ├── BlueprintError            a blueprint file that cannot be applied (HTTP 400)
+    ├── EngineUnavailable         no engine reachable (CLI / client side)
+    └── NotAvailable              a command whose subsystem has not landed yet (HTTP 501)
+
+Every error carries ``reason``: a short machine-readable tag used in JSON error bodies
+(``{"message": ..., "reason": ...}``) and an HTTP status for the server edge.
+"""
+
+from __future__ import annotations
+
+
+class OvermindError(Exception):
+    """Root of every error Overmind raises on purpose.
+
+    Args:
+        message: human sentence: what went wrong and what to do next.
+    """
+
+    reason = "error"
+    http_status = 500
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def to_json(self) -> dict[str, str]:
+        """The JSON body the REST edge sends: ``{"message": str, "reason": str}``."""
+        return {"message": self.message, "reason": self.reason}
+
+
+class UsageError(OvermindError):
+    """Bad arguments: unknown command or flag, malformed value. CLI exit status 2."""
+
+    reason = "usage"
+    http_status = 400
+
+
+class NotFound(OvermindError):
+    """No record matches the reference (id, id prefix or name)."""
+
+    reason = "not-found"
+    http_status = 404
+
+
+class AmbiguousReference(NotFound):
+    """An id prefix or name matches several records; the message lists them."""
+
+    reason = "ambiguous"
+    http_status = 400
+
+
+class InvalidTransition(OvermindError):
+    """A status change that the transition table in ``model.py`` forbids."""
+
+    reason = "invalid-transition"
+    http_status = 409
+
+
+class BlueprintError(OvermindError):
+    """A blueprint that cannot be applied (syntax, unknown dependency, cycle)."""
+
+    reason = "blueprint"
+    http_status = 400
+
+
+class EngineUnavailable(OvermindError):
+    """No engine could be reached or started."""
+
+    reason = "engine-unavailable"
+    http_status = 503
+
+
+class NotAvailable(OvermindError):
+    """The command exists in the grammar but its subsystem is not available yet."""
+
+    reason = "not-available"
+    http_status = 501
+
+
+_BY_REASON = {cls.reason: cls for cls in (
+    OvermindError, UsageError, NotFound, AmbiguousReference, InvalidTransition,
+    BlueprintError, EngineUnavailable, NotAvailable)}
+
+
+def from_json(body: dict, status: int = 500) -> OvermindError:
+    """Rebuild the error a server sent as ``{"message", "reason"}`` (client side)."""
+    cls = _BY_REASON.get(str(body.get("reason")), OvermindError)
+    message = str(body.get("message") or f"server answered HTTP {status}")
+    return cls(message)

@@ -1,0 +1,43 @@
+"""Wire schema of events: the append-only, sequenced record every UI renders.
+
+An event on the wire (REST, websocket, store row) is one JSON object::
+
+    {"seq": int, "ts": float, "type": EventType, "mission": str | None,
+     "objective": str | None, "party": str | None, "data": {...}}
+
+``seq`` increases by one per appended event and is assigned before broadcast, so a client
+that resumes from ``?after=<seq>`` misses nothing. ``ts`` is wall-clock epoch seconds.
+The TypeScript mirror lives in ``labextension/src/events.ts``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, TypedDict, get_args
+
+EventType = Literal[
+    # missions (supervisor)
+    "mission-created",  # data: {name, kind, command, parent}
+    "mission-status",  # data: {status, previous, reason, pid?, exit?}
+    "mission-restart",  # data: {attempt, delay_s, reason}
+    "mission-adopted",  # data: {pid, note}
+    "mission-stalled",  # data: {idle_s}
+    "mission-child-failed",  # data: {child, reason}  (sent to the parent mission)
+    "engine-started",  # data: {adopted, lost}
+    "engine-stopping",  # data: {}
+    # orchestration (Overmind multiplayer vocabulary)
+    "plan-ready", "agent-spawned", "agent-thinking", "agent-message", "tool-use",
+    "tool-result", "agent-finished", "run-complete", "run-error",
+]
+EVENT_TYPES: frozenset[str] = frozenset(get_args(EventType))
+
+
+class Event(TypedDict):
+    """One event as stored and sent; see the module docstring for field meanings."""
+
+    seq: int
+    ts: float
+    type: EventType
+    mission: str | None
+    objective: str | None
+    party: str | None
+    data: dict[str, Any]

@@ -1,0 +1,1 @@
+"""Mission supervisor: process groups, restart policy, stall detection, trees, logs."""

@@ -1,0 +1,37 @@
+"""In-memory state of one live mission inside the supervisor."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+
+from ..model import ExitCause
+from .logs import PtyPump
+from .process import Child
+
+
+@dataclasses.dataclass(eq=False, slots=True)
+class Runtime:
+    """What the supervisor holds for a mission while its lifecycle task runs.
+
+    Attributes:
+        mission_id: the mission's id.
+        child: the current process, None between runs.
+        cause: set when Overmind itself ends the run (user stop or stall).
+        done: set once the mission reached a terminal state.
+        wake: set to cut a backoff sleep short (a stop during ``restarting``).
+        running: set while a process runs (and once the mission is over).
+        gone: set when the current process has exited.
+        pump: pty reader of a session mission.
+        task: the lifecycle task.
+    """
+
+    mission_id: str
+    child: Child | None = None
+    cause: ExitCause | None = None
+    done: asyncio.Event = dataclasses.field(default_factory=asyncio.Event)
+    wake: asyncio.Event = dataclasses.field(default_factory=asyncio.Event)
+    running: asyncio.Event = dataclasses.field(default_factory=asyncio.Event)
+    gone: asyncio.Event = dataclasses.field(default_factory=asyncio.Event)
+    pump: PtyPump | None = None
+    task: asyncio.Task | None = None

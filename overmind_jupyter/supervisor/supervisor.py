@@ -1,0 +1,267 @@
+"""The mission supervisor: spawn, watch, restart, stall detection, stop with escalation.
+
+Each live mission has one asyncio task running its lifecycle (``_lifecycle``); every
+status change goes through ``Store.transition`` so the transition table is enforced in
+the database transaction. Stop is SIGTERM to the process group, a grace period, then
+SIGKILL; after the leader exits, stragglers left in its group are killed too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+import os
+import random
+import signal
+import time
+from collections.abc import Callable
+
+from ..errors import InvalidTransition, UsageError
+from ..model import (
+    ExitCause,
+    ExitInfo,
+    GiveUp,
+    Mission,
+    MissionKind,
+    MissionStatus,
+    backoff_exponent,
+    decide_restart,
+)
+from ..store import Store
+from . import logs
+from .clock import Clock, SystemClock
+from .process import Child, SpawnFailed, signal_group, spawn, wait_exit, write_input
+from .runtime import Runtime
+
+log = logging.getLogger("overmind.supervisor")
+S = MissionStatus
+STALL_POLL_MAX_S = 1.0
+
+
+class Supervisor:
+    """Runs missions recorded in ``store``.
+
+    Args:
+        store: the durable store (status changes and events go through it).
+        clock: time source for backoff, stall detection and restart windows.
+        base_env: environment every mission starts from (default: this process's).
+    """
+
+    def __init__(self, store: Store, clock: Clock | None = None,
+                 base_env: dict[str, str] | None = None) -> None:
+        self.store = store
+        self.clock = clock or SystemClock()
+        self.base_env = base_env
+        self.runtimes: dict[str, Runtime] = {}
+        self.on_end: list[Callable[[Mission], None]] = []  # called with each ended mission
+        self.on_running: list[Callable[[Mission], None]] = []  # … each started run
+        self.rand = random.random
+
+    # -- starting ---------------------------------------------------------------
+    def launch(self, mission: Mission, adopted: Child | None = None) -> Runtime:
+        """Start the lifecycle task of a recorded mission (pending, restarting or adopted)."""
+        rt = Runtime(mission.id)
+        self.runtimes[mission.id] = rt
+        rt.task = asyncio.get_running_loop().create_task(
+            self._lifecycle(rt, mission, adopted), name=f"mission-{mission.name}")
+        return rt
+
+    async def _lifecycle(self, rt: Runtime, m: Mission, adopted: Child | None) -> None:
+        restart_times: list[float] = []
+        k = 0
+        try:
+            while True:
+                if rt.cause is ExitCause.USER_STOP and adopted is None:
+                    self._finish(rt, S.KILLED, ExitInfo(reason="stopped before it ran"),
+                                 "stopped by user", rt.cause)
+                    return
+                began = self.clock.monotonic()
+                cause, info = await (self._watch(rt, m, adopted) if adopted
+                                     else self._one_run(rt, m))
+                adopted = None
+                if rt.cause is ExitCause.STALLED:
+                    info = dataclasses.replace(info, reason=f"stalled ({info.reason})")
+                run_s = self.clock.monotonic() - began
+                k = backoff_exponent(k, run_s, m.restart)
+                decision = decide_restart(m.restart, rt.cause or cause, restart_times,
+                                          self.clock.monotonic(), k, self.rand())
+                if isinstance(decision, GiveUp):
+                    self._finish(rt, decision.status, info, decision.reason, cause)
+                    return
+                k += 1
+                restart_times.append(self.clock.monotonic())
+                if not await self._backoff(rt, m, decision.delay_s, decision.attempt, info):
+                    return
+        finally:
+            rt.done.set()
+            rt.running.set()
+            self.runtimes.pop(m.id, None)
+
+    async def _one_run(self, rt: Runtime, m: Mission) -> tuple[ExitCause, ExitInfo]:
+        self.store.transition(m.id, S.SPAWNING)
+        env = {**(self.base_env if self.base_env is not None else os.environ), **m.env,
+               "OVERMIND_MISSION_ID": m.id, "OVERMIND_MISSION_NAME": m.name}
+        try:
+            child = spawn(m.command, m.cwd, env, m.log_path,
+                          use_pty=m.kind is MissionKind.SESSION,
+                          stdin_pipe=m.kind is MissionKind.AGENT)
+        except SpawnFailed as exc:
+            logs.write_marker(m.log_path, f"spawn failed: {exc}")
+            return ExitCause.SPAWN_ERROR, ExitInfo(reason=str(exc))
+        running = self.store.transition(m.id, S.RUNNING, pid=child.pid,
+                                        pid_start=child.start_time, started_at=time.time())
+        for hook in self.on_running:
+            hook(running)
+        return await self._watch(rt, m, child)
+
+    async def _watch(self, rt: Runtime, m: Mission, child: Child) -> tuple[ExitCause, ExitInfo]:
+        rt.child = child
+        rt.gone.clear()
+        if child.pty_master is not None:
+            rt.pump = logs.PtyPump(child.pty_master, m.log_path)
+        rt.running.set()
+        stall = (asyncio.get_running_loop().create_task(self._stall_watch(rt, m))
+                 if m.activity_timeout_s else None)
+        try:
+            info = await wait_exit(child)
+        finally:
+            if stall:
+                stall.cancel()
+            signal_group(child.pid, signal.SIGKILL)  # stragglers left in the group
+            if rt.pump:
+                rt.pump.close()
+            rt.child, rt.pump = None, None
+            rt.running.clear()
+            rt.gone.set()
+        return _cause(info), info
+
+    async def _stall_watch(self, rt: Runtime, m: Mission) -> None:
+        timeout = float(m.activity_timeout_s or 0)
+        poll = min(STALL_POLL_MAX_S, timeout / 5)
+        seen, last = logs.size(m.log_path), self.clock.monotonic()
+        while True:
+            await self.clock.sleep(poll)
+            size = logs.size(m.log_path)
+            if size != seen:  # activity is stamped when observed: never earlier than real
+                seen, last = size, self.clock.monotonic()
+            idle = self.clock.monotonic() - last
+            if idle >= timeout:
+                break
+        rt.cause = ExitCause.STALLED
+        with contextlib.suppress(InvalidTransition):
+            self.store.transition(m.id, S.STALLED, reason=f"no output for {idle:.1f} s")
+        logs.write_marker(m.log_path, f"stalled: no output for {idle:.1f} s, stopping")
+        await self._terminate(rt, m.grace_s)
+
+    async def _backoff(self, rt: Runtime, m: Mission, delay: float, attempt: int,
+                       info: ExitInfo) -> bool:
+        """Sleep before a restart; False when a stop arrived meanwhile (mission ended)."""
+        cause, rt.cause = rt.cause, None
+        reason = f"{'stalled' if cause is ExitCause.STALLED else info.reason}; restart " \
+                 f"{attempt} in {delay:.2f} s"
+        self.store.transition(m.id, S.RESTARTING, reason=reason, exit=info,
+                              restarts=m.restarts + 1)
+        m.restarts += 1
+        self.store.append_event("mission-restart", {"attempt": attempt, "delay_s": delay,
+                                                    "reason": info.reason}, mission=m.id)
+        logs.write_marker(m.log_path, f"restart {attempt} after {info.reason} "
+                                      f"(backoff {delay:.2f} s)")
+        sleep = asyncio.ensure_future(self.clock.sleep(delay))
+        woken = asyncio.ensure_future(rt.wake.wait())
+        await asyncio.wait({sleep, woken}, return_when=asyncio.FIRST_COMPLETED)
+        sleep.cancel()
+        woken.cancel()
+        if rt.cause is ExitCause.USER_STOP:
+            self._finish(rt, S.KILLED, info, "stopped by user during backoff", rt.cause)
+            return False
+        return True
+
+    def _finish(self, rt: Runtime, status: MissionStatus, info: ExitInfo, reason: str,
+                cause: ExitCause) -> None:
+        text = info.reason if status is not S.KILLED else "stopped by user"
+        try:
+            m = self.store.transition(rt.mission_id, status, reason=f"{text} ({reason})",
+                                      exit=info)
+        except InvalidTransition as exc:  # already final: a late report changes nothing
+            log.info("ignored late exit report for %s: %s", rt.mission_id, exc)
+            return
+        if status is S.FAILED and m.parent_id:
+            self.store.append_event("mission-child-failed", {
+                "child": m.id, "name": m.name, "reason": reason}, mission=m.parent_id)
+        for hook in self.on_end:
+            hook(m)
+
+    # -- stopping ---------------------------------------------------------------
+    async def stop(self, mission_id: str, grace_s: float | None = None,
+                   force: bool = False) -> None:
+        """Stop a mission: SIGTERM to its group, ``grace_s`` s, then SIGKILL (``force``: now).
+
+        Never restarts it. Returns once the mission is in a terminal state.
+        """
+        rt = self.runtimes.get(mission_id)
+        if rt is None:
+            self._stop_unsupervised(mission_id)
+            return
+        rt.cause = ExitCause.USER_STOP
+        with contextlib.suppress(InvalidTransition):
+            if rt.child is not None:
+                self.store.transition(mission_id, S.STOPPING, reason="stop requested")
+        rt.wake.set()
+        grace = 0.0 if force else grace_s
+        if grace is None:
+            grace = self.store.get_mission(mission_id).grace_s
+        await self._terminate(rt, grace)
+        await rt.done.wait()
+
+    async def _terminate(self, rt: Runtime, grace_s: float) -> None:
+        child = rt.child
+        if child is None:
+            return
+        if grace_s > 0 and signal_group(child.pid, signal.SIGTERM):
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(rt.gone.wait(), grace_s)
+        if rt.child is child:
+            signal_group(child.pid, signal.SIGKILL)
+
+    def _stop_unsupervised(self, mission_id: str) -> None:
+        """A non-terminal mission with no lifecycle here (pending): mark it killed."""
+        m = self.store.get_mission(mission_id)
+        if not m.status.terminal:
+            with contextlib.suppress(InvalidTransition):
+                self.store.transition(mission_id, S.KILLED, reason="stopped before it ran")
+
+    # -- input ----------------------------------------------------------------------
+    def send(self, mission_id: str, data: bytes) -> None:
+        """Write ``data`` to a live session (pty) or agent (stdin) mission.
+
+        Raises:
+            UsageError: the mission is not running or takes no input.
+        """
+        rt = self.runtimes.get(mission_id)
+        if rt is None or rt.child is None:
+            raise UsageError("the mission is not running: nothing to send to")
+        try:
+            write_input(rt.child, data)
+        except OSError as exc:
+            raise UsageError(f"the mission does not take input ({exc.strerror}); "
+                             "only session missions (--type session) read what you send") \
+                from None
+
+    async def wait(self, mission_id: str, timeout_s: float | None = None) -> bool:
+        """Wait until the mission's lifecycle ends; False on timeout."""
+        rt = self.runtimes.get(mission_id)
+        if rt is None:
+            return True
+        try:
+            await asyncio.wait_for(asyncio.shield(rt.done.wait()), timeout_s)
+        except asyncio.TimeoutError:
+            return False
+        return True
+
+
+def _cause(info: ExitInfo) -> ExitCause:
+    if info.signal is not None:
+        return ExitCause.SIGNAL
+    return ExitCause.ERROR if info.returncode not in (0, None) else ExitCause.CLEAN
