@@ -43,7 +43,8 @@ def m001_missions(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX missions_name ON missions(name, created_at)")
     conn.execute("CREATE INDEX missions_parent ON missions(parent_id) "
                  "WHERE parent_id IS NOT NULL")
-    conn.execute(f"CREATE INDEX missions_live ON missions(status) WHERE status NOT IN {TERMINAL_SQL}")
+    conn.execute(f"CREATE INDEX missions_live ON missions(status) "
+                 f"WHERE status NOT IN {TERMINAL_SQL}")
 
 
 def m002_events(conn: sqlite3.Connection) -> None:
