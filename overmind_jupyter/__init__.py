@@ -11,9 +11,9 @@ __version__ = "0.1.0"
 
 def _jupyter_server_extension_points() -> list[dict]:
     """Entry point Jupyter Server uses to find the Overmind extension app."""
-    from .server.app import OvermindApp
+    from .server.app import Overmind
 
-    return [{"module": "overmind_jupyter.server.app", "app": OvermindApp}]
+    return [{"module": "overmind_jupyter.server.app", "app": Overmind}]
 
 
 def load_ipython_extension(ipython) -> None:  # pragma: no cover - thin re-export

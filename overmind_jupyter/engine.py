@@ -250,12 +250,15 @@ class Engine:
         """
         m = self.resolve(ref)
         ended: list[Mission] = []
-        if cascade or self.blueprints.owns(m):
+        blueprint = self.blueprints.owns(m)
+        if blueprint:
+            self.blueprints.halt(m.id)
+        if cascade or blueprint:
             children = self.store.children(m.id)
             results = await asyncio.gather(*(self.kill(c.id, True, force) for c in children))
             ended.extend(x for sub in results for x in sub)
-        if self.blueprints.owns(m):
-            self.blueprints.cancel(m.id)
+        if blueprint:
+            self.blueprints.finish_killed(m.id)
         else:
             await self.supervisor.stop(m.id, force=force)
         ended.append(self.store.get_mission(m.id))

@@ -128,14 +128,20 @@ class Coordinators:
                                   "ended without meeting its condition")
             logs.write_marker(root.log_path, f"not starting {name}: {', '.join(broken)} failed")
 
-    def cancel(self, root_id: str) -> None:
-        """End a blueprint mission as killed (its children are stopped by the caller)."""
+    def halt(self, root_id: str) -> None:
+        """Stop coordinating (no more starts or verdicts); pending children become killed.
+
+        Call before stopping the children so their ends are not read as a failure.
+        """
         task = self.tasks.pop(root_id, None)
         if task:
             task.cancel()
         for child in self.store.children(root_id):
             if child.status is S.PENDING:
                 self.store.transition(child.id, S.KILLED, reason="blueprint stopped")
+
+    def finish_killed(self, root_id: str) -> None:
+        """End a halted blueprint mission as killed, once its children are stopped."""
         with contextlib.suppress(InvalidTransition):
             self.store.transition(root_id, S.KILLED, reason="stopped by user")
         if root_id in self.done:

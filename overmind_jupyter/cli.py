@@ -1,0 +1,100 @@
+"""``overmind`` command line: the shared grammar (``commands.py``) over REST.
+
+Exit status: 0 ok, 1 error, 2 usage error, 130 interrupted; ``wait`` exits with the
+mission's status. ``run`` and ``apply`` start the daemon when none runs for the project.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from pathlib import Path
+
+from . import commands, daemon, runtime_files
+from .client import Client
+from .commands import HelpRequested, Result
+from .errors import EngineUnavailable, OvermindError, UsageError
+
+AUTOSTART = {"run", "apply"}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``overmind`` console script; returns the exit status."""
+    argv = sys.argv[1:] if argv is None else argv
+    try:
+        args = commands.parse(argv)
+        return asyncio.run(_main(args))
+    except HelpRequested as exc:
+        print(exc.message)
+        return 0
+    except UsageError as exc:
+        print(f"overmind: error: {exc.message}", file=sys.stderr)
+        return 2
+    except OvermindError as exc:
+        print(f"overmind: {exc.message}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+async def _main(args) -> int:
+    root = runtime_files.project_root(os.getcwd())
+    if args.cmd == "start":
+        info = daemon.start(root)
+        print(f"Overmind is running for {info['root']} at {info['url']} (pid {info['pid']})")
+        return 0
+    client = Client.discover()
+    if client is None and args.cmd in ("status", "shutdown"):
+        print(f"no Overmind engine runs for {root}")
+        return 0 if args.cmd == "shutdown" else 1
+    if client is None and args.cmd in AUTOSTART:
+        info = daemon.start(root)
+        client = Client(info["url"], info["token"])
+    if client is None:
+        raise EngineUnavailable(f"no Overmind engine runs for {root}; start one with "
+                                "`overmind start` (or set OVERMIND_URL and OVERMIND_TOKEN)")
+    if args.cmd == "attach":
+        return await _attach(client, args.id)
+    result = await commands.execute(client, args, os.getcwd())
+    await _print(result)
+    if args.cmd == "shutdown":
+        _await_daemon_exit(root)
+    return result.status
+
+
+async def _print(result: Result) -> None:
+    if result.stream is None:
+        sys.stdout.write(result.text)
+        sys.stdout.flush()
+        return
+    async for chunk in result.stream:
+        sys.stdout.write(chunk)
+        sys.stdout.flush()
+
+
+async def _attach(client: Client, ref: str) -> int:
+    """Show a session mission's output and send each line typed (Ctrl-D detaches)."""
+    info = await client.info(ref)
+    print(f"attached to {info['name']}; type lines to send, Ctrl-D to detach", file=sys.stderr)
+    output = asyncio.ensure_future(_print(Result(stream=client.follow(info["id"], 20))))
+    loop = asyncio.get_running_loop()
+    try:
+        while not output.done():
+            line = await loop.run_in_executor(None, sys.stdin.readline)
+            if not line:
+                break
+            await client.send(info["id"], line.rstrip("\n"))
+    finally:
+        output.cancel()
+    return 0
+
+
+def _await_daemon_exit(root: Path) -> None:
+    info = runtime_files.find(root)
+    if info and info.get("daemon"):
+        daemon.wait_gone(int(info["pid"]))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

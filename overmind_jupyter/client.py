@@ -1,0 +1,189 @@
+"""REST client with the engine's interface, for kernels and the CLI.
+
+Methods mirror ``engine.Engine`` (same names, arguments and return types) so the command
+layer cannot tell them apart. Errors the server sends as ``{"message", "reason"}`` are
+raised again as the matching ``OvermindError``; a refused connection raises
+``EngineUnavailable``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
+
+from . import runtime_files
+from .errors import EngineUnavailable, OvermindError, from_json
+from .events import Event
+from .model import Mission, MissionSpec, mission_from_dict
+from .server.base import TOKEN_HEADER
+from .server.schemas import spec_to_body
+
+API = "overmind/api/"
+LONG_POLL_S = 60.0
+
+
+class Client:
+    """Talks to the engine in a Jupyter server at ``url`` (with base URL, ending in ``/``).
+
+    Args:
+        url: server URL including its base URL, e.g. ``http://127.0.0.1:8888/``.
+        token: the scoped Overmind token.
+        timeout_s: timeout of ordinary requests (s).
+    """
+
+    mode = "server"
+
+    def __init__(self, url: str, token: str, timeout_s: float = 30.0) -> None:
+        self.url = url if url.endswith("/") else url + "/"
+        self.token = token
+        self.timeout_s = timeout_s
+        self.http = AsyncHTTPClient()
+
+    @classmethod
+    def discover(cls, cwd: str | Path | None = None) -> Client | None:
+        """From ``OVERMIND_URL``/``OVERMIND_TOKEN``, else the runtime file of ``cwd``'s project."""
+        url, token = os.environ.get("OVERMIND_URL"), os.environ.get("OVERMIND_TOKEN")
+        if url and token:
+            return cls(url, token)
+        info = runtime_files.find(runtime_files.project_root(cwd or os.getcwd()))
+        return cls(info["url"], info["token"]) if info else None
+
+    def _request(self, method: str, path: str, body: Any = None, query: dict | None = None,
+                 timeout_s: float | None = None, **kw: Any) -> HTTPRequest:
+        q = {k: v for k, v in (query or {}).items() if v is not None}
+        url = self.url + API + path + (f"?{urlencode(q)}" if q else "")
+        data = None if body is None else json.dumps(body)
+        return HTTPRequest(url, method=method, body=data, request_timeout=timeout_s or
+                           self.timeout_s, headers={TOKEN_HEADER: self.token,
+                                                    "Content-Type": "application/json"}, **kw)
+
+    async def _call(self, method: str, path: str, body: Any = None, query: dict | None = None,
+                    timeout_s: float | None = None, raw: bool = False) -> Any:
+        request = self._request(method, path, body, query, timeout_s)
+        try:
+            response = await self.http.fetch(request)
+        except HTTPClientError as exc:
+            raise _error(exc) from None
+        except OSError as exc:
+            raise EngineUnavailable(f"cannot reach Overmind at {self.url} ({exc.strerror or exc})"
+                                    "; is the server running? try `overmind start`") from None
+        text = response.body.decode("utf-8", "replace")
+        return text if raw else json.loads(text)
+
+    # -- the engine interface ------------------------------------------------------------
+    async def status(self) -> dict[str, Any]:
+        """See ``Engine.status``."""
+        return await self._call("GET", "status")
+
+    async def run(self, spec: MissionSpec) -> Mission:
+        """See ``Engine.run``."""
+        return mission_from_dict(await self._call("POST", "missions", spec_to_body(spec)))
+
+    async def ps(self, all: bool = False) -> list[Mission]:
+        """See ``Engine.ps``."""
+        data = await self._call("GET", "missions", query={"all": "1" if all else None})
+        return [mission_from_dict(d) for d in data["missions"]]
+
+    async def info(self, ref: str) -> dict[str, Any]:
+        """See ``Engine.info``."""
+        return await self._call("GET", f"missions/{_q(ref)}")
+
+    async def logs(self, ref: str, tail: int | None = None) -> str:
+        """See ``Engine.logs``."""
+        return await self._call("GET", f"missions/{_q(ref)}/logs", query={"tail": tail},
+                                raw=True)
+
+    async def follow(self, ref: str, tail: int | None = 10) -> AsyncIterator[str]:
+        """See ``Engine.follow``: chunks of text streamed over one HTTP response."""
+        ref = (await self.info(ref))["id"]  # a bad ref fails here with a clean error
+        queue: asyncio.Queue[str | None | Exception] = asyncio.Queue()
+        request = self._request("GET", f"missions/{_q(ref)}/logs",
+                                query={"follow": "1", "tail": tail}, timeout_s=10 ** 7,
+                                streaming_callback=lambda b: queue.put_nowait(
+                                    b.decode("utf-8", "replace")))
+        fetch = asyncio.ensure_future(self.http.fetch(request, raise_error=False))
+        fetch.add_done_callback(lambda f: queue.put_nowait(_fetch_outcome(f)))
+        try:
+            while (item := await queue.get()) is not None:
+                if isinstance(item, Exception):
+                    raise item
+                yield item
+        finally:
+            fetch.cancel()
+
+    async def send(self, ref: str, text: str) -> Mission:
+        """See ``Engine.send``."""
+        return mission_from_dict(await self._call("POST", f"missions/{_q(ref)}/send",
+                                                  {"text": text}))
+
+    async def stop(self, ref: str, force: bool = False) -> Mission:
+        """See ``Engine.stop``."""
+        data = await self._call("POST", f"missions/{_q(ref)}/stop", {"force": force},
+                                timeout_s=self.timeout_s + 3600)
+        return mission_from_dict(data)
+
+    async def kill(self, ref: str, cascade: bool = False) -> list[Mission]:
+        """See ``Engine.kill``."""
+        data = await self._call("POST", f"missions/{_q(ref)}/kill", {"cascade": cascade},
+                                timeout_s=self.timeout_s + 600)
+        return [mission_from_dict(d) for d in data["missions"]]
+
+    async def wait(self, ref: str, timeout_s: float | None = None) -> Mission:
+        """See ``Engine.wait``; long-polls in slices of ``LONG_POLL_S`` s."""
+        loop = asyncio.get_running_loop()
+        deadline = None if timeout_s is None else loop.time() + timeout_s
+        while True:
+            left = LONG_POLL_S if deadline is None else max(0.0, deadline - loop.time())
+            part = min(LONG_POLL_S, left)
+            m = mission_from_dict(await self._call("POST", f"missions/{_q(ref)}/wait",
+                                                   {"timeout_s": part}, timeout_s=part + 30))
+            if m.status.terminal or (deadline is not None and loop.time() >= deadline):
+                return m
+
+    async def apply(self, text: str, source: str, base_dir: str | None = None,
+                    name: str | None = None) -> Mission:
+        """See ``Engine.apply``."""
+        body = {"text": text, "source": source, "base_dir": base_dir, "name": name}
+        return mission_from_dict(await self._call("POST", "blueprints", body))
+
+    async def events(self, after: int = 0, limit: int = 1000, **filters: str | None
+                     ) -> list[Event]:
+        """See ``Engine.events``."""
+        data = await self._call("GET", "events", query={"after": after, "limit": limit,
+                                                        **filters})
+        return data["events"]
+
+    async def shutdown(self) -> list[Mission]:
+        """See ``Engine.shutdown``; a daemon server also stops itself."""
+        data = await self._call("POST", "shutdown", {}, timeout_s=self.timeout_s + 600)
+        return [mission_from_dict(d) for d in data["missions"]]
+
+
+def _q(ref: str) -> str:
+    return quote(str(ref), safe="")
+
+
+def _error(exc: HTTPClientError) -> OvermindError:
+    body = exc.response.body if exc.response is not None else b""
+    try:
+        return from_json(json.loads(body), exc.code)
+    except ValueError:
+        return OvermindError(f"Overmind server answered HTTP {exc.code}: {exc.message}")
+
+
+def _fetch_outcome(future: asyncio.Future) -> Exception | None:
+    if future.cancelled():
+        return None
+    if future.exception() is not None:
+        return EngineUnavailable(f"lost the connection to Overmind: {future.exception()}")
+    response = future.result()
+    if response.code >= 400:
+        return _error(HTTPClientError(response.code, response=response))
+    return None

@@ -1,0 +1,81 @@
+"""``overmind start``: run the engine as a headless Jupyter server (the daemon)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from . import runtime_files
+from .errors import EngineUnavailable
+
+START_TIMEOUT_S = 60.0
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that was free a moment ago."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def server_argv(root: Path, port: int) -> list[str]:
+    """Command line of a headless Jupyter server with only what Overmind needs enabled."""
+    argv = [sys.executable, "-m", "jupyter_server", "--no-browser", f"--port={port}",
+            "--ip=127.0.0.1", f"--ServerApp.root_dir={root}", "--Overmind.daemon=True",
+            f"--IdentityProvider.token={secrets.token_urlsafe(32)}",
+            "--ServerApp.jpserver_extensions={'overmind_jupyter': True}"]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        argv.append("--allow-root")
+    return argv
+
+
+def start(root: Path) -> dict:
+    """Start a daemon for ``root`` unless one runs; return its runtime info.
+
+    Raises:
+        EngineUnavailable: the server did not come up (its log path is in the message).
+    """
+    info = runtime_files.find(root)
+    if info is not None:
+        return info
+    state = root / ".overmind"
+    state.mkdir(parents=True, exist_ok=True)
+    log_path = state / "server.log"
+    with open(log_path, "ab") as log:
+        proc = subprocess.Popen(server_argv(root, free_port()), cwd=root, stdout=log,
+                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                start_new_session=True, env=_clean_env())
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        info = runtime_files.find(root)
+        if info is not None and info.get("pid") == proc.pid:
+            return info
+        if proc.poll() is not None:
+            break
+        time.sleep(0.1)
+    if proc.poll() is None:
+        proc.kill()
+    raise EngineUnavailable(f"the Overmind server did not start; see {log_path}")
+
+
+def _clean_env() -> dict[str, str]:
+    """The environment minus a parent server's Overmind variables (kernels set these)."""
+    return {k: v for k, v in os.environ.items()
+            if k not in ("OVERMIND_URL", "OVERMIND_TOKEN", "OVERMIND_ROOT")}
+
+
+def wait_gone(pid: int, timeout_s: float = 30.0) -> bool:
+    """Wait until process ``pid`` has exited; False on timeout."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.05)
+    return False

@@ -1,0 +1,74 @@
+"""The Overmind Jupyter server extension: owns one engine for the server's root directory.
+
+Configure with ``c.Overmind.<trait>`` in ``jupyter_server_config.py``. On load it puts
+``OVERMIND_URL`` and a scoped ``OVERMIND_TOKEN`` into the server's environment, so every
+kernel started afterwards can reach the engine, and writes the runtime file the CLI reads.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+
+from jupyter_server.extension.application import ExtensionApp
+from jupyter_server.utils import url_path_join
+from traitlets import Bool, Unicode
+
+from .. import runtime_files
+from ..engine import Engine
+from .handlers import ROUTES
+
+API_PREFIX = "overmind/api"
+
+
+class Overmind(ExtensionApp):
+    """Overmind inside Jupyter Server: REST under ``<base_url>overmind/api/``."""
+
+    name = "overmind"
+    load_other_extensions = True
+
+    root_dir = Unicode("", config=True, help=(
+        "Project root whose missions this server supervises; state lives in "
+        "<root>/.overmind/. Default: the server's root_dir."))
+    stop_missions_on_exit = Bool(True, config=True, help=(
+        "Stop every mission (SIGTERM, grace period, SIGKILL) when the server stops. When "
+        "False, missions keep running and are re-adopted by the next server."))
+    daemon = Bool(False, config=True, help=(
+        "Set by `overmind start`: `overmind shutdown` then stops this whole server."))
+
+    def initialize_settings(self) -> None:
+        """Create the engine and the scoped token; export both to future kernels."""
+        root = self.root_dir or self.serverapp.root_dir
+        self.engine = Engine(root, mode="server")
+        self.token = secrets.token_urlsafe(32)
+        self.settings.update(overmind_engine=self.engine, overmind_token=self.token,
+                             overmind_app=self)
+        os.environ["OVERMIND_URL"] = self._url()
+        os.environ["OVERMIND_TOKEN"] = self.token
+        os.environ["OVERMIND_ROOT"] = str(self.engine.root)
+
+    def _url(self) -> str:
+        s = self.serverapp
+        host = s.ip if s.ip not in ("", "0.0.0.0", "::") else "127.0.0.1"
+        host = f"[{host}]" if ":" in host else host
+        scheme = "https" if s.certfile else "http"
+        return f"{scheme}://{host}:{s.port}{s.base_url}"
+
+    def initialize_handlers(self) -> None:
+        """Register the REST routes (the base URL is prefixed by ExtensionApp)."""
+        self.handlers.extend((url_path_join("/", API_PREFIX, path), handler)
+                             for path, handler in ROUTES)
+
+    async def _start_jupyter_server_extension(self, serverapp) -> None:
+        """Open the store, reconcile missions, publish the runtime file."""
+        report = await self.engine.start()
+        os.environ["OVERMIND_URL"] = self._url()  # the port is final once the server runs
+        runtime_files.write({"url": self._url(), "token": self.token,
+                             "root": str(self.engine.root), "pid": os.getpid(),
+                             "daemon": self.daemon})
+        self.log.info("Overmind engine for %s: %s", self.engine.root, report)
+
+    async def stop_extension(self) -> None:
+        """Stop missions (unless configured not to) and close the store explicitly."""
+        runtime_files.remove()
+        await self.engine.close(stop_missions=self.stop_missions_on_exit)

@@ -1,0 +1,113 @@
+"""Base handler of the host API: authentication, authorization, JSON bodies and errors.
+
+Two credentials are accepted: the Jupyter user (cookie or Jupyter token, then checked
+by the server's authorizer on resource ``overmind``), or the scoped Overmind token in
+the ``X-Overmind-Token`` header that the extension gives kernels and the CLI. The scoped
+token reaches only Overmind's routes. Errors leave as ``{"message", "reason"}``, never
+as a traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import hmac
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from jupyter_server.auth.decorator import allow_unauthenticated
+from jupyter_server.base.handlers import APIHandler
+from pydantic import BaseModel, ValidationError
+from tornado import web
+
+from ..errors import OvermindError
+
+TOKEN_HEADER = "X-Overmind-Token"
+Body = TypeVar("Body", bound=BaseModel)
+
+
+class OvermindHandler(APIHandler):
+    """Every host endpoint derives from this; methods are wrapped with ``endpoint``."""
+
+    @property
+    def engine(self):
+        """The engine owned by the Overmind extension app."""
+        return self.settings["overmind_engine"]
+
+    def scoped_token_ok(self) -> bool:
+        """True when the request carries the valid scoped Overmind token."""
+        given = self.request.headers.get(TOKEN_HEADER, "")
+        expected = self.settings.get("overmind_token", "")
+        return bool(given and expected) and hmac.compare_digest(given.encode(), expected.encode())
+
+    def check_xsrf_cookie(self) -> None:
+        """Header-token requests carry no ambient credential, so XSRF does not apply."""
+        if self.scoped_token_ok():
+            return None
+        return super().check_xsrf_cookie()
+
+    async def prepare(self) -> None:
+        """Authenticate (Jupyter user or scoped token), then authorize Jupyter users."""
+        await super().prepare()
+        if self.scoped_token_ok():
+            return
+        if self.current_user is None:
+            raise web.HTTPError(403, "Overmind needs a Jupyter login or an Overmind token")
+        action = "read" if self.request.method in ("GET", "HEAD") else "write"
+        if not self.authorizer.is_authorized(self, self.current_user, action, "overmind"):
+            raise web.HTTPError(403, f"not allowed to {action} Overmind")
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        """JSON ``{"message", "reason"}`` for every error; tracebacks stay in the log."""
+        exc = kwargs.get("exc_info", (None, None, None))[1]
+        message = getattr(exc, "log_message", None) or self._reason
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps({"message": message, "reason": self._reason}))
+
+    def body(self, model: type[Body]) -> Body:
+        """Parse the JSON request body into ``model``; 400 with a readable message if bad."""
+        try:
+            data = json.loads(self.request.body or b"{}")
+        except ValueError as exc:
+            raise OvermindErrorHTTP(400, f"request body is not JSON: {exc}", "bad-json") \
+                from None
+        try:
+            return model.model_validate(data)
+        except ValidationError as exc:
+            problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}"
+                                 for e in exc.errors())
+            raise OvermindErrorHTTP(400, f"invalid request: {problems}", "invalid") from None
+
+    def send_json(self, data: Any, status: int = 200) -> None:
+        """Finish with ``data`` as JSON."""
+        self.set_status(status)
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps(data, separators=(",", ":")))
+
+
+class OvermindErrorHTTP(web.HTTPError):
+    """An HTTP error whose JSON body has our ``message`` and ``reason``."""
+
+    def __init__(self, status: int, message: str, reason: str) -> None:
+        super().__init__(status, message.replace("%", "%%"))
+        self.overmind_reason = reason
+
+
+Method = Callable[..., Awaitable[None]]
+
+
+def endpoint(method: Method) -> Method:
+    """Mark a handler method as Overmind-authenticated and map errors to JSON.
+
+    ``OvermindError`` → its ``http_status`` with ``{message, reason}``.
+    """
+    @functools.wraps(method)
+    async def wrapper(self: OvermindHandler, *args: Any, **kwargs: Any) -> None:
+        try:
+            await method(self, *args, **kwargs)
+        except OvermindError as exc:
+            self.send_json(exc.to_json(), exc.http_status)
+        except OvermindErrorHTTP as exc:
+            self.send_json({"message": exc.log_message.replace("%%", "%"),
+                            "reason": exc.overmind_reason}, exc.status_code)
+    return allow_unauthenticated(wrapper)
