@@ -22,8 +22,7 @@ from . import runtime_files
 from .errors import EngineUnavailable, OvermindError, from_json
 from .events import Event
 from .model import Mission, MissionSpec, mission_from_dict
-from .server.base import TOKEN_HEADER
-from .server.schemas import spec_to_body
+from .runtime_files import TOKEN_HEADER
 
 API = "overmind/api/"
 LONG_POLL_S = 60.0
@@ -103,7 +102,7 @@ class Client:
     async def follow(self, ref: str, tail: int | None = 10) -> AsyncIterator[str]:
         """See ``Engine.follow``: chunks of text streamed over one HTTP response."""
         ref = (await self.info(ref))["id"]  # a bad ref fails here with a clean error
-        queue: asyncio.Queue[str | None | Exception] = asyncio.Queue()
+        queue: asyncio.Queue[str | Exception | None] = asyncio.Queue()
         request = self._request("GET", f"missions/{_q(ref)}/logs",
                                 query={"follow": "1", "tail": tail}, timeout_s=10 ** 7,
                                 streaming_callback=lambda b: queue.put_nowait(
@@ -164,6 +163,17 @@ class Client:
         """See ``Engine.shutdown``; a daemon server also stops itself."""
         data = await self._call("POST", "shutdown", {}, timeout_s=self.timeout_s + 600)
         return [mission_from_dict(d) for d in data["missions"]]
+
+
+def spec_to_body(spec: MissionSpec) -> dict:
+    """``MissionSpec`` → JSON body of ``POST /missions`` (``server.schemas.RunBody``)."""
+    r = spec.restart
+    return {"command": spec.command, "name": spec.name, "cwd": spec.cwd, "env": spec.env,
+            "kind": spec.kind.value, "parent": spec.parent, "agent": spec.agent,
+            "restart": {"mode": r.mode.value, "max_restarts": r.max_restarts,
+                        "window_s": r.window_s, "backoff_ms": r.backoff_ms, "cap_s": r.cap_s,
+                        "stable_s": r.stable_s, "jitter": r.jitter},
+            "activity_timeout_s": spec.activity_timeout_s, "grace_s": spec.grace_s}
 
 
 def _q(ref: str) -> str:

@@ -19,8 +19,15 @@ from typing import Any
 
 from . import render
 from .errors import NotAvailable, UsageError
-from .model import (Mission, MissionKind, MissionSpec, RestartMode, RestartPolicy, exit_status,
-                    mission_to_dict)
+from .model import (
+    Mission,
+    MissionKind,
+    MissionSpec,
+    RestartMode,
+    RestartPolicy,
+    exit_status,
+    mission_to_dict,
+)
 
 LATER = {  # command → the issue that brings it
     "prompt": "agents and orchestration", "objectives": "orchestration",

@@ -47,8 +47,9 @@ def ps_rows(missions: Sequence[Mission], tree: bool = False,
     """Rows of ``PS_COLUMNS``; with ``tree`` children follow parents, names indented."""
     now = now or time.time()
     ordered = _tree_order(missions) if tree else [(m, "") for m in missions]
-    return [[m.id[:8], prefix + m.name, m.kind.value, _status(m), str(m.pid) if m.pid and m.status.live else "-",
-             str(m.restarts), age(now - (m.started_at or m.created_at)),
+    return [[m.id[:8], prefix + m.name, m.kind.value, _status(m),
+             str(m.pid) if m.pid and m.status.live else "-", str(m.restarts),
+             age(now - (m.started_at or m.created_at)),
              _clip(" ".join(m.command), 48)] for m, prefix in ordered]
 
 

@@ -17,6 +17,8 @@ from pathlib import Path
 
 from jupyter_core.paths import jupyter_runtime_dir
 
+TOKEN_HEADER = "X-Overmind-Token"  # carries the scoped token on every request
+
 
 def runtime_dir() -> Path:
     """Jupyter's runtime directory (``JUPYTER_RUNTIME_DIR`` honoured)."""

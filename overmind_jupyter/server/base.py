@@ -21,8 +21,8 @@ from pydantic import BaseModel, ValidationError
 from tornado import web
 
 from ..errors import OvermindError
+from ..runtime_files import TOKEN_HEADER
 
-TOKEN_HEADER = "X-Overmind-Token"
 Body = TypeVar("Body", bound=BaseModel)
 
 

@@ -80,14 +80,3 @@ class ApplyBody(_Strict):
     source: str = "blueprint.toml"
     base_dir: str | None = None
     name: str | None = None
-
-
-def spec_to_body(spec: MissionSpec) -> dict:
-    """``MissionSpec`` → JSON body of ``POST /missions`` (client side)."""
-    r = spec.restart
-    return {"command": spec.command, "name": spec.name, "cwd": spec.cwd, "env": spec.env,
-            "kind": spec.kind.value, "parent": spec.parent, "agent": spec.agent,
-            "restart": {"mode": r.mode.value, "max_restarts": r.max_restarts,
-                        "window_s": r.window_s, "backoff_ms": r.backoff_ms, "cap_s": r.cap_s,
-                        "stable_s": r.stable_s, "jitter": r.jitter},
-            "activity_timeout_s": spec.activity_timeout_s, "grace_s": spec.grace_s}

@@ -20,7 +20,7 @@ class Runtime:
         cause: set when Overmind itself ends the run (user stop or stall).
         done: set once the mission reached a terminal state.
         wake: set to cut a backoff sleep short (a stop during ``restarting``).
-        running: set while a process runs (and once the mission is over).
+        running: set while a process runs, after a failed spawn, and once the mission is over.
         gone: set when the current process has exited.
         pump: pty reader of a session mission.
         task: the lifecycle task.

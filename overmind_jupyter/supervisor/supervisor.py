@@ -109,6 +109,7 @@ class Supervisor:
                           stdin_pipe=m.kind is MissionKind.AGENT)
         except SpawnFailed as exc:
             logs.write_marker(m.log_path, f"spawn failed: {exc}")
+            rt.running.set()  # `run` reports the failed spawn now, not after every backoff
             return ExitCause.SPAWN_ERROR, ExitInfo(reason=str(exc))
         running = self.store.transition(m.id, S.RUNNING, pid=child.pid,
                                         pid_start=child.start_time, started_at=time.time())
@@ -124,12 +125,15 @@ class Supervisor:
         rt.running.set()
         stall = (asyncio.get_running_loop().create_task(self._stall_watch(rt, m))
                  if m.activity_timeout_s else None)
+        exited = False
         try:
             info = await wait_exit(child)
+            exited = True
         finally:
             if stall:
                 stall.cancel()
-            signal_group(child.pid, signal.SIGKILL)  # stragglers left in the group
+            if exited:  # not when cancelled (engine closing without stopping missions)
+                signal_group(child.pid, signal.SIGKILL)  # stragglers left in the group
             if rt.pump:
                 rt.pump.close()
             rt.child, rt.pump = None, None

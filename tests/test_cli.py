@@ -1,0 +1,127 @@
+"""The `overmind` CLI end to end against a real daemon started with `overmind start`."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import psutil
+import pytest
+
+pytestmark = pytest.mark.timeout(180)
+OVERMIND = str(Path(sys.executable).parent / "overmind")
+
+
+@pytest.fixture
+def project(tmp_path: Path):
+    """A git repository with its own Jupyter runtime dir; the daemon is shut down after."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    subprocess.run(["git", "init", "-q"], cwd=repo, check=True)
+    env = {**os.environ, "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime")}
+    for key in ("OVERMIND_URL", "OVERMIND_TOKEN"):
+        env.pop(key, None)
+
+    def cli(*args: str, input: str | None = None) -> subprocess.CompletedProcess:
+        return subprocess.run([OVERMIND, *args], cwd=repo, env=env, capture_output=True,
+                              text=True, timeout=60, input=input)
+
+    yield repo, cli
+    cli("shutdown")
+
+
+def _daemon_pid(tmp_runtime: Path) -> int:
+    (info,) = [json.loads(p.read_text()) for p in tmp_runtime.glob("overmind-*.json")]
+    return info["pid"]
+
+
+def test_supervises_missions_through_the_daemon(project, tmp_path):
+    repo, cli = project
+    started = cli("start")
+    assert started.returncode == 0, started.stderr
+    assert "Overmind is running" in started.stdout
+    daemon = _daemon_pid(tmp_path / "runtime")
+
+    assert cli("run", "--name", "hello", "--", "sh", "-c", "echo hi there; exit 3").returncode == 0
+    waited = cli("wait", "hello")
+    assert waited.returncode == 3  # wait's exit status is the mission's
+    assert "exit status 3" in waited.stdout
+    assert cli("logs", "hello").stdout == "hi there\n"
+
+    parent = cli("run", "--name", "tree", "--", "sleep", "60")
+    assert parent.returncode == 0, parent.stderr
+    child = cli("run", "--name", "leaf", "--parent", "tree", "--", "sleep", "60")
+    assert child.returncode == 0, child.stderr
+    listing = json.loads(cli("ps", "--json").stdout)
+    by_name = {m["name"]: m for m in listing}
+    assert set(by_name) == {"tree", "leaf"}  # live only; hello has ended
+    assert by_name["leaf"]["parent"] == by_name["tree"]["id"]
+    pids = [by_name["tree"]["pid"], by_name["leaf"]["pid"]]
+    assert all(psutil.pid_exists(p) for p in pids)
+    tree = cli("ps", "--tree").stdout
+    assert "└─ leaf" in tree
+
+    killed = cli("kill", "--cascade", "tree")
+    assert killed.returncode == 0, killed.stderr
+    assert killed.stdout.index("leaf") < killed.stdout.index("tree  ")  # depth-first
+    assert not any(psutil.pid_exists(p) and psutil.Process(p).status() != "zombie"
+                   for p in pids)
+
+    everything = json.loads(cli("ps", "--all", "--json").stdout)
+    assert {m["name"]: m["status"] for m in everything} == {
+        "hello": "failed", "tree": "killed", "leaf": "killed"}
+
+    down = cli("shutdown")
+    assert down.returncode == 0, down.stderr
+    assert not psutil.pid_exists(daemon) or psutil.Process(daemon).status() == "zombie"
+    assert cli("status").returncode == 1  # nothing runs any more
+
+
+def test_bad_input_gets_usage_and_close_matches(project):
+    repo, cli = project
+    unknown = cli("frobnicate")
+    assert unknown.returncode == 2
+    assert "invalid choice: 'frobnicate'" in unknown.stderr and "ps" in unknown.stderr
+    bad_flag = cli("run", "--restart", "sometimes", "--", "true")
+    assert bad_flag.returncode == 2 and "on-failure" in bad_flag.stderr
+    assert cli("run", "--name", "webserver", "--", "sleep", "30").returncode == 0
+    missing = cli("stop", "websrver")
+    assert missing.returncode == 1
+    assert "no mission named websrver" in missing.stderr and "webserver" in missing.stderr
+    empty = cli("run", "--")
+    assert empty.returncode == 2 and "nothing to run" in empty.stderr
+    later = cli("objectives")
+    assert later.returncode == 1 and "not available yet" in later.stderr
+
+
+def test_ambiguous_prefix_lists_candidates(project):
+    repo, cli = project
+    ids = []
+    for i in range(17):  # 17 random hex ids: two share a first digit (pigeonhole)
+        done = cli("run", "--name", f"m{i}", "--", "true")
+        assert done.returncode == 0, done.stderr
+    ids = [m["id"] for m in json.loads(cli("ps", "--all", "--json").stdout)]
+    first = [i[0] for i in ids]
+    shared = next(c for c in first if first.count(c) > 1)
+    result = cli("info", shared)
+    assert result.returncode == 1
+    assert "matches" in result.stderr and "give more of the id" in result.stderr
+
+
+def test_blueprint_apply_and_wait(project):
+    repo, cli = project
+    (repo / "bp.toml").write_text(
+        '[missions.first]\ncommand = "sh -c \'echo one > order.txt\'"\n'
+        '[missions.second]\ncommand = "sh -c \'echo two >> order.txt\'"\n'
+        'depends_on = { first = "completed" }\n')
+    applied = cli("apply", "bp.toml", "--name", "pipeline")
+    assert applied.returncode == 0, applied.stderr
+    assert cli("wait", "pipeline", "--timeout", "30").returncode == 0
+    assert (repo / "order.txt").read_text() == "one\ntwo\n"
+    (repo / "cycle.toml").write_text('[missions.a]\ncommand = "true"\ndepends_on = ["b"]\n'
+                                     '[missions.b]\ncommand = "true"\ndepends_on = ["a"]\n')
+    cyc = cli("apply", "cycle.toml")
+    assert cyc.returncode == 1 and "a → b → a" in cyc.stderr
