@@ -1,0 +1,200 @@
+"""``%overmind`` / ``%%overmind`` IPython magics (``%load_ext overmind``).
+
+In a kernel started by a Jupyter server with the Overmind extension the magics talk to the
+server's engine over REST (``OVERMIND_URL`` / ``OVERMIND_TOKEN``); elsewhere (plain
+IPython, VS Code, a server without the extension) they start the same engine embedded in
+the kernel. Async work runs on a private event-loop thread (an anyio blocking portal), so
+the magics work whether or not the kernel's own loop is running.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import shlex
+import time
+from typing import Any
+
+from IPython.core.error import UsageError as IPythonUsageError
+from IPython.core.magic import Magics, line_cell_magic, magics_class
+from IPython.display import display
+from traitlets import CaselessStrEnum, Float, Unicode
+
+from . import commands, runtime_files
+from .commands import HelpRequested, Result
+from .errors import EngineUnavailable, OvermindError
+from .portal import Portal
+
+
+@magics_class
+class OvermindMagics(Magics):
+    """``%overmind COMMAND …`` runs the shared grammar; ``%%overmind prompt`` submits a cell.
+
+    Configure with ``%config OvermindMagics.<trait> = …`` or ``c.OvermindMagics.<trait>``.
+    """
+
+    mode = CaselessStrEnum(["auto", "server", "embedded"], "auto", config=True, help=(
+        "auto: use the Jupyter server's engine when reachable, else embed one; server: "
+        "require the server's engine; embedded: always run an engine inside this kernel."))
+    url = Unicode("", config=True, help="Server URL to use instead of $OVERMIND_URL.")
+    token = Unicode("", config=True, help="Scoped token to use instead of $OVERMIND_TOKEN.")
+    wait_refresh_s = Float(1.0, config=True, help="Progress refresh of `wait` (s).")
+
+    def __init__(self, shell: Any = None, **kwargs: Any) -> None:
+        super().__init__(shell=shell, **kwargs)
+        self.portal = Portal()
+        self.api: Any = None
+        self.engine: Any = None
+
+    # -- connection -------------------------------------------------------------------
+    def connect(self) -> Any:
+        """The engine interface: a REST client, or an engine embedded in this kernel."""
+        if self.api is None:
+            self.api = self.portal.call(self._connect)
+        return self.api
+
+    async def _connect(self) -> Any:
+        if self.mode != "embedded":
+            client = self._client()
+            if client is not None:
+                try:
+                    await client.status()
+                    return client
+                except EngineUnavailable:
+                    if self.mode == "server":
+                        raise
+            elif self.mode == "server":
+                raise EngineUnavailable("no Overmind server found: this kernel has no "
+                                        "OVERMIND_URL; set %config OvermindMagics.url")
+        return await self._embed()
+
+    def _client(self) -> Any:
+        from .client import Client
+        if self.url and self.token:
+            return Client(self.url, self.token)
+        return Client.discover()
+
+    async def _embed(self) -> Any:
+        import os
+
+        from .engine import Engine
+        self.engine = Engine(runtime_files.project_root(os.getcwd()), mode="embedded")
+        await self.engine.start()
+        atexit.register(self.close)
+        return self.engine
+
+    def close(self) -> None:
+        """Stop an embedded engine (and its missions) and the portal thread."""
+        if self.engine is not None:
+            with contextlib.suppress(Exception):
+                self.portal.call(self.engine.close)
+            self.engine = None
+        self.api = None
+        self.portal.close()
+
+    # -- the magic ----------------------------------------------------------------------
+    @line_cell_magic
+    def overmind(self, line: str, cell: str | None = None) -> None:
+        """``%overmind COMMAND [ARGS]`` — see ``%overmind --help``."""
+        try:
+            words = shlex.split(line)
+        except ValueError as exc:
+            raise IPythonUsageError(f"cannot parse the command line: {exc}") from None
+        if cell is not None:
+            words = self._cell_words(words, cell)
+        try:
+            args = commands.parse(words, prog="%overmind")
+            result = self._execute(args)
+        except HelpRequested as exc:
+            print(exc.message)
+            return
+        except OvermindError as exc:
+            raise IPythonUsageError(exc.message) from None
+        self._show(result)
+
+    def _cell_words(self, words: list[str], cell: str) -> list[str]:
+        if words[:1] != ["prompt"]:
+            raise IPythonUsageError("%%overmind takes `prompt [options]` with the prompt as "
+                                    "the cell body")
+        return [*words, "--", cell.strip()] if "--" not in words else [*words, cell.strip()]
+
+    def _execute(self, args: Any) -> Result:
+        api = self.connect()
+        if args.cmd == "status":
+            return self._status(api, args)
+        if args.cmd == "wait":
+            return self._wait(api, args)
+        if args.cmd in ("start", "shutdown", "attach"):
+            raise OvermindError(f"`{args.cmd}` is a terminal command: run `overmind "
+                                f"{args.cmd}` in a terminal")
+        return self.portal.call(commands.execute, api, args, None)
+
+    def _status(self, api: Any, args: Any) -> Result:
+        result = self.portal.call(commands.execute, api, args, None)
+        if not args.json:
+            where = ("the Jupyter server's engine (REST)" if api is not self.engine
+                     else "an engine embedded in this kernel")
+            result.text = f"mode: {api.mode} — using {where}\n" + result.text
+        return result
+
+    def _wait(self, api: Any, args: Any) -> Result:
+        """``wait`` with a progress line refreshed every ``wait_refresh_s`` seconds."""
+        handle = display({"text/plain": f"waiting for {args.id}…"}, raw=True, display_id=True)
+        began, deadline = time.monotonic(), args.timeout
+        while True:
+            left = None if deadline is None else deadline - (time.monotonic() - began)
+            step = self.wait_refresh_s if left is None else max(0.0, min(left, self.wait_refresh_s))
+            m = self.portal.call(api.wait, args.id, step)
+            if m.status.terminal or (left is not None and left <= step):
+                break
+            handle.update({"text/plain": f"waiting for {m.name}: {m.status.value}, "
+                                         f"{time.monotonic() - began:.0f} s"}, raw=True)
+        handle.update({"text/plain": ""}, raw=True)
+        args.timeout = 0.001 if not m.status.terminal else None
+        return self.portal.call(commands.execute, _Done(m), args, None)
+
+    def _show(self, result: Result) -> None:
+        if result.stream is not None:
+            self._follow(result.stream)
+            return
+        if result.html:
+            display({"text/plain": result.text, "text/html": result.html}, raw=True)
+        elif result.text:
+            print(result.text, end="")
+
+    def _follow(self, stream: Any) -> None:
+        """Print chunks until the mission ends; Ctrl-C / interrupt stops following only."""
+        try:
+            while True:
+                chunk = self.portal.next(stream)
+                if chunk is None:
+                    break
+                print(chunk, end="", flush=True)
+        except KeyboardInterrupt:
+            print("\n(stopped following; the mission keeps running)")
+        finally:
+            self.portal.close_iterator(stream)
+
+
+class _Done:
+    """An api whose ``wait`` returns an already-known mission (to reuse ``commands._wait``)."""
+
+    def __init__(self, mission: Any) -> None:
+        self.mission = mission
+
+    async def wait(self, ref: str, timeout_s: float | None = None) -> Any:
+        return self.mission
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """Register ``%overmind`` / ``%%overmind`` on ``ipython``."""
+    magics = OvermindMagics(shell=ipython)
+    ipython.register_magics(magics)
+    ipython._overmind_magics = magics
+
+
+def unload_ipython_extension(ipython: Any) -> None:
+    """Stop an embedded engine when the extension is unloaded."""
+    magics = getattr(ipython, "_overmind_magics", None)
+    if magics is not None:
+        magics.close()
