@@ -159,6 +159,27 @@ class Client:
                                                         **filters})
         return data["events"]
 
+    async def stream_events(self, after: int = 0, **filters: str | None
+                            ) -> AsyncIterator[dict[str, Any]]:
+        """Frames of the live event websocket (``events_ws`` documents them), forever.
+
+        Raises:
+            EngineUnavailable: the connection failed or dropped.
+        """
+        from tornado.websocket import websocket_connect
+        request = self._request("GET", "events", query={"after": after, **filters})
+        request.url = "ws" + request.url[4:]
+        try:
+            conn = await websocket_connect(request)
+        except (OSError, HTTPClientError) as exc:
+            raise EngineUnavailable(f"cannot open the event stream: {exc}") from None
+        try:
+            while (message := await conn.read_message()) is not None:
+                yield json.loads(message)
+        finally:
+            conn.close()
+        raise EngineUnavailable("the event stream closed; reconnect with after=<last seq>")
+
     async def shutdown(self) -> list[Mission]:
         """See ``Engine.shutdown``; a daemon server also stops itself."""
         data = await self._call("POST", "shutdown", {}, timeout_s=self.timeout_s + 600)

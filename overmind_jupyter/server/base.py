@@ -26,8 +26,8 @@ from ..runtime_files import TOKEN_HEADER
 Body = TypeVar("Body", bound=BaseModel)
 
 
-class OvermindHandler(APIHandler):
-    """Every host endpoint derives from this; methods are wrapped with ``endpoint``."""
+class OvermindAuth:
+    """Mixin for Jupyter handlers: Overmind's authentication and authorization."""
 
     @property
     def engine(self):
@@ -46,9 +46,9 @@ class OvermindHandler(APIHandler):
             return None
         return super().check_xsrf_cookie()
 
-    async def prepare(self) -> None:
+    async def prepare(self, **kwargs: Any) -> None:
         """Authenticate (Jupyter user or scoped token), then authorize Jupyter users."""
-        await super().prepare()
+        await super().prepare(**kwargs)
         if self.scoped_token_ok():
             return
         if self.current_user is None:
@@ -56,6 +56,10 @@ class OvermindHandler(APIHandler):
         action = "read" if self.request.method in ("GET", "HEAD") else "write"
         if not self.authorizer.is_authorized(self, self.current_user, action, "overmind"):
             raise web.HTTPError(403, f"not allowed to {action} Overmind")
+
+
+class OvermindHandler(OvermindAuth, APIHandler):
+    """Every host REST endpoint derives from this; methods are wrapped with ``endpoint``."""
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         """JSON ``{"message", "reason"}`` for every error; tracebacks stay in the log."""

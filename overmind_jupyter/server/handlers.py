@@ -12,6 +12,7 @@ from tornado import iostream
 from ..errors import UsageError
 from ..model import mission_to_dict
 from .base import OvermindHandler, endpoint
+from .events_ws import EventsHandler
 from .schemas import ApplyBody, KillBody, RunBody, SendBody, StopBody, WaitBody
 
 
@@ -130,18 +131,6 @@ class BlueprintsHandler(OvermindHandler):
         b = self.body(ApplyBody)
         mission = await self.engine.apply(b.text, b.source, b.base_dir, b.name)
         self.send_json(mission_to_dict(mission), 201)
-
-
-class EventsHandler(OvermindHandler):
-    """``GET events?after=SEQ&limit=N[&mission=ID]``: committed events after a cursor."""
-
-    @endpoint
-    async def get(self) -> None:
-        after = _int_arg(self, "after", 0)
-        limit = min(_int_arg(self, "limit", 1000) or 1000, 10_000)
-        filters = {k: self.get_argument(k, None) for k in ("mission", "objective", "party")}
-        events = await self.engine.events(after=after, limit=limit, **filters)
-        self.send_json({"events": events, "last_seq": events[-1]["seq"] if events else after})
 
 
 class ShutdownHandler(OvermindHandler):

@@ -125,14 +125,16 @@ class Supervisor:
         rt.running.set()
         stall = (asyncio.get_running_loop().create_task(self._stall_watch(rt, m))
                  if m.activity_timeout_s else None)
-        exited = False
+        cancelled = False
         try:
             info = await wait_exit(child)
-            exited = True
+        except asyncio.CancelledError:  # engine closing without stopping missions:
+            cancelled = True  # leave the process running for the next engine to adopt
+            raise
         finally:
             if stall:
                 stall.cancel()
-            if exited:  # not when cancelled (engine closing without stopping missions)
+            if not cancelled:
                 signal_group(child.pid, signal.SIGKILL)  # stragglers left in the group
             if rt.pump:
                 rt.pump.close()

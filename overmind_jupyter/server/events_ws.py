@@ -1,0 +1,203 @@
+"""``<base_url>overmind/api/events?after=SEQ``: the live event stream (and its REST read).
+
+A websocket client first gets everything after ``SEQ`` replayed from the store, then live
+events, with no gap and no duplicate: the switch to live happens synchronously right after
+a store read that found nothing newer, and every later commit reaches the listener. Frames
+(server → client, JSON text)::
+
+    {"type": "events", "events": [Event, …]}     in seq order, grouped per commit
+    {"type": "resync", "after": SEQ}             the client fell behind; the server
+                                                 continues from the store after SEQ
+    {"type": "error", "message": str}            a bad client frame (the socket stays open)
+    {"type": "pong"}                             answer to {"type": "ping"}
+
+A slow client only ever holds ``max_buffer`` events in memory: beyond that its live buffer
+is dropped and it catches up from the store at its own pace, so it slows nobody else.
+Keep-alive: websocket pings every ``ws_ping_interval`` ms (Jupyter's setting).
+A plain GET (no Upgrade header) answers ``{"events": […], "last_seq": N}`` instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from jupyter_server.auth.decorator import allow_unauthenticated
+from jupyter_server.base.handlers import JupyterHandler
+from jupyter_server.base.websocket import WebSocketMixin
+from tornado import web
+from tornado.websocket import WebSocketClosedError, WebSocketHandler
+
+from ..errors import OvermindError, UsageError
+from ..events import Event
+from .base import OvermindAuth
+
+FILTERS = ("mission", "objective", "party")
+REPLAY_CHUNK = 2000
+MAX_FRAME_BYTES = 64 * 1024
+
+
+def matches(event: Event, filters: dict[str, str]) -> bool:
+    """True when ``event`` has every ``field == value`` of ``filters``."""
+    return all(event.get(k) == v for k, v in filters.items())
+
+
+def frame(kind: str, **fields: Any) -> str:
+    """One JSON text frame."""
+    return json.dumps({"type": kind, **fields}, separators=(",", ":"))
+
+
+class EventStream:
+    """Replay-then-live delivery of filtered events to one client.
+
+    Args:
+        engine: the engine (``events`` reads the store, ``subscribe`` gives live batches).
+        filters: field → value that every delivered event must have.
+        send: coroutine sending one text frame; awaiting it is the client's backpressure.
+        max_buffer: live events held for a slow client before it is resynced from the store.
+    """
+
+    def __init__(self, engine: Any, filters: dict[str, str],
+                 send: Callable[[str], Awaitable[None]], max_buffer: int = 10_000) -> None:
+        self.engine, self.filters, self.send = engine, filters, send
+        self.max_buffer = max_buffer
+        self.buffer: list[Event] = []
+        self.overflow = False
+        self.closed = False
+        self.wakeup = asyncio.Event()
+
+    async def run(self, after: int) -> None:
+        """Deliver events after ``after`` until ``close``."""
+        cursor = after
+        while not self.closed:
+            cursor = await self._replay(cursor)
+            if self.closed:
+                return
+            self.buffer, self.overflow = [], False
+            self.engine.subscribe(self._on_batch)  # no await since the last empty read
+            try:
+                cursor = await self._live(cursor)
+            finally:
+                self.engine.unsubscribe(self._on_batch)
+            if self.overflow and not self.closed:
+                await self.send(frame("resync", after=cursor))
+
+    async def _replay(self, cursor: int) -> int:
+        while not self.closed:
+            events = await self.engine.events(after=cursor, limit=REPLAY_CHUNK, **self.filters)
+            if not events:
+                return cursor
+            await self.send(frame("events", events=events))
+            cursor = events[-1]["seq"]
+        return cursor
+
+    async def _live(self, cursor: int) -> int:
+        while not self.closed:
+            await self.wakeup.wait()
+            self.wakeup.clear()
+            if self.overflow:
+                return cursor
+            batch, self.buffer = self.buffer, []
+            if batch:
+                await self.send(frame("events", events=batch))
+                cursor = batch[-1]["seq"]
+        return cursor
+
+    def _on_batch(self, batch: list[Event]) -> None:
+        if self.overflow:
+            return
+        self.buffer.extend(e for e in batch if matches(e, self.filters))
+        if len(self.buffer) > self.max_buffer:
+            self.buffer, self.overflow = [], True
+        self.wakeup.set()
+
+    def close(self) -> None:
+        """Stop delivering; ``run`` returns soon after."""
+        self.closed = True
+        self.wakeup.set()
+
+
+class EventsHandler(OvermindAuth, WebSocketMixin, WebSocketHandler, JupyterHandler):
+    """The event stream (websocket) and, for plain GETs, a JSON page of events."""
+
+    stream: EventStream | None = None
+    task: asyncio.Task | None = None
+
+    @property
+    def max_message_size(self) -> int:
+        """Client frames above 64 KiB close the socket (code 1009)."""
+        return MAX_FRAME_BYTES
+
+    def _query(self) -> tuple[int, dict[str, str]]:
+        raw = self.get_argument("after", "0")
+        if not raw.isdigit():
+            raise UsageError(f"after must be a sequence number ≥ 0, not {raw!r}")
+        filters = {k: v for k in FILTERS if (v := self.get_argument(k, None)) is not None}
+        return int(raw), filters
+
+    @allow_unauthenticated  # OvermindAuth.prepare authenticates every request
+    async def get(self, *args: Any, **kwargs: Any) -> None:
+        """Upgrade to the websocket, or answer a plain GET with JSON."""
+        try:
+            after, filters = self._query()
+        except OvermindError as exc:
+            raise web.HTTPError(400, exc.message) from None
+        if self.request.headers.get("Upgrade", "").lower() != "websocket":
+            await self._page(after, filters)
+            return
+        self._after, self._filters = after, filters
+        await super().get(*args, **kwargs)
+
+    async def _page(self, after: int, filters: dict[str, str]) -> None:
+        raw = self.get_argument("limit", "1000")
+        limit = min(int(raw), 10_000) if raw.isdigit() else 1000
+        events = await self.engine.events(after=after, limit=limit, **filters)
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps({"events": events,
+                                "last_seq": events[-1]["seq"] if events else after}))
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        """JSON ``{"message", "reason"}`` like the other endpoints."""
+        exc = kwargs.get("exc_info", (None, None, None))[1]
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps({"message": getattr(exc, "log_message", None) or self._reason,
+                                "reason": self._reason}))
+
+    def open(self, *args: Any, **kwargs: Any) -> None:
+        """Start replay-then-live delivery."""
+        super().open(*args, **kwargs)
+        self.stream = EventStream(self.engine, self._filters, self._send,
+                                  self.settings.get("overmind_ws_buffer", 10_000))
+        self.task = asyncio.get_running_loop().create_task(self.stream.run(self._after))
+
+    async def _send(self, text: str) -> None:
+        try:
+            await self.write_message(text)
+        except WebSocketClosedError:
+            self.on_close()
+
+    def on_message(self, message: str | bytes) -> None:
+        """Clients may send ``{"type": "ping"}``; anything else gets an error frame."""
+        try:
+            data = json.loads(message)
+        except (ValueError, UnicodeDecodeError):
+            self._reply(frame("error", message="frames must be JSON text"))
+            return
+        if isinstance(data, dict) and data.get("type") == "ping":
+            self._reply(frame("pong"))
+        else:
+            self._reply(frame("error", message='unknown frame; only {"type": "ping"} is '
+                                               "accepted on this socket"))
+
+    def _reply(self, text: str) -> None:
+        try:
+            self.write_message(text)
+        except WebSocketClosedError:
+            self.on_close()
+
+    def on_close(self) -> None:
+        """Stop the delivery task and drop the listener."""
+        if self.stream is not None:
+            self.stream.close()

@@ -1,0 +1,87 @@
+"""The OpenAPI 3.1 document of the host REST API, built from ``handlers.ROUTES``.
+
+Request bodies come from the pydantic models in ``schemas.py``; each operation lists the
+JSON error shape ``{"message", "reason"}``. A test checks that every route and method
+of the handlers is documented here, and Schemathesis fuzzes the server with it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .. import __version__
+from . import schemas
+
+ERROR = {"type": "object", "required": ["message", "reason"],
+         "properties": {"message": {"type": "string"}, "reason": {"type": "string"}}}
+MISSION = {"type": "object", "required": ["id", "name", "kind", "status"], "properties": {
+    "id": {"type": "string"}, "name": {"type": "string"}, "kind": {"type": "string"},
+    "status": {"type": "string"}, "pid": {"type": ["integer", "null"]}}}
+_REF = {"name": "ref", "in": "path", "required": True, "schema": {"type": "string"},
+        "description": "mission id, id prefix or name"}
+
+# path → method → (summary, request body model or None, query params, response schema)
+OPERATIONS: dict[str, dict[str, tuple]] = {
+    "/status": {"get": ("engine status", None, [], {"type": "object"})},
+    "/missions": {
+        "get": ("list missions", None, [("all", "boolean")],
+                {"type": "object", "properties": {"missions": {"type": "array",
+                                                               "items": MISSION}}}),
+        "post": ("start a mission", schemas.RunBody, [], MISSION)},
+    "/missions/{ref}": {"get": ("mission details", None, [], MISSION)},
+    "/missions/{ref}/logs": {"get": ("mission output (text/plain; follow streams)", None,
+                                     [("tail", "integer"), ("follow", "boolean")], None)},
+    "/missions/{ref}/send": {"post": ("send a line of input", schemas.SendBody, [], MISSION)},
+    "/missions/{ref}/stop": {"post": ("stop: SIGTERM, grace, SIGKILL", schemas.StopBody, [],
+                                      MISSION)},
+    "/missions/{ref}/kill": {"post": ("SIGKILL (cascade: descendants first)", schemas.KillBody,
+                                      [], {"type": "object"})},
+    "/missions/{ref}/wait": {"post": ("wait until ended or timeout", schemas.WaitBody, [],
+                                      MISSION)},
+    "/blueprints": {"post": ("apply a blueprint", schemas.ApplyBody, [], MISSION)},
+    "/events": {"get": ("events after a cursor", None,
+                        [("after", "integer"), ("limit", "integer"), ("mission", "string"),
+                         ("objective", "string"), ("party", "string")], {"type": "object"})},
+    "/shutdown": {"post": ("stop every mission (and a daemon server)", None, [],
+                           {"type": "object"})},
+    "/openapi.json": {"get": ("this document", None, [], {"type": "object"})},
+}
+
+
+def _operation(path: str, summary: str, body: Any, query: list, response: Any) -> dict:
+    params = [_REF] if "{ref}" in path else []
+    params += [{"name": n, "in": "query", "required": False,
+                "schema": {"type": t, **({"minimum": 0} if t == "integer" else {})}}
+               for n, t in query]
+    ok: dict[str, Any] = {"description": "success"}
+    if response is not None:
+        ok["content"] = {"application/json": {"schema": response}}
+    else:
+        ok["content"] = {"text/plain": {"schema": {"type": "string"}}}
+    errors = {str(code): {"description": text, "content": {
+        "application/json": {"schema": ERROR}}} for code, text in (
+        (400, "bad input"), (403, "not authenticated or not allowed"),
+        (404, "unknown id"), (409, "invalid transition"))}
+    op: dict[str, Any] = {"summary": summary, "parameters": params,
+                          "responses": {"200": ok, "201": ok, **errors}}
+    if body is not None:
+        op["requestBody"] = {"required": True, "content": {"application/json": {
+            "schema": body.model_json_schema(ref_template="#/components/schemas/{model}")}}}
+    return op
+
+
+def document() -> dict[str, Any]:
+    """The OpenAPI document (paths relative to ``<base_url>overmind/api``)."""
+    paths = {path: {method: _operation(path, *spec) for method, spec in ops.items()}
+             for path, ops in OPERATIONS.items()}
+    components: dict[str, Any] = {}
+    for model in (schemas.RunBody, schemas.ApplyBody):
+        components.update(model.model_json_schema(
+            ref_template="#/components/schemas/{model}").get("$defs", {}))
+    return {"openapi": "3.1.0",
+            "info": {"title": "Overmind for Jupyter", "version": __version__},
+            "servers": [{"url": "/overmind/api"}],
+            "components": {"schemas": components,
+                           "securitySchemes": {"overmindToken": {
+                               "type": "apiKey", "in": "header", "name": "X-Overmind-Token"}}},
+            "security": [{"overmindToken": []}], "paths": paths}
