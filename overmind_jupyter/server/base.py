@@ -64,7 +64,7 @@ class OvermindHandler(OvermindAuth, APIHandler):
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         """JSON ``{"message", "reason"}`` for every error; tracebacks stay in the log."""
         exc = kwargs.get("exc_info", (None, None, None))[1]
-        message = getattr(exc, "log_message", None) or self._reason
+        message = error_message(exc) or self._reason
         self.set_header("Content-Type", "application/json")
         self.finish(json.dumps({"message": message, "reason": self._reason}))
 
@@ -93,8 +93,18 @@ class OvermindErrorHTTP(web.HTTPError):
     """An HTTP error whose JSON body has our ``message`` and ``reason``."""
 
     def __init__(self, status: int, message: str, reason: str) -> None:
-        super().__init__(status, message.replace("%", "%%"))
+        super().__init__(status, message)
         self.overmind_reason = reason
+
+
+def error_message(exc: BaseException | None) -> str | None:
+    """The text of an ``HTTPError`` as given (tornado ≥ 6.5 escapes ``%`` in ``log_message``)."""
+    if not isinstance(exc, web.HTTPError):
+        return None
+    get_message = getattr(exc, "get_message", None)
+    if get_message is not None:
+        return get_message()
+    return exc.log_message % exc.args if exc.log_message and exc.args else exc.log_message
 
 
 Method = Callable[..., Awaitable[None]]
@@ -112,6 +122,6 @@ def endpoint(method: Method) -> Method:
         except OvermindError as exc:
             self.send_json(exc.to_json(), exc.http_status)
         except OvermindErrorHTTP as exc:
-            self.send_json({"message": exc.log_message.replace("%%", "%"),
+            self.send_json({"message": error_message(exc),
                             "reason": exc.overmind_reason}, exc.status_code)
     return allow_unauthenticated(wrapper)

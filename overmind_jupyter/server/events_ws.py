@@ -32,7 +32,7 @@ from tornado.websocket import WebSocketClosedError, WebSocketHandler
 
 from ..errors import OvermindError, UsageError
 from ..events import Event
-from .base import OvermindAuth
+from .base import OvermindAuth, error_message
 
 FILTERS = ("mission", "objective", "party")
 REPLAY_CHUNK = 2000
@@ -162,7 +162,7 @@ class EventsHandler(OvermindAuth, WebSocketMixin, WebSocketHandler, JupyterHandl
         """JSON ``{"message", "reason"}`` like the other endpoints."""
         exc = kwargs.get("exc_info", (None, None, None))[1]
         self.set_header("Content-Type", "application/json")
-        self.finish(json.dumps({"message": getattr(exc, "log_message", None) or self._reason,
+        self.finish(json.dumps({"message": error_message(exc) or self._reason,
                                 "reason": self._reason}))
 
     def open(self, *args: Any, **kwargs: Any) -> None:

@@ -101,9 +101,14 @@ class Coordinators:
     def _step(self, root: Mission, bp: Blueprint, children: dict[str, str]) -> bool:
         """Start/fail what became decidable; True once every child has ended."""
         state = {n: self.store.get_mission(i) for n, i in children.items()}
-        for name, m in state.items():
-            if m.status is S.PENDING:
-                self._decide(root, name, m, bp.depends[name], state)
+        changed = True
+        while changed:  # failing one mission can decide its dependents in the same step
+            changed = False
+            for name, m in state.items():
+                if m.status is S.PENDING and m.id not in self.supervisor.runtimes:
+                    failed = self._decide(root, name, m, bp.depends[name], state)
+                    if failed is not None:
+                        state[name], changed = failed, True
         state = {n: self.store.get_mission(i) for n, i in children.items()}
         if not all(m.status.terminal for m in state.values()):
             return False
@@ -117,16 +122,20 @@ class Coordinators:
         return True
 
     def _decide(self, root: Mission, name: str, m: Mission, deps: dict[str, str],
-                state: dict[str, Mission]) -> None:
+                state: dict[str, Mission]) -> Mission | None:
+        """Launch ``m`` once its dependencies hold; fail it (and return it) when they can't."""
         verdicts = [_holds(state[d], cond) for d, cond in deps.items()]
         if all(v is True for v in verdicts):
             logs.write_marker(root.log_path, f"starting {name}")
             self.supervisor.launch(m)
         elif any(v is False for v in verdicts):
             broken = [d for d, v in zip(deps, verdicts, strict=True) if v is False]
-            self.store.transition(m.id, S.FAILED, reason=f"dependency {', '.join(broken)} "
-                                  "ended without meeting its condition")
+            failed = self.store.transition(m.id, S.FAILED, reason=f"dependency "
+                                           f"{', '.join(broken)} ended without meeting its "
+                                           "condition")
             logs.write_marker(root.log_path, f"not starting {name}: {', '.join(broken)} failed")
+            return failed
+        return None
 
     def halt(self, root_id: str) -> None:
         """Stop coordinating (no more starts or verdicts); pending children become killed.
