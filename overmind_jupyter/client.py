@@ -180,6 +180,18 @@ class Client:
             conn.close()
         raise EngineUnavailable("the event stream closed; reconnect with after=<last seq>")
 
+    async def list_agents(self) -> list[dict[str, Any]]:
+        """See ``Engine.list_agents``."""
+        return (await self._call("GET", "agents"))["agents"]
+
+    async def list_questions(self) -> list[dict[str, Any]]:
+        """See ``Engine.list_questions`` (as JSON dicts)."""
+        return (await self._call("GET", "questions"))["questions"]
+
+    async def answer(self, ref: str, text: str) -> dict[str, Any]:
+        """See ``Engine.answer`` (as a JSON dict)."""
+        return await self._call("POST", f"questions/{_q(ref)}/answer", {"text": text})
+
     async def shutdown(self) -> list[Mission]:
         """See ``Engine.shutdown``; a daemon server also stops itself."""
         data = await self._call("POST", "shutdown", {}, timeout_s=self.timeout_s + 600)

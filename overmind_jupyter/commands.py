@@ -32,8 +32,7 @@ from .model import (
 LATER = {  # command → the issue that brings it
     "prompt": "agents and orchestration", "objectives": "orchestration",
     "changes": "orchestration", "diff": "orchestration", "merge": "orchestration",
-    "questions": "orchestration", "answer": "orchestration", "host": "party",
-    "join": "party", "agents": "agents"}
+    "host": "party", "join": "party"}
 
 
 @dataclasses.dataclass
@@ -152,12 +151,19 @@ def build_parser(prog: str = "overmind") -> argparse.ArgumentParser:
     for name in ("start", "shutdown"):
         sub.add_parser(name, help=f"{name} the Overmind engine")
     sub.add_parser("status", help="engine status").add_argument("--json", action="store_true")
+    sub.add_parser("agents", help="agents and whether they are installed").add_argument(
+        "--json", action="store_true")
+    sub.add_parser("questions", help="questions waiting for an answer").add_argument(
+        "--json", action="store_true")
+    p = sub.add_parser("answer", help="answer a question")
+    p.add_argument("id")
+    p.add_argument("text", nargs="+")
     _add_later(sub)
     return parser
 
 
 def _add_later(sub: Any) -> None:
-    for name in ("objectives", "changes", "questions", "agents"):
+    for name in ("objectives", "changes"):
         sub.add_parser(name, help=f"(needs {LATER[name]})").add_argument(
             "--json", action="store_true")
     p = sub.add_parser("prompt", help="(needs agents) submit a prompt")
@@ -167,9 +173,6 @@ def _add_later(sub: Any) -> None:
     p.add_argument("--json", action="store_true")
     for name, arg in (("diff", "id"), ("merge", "id"), ("join", "invite")):
         sub.add_parser(name, help=f"(needs {LATER[name]})").add_argument(arg)
-    p = sub.add_parser("answer", help="(needs orchestration) answer a question")
-    p.add_argument("id")
-    p.add_argument("text", nargs="+")
     sub.add_parser("host", help="(needs party) host a party")
 
 
@@ -320,10 +323,39 @@ async def _shutdown(api: Any, args: argparse.Namespace, cwd: str) -> Result:
                   [mission_to_dict(m) for m in ended])
 
 
+async def _agents(api: Any, args: argparse.Namespace, cwd: str) -> Result:
+    data = await api.list_agents()
+    if args.json:
+        return _json(data)
+    rows = [[a["name"], "yes" if a["installed"] else "no", a["title"],
+             "" if a["installed"] else a["install"]] for a in data]
+    columns = ("AGENT", "INSTALLED", "WHAT", "INSTALL WITH")
+    return Result(render.table_text(columns, rows), render.table_html(columns, rows), data)
+
+
+async def _questions(api: Any, args: argparse.Namespace, cwd: str) -> Result:
+    data = [q.to_dict() if hasattr(q, "to_dict") else q for q in await api.list_questions()]
+    if args.json:
+        return _json(data)
+    if not data:
+        return Result("no open questions\n", None, data)
+    rows = [[q["id"], q["kind"], (q["mission"] or "")[:8], q["text"][:70],
+             "/".join(q["options"]) or "text"] for q in data]
+    columns = ("ID", "KIND", "MISSION", "QUESTION", "ANSWERS")
+    return Result(render.table_text(columns, rows), render.table_html(columns, rows), data)
+
+
+async def _answer(api: Any, args: argparse.Namespace, cwd: str) -> Result:
+    q = await api.answer(args.id, " ".join(args.text))
+    data = q.to_dict() if hasattr(q, "to_dict") else q
+    return Result(f"answered {data['id']}: {data['answer']}\n", None, data)
+
+
 def _json(data: Any) -> Result:
     return Result(json.dumps(data, indent=2) + "\n", None, data)
 
 
 _HANDLERS = {"run": _run, "ps": _ps, "info": _info, "logs": _logs, "send": _send,
              "stop": _stop, "kill": _kill, "wait": _wait, "apply": _apply, "events": _events,
-             "status": _status, "shutdown": _shutdown}
+             "status": _status, "shutdown": _shutdown, "agents": _agents,
+             "questions": _questions, "answer": _answer}

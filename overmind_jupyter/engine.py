@@ -22,9 +22,13 @@ from typing import Any
 import psutil
 
 from . import __version__
+from .agents import adapters
+from .agents.policy import DEFAULT_POLICY
+from .agents.runtime import AgentRuntime
 from .errors import AmbiguousReference, NotFound, UsageError
 from .events import Event
-from .model import Mission, MissionSpec, MissionStatus, mission_to_dict
+from .model import Mission, MissionKind, MissionSpec, MissionStatus, mission_to_dict
+from .orchestrator.questions import Question, Questions
 from .store import Store, default_db_path, exclude_from_git
 from .supervisor import blueprint_run, logs, names, reconcile
 from .supervisor.clock import Clock
@@ -42,10 +46,15 @@ class Engine:
         clock: time source for the supervisor (tests pass ``testing.FakeClock``).
         base_env: environment missions start from (default: this process's).
         mode: ``"server"`` (inside Jupyter), ``"embedded"`` (inside a kernel) or ``"local"``.
+        provider_env: model provider keys given to agent missions only (never stored);
+            default: those found in this process's environment.
+        agents: custom ACP agents, name → argv.
     """
 
     def __init__(self, root: str | Path, *, clock: Clock | None = None,
-                 base_env: dict[str, str] | None = None, mode: str = "local") -> None:
+                 base_env: dict[str, str] | None = None, mode: str = "local",
+                 provider_env: dict[str, str] | None = None,
+                 agents: dict[str, list[str]] | None = None) -> None:
         self.root = Path(root).resolve()
         self.mode = mode
         self.state_dir = self.root / ".overmind"
@@ -56,6 +65,10 @@ class Engine:
         self.store: Store | None = None
         self.supervisor: Supervisor | None = None
         self.blueprints: blueprint_run.Coordinators | None = None
+        self.provider_env = adapters.provider_env() if provider_env is None else provider_env
+        self.adapters = adapters.registry(agents)
+        self.questions: Questions | None = None
+        self.agents: AgentRuntime | None = None
 
     # -- lifecycle ------------------------------------------------------------------
     async def start(self) -> dict[str, list[str]]:
@@ -69,7 +82,11 @@ class Engine:
         loop = asyncio.get_running_loop()
         self.store.schedule_flush = lambda: loop.call_soon(self.store.flush)
         self.supervisor = Supervisor(self.store, self._clock, self._base_env)
+        self.supervisor.secret_env = self._secret_env
         self.blueprints = blueprint_run.Coordinators(self.store, self.supervisor, self._create)
+        self.questions = Questions(self.store)
+        self.agents = AgentRuntime(self.store, self.supervisor, self.questions.ask,
+                                   DEFAULT_POLICY)
         return self._reconcile()
 
     def _reconcile(self) -> dict[str, list[str]]:
@@ -135,10 +152,28 @@ class Engine:
             UsageError: empty command, invalid/taken name, bad timeout.
             NotFound: unknown ``--parent``.
         """
+        if spec.kind is MissionKind.AGENT:
+            return await self._run_agent(spec)
         m = self._create(spec)
         rt = self.supervisor.launch(m)
         await rt.running.wait()
         return self.store.get_mission(m.id)
+
+    async def _run_agent(self, spec: MissionSpec) -> Mission:
+        """An agent mission: the words after ``--`` are its first prompt."""
+        prompt = " ".join(spec.command).strip()
+        if not prompt:
+            raise UsageError("an agent mission needs a prompt: run --type agent -- TEXT")
+        env = {**self.provider_env, **spec.env}
+        command = adapters.command_for(spec.agent or "builtin", self.adapters, env)
+        m = self._create(spec, command=command)
+        self.agents.submit(m, prompt)
+        rt = self.supervisor.launch(m)
+        await rt.running.wait()
+        return self.store.get_mission(m.id)
+
+    def _secret_env(self, m: Mission) -> dict[str, str]:
+        return self.provider_env if m.kind is MissionKind.AGENT else {}
 
     def _create(self, spec: MissionSpec, status: MissionStatus = MissionStatus.PENDING,
                 command: list[str] | None = None) -> Mission:
@@ -154,12 +189,16 @@ class Engine:
         if spec.activity_timeout_s is not None and spec.activity_timeout_s <= 0:
             raise UsageError("--activity-timeout must be a positive number of seconds")
         parent = self.resolve(spec.parent).id if spec.parent else None
+        try:
+            cwd = str(Path(spec.cwd or self.root).resolve())
+        except (OSError, ValueError) as exc:  # e.g. a NUL byte in the path
+            raise UsageError(f"invalid working directory {spec.cwd!r}: {exc}") from None
         mission_id = names.new_id()
         name = names.unique_name(spec.name, self.store.live_name_taken)
         now = time.time()
         m = Mission(
             id=mission_id, name=name, kind=spec.kind, command=command,
-            cwd=str(Path(spec.cwd or self.root).resolve()), env=dict(spec.env),
+            cwd=cwd, env=dict(spec.env),
             parent_id=parent, restart=spec.restart, activity_timeout_s=spec.activity_timeout_s,
             grace_s=spec.grace_s, agent=spec.agent, status=status, created_at=now,
             updated_at=now, log_path=str(logs.log_path(self.logs_dir, name, mission_id)))
@@ -178,6 +217,8 @@ class Engine:
             AmbiguousReference: the prefix matches several missions (listed).
         """
         ref = str(ref).strip()
+        with contextlib.suppress(NotFound):  # exact id: a primary-key lookup, while
+            return self.store.get_mission(ref)  # candidates() scans the whole table
         found = self.store.candidates(ref) if ref else []
         exact = [m for m in found if m.id == ref]
         by_name = [m for m in found if m.name == ref]
@@ -208,6 +249,9 @@ class Engine:
         data["last_line"] = logs.last_line(m.log_path)
         data["log_bytes"] = logs.size(m.log_path)
         data.update(_process_stats(m))
+        if m.kind is MissionKind.AGENT:
+            data["liveness"] = self.agents.liveness(m.id) or (
+                "done" if m.status is MissionStatus.EXITED else "dead")
         return data
 
     async def logs(self, ref: str, tail: int | None = None) -> str:
@@ -227,9 +271,14 @@ class Engine:
         yield decoder.decode(b"", final=True)
 
     async def send(self, ref: str, text: str) -> Mission:
-        """Write ``text`` plus a newline to a session mission's terminal."""
+        """A line to a session mission's terminal, or a follow-up prompt to an agent."""
         m = self.resolve(ref)
-        self.supervisor.send(m.id, (text + "\n").encode())
+        if m.kind is MissionKind.AGENT:
+            if m.status.terminal:
+                raise UsageError(f"{m.name} has ended; start a new agent mission")
+            self.agents.submit(m, text)
+        else:
+            self.supervisor.send(m.id, (text + "\n").encode())
         return m
 
     async def stop(self, ref: str, force: bool = False) -> Mission:
@@ -281,6 +330,18 @@ class Engine:
             BlueprintError: syntax errors, unknown keys or dependencies, cycles (named).
         """
         return await self.blueprints.apply(text, source, Path(base_dir or self.root), name)
+
+    async def list_agents(self) -> list[dict[str, Any]]:
+        """Known and custom agents with whether each is installed (see ``adapters.rows``)."""
+        return adapters.rows(self.adapters)
+
+    async def list_questions(self) -> list[Question]:
+        """Open questions, oldest first."""
+        return self.questions.open()
+
+    async def answer(self, ref: str, text: str) -> Question:
+        """Answer an open question; the waiting agent resumes."""
+        return self.questions.answer(ref, text)
 
     async def status(self) -> dict[str, Any]:
         """Engine facts: version, mode, root, pid, uptime (s), mission counts, last seq."""

@@ -24,9 +24,19 @@ EventType = Literal[
     "mission-child-failed",  # data: {child, reason}  (sent to the parent mission)
     "engine-started",  # data: {adopted, lost}
     "engine-stopping",  # data: {}
+    # agents (ACP runtime)
+    "agent-session",  # data: {session_id, agent, title, loaded}
+    "agent-prompt",  # data: {text}   (the text only reaches submitter and host)
+    "agent-thinking", "agent-message",  # data: {text}
+    "tool-use", "tool-result",  # data: {id, title, kind, status, input?, paths?, output?}
+    "agent-plan",  # data: {entries: [{content, status, priority}]}
+    "agent-usage",  # data: {input_tokens, output_tokens, cached_tokens, cost_usd, model}
+    "agent-liveness",  # data: {state: working|waiting|idle|done|dead}
+    "agent-finished",  # data: {stop_reason, changed, guard?, error?}
+    # questions
+    "question-asked", "question-answered",
     # orchestration (Overmind multiplayer vocabulary)
-    "plan-ready", "agent-spawned", "agent-thinking", "agent-message", "tool-use",
-    "tool-result", "agent-finished", "run-complete", "run-error",
+    "plan-ready", "agent-spawned", "run-complete", "run-error",
 ]
 EVENT_TYPES: frozenset[str] = frozenset(get_args(EventType))
 

@@ -12,9 +12,10 @@ import secrets
 
 from jupyter_server.extension.application import ExtensionApp
 from jupyter_server.utils import url_path_join
-from traitlets import Bool, Unicode
+from traitlets import Bool, Dict, Unicode
 
 from .. import runtime_files
+from ..agents import adapters
 from ..engine import Engine
 from .handlers import ROUTES
 
@@ -33,13 +34,19 @@ class Overmind(ExtensionApp):
     stop_missions_on_exit = Bool(True, config=True, help=(
         "Stop every mission (SIGTERM, grace period, SIGKILL) when the server stops. When "
         "False, missions keep running and are re-adopted by the next server."))
+    agents = Dict({}, config=True, help=(
+        "Custom ACP agents: name → command argv, e.g. {'mine': ['my-agent', '--acp']}."))
     daemon = Bool(False, config=True, help=(
         "Set by `overmind start`: `overmind shutdown` then stops this whole server."))
 
     def initialize_settings(self) -> None:
         """Create the engine and the scoped token; export both to future kernels."""
         root = self.root_dir or self.serverapp.root_dir
-        self.engine = Engine(root, mode="server")
+        # provider keys go to agent missions only: kernels started later never see them
+        keys = {k: os.environ.pop(k) for k in adapters.PROVIDER_KEYS if k in os.environ}
+        if os.environ.get("OVERMIND_MODEL"):
+            keys["OVERMIND_MODEL"] = os.environ["OVERMIND_MODEL"]
+        self.engine = Engine(root, mode="server", provider_env=keys, agents=dict(self.agents))
         self.token = secrets.token_urlsafe(32)
         self.settings.update(overmind_engine=self.engine, overmind_token=self.token,
                              overmind_app=self)

@@ -36,6 +36,7 @@ from .base import OvermindAuth, error_message
 
 FILTERS = ("mission", "objective", "party")
 REPLAY_CHUNK = 2000
+MAX_SEQ = 2**63 - 1  # SQLite's largest integer
 MAX_FRAME_BYTES = 64 * 1024
 
 
@@ -132,7 +133,7 @@ class EventsHandler(OvermindAuth, WebSocketMixin, WebSocketHandler, JupyterHandl
 
     def _query(self) -> tuple[int, dict[str, str]]:
         raw = self.get_argument("after", "0")
-        if not raw.isdigit():
+        if not (raw.isascii() and raw.isdigit()) or int(raw) > MAX_SEQ:
             raise UsageError(f"after must be a sequence number ≥ 0, not {raw!r}")
         filters = {k: v for k in FILTERS if (v := self.get_argument(k, None)) is not None}
         return int(raw), filters
@@ -152,7 +153,7 @@ class EventsHandler(OvermindAuth, WebSocketMixin, WebSocketHandler, JupyterHandl
 
     async def _page(self, after: int, filters: dict[str, str]) -> None:
         raw = self.get_argument("limit", "1000")
-        limit = min(int(raw), 10_000) if raw.isdigit() else 1000
+        limit = min(int(raw), 10_000) if raw.isascii() and raw.isdigit() else 1000
         events = await self.engine.events(after=after, limit=limit, **filters)
         self.set_header("Content-Type", "application/json")
         self.finish(json.dumps({"events": events,

@@ -13,7 +13,7 @@ from ..errors import UsageError
 from ..model import mission_to_dict
 from .base import OvermindHandler, endpoint
 from .events_ws import EventsHandler
-from .schemas import ApplyBody, KillBody, RunBody, SendBody, StopBody, WaitBody
+from .schemas import AnswerBody, ApplyBody, KillBody, RunBody, SendBody, StopBody, WaitBody
 
 
 def _flag(handler: OvermindHandler, name: str) -> bool:
@@ -63,15 +63,18 @@ class MissionHandler(OvermindHandler):
         self.send_json(await self.engine.info(ref))
 
 
+TEXT = "text/plain; charset=utf-8"  # APIHandler.finish would say JSON unless told
+
+
 class LogsHandler(OvermindHandler):
     """``GET missions/{ref}/logs[?tail=N][&follow=1]``: text; follow streams chunks."""
 
     @endpoint
     async def get(self, ref: str) -> None:
         tail = _int_arg(self, "tail", None)
-        self.set_header("Content-Type", "text/plain; charset=utf-8")
+        self.set_header("Content-Type", TEXT)
         if not _flag(self, "follow"):
-            self.finish(await self.engine.logs(ref, tail))
+            self.finish(await self.engine.logs(ref, tail), set_content_type=TEXT)
             return
         self.set_header("X-Accel-Buffering", "no")
         stream = self.engine.follow(ref, 10 if tail is None else tail)
@@ -84,7 +87,7 @@ class LogsHandler(OvermindHandler):
             return
         finally:
             await stream.aclose()
-        self.finish()
+        self.finish(set_content_type=TEXT)
 
 
 class SendHandler(OvermindHandler):
@@ -133,6 +136,31 @@ class BlueprintsHandler(OvermindHandler):
         self.send_json(mission_to_dict(mission), 201)
 
 
+class AgentsHandler(OvermindHandler):
+    """``GET agents``: known and custom agents, installed or not."""
+
+    @endpoint
+    async def get(self) -> None:
+        self.send_json({"agents": await self.engine.list_agents()})
+
+
+class QuestionsHandler(OvermindHandler):
+    """``GET questions``: open questions."""
+
+    @endpoint
+    async def get(self) -> None:
+        self.send_json({"questions": [q.to_dict() for q in await self.engine.list_questions()]})
+
+
+class AnswerHandler(OvermindHandler):
+    """``POST questions/{ref}/answer``: answer a question; the waiting agent resumes."""
+
+    @endpoint
+    async def post(self, ref: str) -> None:
+        question = await self.engine.answer(ref, self.body(AnswerBody).text)
+        self.send_json(question.to_dict())
+
+
 class ShutdownHandler(OvermindHandler):
     """``POST shutdown``: stop every mission; a daemon server then stops itself."""
 
@@ -167,6 +195,9 @@ ROUTES = [
     (f"missions/{_REF}/wait", WaitHandler),
     ("blueprints", BlueprintsHandler),
     ("events", EventsHandler),
+    ("agents", AgentsHandler),
+    ("questions", QuestionsHandler),
+    (f"questions/{_REF}/answer", AnswerHandler),
     ("shutdown", ShutdownHandler),
     ("openapi.json", OpenAPIHandler),
 ]

@@ -18,7 +18,7 @@ MISSION = {"type": "object", "required": ["id", "name", "kind", "status"], "prop
     "id": {"type": "string"}, "name": {"type": "string"}, "kind": {"type": "string"},
     "status": {"type": "string"}, "pid": {"type": ["integer", "null"]}}}
 _REF = {"name": "ref", "in": "path", "required": True, "schema": {"type": "string"},
-        "description": "mission id, id prefix or name"}
+        "description": "id, id prefix or name"}
 
 # path → method → (summary, request body model or None, query params, response schema)
 OPERATIONS: dict[str, dict[str, tuple]] = {
@@ -42,6 +42,11 @@ OPERATIONS: dict[str, dict[str, tuple]] = {
     "/events": {"get": ("events after a cursor", None,
                         [("after", "integer"), ("limit", "integer"), ("mission", "string"),
                          ("objective", "string"), ("party", "string")], {"type": "object"})},
+    "/agents": {"get": ("agents and whether they are installed", None, [],
+                        {"type": "object"})},
+    "/questions": {"get": ("open questions", None, [], {"type": "object"})},
+    "/questions/{ref}/answer": {"post": ("answer a question", schemas.AnswerBody, [],
+                                         {"type": "object"})},
     "/shutdown": {"post": ("stop every mission (and a daemon server)", None, [],
                            {"type": "object"})},
     "/openapi.json": {"get": ("this document", None, [], {"type": "object"})},

@@ -55,6 +55,12 @@ class SendBody(_Strict):
     text: str = Field(max_length=1_000_000)
 
 
+class AnswerBody(_Strict):
+    """``POST questions/{ref}/answer``: the answer text (one of the options, if any)."""
+
+    text: str = Field(min_length=1, max_length=100_000)
+
+
 class StopBody(_Strict):
     """``POST /missions/{ref}/stop``: ``force`` skips the grace period."""
 

@@ -47,8 +47,11 @@ class Child:
 
 
 def spawn(argv: list[str], cwd: str, env: dict[str, str], log_path: str, *,
-          use_pty: bool = False, stdin_pipe: bool = False) -> Child:
+          use_pty: bool = False, stdio_pipes: bool = False) -> Child:
     """Start ``argv`` in a new session/process group, output appended to ``log_path``.
+
+    ``stdio_pipes`` (agent missions): stdin and stdout are pipes to the supervisor (ACP
+    speaks JSON-RPC over them) and only stderr goes to the log.
 
     Raises:
         SpawnFailed: missing executable, bad cwd, permission denied, …
@@ -62,10 +65,11 @@ def spawn(argv: list[str], cwd: str, env: dict[str, str], log_path: str, *,
     log_fd = os.open(log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
     try:
         popen = subprocess.Popen(
-            argv, cwd=cwd, env=env, stdout=log_fd, stderr=subprocess.STDOUT,
-            stdin=subprocess.PIPE if stdin_pipe else subprocess.DEVNULL,
+            argv, cwd=cwd, env=env, stdout=subprocess.PIPE if stdio_pipes else log_fd,
+            stderr=log_fd if stdio_pipes else subprocess.STDOUT,
+            stdin=subprocess.PIPE if stdio_pipes else subprocess.DEVNULL,
             start_new_session=True, close_fds=True)
-    except OSError as exc:
+    except (OSError, ValueError) as exc:  # ValueError: NUL byte, '=' in an env name
         raise SpawnFailed(_spawn_reason(exc, argv[0], cwd)) from None
     finally:
         os.close(log_fd)
@@ -79,7 +83,7 @@ def _spawn_pty(argv: list[str], cwd: str, env: dict[str, str]) -> Child:
         popen = subprocess.Popen(argv, cwd=cwd, env={**env, "TERM": env.get("TERM", "xterm")},
                                  stdin=slave, stdout=slave, stderr=slave, close_fds=True,
                                  preexec_fn=_become_terminal_leader)
-    except OSError as exc:
+    except (OSError, ValueError) as exc:
         os.close(master)
         raise SpawnFailed(_spawn_reason(exc, argv[0], cwd)) from None
     finally:
@@ -93,14 +97,14 @@ def _become_terminal_leader() -> None:  # runs in the child between fork and exe
     fcntl.ioctl(0, termios.TIOCSCTTY, 0)
 
 
-def _spawn_reason(exc: OSError, program: str, cwd: str) -> str:
+def _spawn_reason(exc: OSError | ValueError, program: str, cwd: str) -> str:
     if isinstance(exc, FileNotFoundError) and exc.filename == cwd:
         return f"working directory {cwd} does not exist"
     if isinstance(exc, FileNotFoundError):
         return f"command not found: {program} (check the spelling or PATH)"
     if isinstance(exc, PermissionError):
         return f"permission denied: {exc.filename or program}"
-    return f"could not start {program}: {exc.strerror or exc}"
+    return f"could not start {program}: {getattr(exc, 'strerror', None) or exc}"
 
 
 def start_time(pid: int) -> float | None:
@@ -112,7 +116,13 @@ def start_time(pid: int) -> float | None:
 
 
 def same_process(pid: int, recorded_start: float | None) -> bool:
-    """True when ``pid`` is alive and started when recorded (guards against pid reuse)."""
+    """True when ``pid`` is alive (a zombie is dead) and started when recorded (guards
+    against pid reuse)."""
+    try:
+        if psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
+            return False
+    except psutil.Error:
+        return False
     now = start_time(pid)
     return (now is not None and recorded_start is not None
             and abs(now - recorded_start) <= _START_TOLERANCE_S)
@@ -163,7 +173,10 @@ def _reap(child: Child) -> ExitInfo:
     child.popen.returncode = code  # keeps Popen from warning that it still runs
     _close_child_fds(child)
     if code < 0:
-        name = signal.Signals(-code).name if -code in signal.valid_signals() else str(-code)
+        try:  # not `in signal.valid_signals()`: that builds a set of ~64 enums per exit
+            name = signal.Signals(-code).name
+        except ValueError:  # real-time signals have no name
+            name = str(-code)
         return ExitInfo(signal=-code, reason=f"killed by {name}")
     return ExitInfo(returncode=code, reason=f"exit status {code}")
 

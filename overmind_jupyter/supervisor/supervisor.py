@@ -16,7 +16,7 @@ import os
 import random
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from ..errors import InvalidTransition, UsageError
 from ..model import (
@@ -38,6 +38,7 @@ from .runtime import Runtime
 log = logging.getLogger("overmind.supervisor")
 S = MissionStatus
 STALL_POLL_MAX_S = 1.0
+WAIT_POLL_S = 0.05  # `wait` on a mission that has not started yet
 
 
 class Supervisor:
@@ -57,12 +58,16 @@ class Supervisor:
         self.runtimes: dict[str, Runtime] = {}
         self.on_end: list[Callable[[Mission], None]] = []  # called with each ended mission
         self.on_running: list[Callable[[Mission], None]] = []  # … each started run
+        self.on_spawn: list[Callable[[Mission, Child], None]] = []  # … with its process
+        self.secret_env: Callable[[Mission], dict[str, str]] = lambda m: {}  # never stored
+        # awaited after each run's process exited, before restart/finish is decided
+        self.on_exit: list[Callable[[Mission], Awaitable[None]]] = []
         self.rand = random.random
 
     # -- starting ---------------------------------------------------------------
     def launch(self, mission: Mission, adopted: Child | None = None) -> Runtime:
         """Start the lifecycle task of a recorded mission (pending, restarting or adopted)."""
-        rt = Runtime(mission.id)
+        rt = Runtime(mission.id, child=adopted)  # an adopted process is stoppable at once
         self.runtimes[mission.id] = rt
         rt.task = asyncio.get_running_loop().create_task(
             self._lifecycle(rt, mission, adopted), name=f"mission-{mission.name}")
@@ -81,6 +86,8 @@ class Supervisor:
                 cause, info = await (self._watch(rt, m, adopted) if adopted
                                      else self._one_run(rt, m))
                 adopted = None
+                for exited in self.on_exit:
+                    await exited(m)
                 if rt.cause is ExitCause.STALLED:
                     info = dataclasses.replace(info, reason=f"stalled ({info.reason})")
                 run_s = self.clock.monotonic() - began
@@ -102,11 +109,12 @@ class Supervisor:
     async def _one_run(self, rt: Runtime, m: Mission) -> tuple[ExitCause, ExitInfo]:
         self.store.transition(m.id, S.SPAWNING)
         env = {**(self.base_env if self.base_env is not None else os.environ), **m.env,
-               "OVERMIND_MISSION_ID": m.id, "OVERMIND_MISSION_NAME": m.name}
+               **self.secret_env(m), "OVERMIND_MISSION_ID": m.id,
+               "OVERMIND_MISSION_NAME": m.name}
         try:
             child = spawn(m.command, m.cwd, env, m.log_path,
                           use_pty=m.kind is MissionKind.SESSION,
-                          stdin_pipe=m.kind is MissionKind.AGENT)
+                          stdio_pipes=m.kind is MissionKind.AGENT)
         except SpawnFailed as exc:
             logs.write_marker(m.log_path, f"spawn failed: {exc}")
             rt.running.set()  # `run` reports the failed spawn now, not after every backoff
@@ -115,6 +123,8 @@ class Supervisor:
                                         pid_start=child.start_time, started_at=time.time())
         for hook in self.on_running:
             hook(running)
+        for spawned in self.on_spawn:
+            spawned(running, child)
         return await self._watch(rt, m, child)
 
     async def _watch(self, rt: Runtime, m: Mission, child: Child) -> tuple[ExitCause, ExitInfo]:
@@ -256,12 +266,22 @@ class Supervisor:
                 from None
 
     async def wait(self, mission_id: str, timeout_s: float | None = None) -> bool:
-        """Wait until the mission's lifecycle ends; False on timeout."""
-        rt = self.runtimes.get(mission_id)
-        if rt is None:
-            return True
+        """Wait until the mission's lifecycle ends; False on timeout.
+
+        A mission not started yet (a blueprint child waiting for its dependencies) is
+        waited for until it starts and ends, or is ended without starting.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = None if timeout_s is None else loop.time() + timeout_s
+        while (rt := self.runtimes.get(mission_id)) is None:
+            if self.store.get_mission(mission_id).status.terminal:
+                return True
+            if deadline is not None and loop.time() >= deadline:
+                return False
+            await asyncio.sleep(WAIT_POLL_S)
+        remaining = None if deadline is None else max(0.0, deadline - loop.time())
         try:
-            await asyncio.wait_for(asyncio.shield(rt.done.wait()), timeout_s)
+            await asyncio.wait_for(asyncio.shield(rt.done.wait()), remaining)
         except asyncio.TimeoutError:
             return False
         return True

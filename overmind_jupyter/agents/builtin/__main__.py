@@ -1,0 +1,30 @@
+"""``python -m overmind_jupyter.agents.builtin [--model ID]``: serve ACP on stdio."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse arguments and run the agent until stdin closes."""
+    parser = argparse.ArgumentParser(prog="overmind-builtin-agent")
+    parser.add_argument("--model", default=os.environ.get("OVERMIND_MODEL"),
+                        help="model id, e.g. openai:gpt-4.1, gemini:gemini-2.5-pro, "
+                             "scripted:PATH (default: $OVERMIND_MODEL)")
+    args = parser.parse_args(argv)
+    if not args.model:
+        print("overmind-builtin-agent: no model configured: pass --model or set "
+              "OVERMIND_MODEL", file=sys.stderr)
+        return 2
+    from acp import run_agent
+
+    from .agent import BuiltinAgent, state_dir_from_env
+    asyncio.run(run_agent(BuiltinAgent(args.model, state_dir=state_dir_from_env())))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

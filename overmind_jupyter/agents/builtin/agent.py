@@ -1,0 +1,178 @@
+"""The built-in coding agent as an ACP agent (``python -m overmind_jupyter.agents.builtin``).
+
+Implements ACP's agent side with the ``agent-client-protocol`` SDK: ``initialize``,
+``session/new``, ``session/load`` (when ``OVERMIND_AGENT_STATE`` names a directory to keep
+transcripts in), ``session/prompt`` and ``session/cancel``. Progress is reported with
+``session/update``: agent message chunks, thoughts (retries), tool calls with status, and a
+final summary listing the files changed. The prompt response's ``_meta.overmind`` carries
+usage, cost (USD), the guard reason if a loop guard stopped it, and the files changed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from acp import PROTOCOL_VERSION
+from acp.schema import (
+    AgentCapabilities,
+    Implementation,
+    InitializeResponse,
+    LoadSessionResponse,
+    NewSessionResponse,
+    PromptResponse,
+)
+from acp.schema import Usage as AcpUsage
+
+from ... import __version__
+from ...errors import OvermindError
+from ...llm.contract import ChatModel, Message
+from ..confine import Workspace
+from ..guards import LoopGuard, LoopLimits
+from ..policy import DEFAULT_POLICY, CommandPolicy
+from .commands import CommandRunner
+from .files import ClientFiles, LocalFiles
+from .loop import LoopOutcome, run_loop
+from .reporter import AcpReporter
+from .tools import Toolbox
+
+SYSTEM_PROMPT = """You are a careful software engineer working in a git worktree at {cwd}.
+Use the tools to read the code before changing it, make small, correct edits, add or
+update tests, and run the project's tests with run_command when useful. Paths are relative
+to the worktree. When done, reply with a short summary of what you changed."""
+
+
+class Session:
+    """One ACP session: its workspace, transcript and cancellation flag."""
+
+    def __init__(self, session_id: str, cwd: Path) -> None:
+        self.id, self.cwd = session_id, cwd
+        self.messages: list[Message] = [Message("system", SYSTEM_PROMPT.format(cwd=cwd))]
+        self.cancelled = False
+        self.lock = asyncio.Lock()
+
+
+class BuiltinAgent:
+    """ACP agent running Overmind's tool loop over a ``ChatModel``.
+
+    Args:
+        model_id: e.g. ``openai:gpt-4.1`` or ``scripted:/path/script.json``.
+        limits: loop guard budgets per prompt.
+        policy: the command policy of ``run_command``.
+        state_dir: where transcripts are kept for ``session/load`` (None: in memory only).
+    """
+
+    def __init__(self, model_id: str, limits: LoopLimits | None = None,
+                 policy: CommandPolicy | None = None, state_dir: Path | None = None) -> None:
+        self.model_id, self.limits = model_id, limits or LoopLimits()
+        self.policy, self.state_dir = policy or DEFAULT_POLICY, state_dir
+        self.sessions: dict[str, Session] = {}
+        self.conn: Any = None
+        self.client_fs = False
+        self._model: ChatModel | None = None
+
+    def on_connect(self, conn: Any) -> None:
+        """Keep the connection to the client (the engine)."""
+        self.conn = conn
+
+    def model(self) -> ChatModel:
+        """The chat model, created on first use (keeps start-up fast)."""
+        if self._model is None:
+            from ...llm.registry import resolve_model
+            self._model = resolve_model(self.model_id)
+        return self._model
+
+    async def initialize(self, protocol_version: int, client_capabilities: Any = None,
+                         client_info: Any = None, **kwargs: Any) -> InitializeResponse:
+        """Agree on the protocol; note whether the client serves text files."""
+        fs = getattr(client_capabilities, "fs", None)
+        self.client_fs = bool(fs and fs.read_text_file and fs.write_text_file)
+        return InitializeResponse(
+            protocol_version=min(protocol_version, PROTOCOL_VERSION),
+            agent_capabilities=AgentCapabilities(load_session=self.state_dir is not None),
+            agent_info=Implementation(name="overmind-builtin", title="Overmind built-in agent",
+                                      version=__version__))
+
+    async def new_session(self, cwd: str, mcp_servers: Any = None,
+                          **kwargs: Any) -> NewSessionResponse:
+        """Open a session whose workspace is ``cwd``."""
+        session = Session(secrets.token_hex(8), Path(cwd).resolve())
+        self.sessions[session.id] = session
+        return NewSessionResponse(session_id=session.id)
+
+    async def load_session(self, cwd: str, session_id: str, mcp_servers: Any = None,
+                           **kwargs: Any) -> LoadSessionResponse | None:
+        """Resume a session from its saved transcript (after an agent restart)."""
+        path = self._transcript(session_id)
+        if path is None or not path.exists():
+            raise OvermindError(f"no saved transcript for session {session_id}")
+        session = Session(session_id, Path(cwd).resolve())
+        session.messages = [_message(d) for d in json.loads(path.read_text())]
+        self.sessions[session_id] = session
+        return LoadSessionResponse()
+
+    async def prompt(self, session_id: str, prompt: list[Any], **kwargs: Any) -> PromptResponse:
+        """Run the tool loop on the prompt's text; report progress; summarise at the end."""
+        session = self.sessions[session_id]
+        async with session.lock:
+            session.cancelled = False
+            text = "\n".join(getattr(block, "text", "") for block in prompt).strip()
+            session.messages.append(Message("user", text))
+            reporter = AcpReporter(self.conn, session_id, self.model().label)
+            outcome = await run_loop(self.model(), session.messages, self._toolbox(session,
+                                     reporter), reporter, LoopGuard(self.limits),
+                                     lambda: session.cancelled)
+            await reporter.summary(outcome)
+            self._save(session)
+            return _response(outcome, self.model().label)
+
+    async def cancel(self, session_id: str, **kwargs: Any) -> None:
+        """Stop the running prompt of ``session_id`` at its next step."""
+        if session_id in self.sessions:
+            self.sessions[session_id].cancelled = True
+
+    def _toolbox(self, session: Session, reporter: AcpReporter) -> Toolbox:
+        workspace = Workspace(session.cwd)
+        files = (ClientFiles(self.conn, session.id, session.cwd, workspace) if self.client_fs
+                 else LocalFiles(workspace))
+        return Toolbox(session.cwd, files, CommandRunner(self.policy, reporter.ask))
+
+    def _transcript(self, session_id: str) -> Path | None:
+        return None if self.state_dir is None else self.state_dir / f"{session_id}.json"
+
+    def _save(self, session: Session) -> None:
+        path = self._transcript(session.id)
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps([_message_dict(m) for m in session.messages]))
+
+
+def _response(outcome: LoopOutcome, label: str) -> PromptResponse:
+    u = outcome.usage
+    usage = AcpUsage(total_tokens=u.input_tokens + u.output_tokens, input_tokens=u.input_tokens,
+                     output_tokens=u.output_tokens, cached_read_tokens=u.cached_tokens)
+    meta = {"overmind": {"model": label, "cost_usd": outcome.cost_usd, "guard": outcome.guard,
+                         "changed": outcome.changed}}
+    return PromptResponse(stop_reason=outcome.stop_reason, usage=usage, field_meta=meta)
+
+
+def _message_dict(m: Message) -> dict[str, Any]:
+    return {"role": m.role, "content": m.content, "tool_call_id": m.tool_call_id,
+            "name": m.name, "tool_calls": [{"id": c.id, "name": c.name,
+                                            "arguments": c.arguments} for c in m.tool_calls]}
+
+
+def _message(d: dict[str, Any]) -> Message:
+    from ...llm.contract import ToolCall
+    calls = tuple(ToolCall(c["id"], c["name"], c["arguments"]) for c in d["tool_calls"])
+    return Message(d["role"], d["content"], calls, d["tool_call_id"], d["name"])
+
+
+def state_dir_from_env() -> Path | None:
+    """``$OVERMIND_AGENT_STATE`` as a path, if set."""
+    value = os.environ.get("OVERMIND_AGENT_STATE")
+    return Path(value) if value else None

@@ -1,0 +1,165 @@
+"""The built-in agent's tools: typed functions whose failures go back to the model.
+
+Tools: ``read_file``, ``list_dir``, ``search`` (regex over text files, with limits),
+``write_file``, ``edit_file`` (exact search/replace; a missing or ambiguous anchor is an
+error), ``run_command`` (tool policy, timeout, output truncated with a note). A tool
+returns ``ToolResult``; an exception from a tool becomes an error result, never a crash.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import re
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from ...errors import OvermindError
+from ...llm.contract import ToolCall, ToolSpec
+from ..confine import Workspace
+from .commands import CommandRunner
+from .files import Files
+
+log = logging.getLogger("overmind.agent")
+MAX_READ_CHARS = 200_000
+SEARCH_MAX_MATCHES = 200
+SEARCH_MAX_FILE_BYTES = 1 << 20
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ToolResult:
+    """Outcome of one tool call: ``text`` goes back to the model; ``changed`` lists files."""
+
+    ok: bool
+    text: str
+    changed: tuple[str, ...] = ()
+
+
+def _schema(props: dict[str, Any], required: list[str]) -> dict[str, Any]:
+    return {"type": "object", "properties": props, "required": required,
+            "additionalProperties": False}
+
+
+_S = {"type": "string"}
+SPECS = [
+    ToolSpec("read_file", "Read a text file of the workspace.", _schema({"path": _S}, ["path"])),
+    ToolSpec("list_dir", "List a directory of the workspace.",
+             _schema({"path": {**_S, "default": "."}}, [])),
+    ToolSpec("search", "Search text files for a regular expression (Python syntax).",
+             _schema({"pattern": _S, "path": {**_S, "default": "."}}, ["pattern"])),
+    ToolSpec("write_file", "Create or replace a text file.",
+             _schema({"path": _S, "content": _S}, ["path", "content"])),
+    ToolSpec("edit_file", "Replace the one exact occurrence of old_text with new_text.",
+             _schema({"path": _S, "old_text": _S, "new_text": _S},
+                     ["path", "old_text", "new_text"])),
+    ToolSpec("run_command", "Run a shell command in the workspace (subject to the tool "
+             "policy); returns its exit status and output.",
+             _schema({"command": _S, "timeout_s": {"type": "number"}}, ["command"])),
+]
+KINDS = {"read_file": "read", "list_dir": "read", "search": "search", "write_file": "edit",
+         "edit_file": "edit", "run_command": "execute"}
+
+
+class Toolbox:
+    """Runs tool calls against one workspace.
+
+    Args:
+        root: the workspace root (the mission's cwd).
+        files: where file reads/writes go (ACP client or local).
+        commands: runs ``run_command`` under the tool policy.
+    """
+
+    def __init__(self, root: Path, files: Files, commands: CommandRunner) -> None:
+        self.root, self.files, self.commands = root, files, commands
+        self.workspace = Workspace(root)
+        self._tools: dict[str, Callable[..., Awaitable[ToolResult]]] = {
+            "read_file": self.read_file, "list_dir": self.list_dir, "search": self.search,
+            "write_file": self.write_file, "edit_file": self.edit_file,
+            "run_command": self.run_command}
+
+    async def run(self, call: ToolCall) -> ToolResult:
+        """Run ``call``; malformed arguments and tool failures become error results."""
+        tool = self._tools.get(call.name)
+        if tool is None:
+            return ToolResult(False, f"unknown tool {call.name!r}; tools: {', '.join(self._tools)}")
+        if call.arguments_error:
+            return ToolResult(False, f"malformed arguments for {call.name}: "
+                                     f"{call.arguments_error}")
+        try:
+            return await tool(**call.arguments)
+        except TypeError as exc:
+            return ToolResult(False, f"bad arguments for {call.name}: {exc}")
+        except (OvermindError, OSError, ValueError, re.error) as exc:
+            return ToolResult(False, f"{call.name} failed: {getattr(exc, 'message', exc)}")
+        except Exception as exc:  # a tool bug must not end the prompt: the model hears it
+            log.exception("tool %s crashed", call.name)
+            return ToolResult(False, f"{call.name} failed unexpectedly: {exc!r}")
+
+    async def read_file(self, path: str) -> ToolResult:
+        text = await self.files.read(path)
+        if len(text) > MAX_READ_CHARS:
+            text = text[:MAX_READ_CHARS] + f"\n[truncated: file has {len(text)} characters]"
+        return ToolResult(True, text)
+
+    async def list_dir(self, path: str = ".") -> ToolResult:
+        entries = self.workspace.list_dir(path)
+        lines = [f"{e['name']}{'/' if e.get('type') == 'dir' else ''}" for e in entries]
+        return ToolResult(True, "\n".join(lines) or "(empty directory)")
+
+    async def search(self, pattern: str, path: str = ".") -> ToolResult:
+        regex = re.compile(pattern)
+        base = self.workspace.resolve(path, write=False)
+        hits: list[str] = []
+        for file in _text_files(base):
+            hits.extend(_grep(file, regex, self.root, SEARCH_MAX_MATCHES - len(hits)))
+            if len(hits) >= SEARCH_MAX_MATCHES:
+                hits.append(f"[stopped after {SEARCH_MAX_MATCHES} matches; narrow the search]")
+                break
+        return ToolResult(True, "\n".join(hits) or "no matches")
+
+    async def write_file(self, path: str, content: str) -> ToolResult:
+        await self.files.write(path, content)
+        return ToolResult(True, f"wrote {path} ({len(content)} characters)", (path,))
+
+    async def edit_file(self, path: str, old_text: str, new_text: str) -> ToolResult:
+        text = await self.files.read(path)
+        count = text.count(old_text) if old_text else 0
+        if count != 1:
+            why = "was not found" if count == 0 else f"occurs {count} times"
+            return ToolResult(False, f"edit_file: old_text {why} in {path}; give an exact, "
+                                     "unique excerpt of the current file (read it first)")
+        await self.files.write(path, text.replace(old_text, new_text, 1))
+        return ToolResult(True, f"edited {path}", (path,))
+
+    async def run_command(self, command: str, timeout_s: float = 120.0) -> ToolResult:
+        outcome = await self.commands.run(command, self.root, timeout_s)
+        return ToolResult(outcome.ok, outcome.text)
+
+
+def _text_files(base: Path):
+    if base.is_file():
+        yield base
+        return
+    for dirpath, dirnames, filenames in os.walk(base):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and
+                             d not in ("node_modules", "__pycache__"))
+        for name in sorted(filenames):
+            yield Path(dirpath, name)
+
+
+def _grep(file: Path, regex: re.Pattern, root: Path, room: int) -> list[str]:
+    try:
+        if file.is_symlink() or file.stat().st_size > SEARCH_MAX_FILE_BYTES:
+            return []
+        text = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return []
+    out = []
+    for number, line in enumerate(text.splitlines(), 1):
+        if regex.search(line):
+            out.append(f"{file.relative_to(root)}:{number}: {line[:300]}")
+            if len(out) >= room:
+                break
+    return out

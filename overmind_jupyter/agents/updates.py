@@ -1,0 +1,76 @@
+"""ACP ``session/update`` notifications → Overmind events (type, data).
+
+Mapping (ACP update kind → event type): ``agent_message_chunk`` → ``agent-message``,
+``agent_thought_chunk`` → ``agent-thinking``, ``tool_call`` → ``tool-use``,
+``tool_call_update`` with a final status → ``tool-result`` (otherwise ``tool-use``),
+``plan`` → ``agent-plan``, ``usage_update`` → ``agent-usage``. Agent text is untrusted:
+it is stored as text and rendered escaped; previews are clipped to ``PREVIEW_CHARS``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+PREVIEW_CHARS = 2000
+
+
+def _text(content: Any) -> str:
+    if content is None:
+        return ""
+    if isinstance(content, list):
+        return "".join(_text(c) for c in content)
+    inner = getattr(content, "content", None)
+    if inner is not None and not isinstance(content, str):
+        return _text(inner)
+    return str(getattr(content, "text", "") or "")
+
+
+def to_event(update: Any) -> tuple[str, dict[str, Any]] | None:
+    """The ``(event type, data)`` for one ACP update, or None for kinds we do not record."""
+    kind = getattr(update, "session_update", None)
+    if kind == "agent_message_chunk":
+        return "agent-message", {"text": _text(update.content)}
+    if kind == "agent_thought_chunk":
+        return "agent-thinking", {"text": _text(update.content)}
+    if kind in ("tool_call", "tool_call_update"):
+        return _tool(kind, update)
+    if kind == "plan":
+        return "agent-plan", {"entries": [{"content": e.content, "status": e.status,
+                                           "priority": e.priority} for e in update.entries]}
+    if kind == "usage_update":
+        return "agent-usage", {"context_used": update.used, "context_size": update.size}
+    return None
+
+
+def _tool(kind: str, update: Any) -> tuple[str, dict[str, Any]]:
+    data: dict[str, Any] = {"id": update.tool_call_id, "status": update.status}
+    for field in ("title", "kind"):
+        if getattr(update, field, None):
+            data[field] = getattr(update, field)
+    if update.raw_input is not None:
+        data["input"] = update.raw_input
+    if update.locations:
+        data["paths"] = [loc.path for loc in update.locations]
+    final = kind == "tool_call_update" and update.status in ("completed", "failed")
+    if final:
+        data["output"] = _text(update.content)[:PREVIEW_CHARS]
+        if update.raw_output is not None:
+            data["result"] = update.raw_output
+    return ("tool-result" if final else "tool-use"), data
+
+
+def transcript(event_type: str, data: dict[str, Any]) -> str | None:
+    """A human line for the mission's log (``overmind logs`` of an agent), or None."""
+    if event_type == "agent-message":
+        return data["text"]
+    if event_type == "tool-use" and data.get("status") != "pending":
+        return f"\n→ {data.get('title') or data.get('id')}\n"
+    if event_type == "tool-result":
+        mark = "✓" if data.get("status") == "completed" else "✗"
+        first = (data.get("output") or "").strip().splitlines()[:1]
+        return f"  {mark} {first[0][:160] if first else ''}\n"
+    if event_type == "agent-prompt":
+        return f"\n» {data['text']}\n"
+    if event_type == "agent-finished":
+        return f"\n[finished: {data.get('stop_reason')}]\n"
+    return None

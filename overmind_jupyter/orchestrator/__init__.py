@@ -1,0 +1,1 @@
+"""Orchestration: party, stories, planning, scheduling, changes and questions."""

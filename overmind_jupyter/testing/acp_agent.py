@@ -1,0 +1,124 @@
+"""A scripted external ACP agent: ``python -m overmind_jupyter.testing.acp_agent``.
+
+Stands in for agent CLIs (Claude Code, Gemini CLI, …) in tests of the ACP runtime. It
+reacts to words in the prompt text:
+
+- ``write PATH TEXT``: writes TEXT to PATH through the client's ``fs/write_text_file``
+- ``read PATH``: reads PATH through ``fs/read_text_file`` and echoes it as a message
+- ``ask COMMAND``: asks permission to run COMMAND; reports the outcome as a message
+- ``crash``: exits with status 3 in the middle of the turn (after a tool-call update)
+- ``slow``: sleeps 30 s before answering (for cancel / stop tests)
+- ``env NAME``: says whether NAME is set in its environment (never its value)
+- anything else: answers ``echo: <text>``
+
+Every prompt also reports one tool call (pending → completed) and ends with ``end_turn``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from typing import Any
+
+from acp import (
+    PROTOCOL_VERSION,
+    run_agent,
+    start_tool_call,
+    text_block,
+    tool_content,
+    update_agent_message_text,
+    update_tool_call,
+)
+from acp.schema import (
+    AgentCapabilities,
+    Implementation,
+    InitializeResponse,
+    NewSessionResponse,
+    PermissionOption,
+    PromptResponse,
+    ToolCallUpdate,
+)
+
+
+class ScriptedAcpAgent:
+    """See the module docstring."""
+
+    def __init__(self) -> None:
+        self.conn: Any = None
+        self.turns = 0
+
+    def on_connect(self, conn: Any) -> None:
+        self.conn = conn
+
+    async def initialize(self, protocol_version: int, **kwargs: Any) -> InitializeResponse:
+        return InitializeResponse(protocol_version=PROTOCOL_VERSION,
+                                  agent_capabilities=AgentCapabilities(load_session=False),
+                                  agent_info=Implementation(name="scripted-acp-agent",
+                                                            version="1"))
+
+    async def new_session(self, cwd: str, **kwargs: Any) -> NewSessionResponse:
+        self.cwd = cwd
+        return NewSessionResponse(session_id=f"s{os.getpid()}")
+
+    async def cancel(self, session_id: str, **kwargs: Any) -> None:
+        return None
+
+    async def prompt(self, session_id: str, prompt: list[Any], **kwargs: Any) -> PromptResponse:
+        self.turns += 1
+        text = " ".join(getattr(b, "text", "") for b in prompt).strip()
+        words = text.split()
+        call_id = f"call-{self.turns}"
+        await self._say(session_id, start_tool_call(call_id, f"handle {words[0] if words else ''}",
+                                                    kind="other", status="pending"))
+        reply = await self._act(session_id, words, text)
+        await self._say(session_id, update_tool_call(call_id, status="completed",
+                                                     content=[tool_content(text_block(reply))]))
+        await self._say(session_id, update_agent_message_text(reply))
+        return PromptResponse(stop_reason="end_turn")
+
+    async def _say(self, session_id: str, update: Any) -> None:
+        await self.conn.session_update(session_id=session_id, update=update)
+
+    async def _act(self, session_id: str, words: list[str], text: str) -> str:
+        verb = words[0] if words else ""
+        if verb == "crash":
+            sys.stdout.flush()
+            os._exit(3)
+        if verb == "slow":
+            await asyncio.sleep(30)
+        if verb == "write" and len(words) >= 3:
+            path = os.path.join(self.cwd, words[1])
+            try:
+                await self.conn.write_text_file(session_id=session_id, path=path,
+                                                content=" ".join(words[2:]) + "\n")
+                return f"wrote {words[1]}"
+            except Exception as exc:  # the refusal is the answer under test
+                return f"write refused: {exc}"
+        if verb == "read" and len(words) >= 2:
+            path = os.path.join(self.cwd, words[1])
+            try:
+                response = await self.conn.read_text_file(session_id=session_id, path=path)
+                return f"read: {response.content.strip()}"
+            except Exception as exc:
+                return f"read refused: {exc}"
+        if verb == "env" and len(words) >= 2:
+            return f"{words[1]} is {'set' if os.environ.get(words[1]) else 'unset'}"
+        if verb == "ask":
+            return await self._ask(session_id, " ".join(words[1:]))
+        return f"echo: {text}"
+
+    async def _ask(self, session_id: str, command: str) -> str:
+        response = await self.conn.request_permission(
+            session_id=session_id,
+            tool_call=ToolCallUpdate(tool_call_id="perm", title=f"run {command}",
+                                     kind="execute", raw_input={"command": command}),
+            options=[PermissionOption(option_id="yes", name="Allow", kind="allow_once"),
+                     PermissionOption(option_id="no", name="Reject", kind="reject_once")])
+        outcome = response.outcome
+        chosen = getattr(outcome, "option_id", None)
+        return f"permission for {command}: {'allowed' if chosen == 'yes' else 'denied'}"
+
+
+if __name__ == "__main__":
+    asyncio.run(run_agent(ScriptedAcpAgent()))

@@ -1,0 +1,113 @@
+"""The built-in agent as a real subprocess over real ACP, with the scripted model,
+editing a real temporary git repository."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from overmind_jupyter.engine import Engine
+from overmind_jupyter.model import MissionKind, MissionSpec
+
+pytestmark = pytest.mark.timeout(120)
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    root = tmp_path / "repo"
+    root.mkdir()
+    (root / "calc.py").write_text("def add(a, b):\n    return a + b\n")
+    git = ["git", "-c", "user.email=t@example.com", "-c", "user.name=t"]
+    subprocess.run(["git", "init", "-q"], cwd=root, check=True)
+    subprocess.run([*git, "add", "."], cwd=root, check=True)
+    subprocess.run([*git, "commit", "-qm", "init"], cwd=root, check=True)
+    return root
+
+
+def script(tmp_path: Path, turns: list[dict]) -> str:
+    path = tmp_path / "script.json"
+    path.write_text(json.dumps({"turns": turns}))
+    return f"scripted:{path}"
+
+
+def run_agent(repo: Path, model: str, prompt: str, body=None):
+    async def main():
+        engine = Engine(repo, provider_env={"OVERMIND_MODEL": model})
+        await engine.start()
+        try:
+            m = await engine.run(MissionSpec(prompt.split(), kind=MissionKind.AGENT))
+            if body is not None:
+                await body(engine, m)
+            m = await engine.wait(m.id, 60)
+            events = await engine.events(mission=m.id, limit=10_000)
+            return m, events, await engine.logs(m.id)
+        finally:
+            await engine.close()
+    return asyncio.run(main())
+
+
+def texts(events: list[dict], kind: str = "agent-message") -> str:
+    return "".join(e["data"]["text"] for e in events if e["type"] == kind)
+
+
+def test_edits_the_repository_and_reports_the_files_changed(repo, tmp_path):
+    model = script(tmp_path, [
+        {"expect": "subtract", "text": "Reading calc.py.",
+         "tool_calls": [{"name": "read_file", "arguments": {"path": "calc.py"}}],
+         "usage": {"input_tokens": 100, "output_tokens": 20}},
+        {"expect": "return a + b", "tool_calls": [{"name": "edit_file", "arguments": {
+            "path": "calc.py", "old_text": "    return a + b\n",
+            "new_text": "    return a + b\n\n\ndef sub(a, b):\n    return a - b\n"}}]},
+        {"tool_calls": [{"name": "write_file", "arguments": {
+            "path": "tests/test_calc.py",
+            "content": "from calc import sub\n\n\ndef test_sub():\n    assert sub(5, 3) == 2\n"}}]},
+        {"expect": "wrote tests/test_calc.py", "text": "Added sub() with a test."}])
+    m, events, log = run_agent(repo, model, "add a subtract function")
+    assert m.status.value == "exited"
+    assert "def sub(a, b):\n    return a - b" in (repo / "calc.py").read_text()
+    assert (repo / "tests" / "test_calc.py").exists()
+    finished = next(e for e in events if e["type"] == "agent-finished")
+    assert finished["data"]["stop_reason"] == "end_turn"
+    assert finished["data"]["changed"] == ["calc.py", "tests/test_calc.py"]
+    assert "Files changed: calc.py, tests/test_calc.py" in texts(events)
+    usage = next(e for e in events if e["type"] == "agent-usage")["data"]
+    assert usage["input_tokens"] == 100 and usage["model"] == "scripted model"
+    results = [e["data"]["status"] for e in events if e["type"] == "tool-result"]
+    assert results == ["completed", "completed", "completed"]
+    assert "→ edit_file calc.py" in log and "[finished: end_turn]" in log
+
+
+def test_a_missing_anchor_goes_back_to_the_model_as_an_error(repo, tmp_path):
+    model = script(tmp_path, [
+        {"tool_calls": [{"name": "edit_file", "arguments": {
+            "path": "calc.py", "old_text": "return a * b", "new_text": "x"}}]},
+        {"expect": "was not found", "tool_calls": [{"name": "read_file",
+                                                   "arguments": {"path": "../../etc/passwd"}}]},
+        {"expect": "outside", "text": "Giving up."}])
+    m, events, _ = run_agent(repo, model, "break things")
+    assert m.status.value == "exited"
+    assert (repo / "calc.py").read_text() == "def add(a, b):\n    return a + b\n"
+    results = [e["data"]["status"] for e in events if e["type"] == "tool-result"]
+    assert results == ["failed", "failed"]
+
+
+def test_the_same_error_three_times_stops_the_loop_and_asks_the_host(repo, tmp_path):
+    bad = {"tool_calls": [{"name": "read_file", "arguments": {"path": "missing.py"}}]}
+    model = script(tmp_path, [bad, bad, bad, {"text": "never reached"}])
+
+    async def body(engine, m):
+        for _ in range(600):
+            if await engine.list_questions():
+                break
+            await asyncio.sleep(0.05)
+        (q,) = await engine.list_questions()
+        assert q.kind == "guard" and "same error 3 times" in q.text
+    _, events, _ = run_agent(repo, model, "read a missing file", body)
+    finished = next(e for e in events if e["type"] == "agent-finished")
+    assert finished["data"]["stop_reason"] == "max_turn_requests"
+    assert "same error 3 times" in finished["data"]["guard"]
+    assert "never reached" not in texts(events)
