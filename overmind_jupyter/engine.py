@@ -289,6 +289,8 @@ class Engine:
         m = self.resolve(ref)
         if self.blueprints.owns(m):
             return (await self.kill(m.id, cascade=True, force=force))[-1]
+        if m.kind is MissionKind.AGENT and not force:
+            await self.agents.cancel_session(m.id)  # let the agent wind down first
         await self.supervisor.stop(m.id, force=force)
         return self.store.get_mission(m.id)
 

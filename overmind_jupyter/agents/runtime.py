@@ -42,6 +42,7 @@ from .policy import CommandPolicy, Decision, decide
 from .updates import to_event, transcript
 
 log = logging.getLogger("overmind.agents")
+CANCEL_GRACE_S = 2.0  # s a cancelled prompt gets to answer before the process is stopped
 DRIVER_DRAIN_S = 2.0  # s the supervisor waits for the ACP driver after the agent exits
 Ask = Callable[..., Awaitable[str]]  # Questions.ask(kind, text, mission=, options=, data=)
 
@@ -52,6 +53,7 @@ class AgentState:
 
     prompts: list[str] = dataclasses.field(default_factory=list)  # head = in flight
     session_id: str | None = None
+    conn: Any = None
     liveness: str = "idle"
     task: asyncio.Task | None = None
 
@@ -118,6 +120,7 @@ class AgentRuntime:
     async def _drive(self, m: Mission, child: Child) -> None:
         writer, reader = await _pipes(child)
         conn = connect_to_agent(EngineClient(self, m), writer, reader)
+        self.agents[m.id].conn = conn
         try:
             await self._session(conn, m)
         except (RequestError, OvermindError, ConnectionError, asyncio.IncompleteReadError) as exc:
@@ -170,15 +173,32 @@ class AgentRuntime:
             "guard": meta.get("guard")})
         self._set_liveness(m.id, "idle")
         if meta.get("guard"):
-            asyncio.get_running_loop().create_task(self.ask(
-                "guard", f"{m.name} stopped: {meta['guard']}. Answer with instructions to "
-                "continue, or stop the mission.", mission=m.id))
+            await self._ask_to_continue(m, state, meta["guard"])
 
-    def cancel(self, mission_id: str) -> None:
-        """Drop queued prompts (the running one finishes or is stopped with the mission)."""
+    async def _ask_to_continue(self, m: Mission, state: AgentState, why: str) -> None:
+        """A guard or provider stop pauses the agent until the host answers.
+
+        Any answer but ``stop`` becomes the next prompt of the same session.
+        """
+        self._set_liveness(m.id, "waiting")
+        answer = await self.ask("guard", f"{m.name} stopped: {why}. Answer with instructions "
+                                "to continue, or `stop`.", mission=m.id)
+        self._set_liveness(m.id, "idle")
+        if answer.strip().lower() not in ("", "stop"):
+            self.submit(m, answer)
+
+    async def cancel_session(self, mission_id: str) -> None:
+        """Send ``session/cancel`` for the running prompt and drop queued ones."""
         state = self.agents.get(mission_id)
-        if state:
-            del state.prompts[1:]
+        if state is None or state.conn is None or state.session_id is None:
+            return
+        del state.prompts[1:]
+        with contextlib.suppress(Exception):
+            await state.conn.cancel(session_id=state.session_id)
+        deadline = asyncio.get_running_loop().time() + CANCEL_GRACE_S
+        while state.liveness in ("working", "waiting") and \
+                asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.02)  # the agent answers the prompt with `cancelled`
 
 
 class EngineClient:

@@ -95,19 +95,58 @@ def test_a_missing_anchor_goes_back_to_the_model_as_an_error(repo, tmp_path):
     assert results == ["failed", "failed"]
 
 
-def test_the_same_error_three_times_stops_the_loop_and_asks_the_host(repo, tmp_path):
+async def question(engine, timeout_s: float = 30.0):
+    """The one open question, once it is asked."""
+    for _ in range(int(timeout_s / 0.05)):
+        if await engine.list_questions():
+            break
+        await asyncio.sleep(0.05)
+    (q,) = await engine.list_questions()
+    return q
+
+
+def test_the_same_error_three_times_pauses_and_the_answer_resumes(repo, tmp_path):
     bad = {"tool_calls": [{"name": "read_file", "arguments": {"path": "missing.py"}}]}
-    model = script(tmp_path, [bad, bad, bad, {"text": "never reached"}])
+    model = script(tmp_path, [bad, bad, bad,
+                              {"expect": "read calc.py instead", "text": "Resumed."}])
 
     async def body(engine, m):
-        for _ in range(600):
-            if await engine.list_questions():
-                break
-            await asyncio.sleep(0.05)
-        (q,) = await engine.list_questions()
+        q = await question(engine)
         assert q.kind == "guard" and "same error 3 times" in q.text
-    _, events, _ = run_agent(repo, model, "read a missing file", body)
-    finished = next(e for e in events if e["type"] == "agent-finished")
-    assert finished["data"]["stop_reason"] == "max_turn_requests"
-    assert "same error 3 times" in finished["data"]["guard"]
+        assert (await engine.info(m.id))["liveness"] == "waiting"  # paused, not spinning
+        await engine.answer(q.id, "read calc.py instead")
+    m, events, _ = run_agent(repo, model, "read a missing file", body)
+    assert m.status.value == "exited"
+    finished = [e["data"] for e in events if e["type"] == "agent-finished"]
+    assert finished[0]["stop_reason"] == "max_turn_requests"
+    assert "same error 3 times" in finished[0]["guard"]
+    assert finished[1]["stop_reason"] == "end_turn"  # the same session went on
+    assert "Resumed." in texts(events)
+
+
+def test_an_exhausted_provider_pauses_and_asks(repo, tmp_path):
+    model = script(tmp_path, [{"error": {"kind": "rate-limit", "message": "quota exhausted"}}])
+
+    async def body(engine, m):
+        q = await question(engine)
+        assert "model provider failed (rate-limit)" in q.text and "quota exhausted" in q.text
+        await engine.answer(q.id, "stop")
+    m, events, _ = run_agent(repo, model, "do something", body)
+    assert m.status.value == "exited"
+    (finished,) = [e["data"] for e in events if e["type"] == "agent-finished"]
+    assert finished["stop_reason"] == "max_turn_requests"
+
+
+def test_stopping_a_waiting_agent_cancels_its_session(repo, tmp_path):
+    model = script(tmp_path, [{"tool_calls": [{"name": "run_command", "arguments": {
+        "command": "make deploy"}}]}, {"text": "never reached"}])
+
+    async def body(engine, m):
+        q = await question(engine)
+        assert q.kind == "tool-approval"
+        stopped = await engine.stop(m.id)
+        assert stopped.status.value in ("killed", "exited")
+    _, events, _ = run_agent(repo, model, "deploy it", body)
+    (finished,) = [e["data"] for e in events if e["type"] == "agent-finished"]
+    assert finished["stop_reason"] == "cancelled"
     assert "never reached" not in texts(events)

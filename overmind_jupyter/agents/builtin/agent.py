@@ -30,7 +30,7 @@ from acp.schema import Usage as AcpUsage
 
 from ... import __version__
 from ...errors import OvermindError
-from ...llm.contract import ChatModel, Message
+from ...llm.contract import ChatModel, Message, ProviderError
 from ..confine import Workspace
 from ..guards import LoopGuard, LoopLimits
 from ..policy import DEFAULT_POLICY, CommandPolicy
@@ -54,6 +54,7 @@ class Session:
         self.messages: list[Message] = [Message("system", SYSTEM_PROMPT.format(cwd=cwd))]
         self.cancelled = False
         self.lock = asyncio.Lock()
+        self.task: asyncio.Future[LoopOutcome] | None = None
 
 
 class BuiltinAgent:
@@ -116,24 +117,34 @@ class BuiltinAgent:
         return LoadSessionResponse()
 
     async def prompt(self, session_id: str, prompt: list[Any], **kwargs: Any) -> PromptResponse:
-        """Run the tool loop on the prompt's text; report progress; summarise at the end."""
+        """Run the tool loop on the prompt's text; report progress; summarise at the end.
+
+        A provider failure that retries could not cure ends the prompt with stop reason
+        ``max_turn_requests`` and ``_meta.overmind.guard`` saying why (the engine asks the
+        host); ``session/cancel`` interrupts it at once with stop reason ``cancelled``.
+        """
         session = self.sessions[session_id]
         async with session.lock:
             session.cancelled = False
             text = "\n".join(getattr(block, "text", "") for block in prompt).strip()
             session.messages.append(Message("user", text))
             reporter = AcpReporter(self.conn, session_id, self.model().label)
-            outcome = await run_loop(self.model(), session.messages, self._toolbox(session,
-                                     reporter), reporter, LoopGuard(self.limits),
-                                     lambda: session.cancelled)
+            session.task = asyncio.ensure_future(run_loop(
+                self.model(), session.messages, self._toolbox(session, reporter), reporter,
+                LoopGuard(self.limits), lambda: session.cancelled))
+            outcome = await _outcome(session.task)
+            session.task = None
             await reporter.summary(outcome)
             self._save(session)
             return _response(outcome, self.model().label)
 
     async def cancel(self, session_id: str, **kwargs: Any) -> None:
-        """Stop the running prompt of ``session_id`` at its next step."""
-        if session_id in self.sessions:
-            self.sessions[session_id].cancelled = True
+        """Interrupt the running prompt of ``session_id`` (it answers ``cancelled``)."""
+        session = self.sessions.get(session_id)
+        if session is not None:
+            session.cancelled = True
+            if session.task is not None:
+                session.task.cancel()
 
     def _toolbox(self, session: Session, reporter: AcpReporter) -> Toolbox:
         workspace = Workspace(session.cwd)
@@ -149,6 +160,19 @@ class BuiltinAgent:
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(json.dumps([_message_dict(m) for m in session.messages]))
+
+
+async def _outcome(task: asyncio.Future[LoopOutcome]) -> LoopOutcome:
+    """The loop's outcome; a cancelled loop or a provider failure become outcomes too."""
+    try:
+        return await task
+    except asyncio.CancelledError:
+        if not task.cancelled():
+            raise  # we ourselves are being cancelled
+        return LoopOutcome("cancelled")
+    except ProviderError as exc:
+        return LoopOutcome("max_turn_requests", guard=f"the model provider failed "
+                                                      f"({exc.kind}): {exc.message}")
 
 
 def _response(outcome: LoopOutcome, label: str) -> PromptResponse:
