@@ -21,3 +21,10 @@ def load_ipython_extension(ipython) -> None:  # pragma: no cover - thin re-expor
     from .magics import load_ipython_extension as load
 
     load(ipython)
+
+
+def unload_ipython_extension(ipython) -> None:  # pragma: no cover - thin re-export
+    """``%unload_ext overmind_jupyter``: stop an embedded engine and its missions."""
+    from .magics import unload_ipython_extension as unload
+
+    unload(ipython)

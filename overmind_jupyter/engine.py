@@ -166,6 +166,9 @@ class Engine:
             raise UsageError("an agent mission needs a prompt: run --type agent -- TEXT")
         env = {**self.provider_env, **spec.env}
         command = adapters.command_for(spec.agent or "builtin", self.adapters, env)
+        # transcripts for ACP session/load after a restart of the agent process
+        spec.env = {"OVERMIND_AGENT_STATE": str(self.state_dir / "agent-sessions"),
+                    **spec.env}
         m = self._create(spec, command=command)
         self.agents.submit(m, prompt)
         rt = self.supervisor.launch(m)
