@@ -103,5 +103,5 @@ def rows(adapters: Mapping[str, Adapter]) -> list[dict[str, object]]:
 
 def provider_env(env: Mapping[str, str] = os.environ) -> dict[str, str]:
     """The model provider variables present in ``env`` (given to agent missions only)."""
-    return {k: env[k] for k in PROVIDER_KEYS if env.get(k)} | (
-        {"OVERMIND_MODEL": env["OVERMIND_MODEL"]} if env.get("OVERMIND_MODEL") else {})
+    names = (*PROVIDER_KEYS, "OVERMIND_MODEL", "OVERMIND_FALLBACK_MODEL")
+    return {k: env[k] for k in names if env.get(k)}

@@ -43,9 +43,9 @@ class Overmind(ExtensionApp):
         """Create the engine and the scoped token; export both to future kernels."""
         root = self.root_dir or self.serverapp.root_dir
         # provider keys go to agent missions only: kernels started later never see them
-        keys = {k: os.environ.pop(k) for k in adapters.PROVIDER_KEYS if k in os.environ}
-        if os.environ.get("OVERMIND_MODEL"):
-            keys["OVERMIND_MODEL"] = os.environ["OVERMIND_MODEL"]
+        keys = adapters.provider_env(os.environ)
+        for name in adapters.PROVIDER_KEYS:
+            os.environ.pop(name, None)
         self.engine = Engine(root, mode="server", provider_env=keys, agents=dict(self.agents))
         self.token = secrets.token_urlsafe(32)
         self.settings.update(overmind_engine=self.engine, overmind_token=self.token,

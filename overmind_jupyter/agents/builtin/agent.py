@@ -84,7 +84,8 @@ class BuiltinAgent:
         """The chat model, created on first use (keeps start-up fast)."""
         if self._model is None:
             from ...llm.registry import resolve_model
-            self._model = resolve_model(self.model_id)
+            fallback = os.environ.get("OVERMIND_FALLBACK_MODEL") or None
+            self._model = resolve_model(self.model_id, fallback=fallback)
         return self._model
 
     async def initialize(self, protocol_version: int, client_capabilities: Any = None,
