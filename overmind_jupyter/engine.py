@@ -27,7 +27,7 @@ from .agents.policy import DEFAULT_POLICY
 from .agents.runtime import AgentRuntime
 from .errors import AmbiguousReference, NotFound, UsageError
 from .events import Event
-from .model import Mission, MissionKind, MissionSpec, MissionStatus, mission_to_dict
+from .model import ExitInfo, Mission, MissionKind, MissionSpec, MissionStatus, mission_to_dict
 from .orchestrator.questions import Question, Questions
 from .store import Store, default_db_path, exclude_from_git
 from .supervisor import blueprint_run, logs, names, reconcile
@@ -92,9 +92,10 @@ class Engine:
     def _reconcile(self) -> dict[str, list[str]]:
         found = reconcile.plan(self.store.missions(live_only=True))
         for m in found.lost:
+            why = "process gone while the engine was down; exit status unknown"
             self.store.transition(m.id, MissionStatus.LOST if m.status is not
                                   MissionStatus.STOPPING else MissionStatus.KILLED,
-                                  reason="process gone while the engine was down")
+                                  reason=why, exit=ExitInfo(reason=why))
         for m, child in found.adopt:
             self.store.append_event("mission-adopted", {"pid": child.pid, "note": (
                 "re-adopted after an engine restart; its exit status will be unknown")},

@@ -39,7 +39,7 @@ def _daemon_pid(tmp_runtime: Path) -> int:
 
 
 def test_supervises_missions_through_the_daemon(project, tmp_path):
-    repo, cli = project
+    _repo, cli = project
     started = cli("start")
     assert started.returncode == 0, started.stderr
     assert "Overmind is running" in started.stdout
@@ -81,7 +81,7 @@ def test_supervises_missions_through_the_daemon(project, tmp_path):
 
 
 def test_bad_input_gets_usage_and_close_matches(project):
-    repo, cli = project
+    _repo, cli = project
     unknown = cli("frobnicate")
     assert unknown.returncode == 2
     assert "invalid choice: 'frobnicate'" in unknown.stderr and "ps" in unknown.stderr
@@ -98,7 +98,7 @@ def test_bad_input_gets_usage_and_close_matches(project):
 
 
 def test_ambiguous_prefix_lists_candidates(project):
-    repo, cli = project
+    _repo, cli = project
     ids = []
     for i in range(17):  # 17 random hex ids: two share a first digit (pigeonhole)
         done = cli("run", "--name", f"m{i}", "--", "true")

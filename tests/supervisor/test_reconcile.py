@@ -150,7 +150,9 @@ def test_dead_process_is_marked_lost(harness) -> None:
     lost, event, report = harness.run(body)
     assert report["lost"] == ["survivor"]
     assert lost.status.value == "lost"
-    assert event["data"]["reason"] == "process gone while the engine was down"
+    assert event["data"]["reason"] == ("process gone while the engine was down; "
+                                       "exit status unknown")
+    assert lost.exit is not None and "exit status unknown" in lost.exit.reason
 
 
 def test_dead_but_unreaped_process_is_lost_not_adopted(harness) -> None:
