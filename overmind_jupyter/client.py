@@ -90,6 +90,15 @@ class Client:
         data = await self._call("GET", "missions", query={"all": "1" if all else None})
         return [mission_from_dict(d) for d in data["missions"]]
 
+    async def ps_json(self, all: bool = False) -> str:
+        """See ``Engine.ps_json``: the JSON array text, as the server built it."""
+        text = await self._call("GET", "missions", query={"all": "1" if all else None},
+                                raw=True)
+        prefix = '{"missions":'
+        if not (text.startswith(prefix) and text.endswith("}")):
+            raise OvermindError("unexpected answer to GET missions")
+        return text[len(prefix):-1]
+
     async def info(self, ref: str) -> dict[str, Any]:
         """See ``Engine.info``."""
         return await self._call("GET", f"missions/{_q(ref)}")

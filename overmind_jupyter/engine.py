@@ -245,6 +245,10 @@ class Engine:
         """Missions, oldest first: live ones only unless ``all``."""
         return self.store.missions(live_only=not all)
 
+    async def ps_json(self, all: bool = False) -> str:
+        """``ps`` as JSON text in the ``mission_to_dict`` shape (fast path for ``--json``)."""
+        return self.store.missions_json(live_only=not all)
+
     async def info(self, ref: str) -> dict[str, Any]:
         """``mission_to_dict`` plus ``children``, ``last_line`` and live ``cpu_percent``/``rss``."""
         m = self.resolve(ref)

@@ -46,8 +46,9 @@ class MissionsHandler(OvermindHandler):
 
     @endpoint
     async def get(self) -> None:
-        missions = await self.engine.ps(all=_flag(self, "all"))
-        self.send_json({"missions": [mission_to_dict(m) for m in missions]})
+        text = await self.engine.ps_json(all=_flag(self, "all"))  # built by SQLite
+        self.set_header("Content-Type", "application/json")
+        self.finish('{"missions":' + text + "}", set_content_type="application/json")
 
     @endpoint
     async def post(self) -> None:

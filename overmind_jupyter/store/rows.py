@@ -52,3 +52,16 @@ def mission_from_row(row: sqlite3.Row | tuple) -> Mission:
         created_at=created, updated_at=updated, started_at=started, pid=pid,
         pid_start=pid_start, restarts=restarts,
         exit=None if exit_ is None else ExitInfo(**json.loads(exit_)), log_path=log_path)
+
+
+# The stable JSON shape of ``model.mission_to_dict``, built by SQLite's JSON functions in C
+# (10,000 missions in a few ms instead of building a ``Mission`` per row).
+JSON_OBJECT = """json_object(
+    'id', id, 'name', name, 'kind', kind, 'status', status, 'command', json(command),
+    'cwd', cwd, 'parent', parent_id, 'pid', pid, 'pid_start', pid_start,
+    'restarts', restarts, 'created_at', created_at, 'updated_at', updated_at,
+    'started_at', started_at, 'exit', json(exit), 'restart', json(restart),
+    'activity_timeout_s', activity_timeout_s, 'grace_s', grace_s, 'agent', agent,
+    'env_keys', CASE WHEN env = '{}' THEN json_array() ELSE
+        (SELECT json_group_array(key) FROM (SELECT key FROM json_each(env) ORDER BY key)) END,
+    'log_path', log_path)"""

@@ -242,6 +242,14 @@ class Store:
         return [rows.mission_from_row(r)
                 for r in self.conn.execute(f"{rows.SELECT}{where} ORDER BY created_at, rowid")]
 
+    def missions_json(self, *, live_only: bool = False) -> str:
+        """``missions()`` as a JSON array of ``model.mission_to_dict`` objects (one string)."""
+        where = f" WHERE status NOT IN {TERMINAL_SQL}" if live_only else ""
+        row = self.conn.execute(
+            f"SELECT json_group_array({rows.JSON_OBJECT}) FROM (SELECT * FROM missions"
+            f"{where} ORDER BY created_at, rowid)").fetchone()
+        return row[0]
+
     def children(self, mission_id: str) -> list[Mission]:
         """Direct children of a mission, oldest first."""
         return [rows.mission_from_row(r) for r in self.conn.execute(

@@ -424,3 +424,43 @@ def test_git_no_longer_sees_the_store(tmp_path: Path) -> None:
     assert ".overmind/" in status()
     exclude_from_git(tmp_path)
     assert status() == ""
+
+
+def test_missions_json_has_the_shape_of_mission_to_dict(tmp_path):
+    """The SQLite-built ``ps --json`` equals ``mission_to_dict`` (times to 10 µs)."""
+    import json
+    import math
+
+    from overmind_jupyter.model import (
+        ExitInfo,
+        Mission,
+        MissionKind,
+        MissionStatus,
+        RestartMode,
+        RestartPolicy,
+        mission_to_dict,
+    )
+    from overmind_jupyter.store import Store
+
+    store = Store(tmp_path / "o.db")
+    for i, env in enumerate(({}, {"Z": "1", "A": "2"})):
+        now = 1795291085.123456 + i
+        store.insert_mission(Mission(
+            id=f"m{i}", name=f"n{i}", kind=MissionKind.SESSION, command=["sh", "-c", "x y"],
+            cwd="/w", env=env, parent_id="m0" if i else None,
+            restart=RestartPolicy(RestartMode.ALWAYS, 3, 30.0, 250), activity_timeout_s=2.5,
+            grace_s=1.0, status=MissionStatus.PENDING, created_at=now, updated_at=now,
+            log_path="/l", agent="builtin" if i else None))
+    store.transition("m0", MissionStatus.SPAWNING)
+    store.transition("m0", MissionStatus.FAILED, exit=ExitInfo(returncode=3, reason="bad"))
+    slow = [mission_to_dict(m) for m in store.missions()]
+    fast = json.loads(store.missions_json())
+    assert len(fast) == len(slow) == 2
+    for a, b in zip(slow, fast, strict=True):
+        assert a.keys() == b.keys()
+        for key in a:
+            if key.endswith("_at") and a[key] is not None:
+                assert math.isclose(a[key], b[key], abs_tol=1e-5), key
+            else:
+                assert a[key] == b[key], key
+    assert [m["name"] for m in json.loads(store.missions_json(live_only=True))] == ["n1"]
