@@ -36,6 +36,7 @@ from .supervisor.supervisor import Supervisor
 
 log = logging.getLogger("overmind.engine")
 Listener = Callable[[list[Event]], None]
+FLUSH_DELAY_S = 0.002  # s an appended event may wait before its batch is committed
 
 
 class Engine:
@@ -80,7 +81,8 @@ class Engine:
         exclude_from_git(self.root)
         self.store = Store(default_db_path(self.root), on_commit=self._publish)
         loop = asyncio.get_running_loop()
-        self.store.schedule_flush = lambda: loop.call_soon(self.store.flush)
+        # batch what arrives within FLUSH_DELAY_S into one transaction (not one per event)
+        self.store.schedule_flush = lambda: loop.call_later(FLUSH_DELAY_S, self.store.flush)
         self.supervisor = Supervisor(self.store, self._clock, self._base_env)
         self.supervisor.secret_env = self._secret_env
         self.blueprints = blueprint_run.Coordinators(self.store, self.supervisor, self._create)
@@ -363,13 +365,27 @@ class Engine:
                 "missions": counts, "last_seq": self.store.last_seq()}
 
     async def shutdown(self) -> list[Mission]:
-        """Stop every live mission, trees depth-first; returns the missions it ended."""
+        """Stop every live mission (all groups signalled at once); returns them, ended.
+
+        Blueprint coordinators are halted first so their children's ends are not read as
+        failures; children are reported before their parents.
+        """
         live = self.store.missions(live_only=True)
-        ids = {m.id for m in live}
-        roots = [m for m in live if m.parent_id not in ids]
-        results = await asyncio.gather(*(self.kill(m.id, cascade=True, force=False)
-                                         for m in roots))
-        return [m for sub in results for m in sub]
+        blueprints = [m for m in live if self.blueprints.owns(m)]
+        for m in blueprints:
+            self.blueprints.halt(m.id)
+        await self.supervisor.stop_many([m.id for m in live if m not in blueprints])
+        for m in blueprints:
+            self.blueprints.finish_killed(m.id)
+        depth = {m.id: _depth(m, {x.id: x for x in live}) for m in live}
+        return sorted(self.store.missions_by_id([m.id for m in live]),
+                      key=lambda m: -depth[m.id])
+
+def _depth(m: Mission, by_id: dict[str, Mission]) -> int:
+    depth = 0
+    while m.parent_id in by_id and depth < 1000:
+        m, depth = by_id[m.parent_id], depth + 1
+    return depth
 
 
 def _process_stats(m: Mission) -> dict[str, Any]:

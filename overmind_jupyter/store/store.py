@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from ..errors import NotFound
+from ..errors import InvalidTransition, NotFound
 from ..events import Event
 from ..model import Mission, MissionStatus, check_transition
 from . import rows
@@ -165,21 +165,22 @@ class Store:
         self._tx(body)
 
     def transition(self, mission_id: str, new: MissionStatus, reason: str = "",
-                   **fields: Any) -> Mission:
+                   fetch: bool = True, **fields: Any) -> Mission | None:
         """Move a mission to ``new``, validated against ``model.TRANSITIONS``, atomically.
 
         The check, the update, optional field updates (``pid``, ``pid_start``,
         ``started_at``, ``restarts``, ``exit``) and the ``mission-status`` event share one
-        transaction, so concurrent writers cannot both leave a terminal state.
+        transaction, so concurrent writers cannot both leave a terminal state. Returns the
+        updated mission, or None with ``fetch=False`` (saves a read on hot paths).
 
         Raises:
             NotFound: no mission with this id.
             InvalidTransition: the table forbids the move (e.g. out of a terminal state).
         """
-        return self._tx(lambda: self._transition_body(mission_id, new, reason, fields))
+        return self._tx(lambda: self._transition_body(mission_id, new, reason, fields, fetch))
 
     def _transition_body(self, mission_id: str, new: MissionStatus, reason: str,
-                         fields: dict[str, Any]) -> Mission:
+                         fields: dict[str, Any], fetch: bool = True) -> Mission | None:
         row = self.conn.execute("SELECT status FROM missions WHERE id = ?",
                                 (mission_id,)).fetchone()
         if row is None:
@@ -193,7 +194,32 @@ class Store:
         if fields.get("exit") is not None:
             data["exit"] = json.loads(rows.exit_to_json(fields["exit"]))
         self._event_now("mission-status", mission_id, data)
-        return self.get_mission(mission_id)
+        return self.get_mission(mission_id) if fetch else None
+
+    def transition_many(self, moves: list[tuple[str, MissionStatus, str]]) -> int:
+        """Apply ``(mission id, new status, reason)`` moves in ONE transaction.
+
+        Each move is validated like ``transition``; a move the table forbids (e.g. the
+        mission already ended) is skipped. Returns how many were applied.
+        """
+        def body() -> int:
+            applied = 0
+            for mission_id, new, reason in moves:
+                try:
+                    self._transition_body(mission_id, new, reason, {}, fetch=False)
+                    applied += 1
+                except (InvalidTransition, NotFound):
+                    continue
+            return applied
+        return self._tx(body) if moves else 0
+
+    def missions_by_id(self, ids: list[str]) -> list[Mission]:
+        """The missions with these ids (unknown ids are left out)."""
+        if not ids:
+            return []
+        marks = ", ".join("?" * len(ids))
+        return [rows.mission_from_row(r) for r in self.conn.execute(
+            f"{rows.SELECT} WHERE id IN ({marks})", ids)]
 
     def update_mission(self, mission_id: str, **fields: Any) -> None:
         """Update fields other than status: ``pid``, ``pid_start``, ``started_at``, ``restarts``,

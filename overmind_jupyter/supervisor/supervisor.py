@@ -107,7 +107,7 @@ class Supervisor:
             self.runtimes.pop(m.id, None)
 
     async def _one_run(self, rt: Runtime, m: Mission) -> tuple[ExitCause, ExitInfo]:
-        self.store.transition(m.id, S.SPAWNING)
+        self.store.transition(m.id, S.SPAWNING, fetch=False)
         env = {**(self.base_env if self.base_env is not None else os.environ), **m.env,
                **self.secret_env(m), "OVERMIND_MISSION_ID": m.id,
                "OVERMIND_MISSION_NAME": m.name}
@@ -119,8 +119,11 @@ class Supervisor:
             logs.write_marker(m.log_path, f"spawn failed: {exc}")
             rt.running.set()  # `run` reports the failed spawn now, not after every backoff
             return ExitCause.SPAWN_ERROR, ExitInfo(reason=str(exc))
-        running = self.store.transition(m.id, S.RUNNING, pid=child.pid,
-                                        pid_start=child.start_time, started_at=time.time())
+        started = time.time()
+        self.store.transition(m.id, S.RUNNING, fetch=False, pid=child.pid,
+                              pid_start=child.start_time, started_at=started)
+        running = dataclasses.replace(m, status=S.RUNNING, pid=child.pid,
+                                      pid_start=child.start_time, started_at=started)
         for hook in self.on_running:
             hook(running)
         for spawned in self.on_spawn:
@@ -216,19 +219,40 @@ class Supervisor:
 
         Never restarts it. Returns once the mission is in a terminal state.
         """
-        rt = self.runtimes.get(mission_id)
-        if rt is None:
-            self._stop_unsupervised(mission_id)
-            return
-        rt.cause = ExitCause.USER_STOP
-        with contextlib.suppress(InvalidTransition):
+        await self.stop_many([mission_id], grace_s, force)
+
+    async def stop_many(self, mission_ids: list[str], grace_s: float | None = None,
+                        force: bool = False) -> None:
+        """Stop several missions at once: every group is signalled first, the ``stopping``
+        transitions are recorded in one transaction, then each gets its grace period."""
+        sig = signal.SIGKILL if force else signal.SIGTERM
+        live: list[Runtime] = []
+        for mission_id in mission_ids:
+            rt = self.runtimes.get(mission_id)
+            if rt is None:
+                self._stop_unsupervised(mission_id)
+                continue
+            rt.cause = ExitCause.USER_STOP
+            rt.wake.set()
             if rt.child is not None:
-                self.store.transition(mission_id, S.STOPPING, reason="stop requested")
-        rt.wake.set()
-        grace = 0.0 if force else grace_s
-        if grace is None:
-            grace = self.store.get_mission(mission_id).grace_s
-        await self._terminate(rt, grace)
+                signal_group(rt.child.pid, sig)
+            live.append(rt)
+        self.store.transition_many([(rt.mission_id, S.STOPPING, "stop requested")
+                                    for rt in live if rt.child is not None])
+        graces = {m.id: m.grace_s for m in self.store.missions_by_id([r.mission_id
+                                                                      for r in live])}
+        await asyncio.gather(*(self._escalate(rt, 0.0 if force else grace_s if grace_s
+                                              is not None else graces[rt.mission_id])
+                               for rt in live))
+
+    async def _escalate(self, rt: Runtime, grace_s: float) -> None:
+        """After SIGTERM: wait up to ``grace_s`` for the process, SIGKILL it, await the end."""
+        child = rt.child
+        if child is not None and grace_s > 0:
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(rt.gone.wait(), grace_s)
+        if child is not None and rt.child is child:
+            signal_group(child.pid, signal.SIGKILL)
         await rt.done.wait()
 
     async def _terminate(self, rt: Runtime, grace_s: float) -> None:

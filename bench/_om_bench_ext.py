@@ -1,0 +1,114 @@
+"""A Jupyter server extension used only by ``server_bench.py`` (on PYTHONPATH there).
+
+It adds nothing to the product: it takes the Overmind engine the real extension put in
+``serverapp.web_app.settings["overmind_engine"]`` and, on REST triggers (Jupyter token
+auth), writes into its store exactly as the engine's own code paths do:
+
+``POST <base>overmind-bench/emit``      ``{"rate", "n"}``: ``store.append_event`` at a steady
+                                        rate (``_pacing.paced``), ``time.time()`` in each
+                                        event's data; answers when done.
+``POST <base>overmind-bench/fill``      ``{"n"}``: append ``n`` events as fast as possible.
+``POST <base>overmind-bench/missions``  ``{"n"}``: insert ``n`` ended missions (rows only).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+
+from jupyter_server.base.handlers import APIHandler
+from jupyter_server.utils import url_path_join
+from tornado import web
+
+from _pacing import paced
+from overmind_jupyter.model import (
+    ExitInfo,
+    Mission,
+    MissionKind,
+    MissionStatus,
+    RestartPolicy,
+)
+from overmind_jupyter.store import rows
+
+
+class _Bench(APIHandler):
+    @property
+    def store(self):
+        return self.settings["overmind_engine"].store
+
+    def args(self) -> dict:
+        return json.loads(self.request.body or b"{}")
+
+
+class EmitHandler(_Bench):
+    @web.authenticated
+    async def post(self) -> None:
+        a = self.args()
+        store = self.store
+
+        def emit(first: int, count: int) -> None:
+            for i in range(first, first + count):
+                store.append_event("bench-tick", {"t": time.time(), "i": i})
+
+        stats = await paced(float(a["rate"]), int(a["n"]), emit)
+        self.finish(json.dumps(stats))
+
+
+class FillHandler(_Bench):
+    @web.authenticated
+    async def post(self) -> None:
+        n = int(self.args()["n"])
+        store = self.store
+        store.flush()
+        first = store.last_seq() + 1
+        t0 = time.perf_counter()
+        for i in range(n):
+            store.append_event("bench-fill", {"t": time.time(), "i": i})
+        store.flush()
+        self.finish(json.dumps({"first": first, "last": store.last_seq(),
+                                "s": time.perf_counter() - t0}))
+
+
+class MissionsHandler(_Bench):
+    @web.authenticated
+    async def post(self) -> None:
+        n = int(self.args()["n"])
+        store = self.store
+        engine = self.settings["overmind_engine"]
+        now = time.time()
+        missions = []
+        for i in range(n):  # ended missions: nothing claims a live pid
+            status = (MissionStatus.EXITED, MissionStatus.FAILED, MissionStatus.KILLED)[i % 3]
+            mid = uuid.uuid4().hex[:12]
+            name = f"bench-{i}"
+            missions.append(Mission(
+                id=mid, name=name, kind=MissionKind.COMMAND,
+                command=["python", "-m", "pytest", "-x", f"tests/t{i}.py"],
+                cwd=str(engine.root), env={"FOO": "1"}, parent_id=None,
+                restart=RestartPolicy(), activity_timeout_s=None, grace_s=5.0,
+                status=status, created_at=now + i * 1e-3, updated_at=now + i * 1e-3 + 1,
+                log_path=str(engine.logs_dir / f"{name}-{mid}.log"), pid=10_000 + i,
+                pid_start=now + i * 1e-3, started_at=now + i * 1e-3,
+                exit=ExitInfo(returncode=i % 3, reason=f"exit status {i % 3}")))
+        store.flush()
+        store.conn.execute("BEGIN IMMEDIATE")
+        store.conn.executemany(
+            f"INSERT INTO missions ({', '.join(rows.COLUMNS)}) "
+            f"VALUES ({', '.join('?' * len(rows.COLUMNS))})",
+            [rows.mission_to_row(m) for m in missions])
+        store.conn.execute("COMMIT")
+        self.finish(json.dumps({"inserted": n}))
+
+
+def _jupyter_server_extension_points() -> list[dict]:
+    return [{"module": "_om_bench_ext"}]
+
+
+def _load_jupyter_server_extension(serverapp) -> None:
+    base = serverapp.web_app.settings["base_url"]
+    serverapp.web_app.add_handlers(".*$", [
+        (url_path_join(base, "overmind-bench", "emit"), EmitHandler),
+        (url_path_join(base, "overmind-bench", "fill"), FillHandler),
+        (url_path_join(base, "overmind-bench", "missions"), MissionsHandler),
+    ])
