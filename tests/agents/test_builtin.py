@@ -55,9 +55,12 @@ def texts(events: list[dict], kind: str = "agent-message") -> str:
 
 
 def test_edits_the_repository_and_reports_the_files_changed(repo, tmp_path):
+    plan = [{"content": "add sub() to calc.py", "status": "in_progress"},
+            {"content": "add a test", "status": "pending"}]
     model = script(tmp_path, [
         {"expect": "subtract", "text": "Reading calc.py.",
-         "tool_calls": [{"name": "read_file", "arguments": {"path": "calc.py"}}],
+         "tool_calls": [{"name": "update_plan", "arguments": {"entries": plan}},
+                        {"name": "read_file", "arguments": {"path": "calc.py"}}],
          "usage": {"input_tokens": 100, "output_tokens": 20}},
         {"expect": "return a + b", "tool_calls": [{"name": "edit_file", "arguments": {
             "path": "calc.py", "old_text": "    return a + b\n",
@@ -77,7 +80,10 @@ def test_edits_the_repository_and_reports_the_files_changed(repo, tmp_path):
     usage = next(e for e in events if e["type"] == "agent-usage")["data"]
     assert usage["input_tokens"] == 100 and usage["model"] == "scripted model"
     results = [e["data"]["status"] for e in events if e["type"] == "tool-result"]
-    assert results == ["completed", "completed", "completed"]
+    assert results == ["completed"] * 4
+    (shared,) = [e["data"]["entries"] for e in events if e["type"] == "agent-plan"]
+    assert [(x["content"], x["status"]) for x in shared] == [
+        ("add sub() to calc.py", "in_progress"), ("add a test", "pending")]
     assert "→ edit_file calc.py" in log and "[finished: end_turn]" in log
 
 

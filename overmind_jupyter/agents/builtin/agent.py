@@ -151,7 +151,8 @@ class BuiltinAgent:
         workspace = Workspace(session.cwd)
         files = (ClientFiles(self.conn, session.id, session.cwd, workspace) if self.client_fs
                  else LocalFiles(workspace))
-        return Toolbox(session.cwd, files, CommandRunner(self.policy, reporter.ask))
+        return Toolbox(session.cwd, files, CommandRunner(self.policy, reporter.ask),
+                       plan=reporter.plan)
 
     def _transcript(self, session_id: str) -> Path | None:
         return None if self.state_dir is None else self.state_dir / f"{session_id}.json"

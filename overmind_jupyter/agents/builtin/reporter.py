@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from acp import (
+    plan_entry,
     start_tool_call,
     text_block,
     tool_content,
     update_agent_message_text,
     update_agent_thought_text,
+    update_plan,
     update_tool_call,
 )
 from acp.schema import PermissionOption, ToolCallLocation, ToolCallUpdate
@@ -53,6 +55,11 @@ class AcpReporter:
             raw_output={"ok": result.ok, "changed": list(result.changed),
                         "chars": len(result.text)}))
         self.current_call = None
+
+    async def plan(self, entries: list[dict[str, str]]) -> None:
+        """Send the plan as an ACP ``plan`` update (the whole list, as ACP requires)."""
+        await self._update(update_plan([plan_entry(e["content"], status=e["status"])
+                                        for e in entries]))
 
     async def usage(self, usage: Usage, cost: float | None) -> None:
         return None  # totals travel in the prompt response's _meta

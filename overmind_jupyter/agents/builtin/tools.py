@@ -57,9 +57,15 @@ SPECS = [
     ToolSpec("run_command", "Run a shell command in the workspace (subject to the tool "
              "policy); returns its exit status and output.",
              _schema({"command": _S, "timeout_s": {"type": "number"}}, ["command"])),
+    ToolSpec("update_plan", "Share your plan: the full list of steps with their status "
+             "(pending, in_progress or completed). Call it again as steps progress.",
+             _schema({"entries": {"type": "array", "items": _schema({
+                 "content": _S, "status": {"enum": ["pending", "in_progress", "completed"]}},
+                 ["content", "status"])}}, ["entries"])),
 ]
 KINDS = {"read_file": "read", "list_dir": "read", "search": "search", "write_file": "edit",
-         "edit_file": "edit", "run_command": "execute"}
+         "edit_file": "edit", "run_command": "execute", "update_plan": "think"}
+PLAN_STATUSES = ("pending", "in_progress", "completed")
 
 
 class Toolbox:
@@ -71,13 +77,15 @@ class Toolbox:
         commands: runs ``run_command`` under the tool policy.
     """
 
-    def __init__(self, root: Path, files: Files, commands: CommandRunner) -> None:
+    def __init__(self, root: Path, files: Files, commands: CommandRunner,
+                 plan: Callable[[list[dict[str, str]]], Awaitable[None]] | None = None) -> None:
         self.root, self.files, self.commands = root, files, commands
+        self.plan = plan
         self.workspace = Workspace(root)
         self._tools: dict[str, Callable[..., Awaitable[ToolResult]]] = {
             "read_file": self.read_file, "list_dir": self.list_dir, "search": self.search,
             "write_file": self.write_file, "edit_file": self.edit_file,
-            "run_command": self.run_command}
+            "run_command": self.run_command, "update_plan": self.update_plan}
 
     async def run(self, call: ToolCall) -> ToolResult:
         """Run ``call``; malformed arguments and tool failures become error results."""
@@ -136,6 +144,18 @@ class Toolbox:
     async def run_command(self, command: str, timeout_s: float = 120.0) -> ToolResult:
         outcome = await self.commands.run(command, self.root, timeout_s)
         return ToolResult(outcome.ok, outcome.text)
+
+
+    async def update_plan(self, entries: list[dict[str, str]]) -> ToolResult:
+        if not isinstance(entries, list) or not all(
+                isinstance(e, dict) and isinstance(e.get("content"), str)
+                and e.get("status") in PLAN_STATUSES for e in entries):
+            return ToolResult(False, "entries must be a list of {content, status} with status "
+                                     f"one of {', '.join(PLAN_STATUSES)}")
+        if self.plan is not None:
+            await self.plan([{"content": e["content"], "status": e["status"]} for e in entries])
+        done = sum(e["status"] == "completed" for e in entries)
+        return ToolResult(True, f"plan recorded ({done}/{len(entries)} steps completed)")
 
 
 def _text_files(base: Path):
