@@ -17,7 +17,9 @@ pytestmark = pytest.mark.timeout(120)
 def server(tmp_path: Path) -> Iterator[JupyterProcess]:
     root = tmp_path / "root"
     root.mkdir()
-    proc = JupyterProcess(root, tmp_path / "home").start()
+    # a provider key in the server's environment must reach agent missions only
+    proc = JupyterProcess(root, tmp_path / "home",
+                          env={"OPENAI_API_KEY": "sk-not-for-kernels"}).start()
     yield proc
     assert proc.reap() == [], "processes survived the server"
 
@@ -62,6 +64,8 @@ def test_a_notebook_kernel_reaches_the_servers_engine(server: JupyterProcess):
     try:
         env = kernel.run("import os; print(os.environ['OVERMIND_URL'], os.getcwd())")
         assert env.split() == [server.url, str(server.root)]
+        keys = kernel.run("import os; print(os.environ.get('OPENAI_API_KEY', 'absent'))")
+        assert keys.strip() == "absent"  # the server kept the key from the kernel
 
         kernel.run("%load_ext overmind")
         status = kernel.run("%overmind status")
