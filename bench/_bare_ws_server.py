@@ -20,7 +20,6 @@ import time
 
 import tornado.web
 import tornado.websocket
-
 from _pacing import paced
 
 CLIENTS: set[tornado.websocket.WebSocketHandler] = set()
@@ -41,6 +40,8 @@ def frame(events: list[dict]) -> str:
 
 class Broadcast(tornado.websocket.WebSocketHandler):
     def open(self) -> None:
+        if self.get_argument("nodelay", "1") == "1":
+            self.set_nodelay(True)  # as Overmind's event socket does
         CLIENTS.add(self)
 
     def on_close(self) -> None:
@@ -49,6 +50,7 @@ class Broadcast(tornado.websocket.WebSocketHandler):
 
 class Replay(tornado.websocket.WebSocketHandler):
     def open(self) -> None:
+        self.set_nodelay(True)
         self.task = asyncio.get_running_loop().create_task(self.send_all())
 
     async def send_all(self) -> None:

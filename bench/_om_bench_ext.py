@@ -6,7 +6,9 @@ auth), writes into its store exactly as the engine's own code paths do:
 
 ``POST <base>overmind-bench/emit``      ``{"rate", "n"}``: ``store.append_event`` at a steady
                                         rate (``_pacing.paced``), ``time.time()`` in each
-                                        event's data; answers when done.
+                                        event's data; answers when done. Optional
+                                        ``flush_delay_s`` overrides the engine's
+                                        ``FLUSH_DELAY_S`` during the run (diagnostic).
 ``POST <base>overmind-bench/fill``      ``{"n"}``: append ``n`` events as fast as possible.
 ``POST <base>overmind-bench/missions``  ``{"n"}``: insert ``n`` ended missions (rows only).
 """
@@ -17,11 +19,12 @@ import json
 import time
 import uuid
 
+from _pacing import paced
 from jupyter_server.base.handlers import APIHandler
 from jupyter_server.utils import url_path_join
 from tornado import web
 
-from _pacing import paced
+import overmind_jupyter.engine as engine_module
 from overmind_jupyter.model import (
     ExitInfo,
     Mission,
@@ -51,8 +54,19 @@ class EmitHandler(_Bench):
             for i in range(first, first + count):
                 store.append_event("bench-tick", {"t": time.time(), "i": i})
 
-        stats = await paced(float(a["rate"]), int(a["n"]), emit)
-        self.finish(json.dumps(stats))
+        delay = a.get("flush_delay_s")  # diagnostic: the engine's batching delay, if any
+        saved = getattr(engine_module, "FLUSH_DELAY_S", None)
+        if delay is not None and saved is None:
+            raise web.HTTPError(400, "this engine has no FLUSH_DELAY_S")
+        if delay is not None:
+            engine_module.FLUSH_DELAY_S = float(delay)
+        try:
+            stats = await paced(float(a["rate"]), int(a["n"]), emit)
+        finally:
+            if delay is not None:
+                engine_module.FLUSH_DELAY_S = saved
+        self.finish(json.dumps({**stats, "flush_delay_s": getattr(
+            engine_module, "FLUSH_DELAY_S", None) if delay is None else float(delay)}))
 
 
 class FillHandler(_Bench):

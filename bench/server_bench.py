@@ -30,7 +30,6 @@ import asyncio
 import atexit
 import contextlib
 import dataclasses
-import io
 import json
 import os
 import signal
@@ -201,7 +200,7 @@ def start_bare(home: Path) -> Server:
 
 # -- 1. fan-out ---------------------------------------------------------------------------
 async def fanout(server: Server, path: str, headers: dict[str, str], emit_path: str,
-                 sz: Sizes, n_events: int) -> dict[str, Any]:
+                 sz: Sizes, n_events: int, **emit_args: Any) -> dict[str, Any]:
     clients = await asyncio.gather(*(WsClient.connect(HOST, server.port, path,
                                                       headers=headers, record=True)
                                      for _ in range(sz.clients)))
@@ -209,7 +208,7 @@ async def fanout(server: Server, path: str, headers: dict[str, str], emit_path: 
         await asyncio.sleep(0.5)  # every stream has done its replay read and subscribed
         cpu0, own0, t0 = server.cpu_s(), time.process_time(), time.monotonic()
         stats = await asyncio.to_thread(server.post, emit_path, {"rate": sz.rate,
-                                                                  "n": n_events})
+                                                                  "n": n_events, **emit_args})
         emitted = time.monotonic()
         cpu_emit = server.cpu_s() - cpu0
         while True:  # drain: until no client received anything for 0.5 s (cap 60 s)
@@ -280,24 +279,29 @@ async def replay_once(server: Server, path: str, headers: dict[str, str], type_:
     return {"s": t1 - t0, "events": count[0], "bytes": client.nbytes}
 
 
-def store_read_floor(db: Path, after: int, n: int) -> float:
-    """In this process: what the engine's replay does minus the websocket (read, decode
-    each event's data, encode frames of 2,000)."""
+def store_read_floor(db: Path, after: int, n: int) -> dict[str, float]:
+    """In this process, in chunks of 2,000 (s): the SQLite reads alone, and reads plus
+    decoding every event and encoding it again into frames (a naive replay)."""
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    out = {}
     try:
-        t0 = time.perf_counter()
-        cursor, total = after, 0
-        while total < n:
-            rows = conn.execute("SELECT seq, ts, type, mission, objective, party, data FROM "
-                                "events WHERE seq > ? ORDER BY seq LIMIT 2000",
-                                (cursor,)).fetchall()
-            if not rows:
-                break
-            events = [{"seq": s, "ts": ts, "type": ty, "mission": m, "objective": o,
-                       "party": p, "data": json.loads(d)} for s, ts, ty, m, o, p, d in rows]
-            json.dumps({"type": "events", "events": events}, separators=(",", ":"))
-            cursor, total = rows[-1][0], total + len(rows)
-        return time.perf_counter() - t0
+        for mode in ("read", "decode+encode"):
+            t0 = time.perf_counter()
+            cursor, total = after, 0
+            while total < n:
+                rows = conn.execute("SELECT seq, ts, type, mission, objective, party, data "
+                                    "FROM events WHERE seq > ? ORDER BY seq LIMIT 2000",
+                                    (cursor,)).fetchall()
+                if not rows:
+                    break
+                if mode != "read":
+                    events = [{"seq": s, "ts": ts, "type": ty, "mission": m, "objective": o,
+                               "party": p, "data": json.loads(d)}
+                              for s, ts, ty, m, o, p, d in rows]
+                    json.dumps({"type": "events", "events": events}, separators=(",", ":"))
+                cursor, total = rows[-1][0], total + len(rows)
+            out[mode] = time.perf_counter() - t0
+        return out
     finally:
         conn.close()
 
@@ -342,11 +346,11 @@ def bench_ps(om: Server, sz: Sizes, home: Path) -> dict[str, Any]:
         if rows < sz.missions:
             raise RuntimeError(f"ps --all showed {rows} bench missions, not {sz.missions}")
         args = commands.parse(["ps", "--all"], prog="%overmind")
-        missions = magics.portal.call(api.ps, True)
+        listing = magics.portal.call(api.ps_json, True)
 
-        class Fixed:  # the rendering alone: an api whose ps() is already answered
-            async def ps(self, all: bool = False) -> list:
-                return missions
+        class Fixed:  # the rendering alone: an api whose listing is already answered
+            async def ps_json(self, all: bool = False) -> str:
+                return listing
 
         fixed = Fixed()
         portal = magics.portal
@@ -355,7 +359,7 @@ def bench_ps(om: Server, sz: Sizes, home: Path) -> dict[str, Any]:
         for _ in range(sz.ps_reps):  # interleaved, so drift hits all of them alike
             t_magic += timed(magic, 1)
             t_status += timed(lambda: portal.call(api.status), 1)
-            t_rest += timed(lambda: portal.call(api.ps, True), 1)
+            t_rest += timed(lambda: portal.call(api.ps_json, True), 1)
             t_render += timed(lambda: portal.call(commands.execute, fixed, args, None), 1)
             t_http += timed(lambda: portal.call(api._call, "GET", "missions", None,
                                                 {"all": "1"}, None, True), 1)
@@ -483,6 +487,12 @@ def run(sz: Sizes, quick: bool) -> None:
                 fo["overmind"] = await _atry(errors, "1 overmind", fanout(
                     om, f"{om.base}overmind/api/events?after={last}", hdr,
                     "overmind-bench/emit", sz, n_events))
+                if (fo["overmind"] or {}).get("emit", {}).get("flush_delay_s"):
+                    last = om.get_api("status")["last_seq"]  # diagnostic: no flush delay
+                    fo["overmind, FLUSH_DELAY_S=0"] = await _atry(
+                        errors, "1 overmind, FLUSH_DELAY_S=0", fanout(
+                            om, f"{om.base}overmind/api/events?after={last}", hdr,
+                            "overmind-bench/emit", sz, n_events, flush_delay_s=0))
             took["1"] = time.monotonic() - t
 
         asyncio.run(phases())
@@ -516,6 +526,16 @@ def report(sz: Sizes, quick: bool, fo: dict, rp: dict, ps: dict | None,
             "—", None),
         Row("1d", "server CPU while emitting (%)", o.get("server_cpu_pct_emit"), "{:.0f}",
             "bare tornado", b.get("server_cpu_pct_emit"), "—", None),
+    ]
+    z = fo.get("overmind, FLUSH_DELAY_S=0")
+    if z:
+        rows += [
+            Row("1e", "fan-out p99 with engine FLUSH_DELAY_S=0 (ms)", z["p99"], "{:.2f}",
+                "bare tornado", bp99, "(diagnostic)", None),
+            Row("1f", "fan-out p50 with engine FLUSH_DELAY_S=0 (ms)", z["p50"], "{:.2f}",
+                "bare tornado", b.get("p50"), "(diagnostic)", None),
+        ]
+    rows += [
         Row("2", f"replay {sz.replay:,} events after=0 → all received (s)",
             ro["s"] if ro else None, "{:.3f}", "bare tornado, from memory",
             rb["s"] if rb else None, "≤ 1 s", ro is not None and ro["s"] <= 1.0),
@@ -531,15 +551,17 @@ def report(sz: Sizes, quick: bool, fo: dict, rp: dict, ps: dict | None,
           "extension")
     print_table(rows)
     print("\nDetails")
-    for name, r in (("overmind", o), ("bare", b)):
+    for name, r in fo.items():
         if not r:
             continue
         e = r["emit"]
+        if name != "bare" and e.get("flush_delay_s") is not None:
+            name += f" (engine FLUSH_DELAY_S={e['flush_delay_s'] * 1000:g} ms)"
         print(f"  1. {name:<8} latency ms p50 {r['p50']:.2f} p90 {r['p90']:.2f} p99 "
               f"{r['p99']:.2f} max {r['max']:.1f}; received {r['received']:,}/"
               f"{r['expected']:,} (dup {r['dup']}, resync frames {r['resyncs']}) in "
               f"{r['frames']:,} frames, {r['bytes'] / 2**20:.1f} MiB")
-        print(f"     {'':<8} emitter: {n_events:,} events in {e['elapsed_s']:.2f} s, "
+        print(f"     emitter: {n_events:,} events in {e['elapsed_s']:.2f} s, "
               f"{e['ticks']:,} ticks, max {e['max_batch']} events/tick, max lateness "
               f"{e['late_ms_max']:.1f} ms; server CPU {r['server_cpu_pct_emit']:.0f}% while "
               f"emitting, {r['server_cpu_s']:.2f} s incl. drain; client process CPU "
@@ -550,15 +572,16 @@ def report(sz: Sizes, quick: bool, fo: dict, rp: dict, ps: dict | None,
               f"{', '.join(f'{x * 1000:.0f}' for x in rp.get('overmind_all', []))} ms) = "
               f"{ro['events'] / ro['s']:,.0f} events/s; prefill {rp.get('fill_s', 0):.2f} s")
     if rp.get("floor_s") is not None:
-        print(f"     store read + data decode + frame encode in one process (no socket): "
-              f"{rp['floor_s'] * 1000:.0f} ms")
+        f = rp["floor_s"]
+        print(f"     in this process, no socket: SQLite reads alone {f['read'] * 1000:.0f} ms;"
+              f" reads + decode + re-encode every event {f['decode+encode'] * 1000:.0f} ms")
     if rb:
         print(f"     bare replay {rb['events']:,} events: {rb['s'] * 1000:.0f} ms")
     if ps:
         print(f"  3. %overmind ps --all median {ps['magic_ms']:.1f} ms of {sz.ps_reps} "
               f"(all: {ps['magic_all']}); parts (medians, same portal): GET status "
               f"{ps['status_ms']:.1f} ms; GET missions?all=1 raw {ps['http_ms']:.1f} ms "
-              f"({ps['json_bytes'] / 1024:.0f} KiB JSON); Client.ps (+ decode to Mission) "
+              f"({ps['json_bytes'] / 1024:.0f} KiB JSON); Client.ps_json "
               f"{ps['rest_ps_ms']:.1f} ms; commands.execute rendering alone "
               f"{ps['render_ms']:.1f} ms; {ps['rows']} rows, {ps['text_bytes'] / 1024:.0f} KiB "
               f"text")

@@ -62,6 +62,7 @@ class Engine:
         self.logs_dir = self.state_dir / "logs"
         self.listeners: set[Listener] = set()
         self.started_at = time.time()
+        self._last_flush = 0.0
         self._clock, self._base_env = clock, base_env
         self.store: Store | None = None
         self.supervisor: Supervisor | None = None
@@ -80,9 +81,7 @@ class Engine:
         self.logs_dir.mkdir(parents=True, exist_ok=True)
         exclude_from_git(self.root)
         self.store = Store(default_db_path(self.root), on_commit=self._publish)
-        loop = asyncio.get_running_loop()
-        # batch what arrives within FLUSH_DELAY_S into one transaction (not one per event)
-        self.store.schedule_flush = lambda: loop.call_later(FLUSH_DELAY_S, self.store.flush)
+        self.store.schedule_flush = self._schedule_flush
         self.supervisor = Supervisor(self.store, self._clock, self._base_env)
         self.supervisor.secret_env = self._secret_env
         self.blueprints = blueprint_run.Coordinators(self.store, self.supervisor, self._create)
@@ -90,6 +89,21 @@ class Engine:
         self.agents = AgentRuntime(self.store, self.supervisor, self.questions.ask,
                                    DEFAULT_POLICY)
         return self._reconcile()
+
+    def _schedule_flush(self) -> None:
+        """Commit buffered events now when idle, else at most FLUSH_DELAY_S after the last
+        commit: one event is delivered at once, a burst shares one transaction."""
+        loop = asyncio.get_running_loop()
+        delay = self._last_flush + FLUSH_DELAY_S - loop.time()
+        if delay <= 0:
+            loop.call_soon(self._flush)
+        else:
+            loop.call_later(delay, self._flush)
+
+    def _flush(self) -> None:
+        self._last_flush = asyncio.get_running_loop().time()
+        if self.store is not None:
+            self.store.flush()
 
     def _reconcile(self) -> dict[str, list[str]]:
         found = reconcile.plan(self.store.missions(live_only=True))
@@ -146,6 +160,11 @@ class Engine:
     async def events(self, after: int = 0, limit: int = 1000, **filters: str | None) -> list[Event]:
         """Committed events with ``seq > after`` (at most ``limit``), optionally filtered."""
         return self.store.read_events(after=after, limit=limit, **filters)
+
+    async def events_json(self, after: int = 0, limit: int = 1000, **filters: str | None
+                          ) -> list[tuple[int, str]]:
+        """``events`` as ``(seq, JSON text)`` pairs, not decoded (websocket replay)."""
+        return self.store.read_events_json(after=after, limit=limit, **filters)
 
     # -- missions -------------------------------------------------------------------
     async def run(self, spec: MissionSpec) -> Mission:

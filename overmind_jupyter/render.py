@@ -11,7 +11,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from .model import Mission
+from .model import MissionStatus
 
 PS_COLUMNS = ("ID", "NAME", "KIND", "STATUS", "PID", "RESTARTS", "AGE", "COMMAND")
 
@@ -42,43 +42,51 @@ def age(seconds: float) -> str:
     return f"{max(0, int(seconds))}s"
 
 
-def ps_rows(missions: Sequence[Mission], tree: bool = False,
+def ps_rows(missions: Sequence[dict[str, Any]], tree: bool = False,
             now: float | None = None) -> list[list[str]]:
-    """Rows of ``PS_COLUMNS``; with ``tree`` children follow parents, names indented."""
+    """Rows of ``PS_COLUMNS`` from missions in the ``mission_to_dict`` JSON shape; with
+    ``tree`` children follow parents, names indented."""
     now = now or time.time()
     ordered = _tree_order(missions) if tree else [(m, "") for m in missions]
-    return [[m.id[:8], prefix + m.name, m.kind.value, _status(m),
-             str(m.pid) if m.pid and m.status.live else "-", str(m.restarts),
-             age(now - (m.started_at or m.created_at)),
-             _clip(" ".join(m.command), 48)] for m, prefix in ordered]
+    return [[m["id"][:8], prefix + m["name"], m["kind"], _status(m),
+             str(m["pid"]) if m["pid"] and m["status"] in LIVE else "-", str(m["restarts"]),
+             age(now - (m["started_at"] or m["created_at"])),
+             _clip(" ".join(m["command"]), 48)] for m, prefix in ordered]
 
 
-def _status(m: Mission) -> str:
-    if m.status.terminal and m.exit is not None:
-        if m.exit.signal:
-            return f"{m.status.value} (sig {m.exit.signal})"
-        if m.exit.returncode is not None:
-            return f"{m.status.value} ({m.exit.returncode})"
-    return m.status.value
+LIVE = frozenset(s.value for s in MissionStatus if s.live)
+
+
+def _status(m: dict[str, Any]) -> str:
+    exit_ = m["exit"]
+    if m["status"] in TERMINAL and exit_:
+        if exit_.get("signal"):
+            return f"{m['status']} (sig {exit_['signal']})"
+        if exit_.get("returncode") is not None:
+            return f"{m['status']} ({exit_['returncode']})"
+    return m["status"]
+
+
+TERMINAL = frozenset(s.value for s in MissionStatus if s.terminal)
 
 
 def _clip(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def _tree_order(missions: Sequence[Mission]) -> list[tuple[Mission, str]]:
-    ids = {m.id for m in missions}
-    kids: dict[str | None, list[Mission]] = {}
+def _tree_order(missions: Sequence[dict[str, Any]]) -> list[tuple[dict[str, Any], str]]:
+    ids = {m["id"] for m in missions}
+    kids: dict[str | None, list[dict[str, Any]]] = {}
     for m in missions:
-        kids.setdefault(m.parent_id if m.parent_id in ids else None, []).append(m)
-    out: list[tuple[Mission, str]] = []
+        kids.setdefault(m["parent"] if m["parent"] in ids else None, []).append(m)
+    out: list[tuple[dict[str, Any], str]] = []
 
     def walk(parent: str | None, indent: str) -> None:
         children = kids.get(parent, [])
         for i, m in enumerate(children):
             last = i == len(children) - 1
             out.append((m, indent + ("" if parent is None else ("└─ " if last else "├─ "))))
-            walk(m.id, indent + ("" if parent is None else ("   " if last else "│  ")))
+            walk(m["id"], indent + ("" if parent is None else ("   " if last else "│  ")))
     walk(None, "")
     return out
 

@@ -114,11 +114,13 @@ class EventStream:
 
     async def _replay(self, cursor: int) -> int:
         while not self.closed:
-            events = await self.engine.events(after=cursor, limit=REPLAY_CHUNK, **self.filters)
+            # stored JSON text as is: decoding and re-encoding every event would cost 3×
+            events = await self.engine.events_json(after=cursor, limit=REPLAY_CHUNK,
+                                                   **self.filters)
             if not events:
                 return cursor
-            await self.send(frame("events", events=events))
-            cursor = events[-1]["seq"]
+            await self.send(events_frame(text for _, text in events))
+            cursor = events[-1][0]
         return cursor
 
     async def _live(self) -> None:

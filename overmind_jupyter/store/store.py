@@ -22,6 +22,7 @@ from ..model import Mission, MissionStatus, check_transition
 from . import rows
 from .schema import TERMINAL_SQL, migrate
 
+_encode_str = json.encoder.encode_basestring_ascii  # what json.dumps uses for str
 _BATCH_MAX = 2000
 _EVENT_COLUMNS = "seq, ts, type, mission, objective, party, data"
 _MUTABLE = frozenset({"pid", "pid_start", "started_at", "restarts", "exit"})
@@ -135,6 +136,21 @@ class Store:
     def read_events(self, after: int = 0, limit: int = 1000, *, mission: str | None = None,
                     objective: str | None = None, party: str | None = None) -> list[Event]:
         """Committed events with ``seq > after`` in order, at most ``limit``, filtered."""
+        return [_event(r) for r in self._read(after, limit, mission, objective, party)]
+
+    def read_events_json(self, after: int = 0, limit: int = 1000, *,
+                         mission: str | None = None, objective: str | None = None,
+                         party: str | None = None) -> list[tuple[int, str]]:
+        """``read_events`` as ``(seq, the event as JSON text)``, for replays.
+
+        The stored ``data`` text is embedded as it is (never decoded and encoded again);
+        the text equals ``json.dumps(event, separators=(",", ":"))`` of ``read_events``.
+        """
+        return [(r[0], _event_json(r)) for r in self._read(after, limit, mission, objective,
+                                                            party)]
+
+    def _read(self, after: int, limit: int, mission: str | None, objective: str | None,
+              party: str | None) -> sqlite3.Cursor:
         where, args = ["seq > ?"], [after]
         for column, value in (("mission", mission), ("objective", objective), ("party", party)):
             if value is not None:
@@ -142,7 +158,7 @@ class Store:
                 args.append(value)
         sql = (f"SELECT {_EVENT_COLUMNS} FROM events WHERE {' AND '.join(where)} "
                f"ORDER BY seq LIMIT ?")
-        return [_event(r) for r in self.conn.execute(sql, (*args, limit))]
+        return self.conn.execute(sql, (*args, limit))
 
     def last_seq(self) -> int:
         """Highest committed sequence number (0 when there is none)."""
@@ -309,6 +325,17 @@ def _event(row: tuple) -> Event:
     seq, ts, type_, mission, objective, party, data = row
     return {"seq": seq, "ts": ts, "type": type_, "mission": mission, "objective": objective,
             "party": party, "data": json.loads(data)}
+
+
+def _json_str(value: str | None) -> str:
+    return "null" if value is None else _encode_str(value)
+
+
+def _event_json(row: tuple) -> str:
+    seq, ts, type_, mission, objective, party, data = row
+    return (f'{{"seq":{seq},"ts":{ts!r},"type":{_json_str(type_)},"mission":'
+            f'{_json_str(mission)},"objective":{_json_str(objective)},"party":'
+            f'{_json_str(party)},"data":{data}}}')
 
 
 def default_db_path(root: str | Path) -> Path:

@@ -464,3 +464,23 @@ def test_missions_json_has_the_shape_of_mission_to_dict(tmp_path):
             else:
                 assert a[key] == b[key], key
     assert [m["name"] for m in json.loads(store.missions_json(live_only=True))] == ["n1"]
+
+
+def test_replay_json_text_equals_the_decoded_events_encoded(tmp_path):
+    """``read_events_json`` embeds stored text; it must equal encoding ``read_events``."""
+    import json
+
+    from overmind_jupyter.store import Store
+
+    store = Store(tmp_path / "o.db")
+    tricky = [{"text": "héllo ✓ \u2028 \"quoted\" \\ back\nslash"}, {"n": 2 ** 63 + 5},
+              {}, {"nested": {"list": [1.5, None, True, "\x00"]}}]
+    for i, data in enumerate(tricky):
+        store.append_event("agent-message", data, mission=f"m{i}" if i % 2 else None,
+                           objective="ö" if i == 3 else None)
+    store.flush()
+    decoded = store.read_events(after=0, limit=100)
+    texts = store.read_events_json(after=0, limit=100)
+    assert [seq for seq, _ in texts] == [e["seq"] for e in decoded]
+    assert [t for _, t in texts] == [json.dumps(e, separators=(",", ":")) for e in decoded]
+    assert [json.loads(t) for _, t in texts] == decoded
