@@ -164,10 +164,10 @@ class AgentRuntime:
         meta = (response.field_meta or {}).get("overmind", {})
         usage = response.usage
         if usage is not None:
-            self.store.append_event("agent-usage", {
+            self.record(m, "agent-usage", {
                 "input_tokens": usage.input_tokens, "output_tokens": usage.output_tokens,
                 "cached_tokens": usage.cached_read_tokens or 0,
-                "cost_usd": meta.get("cost_usd"), "model": meta.get("model")}, mission=m.id)
+                "cost_usd": meta.get("cost_usd"), "model": meta.get("model")})
         self.record(m, "agent-finished", {
             "stop_reason": response.stop_reason, "changed": meta.get("changed", []),
             "guard": meta.get("guard")})

@@ -71,6 +71,11 @@ def transcript(event_type: str, data: dict[str, Any]) -> str | None:
         return f"  {mark} {first[0][:160] if first else ''}\n"
     if event_type == "agent-prompt":
         return f"\n» {data['text']}\n"
+    if event_type == "agent-usage" and "input_tokens" in data:
+        cost = data.get("cost_usd")
+        money = f", ${cost:.4f}" if cost is not None else ""
+        return (f"\n[{data.get('model') or 'model'}: {data['input_tokens']} tokens in, "
+                f"{data['output_tokens']} out{money}]")
     if event_type == "agent-finished":
         return f"\n[finished: {data.get('stop_reason')}]\n"
     return None
