@@ -10,10 +10,8 @@ from __future__ import annotations
 import asyncio
 import codecs
 import contextlib
-import difflib
 import logging
 import os
-import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -21,16 +19,16 @@ from typing import Any
 
 import psutil
 
-from . import __version__
+from . import __version__, missions
 from .agents import adapters
 from .agents.policy import DEFAULT_POLICY
 from .agents.runtime import AgentRuntime
-from .errors import AmbiguousReference, NotFound, UsageError
+from .errors import UsageError
 from .events import Event
 from .model import ExitInfo, Mission, MissionKind, MissionSpec, MissionStatus, mission_to_dict
 from .orchestrator.questions import Question, Questions
 from .store import Store, default_db_path, exclude_from_git
-from .supervisor import blueprint_run, logs, names, reconcile
+from .supervisor import blueprint_run, logs, reconcile
 from .supervisor.clock import Clock
 from .supervisor.supervisor import Supervisor
 
@@ -202,65 +200,12 @@ class Engine:
 
     def _create(self, spec: MissionSpec, status: MissionStatus = MissionStatus.PENDING,
                 command: list[str] | None = None) -> Mission:
-        command = command or list(spec.command)
-        if not command:
-            raise UsageError("nothing to run: give the command after --, e.g. run -- sleep 10")
-        if spec.name is not None and not names.valid_name(spec.name):
-            raise UsageError(f"invalid mission name {spec.name!r}: use letters, digits, "
-                             "'.', '_' or '-' (at most 63, starting with a letter or digit)")
-        if spec.name and self.store.live_name_taken(spec.name):
-            raise UsageError(f"a live mission is already named {spec.name}; stop it or pick "
-                             "another --name")
-        if spec.activity_timeout_s is not None and spec.activity_timeout_s <= 0:
-            raise UsageError("--activity-timeout must be a positive number of seconds")
-        parent = self.resolve(spec.parent).id if spec.parent else None
-        try:
-            cwd = str(Path(spec.cwd or self.root).resolve())
-        except (OSError, ValueError) as exc:  # e.g. a NUL byte in the path
-            raise UsageError(f"invalid working directory {spec.cwd!r}: {exc}") from None
-        mission_id = names.new_id()
-        name = names.unique_name(spec.name, self.store.live_name_taken)
-        now = time.time()
-        m = Mission(
-            id=mission_id, name=name, kind=spec.kind, command=command,
-            cwd=cwd, env=dict(spec.env),
-            parent_id=parent, restart=spec.restart, activity_timeout_s=spec.activity_timeout_s,
-            grace_s=spec.grace_s, agent=spec.agent, status=status, created_at=now,
-            updated_at=now, log_path=str(logs.log_path(self.logs_dir, name, mission_id)))
-        try:
-            self.store.insert_mission(m)
-        except sqlite3.IntegrityError:
-            raise UsageError(f"a live mission is already named {name}; pick another --name") \
-                from None
-        return m
+        return missions.create(self.store, spec, root=self.root, logs_dir=self.logs_dir,
+                               status=status, command=command)
 
     def resolve(self, ref: str) -> Mission:
-        """Find a mission by exact id, name (live first, then newest) or unique id prefix.
-
-        Raises:
-            NotFound: "no mission named X", with close matches.
-            AmbiguousReference: the prefix matches several missions (listed).
-        """
-        ref = str(ref).strip()
-        with contextlib.suppress(NotFound):  # exact id: a primary-key lookup, while
-            return self.store.get_mission(ref)  # candidates() scans the whole table
-        found = self.store.candidates(ref) if ref else []
-        exact = [m for m in found if m.id == ref]
-        by_name = [m for m in found if m.name == ref]
-        if exact:
-            return exact[0]
-        if by_name:
-            live = [m for m in by_name if not m.status.terminal]
-            return (live or by_name)[0]
-        if len(found) == 1:
-            return found[0]
-        if found:
-            listed = ", ".join(f"{m.id[:8]} ({m.name}, {m.status.value})" for m in found[:10])
-            raise AmbiguousReference(f"{ref!r} matches {len(found)} missions: {listed}; "
-                                     "give more of the id or the name")
-        close = difflib.get_close_matches(ref, list(self.store.names()), n=3, cutoff=0.6)
-        hint = f"; did you mean {' or '.join(close)}?" if close else "; see `overmind ps --all`"
-        raise NotFound(f"no mission named {ref}{hint}")
+        """See ``missions.resolve``."""
+        return missions.resolve(self.store, ref)
 
     async def ps(self, all: bool = False) -> list[Mission]:
         """Missions, oldest first: live ones only unless ``all``."""
