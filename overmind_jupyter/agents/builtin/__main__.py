@@ -14,6 +14,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", default=os.environ.get("OVERMIND_MODEL"),
                         help="model id, e.g. openai:gpt-4.1, gemini:gemini-2.5-pro, "
                              "scripted:PATH (default: $OVERMIND_MODEL)")
+    parser.add_argument("--max-cost-usd", type=float,
+                        default=_env_float("OVERMIND_MAX_COST_USD"),
+                        help="stop and ask once a prompt has cost this much (USD; default: "
+                             "$OVERMIND_MAX_COST_USD, unlimited)")
+    parser.add_argument("--max-model-calls", type=int,
+                        default=int(_env_float("OVERMIND_MAX_MODEL_CALLS") or 40),
+                        help="stop and ask after this many model calls per prompt "
+                             "(default: $OVERMIND_MAX_MODEL_CALLS or 40)")
     args = parser.parse_args(argv)
     if not args.model:
         print("overmind-builtin-agent: no model configured: pass --model or set "
@@ -22,9 +30,22 @@ def main(argv: list[str] | None = None) -> int:
     _skip_schema_docstrings()
     from acp import run_agent
 
+    from ..guards import LoopLimits
     from .agent import BuiltinAgent, state_dir_from_env
-    asyncio.run(run_agent(BuiltinAgent(args.model, state_dir=state_dir_from_env())))
+    limits = LoopLimits(max_model_calls=args.max_model_calls, max_cost_usd=args.max_cost_usd)
+    asyncio.run(run_agent(BuiltinAgent(args.model, limits=limits,
+                                       state_dir=state_dir_from_env())))
     return 0
+
+
+def _env_float(name: str) -> float | None:
+    value = os.environ.get(name)
+    try:
+        return float(value) if value else None
+    except ValueError:
+        print(f"overmind-builtin-agent: ignoring {name}={value!r} (not a number)",
+              file=sys.stderr)
+        return None
 
 
 def _skip_schema_docstrings() -> None:
