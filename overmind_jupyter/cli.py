@@ -7,6 +7,7 @@ mission's status. ``run`` and ``apply`` start the daemon when none runs for the 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import sys
 from pathlib import Path
@@ -73,21 +74,70 @@ async def _print(result: Result) -> None:
         sys.stdout.flush()
 
 
+DETACH_KEY = b"\x1d"  # Ctrl-]
+
+
 async def _attach(client: Client, ref: str) -> int:
-    """Show a session mission's output and send each line typed (Ctrl-D detaches)."""
+    """An interactive terminal on a session mission; Ctrl-] detaches (the mission goes on).
+
+    On a real terminal, keys go raw to the mission's pty; otherwise lines are sent.
+    """
+    conn = await client.attach(ref)
     info = await client.info(ref)
-    print(f"attached to {info['name']}; type lines to send, Ctrl-D to detach", file=sys.stderr)
-    output = asyncio.ensure_future(_print(Result(stream=client.follow(info["id"], 20))))
-    loop = asyncio.get_running_loop()
-    try:
-        while not output.done():
-            line = await loop.run_in_executor(None, sys.stdin.readline)
-            if not line:
-                break
-            await client.send(info["id"], line.rstrip("\n"))
-    finally:
-        output.cancel()
+    fd = sys.stdin.fileno()
+    with _raw_terminal(fd):  # raw first (it flushes pending input), then say we are ready
+        print(f"attached to {info['name']}; Ctrl-] detaches\r", file=sys.stderr)
+        keys = asyncio.ensure_future(_forward_keys(conn, fd))
+        try:
+            while (data := await conn.read_message()) is not None and not keys.done():
+                sys.stdout.buffer.write(data if isinstance(data, bytes) else data.encode())
+                sys.stdout.buffer.flush()
+        finally:
+            keys.cancel()
+            conn.close()
+    print(f"\ndetached from {info['name']}", file=sys.stderr)
     return 0
+
+
+async def _forward_keys(conn, fd: int) -> None:
+    """Send this terminal's keys on until Ctrl-] or end of input.
+
+    Reads when the loop says the fd is readable (no blocked thread left behind when the
+    mission ends first).
+    """
+    loop = asyncio.get_running_loop()
+    ready: asyncio.Queue[bytes] = asyncio.Queue()
+
+    def readable() -> None:
+        try:
+            ready.put_nowait(os.read(fd, 1024))
+        except OSError:
+            ready.put_nowait(b"")
+    loop.add_reader(fd, readable)
+    try:
+        while True:
+            data = await ready.get()
+            if not data or DETACH_KEY in data:
+                conn.close()
+                return
+            await conn.write_message(data, binary=True)
+    finally:
+        loop.remove_reader(fd)
+
+
+@contextlib.contextmanager
+def _raw_terminal(fd: int):
+    if not os.isatty(fd):
+        yield
+        return
+    import termios
+    import tty
+    saved = termios.tcgetattr(fd)
+    tty.setraw(fd)
+    try:
+        yield
+    finally:
+        termios.tcsetattr(fd, termios.TCSADRAIN, saved)
 
 
 def _await_daemon_exit(root: Path) -> None:

@@ -201,6 +201,25 @@ class Client:
         """See ``Engine.answer`` (as a JSON dict)."""
         return await self._call("POST", f"questions/{_q(ref)}/answer", {"text": text})
 
+    async def attach(self, ref: str) -> Any:
+        """A websocket to a session mission's terminal (see ``server/attach_ws.py``):
+        ``read_message()`` gives raw output bytes (None once it ended), ``write_message(b,
+        binary=True)`` types keys.
+
+        Raises:
+            UsageError / NotFound: the mission cannot be attached to.
+        """
+        from tornado.websocket import websocket_connect
+        ref = (await self.info(ref))["id"]
+        request = self._request("GET", f"missions/{_q(ref)}/attach", timeout_s=10 ** 7)
+        request.url = "ws" + request.url[4:]
+        try:
+            return await websocket_connect(request)
+        except HTTPClientError as exc:
+            raise _error(exc) from None
+        except OSError as exc:
+            raise EngineUnavailable(f"cannot attach: {exc}") from None
+
     async def shutdown(self) -> list[Mission]:
         """See ``Engine.shutdown``; a daemon server also stops itself."""
         data = await self._call("POST", "shutdown", {}, timeout_s=self.timeout_s + 600)

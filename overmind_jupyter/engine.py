@@ -255,6 +255,23 @@ class Engine:
             self.supervisor.send(m.id, (text + "\n").encode())
         return m
 
+    def attach(self, ref: str, listener: Callable[[bytes], None]
+               ) -> tuple[Mission, Callable[[], None]]:
+        """Follow a running session mission's terminal: ``listener`` gets raw output bytes.
+
+        Returns the mission and the function that detaches. Keystrokes go through
+        ``type_keys``.
+
+        Raises:
+            UsageError: not a running session mission.
+        """
+        m = self.resolve(ref)
+        return m, self.supervisor.watch_output(m.id, listener)
+
+    def type_keys(self, mission_id: str, data: bytes) -> None:
+        """Write raw bytes (keystrokes) to a session mission's terminal."""
+        self.supervisor.send(mission_id, data)
+
     async def stop(self, ref: str, force: bool = False) -> Mission:
         """Stop one mission (SIGTERM, grace, SIGKILL; ``force``: SIGKILL now); never restarted.
 

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import psutil
@@ -125,3 +126,74 @@ def test_blueprint_apply_and_wait(project):
                                      '[missions.b]\ncommand = "true"\ndepends_on = ["a"]\n')
     cyc = cli("apply", "cycle.toml")
     assert cyc.returncode == 1 and "a → b → a" in cyc.stderr
+
+
+def _read_until(fd: int, needle: bytes, timeout: float = 20.0) -> bytes:
+    """Read a pty master until ``needle`` shows up (or fail after ``timeout`` s)."""
+    import select
+    seen = b""
+    deadline = time.monotonic() + timeout
+    while needle not in seen:
+        left = deadline - time.monotonic()
+        assert left > 0, f"{needle!r} never appeared; saw {seen[-500:]!r}"
+        ready, _, _ = select.select([fd], [], [], left)
+        if ready:
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            seen += chunk
+    return seen
+
+
+def test_attach_is_an_interactive_terminal_on_a_session(project, tmp_path):
+    """`overmind attach` in a real terminal: raw keys reach the session's pty, its output
+    comes back, Ctrl-] detaches and the session goes on running."""
+    _repo, cli = project
+    assert cli("run", "--type", "session", "--name", "shell", "--", "sh").returncode == 0
+    refused = cli("run", "--name", "plain", "--", "sleep", "30")
+    assert refused.returncode == 0
+    master, slave = os.openpty()
+    env = {**os.environ, "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime")}
+    env.pop("OVERMIND_URL", None)
+    env.pop("OVERMIND_TOKEN", None)
+    proc = subprocess.Popen([OVERMIND, "attach", "shell"], cwd=_repo, env=env, stdin=slave,
+                            stdout=slave, stderr=slave, start_new_session=True)
+    os.close(slave)
+    try:
+        _read_until(master, b"Ctrl-] detaches")
+        os.write(master, b"echo $((6 * 7))\r")  # raw mode: the shell sees the keys
+        _read_until(master, b"42")
+        os.write(master, b"\x1d")  # Ctrl-]
+        assert proc.wait(timeout=20) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        os.close(master)
+    listing = {m["name"]: m["status"] for m in json.loads(cli("ps", "--json").stdout)}
+    assert listing["shell"] == "running"  # detaching does not stop the session
+    not_session = cli("attach", "plain")
+    assert not_session.returncode == 2 and "only a running session mission" in \
+        not_session.stderr
+
+
+def test_attach_ends_by_itself_when_the_session_ends(project, tmp_path):
+    """The terminal is given back when the mission exits, even if no key is pressed."""
+    _repo, cli = project
+    assert cli("run", "--type", "session", "--name", "brief", "--", "sh", "-c",
+               "sleep 2; echo bye").returncode == 0
+    master, slave = os.openpty()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OVERMIND_")}
+    env["JUPYTER_RUNTIME_DIR"] = str(tmp_path / "runtime")
+    proc = subprocess.Popen([OVERMIND, "attach", "brief"], cwd=_repo, env=env, stdin=slave,
+                            stdout=slave, stderr=slave, start_new_session=True)
+    os.close(slave)
+    try:
+        _read_until(master, b"bye")
+        assert proc.wait(timeout=20) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        os.close(master)

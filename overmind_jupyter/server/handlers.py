@@ -11,6 +11,7 @@ from tornado import iostream
 
 from ..errors import UsageError
 from ..model import mission_to_dict
+from .attach_ws import AttachHandler
 from .base import OvermindHandler, endpoint
 from .events_ws import EventsHandler
 from .schemas import AnswerBody, ApplyBody, KillBody, RunBody, SendBody, StopBody, WaitBody
@@ -194,6 +195,7 @@ ROUTES = [
     (f"missions/{_REF}/stop", StopHandler),
     (f"missions/{_REF}/kill", KillHandler),
     (f"missions/{_REF}/wait", WaitHandler),
+    (f"missions/{_REF}/attach", AttachHandler),
     ("blueprints", BlueprintsHandler),
     ("events", EventsHandler),
     ("agents", AgentsHandler),

@@ -38,6 +38,8 @@ OPERATIONS: dict[str, dict[str, tuple]] = {
                                       [], {"type": "object"})},
     "/missions/{ref}/wait": {"post": ("wait until ended or timeout", schemas.WaitBody, [],
                                       MISSION)},
+    "/missions/{ref}/attach": {"get": ("websocket: raw terminal of a session mission "
+                                       "(binary frames both ways)", None, [], None)},
     "/blueprints": {"post": ("apply a blueprint", schemas.ApplyBody, [], MISSION)},
     "/events": {"get": ("events after a cursor", None,
                         [("after", "integer"), ("limit", "integer"), ("mission", "string"),

@@ -289,6 +289,21 @@ class Supervisor:
                              "only session missions (--type session) read what you send") \
                 from None
 
+    def watch_output(self, mission_id: str, listener: Callable[[bytes], None]
+                     ) -> Callable[[], None]:
+        """Call ``listener(bytes)`` with a session mission's terminal output as it comes.
+
+        Returns the function that stops it. Raises ``UsageError`` unless the mission is a
+        running session (only a pty can be attached to).
+        """
+        rt = self.runtimes.get(mission_id)
+        if rt is None or rt.pump is None:
+            raise UsageError("only a running session mission (--type session) can be "
+                             "attached to; use `logs -f` for other missions")
+        pump = rt.pump
+        pump.listeners.add(listener)
+        return lambda: pump.listeners.discard(listener)
+
     async def wait(self, mission_id: str, timeout_s: float | None = None) -> bool:
         """Wait until the mission's lifecycle ends; False on timeout.
 
