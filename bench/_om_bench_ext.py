@@ -17,22 +17,14 @@ from __future__ import annotations
 
 import json
 import time
-import uuid
 
+from _missions import ended_missions, insert_missions
 from _pacing import paced
 from jupyter_server.base.handlers import APIHandler
 from jupyter_server.utils import url_path_join
 from tornado import web
 
 import overmind_jupyter.engine as engine_module
-from overmind_jupyter.model import (
-    ExitInfo,
-    Mission,
-    MissionKind,
-    MissionStatus,
-    RestartPolicy,
-)
-from overmind_jupyter.store import rows
 
 
 class _Bench(APIHandler):
@@ -89,29 +81,9 @@ class MissionsHandler(_Bench):
     async def post(self) -> None:
         n = int(self.args()["n"])
         store = self.store
-        engine = self.settings["overmind_engine"]
-        now = time.time()
-        missions = []
-        for i in range(n):  # ended missions: nothing claims a live pid
-            status = (MissionStatus.EXITED, MissionStatus.FAILED, MissionStatus.KILLED)[i % 3]
-            mid = uuid.uuid4().hex[:12]
-            name = f"bench-{i}"
-            missions.append(Mission(
-                id=mid, name=name, kind=MissionKind.COMMAND,
-                command=["python", "-m", "pytest", "-x", f"tests/t{i}.py"],
-                cwd=str(engine.root), env={"FOO": "1"}, parent_id=None,
-                restart=RestartPolicy(), activity_timeout_s=None, grace_s=5.0,
-                status=status, created_at=now + i * 1e-3, updated_at=now + i * 1e-3 + 1,
-                log_path=str(engine.logs_dir / f"{name}-{mid}.log"), pid=10_000 + i,
-                pid_start=now + i * 1e-3, started_at=now + i * 1e-3,
-                exit=ExitInfo(returncode=i % 3, reason=f"exit status {i % 3}")))
+        missions = ended_missions(self.settings["overmind_engine"], n, "bench-", {"FOO": "1"})
         store.flush()
-        store.conn.execute("BEGIN IMMEDIATE")
-        store.conn.executemany(
-            f"INSERT INTO missions ({', '.join(rows.COLUMNS)}) "
-            f"VALUES ({', '.join('?' * len(rows.COLUMNS))})",
-            [rows.mission_to_row(m) for m in missions])
-        store.conn.execute("COMMIT")
+        insert_missions(store, missions)
         self.finish(json.dumps({"inserted": n}))
 
 
