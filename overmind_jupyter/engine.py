@@ -35,6 +35,7 @@ from .supervisor.supervisor import Supervisor
 log = logging.getLogger("overmind.engine")
 Listener = Callable[[list[Event]], None]
 FLUSH_DELAY_S = 0.002  # s an appended event may wait before its batch is committed
+BURST_BATCH = 16  # a committed batch this large means a burst: batch the next ones
 
 
 class Engine:
@@ -61,6 +62,7 @@ class Engine:
         self.listeners: set[Listener] = set()
         self.started_at = time.time()
         self._last_flush = 0.0
+        self._last_batch = 0  # events in the last committed batch
         self._clock, self._base_env = clock, base_env
         self.store: Store | None = None
         self.supervisor: Supervisor | None = None
@@ -89,14 +91,15 @@ class Engine:
         return self._reconcile()
 
     def _schedule_flush(self) -> None:
-        """Commit buffered events now when idle, else at most FLUSH_DELAY_S after the last
-        commit: one event is delivered at once, a burst shares one transaction."""
+        """Commit at once while the event stream is sparse (the last batch was small);
+        during a burst, let events gather for FLUSH_DELAY_S so they share a transaction."""
         loop = asyncio.get_running_loop()
         delay = self._last_flush + FLUSH_DELAY_S - loop.time()
-        if delay <= 0:
+        if self._last_batch < BURST_BATCH and delay <= 0:
             loop.call_soon(self._flush)
         else:
-            loop.call_later(delay, self._flush)
+            loop.call_later(max(delay, 0.0) if self._last_batch < BURST_BATCH
+                            else FLUSH_DELAY_S, self._flush)
 
     def _flush(self) -> None:
         self._last_flush = asyncio.get_running_loop().time()
@@ -141,6 +144,7 @@ class Engine:
 
     # -- events ---------------------------------------------------------------------
     def _publish(self, batch: list[Event]) -> None:
+        self._last_batch = len(batch)
         for listener in list(self.listeners):
             try:
                 listener(batch)
