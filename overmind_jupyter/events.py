@@ -30,9 +30,12 @@ EventType = Literal[
     "agent-thinking", "agent-message",  # data: {text}
     "tool-use", "tool-result",  # data: {id, title, kind, status, input?, paths?, output?}
     "agent-plan",  # data: {entries: [{content, status, priority}]}
-    "agent-usage",  # data: {input_tokens, output_tokens, cached_tokens, cost_usd, model}
+    # one model turn (scope "turn") or, for agents that report no turns, one prompt
+    "agent-usage",  # data: {input_tokens, output_tokens, cached_tokens, cost_usd?, model,
+    #                        scope: "turn" | "prompt"}   (tokens; cost in USD)
+    "agent-context",  # data: {used_tokens, size_tokens}   (ACP usage_update)
     "agent-liveness",  # data: {state: working|waiting|idle|done|dead}
-    "agent-finished",  # data: {stop_reason, changed, guard?, error?}
+    "agent-finished",  # data: {stop_reason, changed, guard?, error?, usage?: totals}
     # questions
     "question-asked", "question-answered",
     # orchestration (Overmind multiplayer vocabulary)

@@ -54,6 +54,7 @@ class AgentState:
     prompts: list[str] = dataclasses.field(default_factory=list)  # head = in flight
     session_id: str | None = None
     conn: Any = None
+    turn_usage: bool = False  # the agent reported per-turn usage during this prompt
     liveness: str = "idle"
     task: asyncio.Task | None = None
 
@@ -158,19 +159,17 @@ class AgentRuntime:
 
     async def _prompt(self, conn: Any, m: Mission, state: AgentState) -> None:
         self._set_liveness(m.id, "working")
+        state.turn_usage = False
         response = await conn.prompt(session_id=state.session_id,
                                      prompt=[text_block(state.prompts[0])])
         state.prompts.pop(0)  # only once answered: a crash mid-turn retries it
         meta = (response.field_meta or {}).get("overmind", {})
-        usage = response.usage
-        if usage is not None:
-            self.record(m, "agent-usage", {
-                "input_tokens": usage.input_tokens, "output_tokens": usage.output_tokens,
-                "cached_tokens": usage.cached_read_tokens or 0,
-                "cost_usd": meta.get("cost_usd"), "model": meta.get("model")})
+        totals = _usage_totals(response.usage, meta)
+        if totals is not None and not state.turn_usage:  # agents without per-turn reports
+            self.record(m, "agent-usage", {**totals, "scope": "prompt"})
         self.record(m, "agent-finished", {
             "stop_reason": response.stop_reason, "changed": meta.get("changed", []),
-            "guard": meta.get("guard")})
+            "guard": meta.get("guard"), "usage": totals})
         self._set_liveness(m.id, "idle")
         if meta.get("guard"):
             await self._ask_to_continue(m, state, meta["guard"])
@@ -210,6 +209,17 @@ class EngineClient:
 
     def on_connect(self, conn: Any) -> None:
         """Nothing to keep: the runtime holds the connection."""
+
+    async def ext_notification(self, method: str, params: dict[str, Any]) -> None:
+        """``_overmind/usage``: one model turn's tokens and cost → an ``agent-usage`` event."""
+        if method != "overmind/usage":
+            return
+        fields = ("input_tokens", "output_tokens", "cached_tokens", "cost_usd", "model")
+        data = {k: params.get(k) for k in fields}
+        if not all(isinstance(data[k], int) and data[k] >= 0 for k in fields[:3]):
+            return  # malformed: an agent must not be able to corrupt the usage record
+        self.runtime.agents.setdefault(self.mission.id, AgentState()).turn_usage = True
+        self.runtime.record(self.mission, "agent-usage", {**data, "scope": "turn"})
 
     async def session_update(self, session_id: str, update: Any, **kwargs: Any) -> None:
         """Record the update as an event."""
@@ -262,6 +272,15 @@ class EngineClient:
         finally:
             rt._set_liveness(self.mission.id, "working")
         return Decision.ALLOW if answer == "allow" else Decision.DENY
+
+
+def _usage_totals(usage: Any, meta: dict[str, Any]) -> dict[str, Any] | None:
+    """A prompt's token totals (from ACP ``PromptResponse.usage``) and cost (USD)."""
+    if usage is None:
+        return None
+    return {"input_tokens": usage.input_tokens, "output_tokens": usage.output_tokens,
+            "cached_tokens": usage.cached_read_tokens or 0, "cost_usd": meta.get("cost_usd"),
+            "model": meta.get("model")}
 
 
 def _option(options: list[Any], prefix: str) -> str | None:

@@ -3,8 +3,9 @@
 Mapping (ACP update kind → event type): ``agent_message_chunk`` → ``agent-message``,
 ``agent_thought_chunk`` → ``agent-thinking``, ``tool_call`` → ``tool-use``,
 ``tool_call_update`` with a final status → ``tool-result`` (otherwise ``tool-use``),
-``plan`` → ``agent-plan``, ``usage_update`` → ``agent-usage``. Agent text is untrusted:
-it is stored as text and rendered escaped; previews are clipped to ``PREVIEW_CHARS``.
+``plan`` → ``agent-plan``, ``usage_update`` (context window fill) → ``agent-context``.
+Agent text is untrusted: it is stored as text and rendered escaped; previews are clipped
+to ``PREVIEW_CHARS``.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ def to_event(update: Any) -> tuple[str, dict[str, Any]] | None:
         return "agent-plan", {"entries": [{"content": e.content, "status": e.status,
                                            "priority": e.priority} for e in update.entries]}
     if kind == "usage_update":
-        return "agent-usage", {"context_used": update.used, "context_size": update.size}
+        return "agent-context", {"used_tokens": update.used, "size_tokens": update.size}
     return None
 
 
@@ -71,11 +72,15 @@ def transcript(event_type: str, data: dict[str, Any]) -> str | None:
         return f"  {mark} {first[0][:160] if first else ''}\n"
     if event_type == "agent-prompt":
         return f"\n» {data['text']}\n"
-    if event_type == "agent-usage" and "input_tokens" in data:
-        cost = data.get("cost_usd")
-        money = f", ${cost:.4f}" if cost is not None else ""
-        return (f"\n[{data.get('model') or 'model'}: {data['input_tokens']} tokens in, "
-                f"{data['output_tokens']} out{money}]")
     if event_type == "agent-finished":
-        return f"\n[finished: {data.get('stop_reason')}]\n"
+        return f"\n[finished: {data.get('stop_reason')}{_usage_line(data.get('usage'))}]\n"
     return None
+
+
+def _usage_line(usage: dict[str, Any] | None) -> str:
+    if not usage:
+        return ""
+    cost = usage.get("cost_usd")
+    money = f", ${cost:.4f}" if cost is not None else ""
+    return (f"; {usage.get('model') or 'model'}: {usage['input_tokens']} tokens in, "
+            f"{usage['output_tokens']} out{money}")

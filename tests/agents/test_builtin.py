@@ -77,14 +77,20 @@ def test_edits_the_repository_and_reports_the_files_changed(repo, tmp_path):
     assert finished["data"]["stop_reason"] == "end_turn"
     assert finished["data"]["changed"] == ["calc.py", "tests/test_calc.py"]
     assert "Files changed: calc.py, tests/test_calc.py" in texts(events)
-    usage = next(e for e in events if e["type"] == "agent-usage")["data"]
-    assert usage["input_tokens"] == 100 and usage["model"] == "scripted model"
+    turns = [e["data"] for e in events if e["type"] == "agent-usage"]
+    assert len(turns) == 4  # every model turn's tokens are recorded, not just the total
+    assert turns[0]["input_tokens"] == 100 and turns[0]["scope"] == "turn"
+    assert all(t["model"] == "scripted model" for t in turns)
+    totals = finished["data"]["usage"]
+    assert totals["input_tokens"] == sum(t["input_tokens"] for t in turns)
+    assert totals["output_tokens"] == sum(t["output_tokens"] for t in turns)
     results = [e["data"]["status"] for e in events if e["type"] == "tool-result"]
     assert results == ["completed"] * 4
     (shared,) = [e["data"]["entries"] for e in events if e["type"] == "agent-plan"]
     assert [(x["content"], x["status"]) for x in shared] == [
         ("add sub() to calc.py", "in_progress"), ("add a test", "pending")]
-    assert "→ edit_file calc.py" in log and "[finished: end_turn]" in log
+    assert "→ edit_file calc.py" in log
+    assert "[finished: end_turn; scripted model: " in log
 
 
 def test_a_missing_anchor_goes_back_to_the_model_as_an_error(repo, tmp_path):

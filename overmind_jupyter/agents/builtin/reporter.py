@@ -62,7 +62,11 @@ class AcpReporter:
                                         for e in entries]))
 
     async def usage(self, usage: Usage, cost: float | None) -> None:
-        return None  # totals travel in the prompt response's _meta
+        """One turn's tokens and cost (USD), as the ACP extension notification
+        ``_overmind/usage`` (ACP has no per-turn token counts of its own)."""
+        await self.conn.ext_notification("overmind/usage", {
+            "input_tokens": usage.input_tokens, "output_tokens": usage.output_tokens,
+            "cached_tokens": usage.cached_tokens, "cost_usd": cost, "model": self.model_label})
 
     async def ask(self, command: str, reason: str) -> bool:
         """Ask the client (→ the host) whether to run ``command``; True when allowed."""
