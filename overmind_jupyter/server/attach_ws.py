@@ -19,7 +19,7 @@ from tornado.websocket import WebSocketClosedError, WebSocketHandler
 
 from ..errors import OvermindError
 from ..supervisor import logs
-from .base import OvermindAuth, error_message
+from .base import OvermindAuth
 
 SCREEN_TAIL_BYTES = 8192
 MAX_KEYS_FRAME = 64 * 1024
@@ -47,13 +47,6 @@ class AttachHandler(OvermindAuth, WebSocketMixin, WebSocketHandler, JupyterHandl
             self.finish(json.dumps(exc.to_json()))
             return
         await super().get(ref, *args, **kwargs)
-
-    def write_error(self, status_code: int, **kwargs: Any) -> None:
-        """JSON ``{"message", "reason"}`` like the other endpoints."""
-        exc = kwargs.get("exc_info", (None, None, None))[1]
-        self.set_header("Content-Type", "application/json")
-        self.finish(json.dumps({"message": error_message(exc) or self._reason,
-                                "reason": self._reason}))
 
     def open(self, *args: Any, **kwargs: Any) -> None:
         """Send the recent screen, then stream; close when the mission ends."""

@@ -27,7 +27,15 @@ Body = TypeVar("Body", bound=BaseModel)
 
 
 class OvermindAuth:
-    """Mixin for Jupyter handlers: Overmind's authentication and authorization."""
+    """Mixin for Jupyter handlers (REST and websockets): Overmind's authentication,
+    authorization and JSON error bodies."""
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        """JSON ``{"message", "reason"}`` for every error; tracebacks stay in the log."""
+        exc = kwargs.get("exc_info", (None, None, None))[1]
+        message = error_message(exc) or self._reason
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps({"message": message, "reason": self._reason}))
 
     @property
     def engine(self):
@@ -60,13 +68,6 @@ class OvermindAuth:
 
 class OvermindHandler(OvermindAuth, APIHandler):
     """Every host REST endpoint derives from this; methods are wrapped with ``endpoint``."""
-
-    def write_error(self, status_code: int, **kwargs: Any) -> None:
-        """JSON ``{"message", "reason"}`` for every error; tracebacks stay in the log."""
-        exc = kwargs.get("exc_info", (None, None, None))[1]
-        message = error_message(exc) or self._reason
-        self.set_header("Content-Type", "application/json")
-        self.finish(json.dumps({"message": message, "reason": self._reason}))
 
     def body(self, model: type[Body]) -> Body:
         """Parse the JSON request body into ``model``; 400 with a readable message if bad."""

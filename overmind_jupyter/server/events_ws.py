@@ -32,7 +32,7 @@ from tornado.websocket import WebSocketClosedError, WebSocketHandler
 
 from ..errors import OvermindError, UsageError
 from ..events import Event
-from .base import OvermindAuth, error_message
+from .base import OvermindAuth
 
 FILTERS = ("mission", "objective", "party")
 REPLAY_CHUNK = 2000
@@ -199,13 +199,6 @@ class EventsHandler(OvermindAuth, WebSocketMixin, WebSocketHandler, JupyterHandl
         self.set_header("Content-Type", "application/json")
         self.finish(json.dumps({"events": events,
                                 "last_seq": events[-1]["seq"] if events else after}))
-
-    def write_error(self, status_code: int, **kwargs: Any) -> None:
-        """JSON ``{"message", "reason"}`` like the other endpoints."""
-        exc = kwargs.get("exc_info", (None, None, None))[1]
-        self.set_header("Content-Type", "application/json")
-        self.finish(json.dumps({"message": error_message(exc) or self._reason,
-                                "reason": self._reason}))
 
     def open(self, *args: Any, **kwargs: Any) -> None:
         """Start replay-then-live delivery."""

@@ -48,7 +48,6 @@ class MissionsHandler(OvermindHandler):
     @endpoint
     async def get(self) -> None:
         text = await self.engine.ps_json(all=_flag(self, "all"))  # built by SQLite
-        self.set_header("Content-Type", "application/json")
         self.finish('{"missions":' + text + "}", set_content_type="application/json")
 
     @endpoint
