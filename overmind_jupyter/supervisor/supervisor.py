@@ -172,7 +172,9 @@ class Supervisor:
         with contextlib.suppress(InvalidTransition):
             self.store.transition(m.id, S.STALLED, reason=f"no output for {idle:.1f} s")
         logs.write_marker(m.log_path, f"stalled: no output for {idle:.1f} s, stopping")
-        await self._terminate(rt, m.grace_s)
+        if rt.child is not None:
+            signal_group(rt.child.pid, signal.SIGTERM)
+        await self._escalate(rt, m.grace_s)
 
     async def _backoff(self, rt: Runtime, m: Mission, delay: float, attempt: int,
                        info: ExitInfo) -> bool:
@@ -241,29 +243,25 @@ class Supervisor:
                                     for rt in live if rt.child is not None])
         graces = {m.id: m.grace_s for m in self.store.missions_by_id([r.mission_id
                                                                       for r in live])}
-        await asyncio.gather(*(self._escalate(rt, 0.0 if force else grace_s if grace_s
+        await asyncio.gather(*(self._stop_run(rt, 0.0 if force else grace_s if grace_s
                                               is not None else graces[rt.mission_id])
                                for rt in live))
 
     async def _escalate(self, rt: Runtime, grace_s: float) -> None:
-        """After SIGTERM: wait up to ``grace_s`` for the process, SIGKILL it, await the end."""
-        child = rt.child
-        if child is not None and grace_s > 0:
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(rt.gone.wait(), grace_s)
-        if child is not None and rt.child is child:
-            signal_group(child.pid, signal.SIGKILL)
-        await rt.done.wait()
-
-    async def _terminate(self, rt: Runtime, grace_s: float) -> None:
+        """After SIGTERM: wait up to ``grace_s`` for the process, then SIGKILL its group."""
         child = rt.child
         if child is None:
             return
-        if grace_s > 0 and signal_group(child.pid, signal.SIGTERM):
+        if grace_s > 0:
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(rt.gone.wait(), grace_s)
         if rt.child is child:
             signal_group(child.pid, signal.SIGKILL)
+
+    async def _stop_run(self, rt: Runtime, grace_s: float) -> None:
+        """``_escalate``, then wait until the mission's lifecycle has ended."""
+        await self._escalate(rt, grace_s)
+        await rt.done.wait()
 
     def _stop_unsupervised(self, mission_id: str) -> None:
         """A non-terminal mission with no lifecycle here (pending): mark it killed."""
