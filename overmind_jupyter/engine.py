@@ -139,6 +139,7 @@ class Engine:
         for rt in list(self.supervisor.runtimes.values()):
             if rt.task:
                 rt.task.cancel()
+        self.agents.close()
         self.store.close()
         self.store = None
 

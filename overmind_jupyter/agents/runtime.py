@@ -55,6 +55,7 @@ class AgentState:
     session_id: str | None = None
     conn: Any = None
     turn_usage: bool = False  # the agent reported per-turn usage during this prompt
+    log: Any = None  # the mission's log, open for the transcript while it runs
     liveness: str = "idle"
     task: asyncio.Task | None = None
 
@@ -82,8 +83,10 @@ class AgentRuntime:
         self.store.append_event(event_type, data, mission=m.id)
         line = transcript(event_type, data)
         if line:
-            with open(m.log_path, "a", encoding="utf-8") as log_file:
-                log_file.write(line)
+            state = self.agents.setdefault(m.id, AgentState())
+            if state.log is None:  # one handle per mission, not one open per chunk
+                state.log = open(m.log_path, "ab", buffering=0)  # noqa: SIM115
+            state.log.write(line.encode("utf-8", "replace"))
 
     def submit(self, m: Mission, text: str) -> None:
         """Queue a prompt for the mission's ACP session (sent when the agent is ready)."""
@@ -117,6 +120,18 @@ class AgentRuntime:
     def _ended(self, m: Mission) -> None:
         if m.id in self.agents:
             self._set_liveness(m.id, "done" if m.status.value == "exited" else "dead")
+            self._close_log(self.agents[m.id])
+
+    def close(self) -> None:
+        """Close the transcript files still open (engine shutdown)."""
+        for state in self.agents.values():
+            self._close_log(state)
+
+    @staticmethod
+    def _close_log(state: AgentState) -> None:
+        if state.log is not None:
+            state.log.close()
+            state.log = None
 
     async def _drive(self, m: Mission, child: Child) -> None:
         writer, reader = await _pipes(child)
