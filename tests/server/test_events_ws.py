@@ -178,10 +178,13 @@ async def test_bad_frames_get_an_error_frame_and_the_socket_stays_usable(jp_ws_f
 async def test_an_oversize_frame_closes_the_socket_and_the_server_stays_healthy(
         jp_ws_fetch, jp_fetch):
     ws = await jp_ws_fetch(*EVENTS, params={"after": "0"})
-    assert (await frame(ws))["type"] == "events"
-    await ws.write_message("x" * (MAX_FRAME_BYTES + 1))
-    assert await asyncio.wait_for(ws.read_message(), 10) is None
-    assert ws.close_code == 1009  # message too big
+    try:
+        assert (await frame(ws))["type"] == "events"
+        await ws.write_message("x" * (MAX_FRAME_BYTES + 1))
+        assert await asyncio.wait_for(ws.read_message(), 10) is None
+        assert ws.close_code == 1009  # message too big
+    finally:
+        ws.close()
     status = await jp_fetch("overmind", "api", "status")
     assert status.code == 200
     again = await jp_ws_fetch(*EVENTS, params={"after": "0"})  # new sockets still work
