@@ -1,4 +1,4 @@
-"""The command policy of agents' ``run_command`` tool, and the environment commands get.
+"""The command policy of agents' ``run_command`` tool (their environment: ``tool_env``).
 
 ``decide(policy, command)`` answers ``(Decision, reason)``. The rules, in order:
 
@@ -41,14 +41,13 @@ import os
 import re
 import shlex
 import unicodedata
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from enum import Enum
 
 from ..errors import OvermindError, UsageError
 from .confine import protection
 
-__all__ = ["DEFAULT_POLICY", "CommandDenied", "CommandPolicy", "Decision", "decide",
-           "scrubbed_env"]
+__all__ = ["DEFAULT_POLICY", "CommandDenied", "CommandPolicy", "Decision", "decide"]
 
 
 class CommandDenied(OvermindError):
@@ -371,36 +370,6 @@ def decide(policy: CommandPolicy, command: str) -> tuple[Decision, str]:
             return Decision.ALLOW, f"matches the allow list entry `{entry}`"
     return policy.default, (f"`{words[0]}` is not on the allow list "
                             f"(policy default: {policy.default.value})")
-
-
-# -- environment --------------------------------------------------------------------------
-
-_SECRET_NAME = re.compile(r"""
-      .*(SECRET|PASSWORD|PASSWD|CREDENTIAL|PRIVATE_KEY|API_KEY|APIKEY|ACCESS_KEY).*
-    | .*(_TOKEN|_KEY|_PAT|_PWD)(_.*)?
-    | (TOKEN|AUTH|SSH_AUTH_SOCK|GOOGLE_API_KEY|OVERMIND_TOKEN|JPY_API_TOKEN
-       |JUPYTERHUB_API_TOKEN|NETRC|GIT_ASKPASS|SSH_ASKPASS)
-    | (.*_)?AUTH(_.*)?
-    | (OPENAI|AZURE_OPENAI|GEMINI|GOOGLE_GENAI|ANTHROPIC|CLAUDE|OPENROUTER|MISTRAL|GROQ
-       |COHERE|XAI|DEEPSEEK|TOGETHER|FIREWORKS|PERPLEXITY|AWS|JPY)_.*
-""", re.VERBOSE)
-_URL_WITH_CREDENTIALS = re.compile(r"[a-zA-Z][\w+.-]*://[^/\s@]*:[^/\s@]*@")
-
-
-def _is_secret(name: str, value: str) -> bool:
-    return bool(_SECRET_NAME.fullmatch(name.upper()) or _URL_WITH_CREDENTIALS.search(value))
-
-
-def scrubbed_env(env: Mapping[str, str]) -> dict[str, str]:
-    """``env`` without API keys, tokens, passwords and credentials (for tool commands).
-
-    Removed: names containing SECRET, PASSWORD, PASSWD, CREDENTIAL, PRIVATE_KEY, API_KEY,
-    ACCESS_KEY; names ending in (or with a ``_``-part) ``_TOKEN``, ``_KEY``, ``_PAT``,
-    ``_PWD``, ``AUTH``; every ``OPENAI_*``, ``GEMINI_*``, ``ANTHROPIC_*``, ``AWS_*``,
-    ``JPY_*`` and other model providers' variables; ``SSH_AUTH_SOCK`` and askpass helpers;
-    any value holding a URL with ``user:password@``. ``PATH``, ``HOME``, ``LANG`` … stay.
-    """
-    return {k: v for k, v in env.items() if not _is_secret(k, v)}
 
 
 DEFAULT_POLICY = CommandPolicy(

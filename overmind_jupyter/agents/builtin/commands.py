@@ -17,7 +17,8 @@ import signal
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from ..policy import CommandPolicy, Decision, decide, scrubbed_env
+from ..policy import CommandPolicy, Decision, decide
+from ..tool_env import scrubbed_env
 
 MAX_OUTPUT_CHARS = 16_000
 Ask = Callable[[str, str], Awaitable[bool]]  # (command, reason) → approved?
