@@ -36,10 +36,25 @@ EventType = Literal[
     "agent-context",  # data: {used_tokens, size_tokens}   (ACP usage_update)
     "agent-liveness",  # data: {state: working|waiting|idle|done|dead}
     "agent-finished",  # data: {stop_reason, changed, guard?, error?, usage?: totals}
-    # questions
-    "question-asked", "question-answered",
+    # questions and the mailbox
+    "question-asked", "question-answered",  # data: Question.to_dict() / {id, answer, by}
+    "message",  # data: {id, sender, recipient, text}   (agents ⇄ agents ⇄ humans)
+    # party (party field set; prompt text only in the submitter's and host's views)
+    "party-opened", "party-closed",  # data: {name, host}
+    "member-joined", "member-approved", "member-left", "member-kicked",  # data: {member}
+    "invite-created", "invite-revoked",  # data: {id, code, expires_at}   (never a secret)
+    "prompt-queued", "prompt-status",  # data: {id, member, status, text?}
     # orchestration (Overmind multiplayer vocabulary)
-    "plan-ready", "agent-spawned", "run-complete", "run-error",
+    "objective-created",  # data: {id, title, prompts, story}
+    "objective-status",  # data: {state, previous, reason}
+    "scope-ready",  # data: {files: [path], complexity: low|medium|high}
+    "plan-ready",  # data: {round, tasks: [{id, name, description, scope, depends_on, agent}]}
+    "task-status",  # data: {task, name, state, previous, reason}
+    "agent-spawned",  # data: {task, name, agent, workspace, branch}
+    "change-status",  # data: {change, state, previous, reason, merge_commit?}
+    "verification",  # data: {change, command, ok, exit_code, output_tail}
+    "run-complete",  # data: {objective, tasks, changes, merged, usage}
+    "run-error",  # data: {objective, error}
 ]
 EVENT_TYPES: frozenset[str] = frozenset(get_args(EventType))
 

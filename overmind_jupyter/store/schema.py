@@ -65,7 +65,27 @@ def m002_events(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX events_party ON events(party, seq) WHERE party IS NOT NULL")
 
 
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [m001_missions, m002_events]
+def m003_records(conn: sqlite3.Connection) -> None:
+    """Records: orchestration entities (objective, task, change, question, message, prompt,
+    member, invite) as one row each: key columns for lookups, the rest as a JSON document."""
+    conn.execute("""
+        CREATE TABLE records (
+            kind TEXT NOT NULL,
+            id TEXT NOT NULL,
+            parent TEXT,                    -- e.g. the objective of a task or change
+            state TEXT NOT NULL,
+            created_at REAL NOT NULL,
+            updated_at REAL NOT NULL,
+            data TEXT NOT NULL,             -- JSON object
+            PRIMARY KEY (kind, id)
+        )""")
+    conn.execute("CREATE INDEX records_parent ON records(kind, parent) "
+                 "WHERE parent IS NOT NULL")
+    conn.execute("CREATE INDEX records_state ON records(kind, state)")
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [m001_missions, m002_events,
+                                                          m003_records]
 
 
 def migrate(conn: sqlite3.Connection) -> int:

@@ -257,14 +257,15 @@ class Store:
         self.conn.execute(f"UPDATE missions SET {sets} WHERE id = ?",
                           (*values.values(), mission_id))
 
-    def _event_now(self, type_: str, mission: str | None, data: dict[str, Any]) -> None:
+    def _event_now(self, type_: str, mission: str | None, data: dict[str, Any],
+                   objective: str | None = None, party: str | None = None) -> None:
         """Insert one event inside the caller's transaction; it is published after commit."""
         ts = time.time()
         cur = self.conn.execute(
             "INSERT INTO events (ts, type, mission, objective, party, data) VALUES (?,?,?,?,?,?)",
-            (ts, type_, mission, None, None, json.dumps(data, separators=(",", ":"))))
+            (ts, type_, mission, objective, party, json.dumps(data, separators=(",", ":"))))
         self._committed.append({"seq": cur.lastrowid, "ts": ts, "type": type_,
-                                "mission": mission, "objective": None, "party": None,
+                                "mission": mission, "objective": objective, "party": party,
                                 "data": data})
 
     def get_mission(self, mission_id: str) -> Mission:

@@ -24,6 +24,8 @@ EXPECTED_SCHEMA = (
     "WHERE status NOT IN ('exited', 'failed', 'killed', 'lost')\n"
     "CREATE INDEX missions_name ON missions(name, created_at)\n"
     "CREATE INDEX missions_parent ON missions(parent_id) WHERE parent_id IS NOT NULL\n"
+    "CREATE INDEX records_parent ON records(kind, parent) WHERE parent IS NOT NULL\n"
+    "CREATE INDEX records_state ON records(kind, state)\n"
     "CREATE TABLE events ( seq INTEGER PRIMARY KEY AUTOINCREMENT, ts REAL NOT NULL, "
     "type TEXT NOT NULL, mission TEXT, objective TEXT, party TEXT, "
     "data TEXT NOT NULL -- JSON object )\n"
@@ -34,6 +36,10 @@ EXPECTED_SCHEMA = (
     "status TEXT NOT NULL, created_at REAL NOT NULL, updated_at REAL NOT NULL, "
     "started_at REAL, pid INTEGER, pid_start REAL, restarts INTEGER NOT NULL DEFAULT 0, "
     "exit TEXT, -- JSON ExitInfo log_path TEXT NOT NULL )\n"
+    "CREATE TABLE records ( kind TEXT NOT NULL, id TEXT NOT NULL, parent TEXT, "
+    "-- e.g. the objective of a task or change state TEXT NOT NULL, "
+    "created_at REAL NOT NULL, updated_at REAL NOT NULL, data TEXT NOT NULL, "
+    "-- JSON object PRIMARY KEY (kind, id) )\n"
 )
 
 

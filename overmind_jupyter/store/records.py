@@ -1,0 +1,155 @@
+"""Records: durable orchestration entities with validated state machines.
+
+One table (``records``, migration m003) holds every kind — objective, task, change,
+question, message, prompt, member, invite — as ``(kind, id, parent, state, data)`` where
+``data`` is a JSON object. A ``Record`` is read back as a plain dataclass; each kind's
+state machine is a ``{state: {allowed next states}}`` table passed to ``transition``
+(tables live in ``overmind_jupyter.lifecycles``). Writes share the store's one
+connection and transaction helper, so a state change and its event commit together.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from ..errors import InvalidTransition, NotFound
+from .store import Store
+
+Table = Mapping[str, frozenset[str]]
+_COLUMNS = "kind, id, parent, state, created_at, updated_at, data"
+
+
+@dataclasses.dataclass(slots=True)
+class Record:
+    """One stored entity. ``data`` is its JSON document (a fresh dict per read)."""
+
+    kind: str
+    id: str
+    parent: str | None
+    state: str
+    created_at: float
+    updated_at: float
+    data: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON shape: ``{id, parent, state, created_at, updated_at, **data}``."""
+        return {**self.data, "id": self.id, "parent": self.parent, "state": self.state,
+                "created_at": self.created_at, "updated_at": self.updated_at}
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class EventSpec:
+    """An event to append in the same transaction as a record write."""
+
+    type: str
+    data: dict[str, Any]
+    mission: str | None = None
+    objective: str | None = None
+    party: str | None = None
+
+
+class Records:
+    """Typed access to the ``records`` table of one ``Store``."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def insert(self, kind: str, id_: str, state: str, data: dict[str, Any], *,
+               parent: str | None = None, event: EventSpec | None = None) -> Record:
+        """Insert a new record (and ``event``) in one transaction.
+
+        Raises:
+            sqlite3.IntegrityError: ``(kind, id)`` exists already.
+        """
+        now = time.time()
+        def body() -> None:
+            self.store.conn.execute(
+                f"INSERT INTO records ({_COLUMNS}) VALUES (?,?,?,?,?,?,?)",
+                (kind, id_, parent, state, now, now, _dumps(data)))
+            self._event(event)
+        self.store._tx(body)
+        return Record(kind, id_, parent, state, now, now, dict(data))
+
+    def get(self, kind: str, id_: str) -> Record:
+        """The record ``(kind, id)``.
+
+        Raises:
+            NotFound: no such record.
+        """
+        row = self.store.conn.execute(f"SELECT {_COLUMNS} FROM records WHERE kind = ? AND id = ?",
+                                      (kind, id_)).fetchone()
+        if row is None:
+            raise NotFound(f"no {kind} with id {id_}")
+        return _record(row)
+
+    def find(self, kind: str, ref: str) -> list[Record]:
+        """Records of ``kind`` whose id starts with ``ref`` or whose ``data.name`` equals it."""
+        pattern = ref.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        return [_record(r) for r in self.store.conn.execute(
+            f"SELECT {_COLUMNS} FROM records WHERE kind = ? AND (id LIKE ? ESCAPE '\\' "
+            "OR json_extract(data, '$.name') = ?) ORDER BY created_at, rowid",
+            (kind, pattern, ref))]
+
+    def list(self, kind: str, *, parent: str | None = None,
+             states: tuple[str, ...] | None = None) -> list[Record]:
+        """Records of ``kind`` (optionally of one ``parent`` / in ``states``), oldest first."""
+        sql, args = f"SELECT {_COLUMNS} FROM records WHERE kind = ?", [kind]
+        if parent is not None:
+            sql, args = sql + " AND parent = ?", [*args, parent]
+        if states is not None:
+            sql += f" AND state IN ({', '.join('?' * len(states))})"
+            args += list(states)
+        return [_record(r) for r in self.store.conn.execute(sql + " ORDER BY created_at, rowid",
+                                                           args)]
+
+    def update(self, kind: str, id_: str, *, event: EventSpec | None = None,
+               **changes: Any) -> Record:
+        """Merge ``changes`` into the record's ``data`` (state unchanged), with ``event``.
+
+        Raises:
+            NotFound: no such record.
+        """
+        return self.store._tx(lambda: self._write(kind, id_, None, None, changes, event))
+
+    def transition(self, kind: str, id_: str, new: str, table: Table, *,
+                   event: EventSpec | None = None, **changes: Any) -> Record:
+        """Move a record to state ``new`` if ``table`` allows it from the current state;
+        merge ``changes`` into ``data`` and append ``event`` in the same transaction.
+
+        Raises:
+            NotFound: no such record.
+            InvalidTransition: ``table`` forbids the move (terminal states are final).
+        """
+        return self.store._tx(lambda: self._write(kind, id_, new, table, changes, event))
+
+    def _write(self, kind: str, id_: str, new: str | None, table: Table | None,
+               changes: dict[str, Any], event: EventSpec | None) -> Record:
+        rec = self.get(kind, id_)
+        if new is not None and table is not None and new not in table.get(rec.state, ()):
+            raise InvalidTransition(f"{kind} {id_} cannot go from {rec.state} to {new}")
+        rec.data.update(changes)
+        rec.state = new or rec.state
+        rec.updated_at = time.time()
+        self.store.conn.execute(
+            "UPDATE records SET state = ?, data = ?, updated_at = ? WHERE kind = ? AND id = ?",
+            (rec.state, _dumps(rec.data), rec.updated_at, kind, id_))
+        self._event(event)
+        return rec
+
+    def _event(self, event: EventSpec | None) -> None:
+        if event is not None:
+            self.store._event_now(event.type, event.mission, event.data,
+                                  objective=event.objective, party=event.party)
+
+
+def _dumps(data: dict[str, Any]) -> str:
+    return json.dumps(data, separators=(",", ":"))
+
+
+def _record(row: tuple) -> Record:
+    kind, id_, parent, state, created, updated, data = row
+    return Record(kind, id_, parent, state, created, updated, json.loads(data))
