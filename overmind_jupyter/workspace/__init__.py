@@ -1,0 +1,1 @@
+"""Workspaces: git runner, worktree pool, ports, merge tiers, verification gate."""
