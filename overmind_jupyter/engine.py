@@ -86,6 +86,7 @@ class Engine:
         self.supervisor.secret_env = self._secret_env
         self.blueprints = blueprint_run.Coordinators(self.store, self.supervisor, self._create)
         self.questions = Questions(self.store)
+        self.questions.start()
         self.agents = AgentRuntime(self.store, self.supervisor, self.questions.ask,
                                    DEFAULT_POLICY)
         return self._reconcile()
@@ -339,7 +340,7 @@ class Engine:
 
     async def answer(self, ref: str, text: str) -> Question:
         """Answer an open question; the waiting agent resumes."""
-        return self.questions.answer(ref, text)
+        return await self.questions.answer(ref, text)
 
     async def status(self) -> dict[str, Any]:
         """Engine facts: version, mode, root, pid, uptime (s), mission counts, last seq."""

@@ -1,25 +1,41 @@
-"""The questions inbox: blocking requests to a human (tool approvals, clarifications …).
+"""The questions inbox: blocking requests to a human (tool approvals, clarifications,
+conflicts, budget stops), durable in the store (records of kind ``question``).
 
-``ask`` records a ``question-asked`` event and waits for ``answer``; answering records
-``question-answered`` and resumes the waiter. Open questions live in memory for now: a
-question left open when the engine stops is reported as unanswered to its waiter.
+Two ways to ask:
+
+- ``ask`` records a question and waits for its answer (an agent's permission request).
+  Such a question dies with the engine: on the next start it is ``cancelled``, because
+  the asker is gone.
+- ``post`` records a question whose answer is dispatched to the handler registered for
+  its ``kind`` (``handle``), so it survives an engine restart (merge conflicts, budget
+  stops, failed verifications).
+
+Answering records ``question-answered`` and resumes the waiter or runs the handler.
 """
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
+import logging
 import secrets
-import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-from ..errors import NotFound, UsageError
+from .. import lifecycles
+from ..errors import AmbiguousReference, NotFound, UsageError
 from ..store import Store
+from ..store.records import EventSpec, Record, Records
+
+log = logging.getLogger("overmind.questions")
+KIND = "question"
+Handler = Callable[["Question", str], Awaitable[None]]
 
 
 @dataclasses.dataclass(slots=True)
 class Question:
-    """An open or answered question. ``options``: the answers offered (free text if empty)."""
+    """A question. ``options``: the answers offered (free text if empty); ``state``:
+    open | answered | cancelled; ``data``: what the UI shows beside it (e.g. a conflict)."""
 
     id: str
     kind: str
@@ -29,61 +45,143 @@ class Question:
     asked_at: float
     answer: str | None = None
     data: dict[str, Any] = dataclasses.field(default_factory=dict)
+    objective: str | None = None
+    state: str = "open"
+    answered_by: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON shape: ``{id, kind, text, options, mission, asked_at, answer, data}``."""
+        """JSON shape: ``{id, kind, text, options, mission, objective, asked_at, state,
+        answer, answered_by, data}``."""
         return {"id": self.id, "kind": self.kind, "text": self.text,
                 "options": list(self.options), "mission": self.mission,
-                "asked_at": self.asked_at, "answer": self.answer, "data": self.data}
+                "objective": self.objective, "asked_at": self.asked_at, "state": self.state,
+                "answer": self.answer, "answered_by": self.answered_by, "data": self.data}
 
 
 class Questions:
-    """All questions of one engine."""
+    """All questions of one engine (durable), with waiters and per-kind handlers."""
 
     def __init__(self, store: Store) -> None:
         self.store = store
-        self.items: dict[str, Question] = {}
+        self.records = Records(store)
         self._waiters: dict[str, asyncio.Future[str]] = {}
+        self.handlers: dict[str, Handler] = {}
+
+    def start(self) -> int:
+        """Cancel questions whose waiter died with the previous engine; return how many."""
+        stale = [r for r in self.records.list(KIND, states=("open",)) if r.data.get("waits")]
+        for rec in stale:
+            self.records.transition(KIND, rec.id, "cancelled", lifecycles.QUESTION,
+                                    event=self._event(rec, "question-answered", {
+                                        "id": rec.id, "answer": None, "state": "cancelled",
+                                        "reason": "the engine restarted; the asker is gone"}))
+        return len(stale)
+
+    def handle(self, kind: str, handler: Handler) -> None:
+        """Dispatch answers to questions of ``kind`` posted with ``post`` to ``handler``."""
+        self.handlers[kind] = handler
 
     async def ask(self, kind: str, text: str, *, mission: str | None = None,
-                  options: tuple[str, ...] = (), data: dict[str, Any] | None = None) -> str:
-        """Ask and wait for the answer text."""
-        q = Question(secrets.token_hex(4), kind, text, options, mission, time.time(),
-                     data=data or {})
-        self.items[q.id] = q
+                  objective: str | None = None, options: tuple[str, ...] = (),
+                  data: dict[str, Any] | None = None) -> str:
+        """Ask and wait for the answer text.
+
+        Raises:
+            asyncio.CancelledError: the question was cancelled (the waiter is gone).
+        """
+        q = self._insert(kind, text, mission, objective, options, data or {}, waits=True)
         future = asyncio.get_running_loop().create_future()
         self._waiters[q.id] = future
-        self.store.append_event("question-asked", q.to_dict(), mission=mission)
         try:
             return await future
         finally:
             self._waiters.pop(q.id, None)
 
-    def answer(self, ref: str, text: str) -> Question:
-        """Answer the open question ``ref`` (id or unique prefix).
+    def post(self, kind: str, text: str, *, mission: str | None = None,
+             objective: str | None = None, options: tuple[str, ...] = (),
+             data: dict[str, Any] | None = None) -> Question:
+        """Record a question answered later through the handler of ``kind``."""
+        return self._insert(kind, text, mission, objective, options, data or {}, waits=False)
+
+    def _insert(self, kind: str, text: str, mission: str | None, objective: str | None,
+                options: tuple[str, ...], data: dict[str, Any], waits: bool) -> Question:
+        qid = secrets.token_hex(4)
+        doc = {"kind": kind, "text": text, "options": list(options), "mission": mission,
+               "objective": objective, "data": data, "waits": waits}
+        rec = self.records.insert(KIND, qid, "open", doc, parent=objective)
+        q = _question(rec)
+        self.store.append_event("question-asked", q.to_dict(), mission=mission,
+                                objective=objective)
+        return q
+
+    async def answer(self, ref: str, text: str, by: str = "host") -> Question:
+        """Answer the open question ``ref`` (id or unique id prefix); resume its asker.
 
         Raises:
             NotFound: no open question matches.
+            AmbiguousReference: several open questions match.
             UsageError: the answer is not one of the offered options.
         """
         q = self._open(ref)
         if q.options and text not in q.options:
             raise UsageError(f"answer one of: {', '.join(q.options)}")
-        q.answer = text
-        self.store.append_event("question-answered", {"id": q.id, "answer": text},
-                                mission=q.mission)
+        rec = self.records.transition(KIND, q.id, "answered", lifecycles.QUESTION, answer=text,
+                                      answered_by=by, event=self._event(
+                                          self.records.get(KIND, q.id), "question-answered",
+                                          {"id": q.id, "answer": text, "by": by,
+                                           "state": "answered"}))
+        q = _question(rec)
         waiter = self._waiters.get(q.id)
         if waiter is not None and not waiter.done():
             waiter.set_result(text)
+        elif q.kind in self.handlers:
+            await self.handlers[q.kind](q, text)
         return q
 
+    def cancel_for(self, *, mission: str | None = None, objective: str | None = None,
+                   reason: str) -> None:
+        """Cancel open questions of a mission or objective that ended (nobody will act)."""
+        for q in self.open():
+            if (mission and q.mission == mission) or (objective and q.objective == objective):
+                self.records.transition(KIND, q.id, "cancelled", lifecycles.QUESTION,
+                                        event=self._event(self.records.get(KIND, q.id),
+                                                          "question-answered", {
+                                                              "id": q.id, "answer": None,
+                                                              "state": "cancelled",
+                                                              "reason": reason}))
+                waiter = self._waiters.get(q.id)
+                if waiter is not None and not waiter.done():
+                    waiter.cancel(reason)
+
     def _open(self, ref: str) -> Question:
-        found = [q for q in self.items.values() if q.answer is None and q.id.startswith(ref)]
-        if len(found) != 1:
-            what = "no open question" if not found else f"{len(found)} open questions"
-            raise NotFound(f"{what} matches {ref!r}; see `overmind questions`")
+        found = [q for q in self.open() if q.id.startswith(ref)]
+        if not found:
+            raise NotFound(f"no open question matches {ref!r}; see `overmind questions`")
+        if len(found) > 1:
+            raise AmbiguousReference(f"{len(found)} open questions match {ref!r}; "
+                                     "give more of the id")
         return found[0]
 
     def open(self) -> list[Question]:
         """Questions waiting for an answer, oldest first."""
-        return [q for q in self.items.values() if q.answer is None]
+        return [_question(r) for r in self.records.list(KIND, states=("open",))]
+
+    def get(self, qid: str) -> Question:
+        """The question with exactly this id (any state).
+
+        Raises:
+            NotFound: no such question.
+        """
+        return _question(self.records.get(KIND, qid))
+
+    @staticmethod
+    def _event(rec: Record, type_: str, data: dict[str, Any]) -> EventSpec:
+        return EventSpec(type_, data, mission=rec.data.get("mission"),
+                         objective=rec.data.get("objective"))
+
+
+def _question(rec: Record) -> Question:
+    d = rec.data
+    return Question(rec.id, d["kind"], d["text"], tuple(d["options"]), d.get("mission"),
+                    rec.created_at, d.get("answer"), d.get("data", {}), d.get("objective"),
+                    rec.state, d.get("answered_by"))
