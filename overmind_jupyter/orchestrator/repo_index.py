@@ -1,0 +1,181 @@
+"""The repository as the scope extractor sees it: tracked files and a keyword search.
+
+``index`` lists the tracked files (``git ls-files``); ``search`` looks for the objective's
+words in them, bounded so a huge repository stays cheap: at most ``MAX_READ_BYTES`` read in
+all (files whose path matches a word first), ``MAX_FILE_BYTES`` per file, binaries (a NUL
+byte in the first ``SNIFF_BYTES``) and anything that is not a regular file inside the
+repository (symlinks, submodules) skipped, so no content from outside the repo reaches
+the model. Matching is case-insensitive substring matching of words of ≥ 3 characters.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import os
+import re
+import stat
+from collections import Counter
+from pathlib import Path, PurePosixPath
+
+from ..workspace.git import git
+
+MAX_READ_BYTES = 2_000_000
+MAX_FILE_BYTES = 256_000
+SNIFF_BYTES = 8_192
+MAX_LINE_CHARS = 160
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]{2,}")
+STOPWORDS = frozenset("""
+a about add all also an and any are as at be been but by can change code could do does
+each file files fix for from get has have how if in into is it its let make makes more
+must need new not now of on one or our please should so some than that the their them
+then there these this those to too up update use used using want was we were what when
+where which while who why will with would you your
+""".split())
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Hit:
+    """One matching line: ``path`` (repo-relative), ``line`` (1-based), ``text`` (clipped)."""
+
+    path: str
+    line: int
+    text: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.text}"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class RepoIndex:
+    """The tracked ``files`` (sorted, POSIX, repo-relative) and every directory holding one
+    (``dirs``; ``""`` is the root)."""
+
+    files: tuple[str, ...]
+    dirs: frozenset[str]
+
+    def has(self, path: str) -> bool:
+        """Whether ``path`` is a tracked file, or a directory (``"dir/"``) holding one."""
+        return path.rstrip("/") in self.dirs if path.endswith("/") else path in self.files
+
+
+async def index(repo: Path) -> RepoIndex:
+    """The tracked files of the git work tree at ``repo``.
+
+    Raises:
+        GitError: ``repo`` is not a git work tree.
+    """
+    out = await git("ls-files", "-z", "--cached", cwd=repo)  # -z: names unquoted
+    files = tuple(sorted({p for p in out.split("\0") if p}))
+    dirs = {""}
+    for path in files:
+        dirs.update(str(p) for p in PurePosixPath(path).parents if str(p) != ".")
+    return RepoIndex(files, frozenset(dirs))
+
+
+def keywords(text: str, limit: int = 12) -> list[str]:
+    """Distinct lower-case words of ``text`` worth searching for (≥ 3 chars, no stopwords),
+    in order of appearance, at most ``limit``."""
+    seen: dict[str, None] = {}
+    for word in _WORD.findall(text):
+        low = word.lower()
+        if low not in STOPWORDS:
+            seen.setdefault(low, None)
+    return list(seen)[:limit]
+
+
+def clean_path(path: str) -> str | None:
+    """``path`` as a safe repo-relative POSIX path (``"dir/"`` kept for directories), or
+    None when it is empty, absolute, climbs out (``..``) or points into ``.git``."""
+    raw = path.strip().replace("\\", "/")
+    pure = PurePosixPath(raw)
+    if not raw or pure.is_absolute() or ".." in pure.parts or ".git" in pure.parts:
+        return None
+    clean = str(pure)
+    if clean == ".":
+        return None
+    return clean + "/" if raw.endswith("/") else clean
+
+
+def outline(files: tuple[str, ...], limit: int = 300) -> str:
+    """The file list for a prompt: the first ``limit`` paths, then a per-directory count
+    of the rest (``… 812 more files: src/ (700), docs/ (112)``)."""
+    lines = list(files[:limit])
+    rest = files[limit:]
+    if rest:
+        tops = Counter(p.split("/", 1)[0] + "/" if "/" in p else "./" for p in rest)
+        lines.append(f"… {len(rest)} more files: "
+                     + ", ".join(f"{d} ({n})" for d, n in tops.most_common(20)))
+    return "\n".join(lines)
+
+
+async def search(repo: Path, files: tuple[str, ...], words: list[str], *,
+                 max_hits: int = 30, per_file: int = 3,
+                 max_bytes: int = MAX_READ_BYTES) -> list[Hit]:
+    """Lines of tracked text files containing any of ``words`` (case-insensitive).
+
+    Files are ranked by how many distinct words they match (a word in the path counts
+    twice); the best files give up to ``per_file`` hits each, ``max_hits`` in all. At most
+    ``max_bytes`` bytes are read (see the module docstring). Runs in a worker thread.
+    """
+    if not words:
+        return []
+    return await asyncio.to_thread(_search, repo, files, [w.lower() for w in words],
+                                   max_hits, per_file, max_bytes)
+
+
+def _search(repo: Path, files: tuple[str, ...], words: list[str], max_hits: int,
+            per_file: int, max_bytes: int) -> list[Hit]:
+    root = repo.resolve()
+    ranked: list[tuple[int, str, list[Hit]]] = []
+    budget = max_bytes
+    for path in sorted(files, key=lambda p: -_matches(p.lower(), words)):
+        if budget <= 0:
+            break
+        data = _read(root, path, min(budget, MAX_FILE_BYTES))
+        if data is None:
+            continue
+        budget -= len(data)
+        score, hits = _scan(path, data.decode("utf-8", errors="replace"), words, per_file)
+        if score:
+            ranked.append((score, path, hits))
+    ranked.sort(key=lambda r: (-r[0], r[1]))
+    return [hit for _, _, hits in ranked for hit in hits][:max_hits]
+
+
+def _matches(text: str, words: list[str]) -> int:
+    return sum(1 for w in words if w in text)
+
+
+def _read(root: Path, path: str, limit: int) -> bytes | None:
+    """Up to ``limit`` bytes of a regular text file inside ``root``; None otherwise."""
+    full = root / path
+    try:
+        if not full.resolve().is_relative_to(root):
+            return None
+        fd = os.open(full, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except (OSError, RuntimeError):
+        return None
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+            return None
+        data = handle.read(limit)
+    return None if b"\0" in data[:SNIFF_BYTES] else data
+
+
+def _scan(path: str, text: str, words: list[str], per_file: int) -> tuple[int, list[Hit]]:
+    """(score, first ``per_file`` matching lines) of one file's text."""
+    low = text.lower()
+    found = {w for w in words if w in low}
+    score = len(found) + 2 * _matches(path.lower(), words)
+    hits: list[Hit] = []
+    for number, line in enumerate(text.splitlines(), 1):
+        if len(hits) >= per_file or not found:
+            break
+        if any(w in line.lower() for w in found):
+            hits.append(Hit(path, number, line.strip()[:MAX_LINE_CHARS]))
+    return score, hits
+
+
+__all__ = ["MAX_READ_BYTES", "Hit", "RepoIndex", "clean_path", "index", "keywords",
+           "outline", "search"]

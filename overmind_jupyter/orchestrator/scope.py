@@ -1,0 +1,135 @@
+"""The scope extractor: which files an objective will likely touch, and how hard it looks.
+
+Context for the model: the tracked files (``repo_index.outline``) and the lines a keyword
+search found for the objective's words (``path:line: text``). Its answer is checked
+against the tree:
+
+- a path that is tracked, or a directory (``"dir/"``) holding tracked files, is kept;
+- a path that does not exist is kept only when the model marks it ``new`` *and* its parent
+  directory exists in the tree (the root counts): files the objective creates live next
+  to existing ones. Such paths are listed in ``Scope.new_files``;
+- anything else (invented paths, unsafe paths: absolute, ``..``, ``.git``) is dropped, with
+  a note; the result is capped at ``MAX_FILES`` paths.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path, PurePosixPath
+from typing import Literal
+
+import pydantic
+
+from ..llm.contract import ChatModel
+from . import repo_index
+from .repo_index import RepoIndex, clean_path
+from .structured import Spent, ask, clip
+
+MAX_FILES = 15
+Complexity = Literal["low", "medium", "high"]
+
+SYSTEM = """You estimate the scope of a coding objective in a git repository.
+Given the objective, the project story, the tracked files and search hits, list the files
+(at most 15, most important first) that the work will most likely change or create, and
+rate the complexity: low (one small edit), medium (a few files, some design), high (many
+files or deep changes). Use only paths from the file list, except files the objective
+creates: mark those new=true. Give your answer by calling the tool respond."""
+
+
+class _FileAnswer(pydantic.BaseModel):
+    path: str = pydantic.Field(min_length=1, max_length=300)
+    new: bool = False
+
+
+class _ScopeAnswer(pydantic.BaseModel):
+    files: list[_FileAnswer] = pydantic.Field(max_length=50)
+    complexity: Complexity
+    rationale: str = pydantic.Field(max_length=2_000)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Scope:
+    """Files an objective will likely touch.
+
+    Attributes:
+        files: ≤ ``MAX_FILES`` repo-relative POSIX paths (``"dir/"`` for a directory).
+        complexity: "low" | "medium" | "high".
+        rationale: the model's reason, one short paragraph.
+        new_files: the paths of ``files`` that do not exist yet.
+        notes: what was dropped or capped, human-readable.
+        spent: tokens and cost of the model calls.
+    """
+
+    files: tuple[str, ...]
+    complexity: Complexity
+    rationale: str
+    new_files: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+    spent: Spent = dataclasses.field(default_factory=Spent)
+
+
+async def extract(model: ChatModel, repo: Path, objective_text: str, story: str) -> Scope:
+    """The ``Scope`` of ``objective_text`` in the git work tree ``repo``.
+
+    Raises:
+        PlanningError: the model gave no valid answer.
+        ProviderError: the provider failed.
+        GitError: ``repo`` is not a git work tree.
+    """
+    tree = await repo_index.index(repo)
+    hits = await repo_index.search(repo, tree.files, repo_index.keywords(objective_text))
+    answer = await ask(model, SYSTEM, _request(objective_text, story, tree, hits), _ScopeAnswer)
+    files, new, notes = _check_files(answer.value.files, tree)
+    return Scope(tuple(files), answer.value.complexity, clip(answer.value.rationale, 1_000),
+                 tuple(new), tuple(notes), answer.spent)
+
+
+def _request(objective: str, story: str, tree: RepoIndex, hits: list[repo_index.Hit]) -> str:
+    found = "\n".join(str(h) for h in hits) or "(no matches)"
+    return (f"Objective:\n{objective.strip()}\n\nProject story:\n{story.strip() or '(none)'}"
+            f"\n\nTracked files:\n{repo_index.outline(tree.files) or '(empty repository)'}"
+            f"\n\nSearch hits (path:line: text):\n{found}")
+
+
+def _check_files(answered: list[_FileAnswer], tree: RepoIndex
+                ) -> tuple[list[str], list[str], list[str]]:
+    """The model's paths checked against ``tree`` (rules in the module docstring).
+
+    Returns:
+        ``(files, new_files, notes)``.
+    """
+    files: list[str] = []
+    new: list[str] = []
+    notes: list[str] = []
+    for item in answered:
+        path = clean_path(item.path)
+        verdict = _verdict(path, item.new, tree)
+        if path is None:
+            notes.append(f"dropped {item.path!r}: not a path inside the repository")
+        elif verdict is None:
+            notes.append(f"dropped {item.path!r}: not in the repository (a new file must be "
+                         "marked new and go in an existing directory)")
+        elif path not in files:
+            files.append(path)
+            if verdict == "new":
+                new.append(path)
+    if len(files) > MAX_FILES:
+        notes.append(f"kept the first {MAX_FILES} of {len(files)} files")
+        files = files[:MAX_FILES]
+        new = [p for p in new if p in files]
+    return files, new, notes
+
+
+def _verdict(path: str | None, new: bool, tree: RepoIndex) -> str | None:
+    """"tracked", "new" (allowed new file) or None (drop)."""
+    if path is None:
+        return None
+    if tree.has(path):
+        return "tracked"
+    parent = str(PurePosixPath(path.rstrip("/")).parent)
+    if new and not path.endswith("/") and (parent if parent != "." else "") in tree.dirs:
+        return "new"
+    return None
+
+
+__all__ = ["MAX_FILES", "SYSTEM", "Complexity", "Scope", "extract"]
