@@ -86,3 +86,62 @@ class ApplyBody(_Strict):
     source: str = "blueprint.toml"
     base_dir: str | None = None
     name: str | None = None
+
+
+# -- party (host routes under /party…, the guest's POST /overmind/party/join) ----------
+_NAME = Field(min_length=1, max_length=40)
+
+
+class HostBody(_Strict):
+    """``POST /party``: open a party; guests named in ``auto_approve`` need no approval."""
+
+    name: str | None = Field(None, min_length=1, max_length=40)
+    auto_approve: list[str] = Field(default_factory=list, max_length=100)
+    auto_approve_prompts: bool = False
+
+
+class InviteBody(_Strict):
+    """``POST /party/invites``: a new invite living ``ttl_s`` seconds."""
+
+    ttl_s: float = Field(86_400.0, gt=0, le=7 * 86_400)
+    role: Literal["collaborator", "viewer"] = "collaborator"
+
+
+class MemberActionBody(_Strict):
+    """``POST /party/members/{ref}``: approve (optionally with a role), deny, kick, role."""
+
+    action: Literal["approve", "deny", "kick", "role"]
+    role: Literal["collaborator", "viewer"] | None = None
+
+
+class PromptActionBody(_Strict):
+    """``POST /party/prompts/{ref}``: approve, deny, share or move (``position``: 0 = first)."""
+
+    action: Literal["approve", "deny", "share", "move"]
+    position: int | None = Field(None, ge=0, le=1_000_000)
+
+
+class PartyPromptBody(_Strict):
+    """``POST /party/prompts``: a prompt to the party (``member``: which joined identity)."""
+
+    text: str = Field(min_length=1, max_length=100_000)
+    member: str | None = Field(None, min_length=1, max_length=40)
+
+
+class JoinBody(_Strict):
+    """``POST /party/join``: this engine joins another server's party as ``name``."""
+
+    invite: str = Field(min_length=1, max_length=2_000)
+    name: str = _NAME
+
+
+class LeaveBody(_Strict):
+    """``POST /party/leave``: leave a joined party (``member``: which joined identity)."""
+
+    member: str | None = Field(None, min_length=1, max_length=40)
+
+
+class GuestJoinBody(_Strict):
+    """Guest ``POST <base_url>overmind/party/join``; the invite is in a header."""
+
+    name: str = _NAME
