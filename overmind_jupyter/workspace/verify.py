@@ -1,0 +1,146 @@
+"""The verification gate: a command (the project's tests) run on a merged result.
+
+The command runs as an argv (no shell) in the scratch worktree holding the merge, in its
+own process group, with this process's environment minus every secret
+(``agents.tool_env.scrubbed_env``: the tests are repository code an agent may have
+written), stdin closed, stdout and stderr captured together. Only the last
+``TAIL_BYTES`` of output are kept. When the command outlives its timeout, or leaves
+background processes behind, its whole process group is killed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import configparser
+import contextlib
+import os
+import signal
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..agents.tool_env import scrubbed_env
+from ..errors import UsageError
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
+
+TAIL_BYTES = 8 * 1024
+_CHUNK = 64 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class VerificationResult:
+    """How the verification command went.
+
+    ``exit_code`` is None when the command could not start or timed out; ``output_tail``
+    holds the last ≤ 8 KiB of its combined stdout and stderr (UTF-8, invalid bytes
+    replaced); ``duration_s`` is wall time in seconds.
+    """
+
+    command: tuple[str, ...]
+    ok: bool
+    exit_code: int | None
+    output_tail: str
+    duration_s: float
+
+
+def detect_test_command(repo: Path) -> list[str] | None:
+    """The repository's test command, or None when no tests are detected.
+
+    Detected: pytest configuration (``[tool.pytest.ini_options]`` in ``pyproject.toml``,
+    ``pytest.ini``, ``[pytest]`` in ``tox.ini``, ``[tool:pytest]`` in ``setup.cfg``) or a
+    ``tests/`` / ``test/`` directory. Returns ``[sys.executable, "-m", "pytest", "-q",
+    "-x", "-p", "no:cacheprovider"]`` (no cache: the scratch worktree is thrown away).
+    """
+    repo = Path(repo)
+    if _has_pytest_config(repo) or any((repo / d).is_dir() for d in ("tests", "test")):
+        return [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider"]
+    return None
+
+
+def _has_pytest_config(repo: Path) -> bool:
+    if (repo / "pytest.ini").is_file():
+        return True
+    if _ini_has_section(repo / "tox.ini", "pytest"):
+        return True
+    if _ini_has_section(repo / "setup.cfg", "tool:pytest"):
+        return True
+    try:
+        doc = tomllib.loads((repo / "pyproject.toml").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return False
+    return "pytest" in doc.get("tool", {})
+
+
+def _ini_has_section(path: Path, section: str) -> bool:
+    parser = configparser.ConfigParser(interpolation=None)
+    try:
+        parser.read(path, encoding="utf-8")
+    except (configparser.Error, UnicodeDecodeError):
+        return False
+    return parser.has_section(section)
+
+
+async def run_verification(command: list[str], cwd: Path, timeout_s: float) -> VerificationResult:
+    """Run ``command`` in ``cwd`` for at most ``timeout_s`` seconds; never raises for the
+    command's own failures (missing program, non-zero exit, timeout): they are a result
+    with ``ok=False`` and the reason in ``output_tail``.
+
+    Raises:
+        UsageError: ``command`` is empty.
+    """
+    if not command:
+        raise UsageError("the verification command is empty: give a program and arguments")
+    started = time.monotonic()
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            *command, cwd=cwd, env=scrubbed_env(os.environ), stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+            start_new_session=True)
+    except OSError as exc:
+        reason = f"could not start {command[0]}: {exc.strerror or exc}"
+        return _result(command, None, reason.encode(), started)
+    tail = bytearray()
+    try:
+        await asyncio.wait_for(_collect(proc, tail), timeout_s)
+    except asyncio.TimeoutError:
+        await proc.wait()  # its group is dead (see _collect): reap it
+        tail += f"\n[timed out after {timeout_s:g} s; process group killed]\n".encode()
+        return _result(command, None, tail, started)
+    return _result(command, proc.returncode, tail, started)
+
+
+async def _collect(proc: asyncio.subprocess.Process, tail: bytearray) -> None:
+    # Wait for the command itself, not for EOF: a background child may hold stdout open.
+    reader = asyncio.ensure_future(_read_tail(proc, tail))
+    try:
+        await proc.wait()
+    finally:
+        _kill_group(proc.pid)  # leftovers in its group; also on timeout or cancellation
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(reader, 5)
+
+
+async def _read_tail(proc: asyncio.subprocess.Process, tail: bytearray) -> None:
+    assert proc.stdout is not None
+    while chunk := await proc.stdout.read(_CHUNK):
+        tail += chunk
+        del tail[:-TAIL_BYTES]
+
+
+def _kill_group(pgid: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, signal.SIGKILL)
+
+
+def _result(command: list[str], code: int | None, output: bytes | bytearray,
+            started: float) -> VerificationResult:
+    if len(output) > TAIL_BYTES:  # keep the end, where test runners print their summary
+        output = "[…]\n".encode() + output[-(TAIL_BYTES - 6):]
+    return VerificationResult(tuple(command), code == 0, code,
+                              bytes(output).decode("utf-8", "replace"),
+                              round(time.monotonic() - started, 3))
