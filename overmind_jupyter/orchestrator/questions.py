@@ -141,17 +141,24 @@ class Questions:
     def cancel_for(self, *, mission: str | None = None, objective: str | None = None,
                    reason: str) -> None:
         """Cancel open questions of a mission or objective that ended (nobody will act)."""
+        self.cancel_matching(lambda q: bool((mission and q.mission == mission)
+                                            or (objective and q.objective == objective)),
+                             reason)
+
+    def cancel_matching(self, predicate: Callable[[Question], bool], reason: str) -> None:
+        """Cancel every open question for which ``predicate`` is true; wake its waiter."""
         for q in self.open():
-            if (mission and q.mission == mission) or (objective and q.objective == objective):
-                self.records.transition(KIND, q.id, "cancelled", lifecycles.QUESTION,
-                                        event=self._event(self.records.get(KIND, q.id),
-                                                          "question-answered", {
-                                                              "id": q.id, "answer": None,
-                                                              "state": "cancelled",
-                                                              "reason": reason}))
-                waiter = self._waiters.get(q.id)
-                if waiter is not None and not waiter.done():
-                    waiter.cancel(reason)
+            if not predicate(q):
+                continue
+            self.records.transition(KIND, q.id, "cancelled", lifecycles.QUESTION,
+                                    event=self._event(self.records.get(KIND, q.id),
+                                                      "question-answered", {
+                                                          "id": q.id, "answer": None,
+                                                          "state": "cancelled",
+                                                          "reason": reason}))
+            waiter = self._waiters.get(q.id)
+            if waiter is not None and not waiter.done():
+                waiter.cancel(reason)
 
     def _open(self, ref: str) -> Question:
         found = [q for q in self.open() if q.id.startswith(ref)]

@@ -1,0 +1,154 @@
+"""Changes: a task's result as a reviewable local pull request, landed by the merge queue.
+
+A change is a record (kind ``change``, parent = its objective) holding the task's branch,
+the base commit it started from, the diff stat, author (agent + member who asked) and its
+state (``open → approved → merged | closed | conflicted``, see ``lifecycles.CHANGE``).
+``merge`` approves and hands it to the ``MergeQueue``; a conflict no referee could settle
+or a failing verification becomes a question whose answer (``retry`` / ``close``) comes
+back through ``Questions.handle``, so it survives an engine restart.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from .. import lifecycles
+from ..errors import AmbiguousReference, NotFound, UsageError
+from ..store.records import EventSpec, Record, Records
+from ..workspace import diff
+from ..workspace.merge import MergeOutcome, MergeQueue, MergeRequest
+from .questions import Question, Questions
+
+KIND = "change"
+Released = Callable[[Record], Awaitable[None]]  # called when a change no longer needs its worktree
+
+
+class Changes:
+    """Every change of one engine.
+
+    Args:
+        repo: the host's repository.
+        records: durable records.
+        questions: the inbox (conflicts and failed verifications become questions).
+        queue: the merge queue (one merge at a time).
+        on_settled: told when a change is merged or closed (its worktree can go).
+    """
+
+    def __init__(self, repo: Path, records: Records, questions: Questions, queue: MergeQueue,
+                 on_settled: Released | None = None) -> None:
+        self.repo, self.records, self.questions, self.queue = repo, records, questions, queue
+        self.on_settled = on_settled
+        questions.handle("conflict", self._answered)
+        questions.handle("verification", self._answered)
+
+    async def create(self, cid: str, *, objective: str, task: str, title: str, branch: str,
+                     base_commit: str, target: str, author: str, requested_by: str,
+                     workspace: str | None) -> Record:
+        """Record a new open change for ``branch`` (diff stat computed against its base)."""
+        stat = [dataclasses.asdict(s) for s in await diff.diff_stat(self.repo, base_commit,
+                                                                     branch)]
+        doc = {"name": task, "task": task, "title": title, "branch": branch,
+               "base_commit": base_commit, "target": target, "author": author,
+               "requested_by": requested_by, "workspace": workspace, "stat": stat,
+               "files": [s["path"] for s in stat], "merge_commit": None}
+        return self.records.insert(KIND, cid, "open", doc, parent=objective, event=EventSpec(
+            "change-status", {"change": cid, "state": "open", "previous": None,
+                              "reason": f"task {task} finished", "files": doc["files"]},
+            objective=objective))
+
+    def resolve(self, ref: str) -> Record:
+        """The change with id prefix or task name ``ref``.
+
+        Raises:
+            NotFound: none matches (see `overmind changes`).
+            AmbiguousReference: several match.
+        """
+        found = self.records.find(KIND, ref)
+        if not found:
+            raise NotFound(f"no change matches {ref!r}; see `overmind changes`")
+        if len(found) > 1:
+            raise AmbiguousReference(f"{len(found)} changes match {ref!r}: "
+                                     f"{', '.join(r.id for r in found)}")
+        return found[0]
+
+    def list(self, objective: str | None = None) -> list[Record]:
+        """Changes (of one objective), oldest first."""
+        return self.records.list(KIND, parent=objective)
+
+    async def diff(self, ref: str, path: str | None = None) -> str:
+        """The change's full unified diff against its base (one file with ``path``)."""
+        rec = self.resolve(ref)
+        return await diff.full_diff(self.repo, rec.data["base_commit"], rec.data["branch"], path)
+
+    def set_state(self, rec: Record, state: str, reason: str, **changes: Any) -> Record:
+        """Move ``rec`` to ``state`` (validated) with a ``change-status`` event."""
+        data = {"change": rec.id, "state": state, "previous": rec.state, "reason": reason}
+        data.update({k: v for k, v in changes.items() if k == "merge_commit"})
+        return self.records.transition(KIND, rec.id, state, lifecycles.CHANGE, **changes,
+                                       event=EventSpec("change-status", data,
+                                                       objective=rec.parent))
+
+    async def close(self, ref: str, reason: str = "closed by the host") -> Record:
+        """Close an open, approved or conflicted change (its branch is kept)."""
+        rec = self.set_state(self.resolve(ref), "closed", reason)
+        self.questions.cancel_matching(lambda q: q.data.get("change") == rec.id, reason)
+        await self._settled(rec)
+        return rec
+
+    def reopen(self, ref: str) -> Record:
+        """Reopen a closed change."""
+        return self.set_state(self.resolve(ref), "open", "reopened by the host")
+
+    async def merge(self, ref: str, resolutions: dict[str, str] | None = None) -> MergeOutcome:
+        """Approve and merge a change through the merge queue.
+
+        Raises:
+            UsageError: the change is merged or closed already.
+        """
+        rec = self.resolve(ref)
+        if rec.state in ("merged", "closed"):
+            raise UsageError(f"change {rec.id} is {rec.state}; "
+                             + ("nothing to merge" if rec.state == "merged"
+                                else "reopen it first: `overmind reopen " + rec.id + "`"))
+        if rec.state != "approved":
+            rec = self.set_state(rec, "approved", "merge requested")
+        outcome = await self.queue.merge(MergeRequest(
+            rec.id, rec.data["branch"], rec.data["target"], rec.data["title"],
+            rec.data["author"]), resolutions)
+        await self._after_merge(rec, outcome)
+        return outcome
+
+    async def _after_merge(self, rec: Record, outcome: MergeOutcome) -> None:
+        verification = dataclasses.asdict(outcome.verification) if outcome.verification else None
+        if verification is not None:
+            self.records.update(KIND, rec.id, verification=verification, event=EventSpec(
+                "verification", {"change": rec.id, **verification}, objective=rec.parent))
+        if outcome.state == "merged":
+            rec = self.set_state(rec, "merged", outcome.message, tier=outcome.tier,
+                                 merge_commit=outcome.merge_commit)
+            await self._settled(rec)
+            return
+        conflicts = [dataclasses.asdict(c) for c in outcome.conflicts]
+        rec = self.set_state(rec, "conflicted", outcome.message, conflicts=conflicts,
+                             outcome=outcome.state)
+        kind = "verification" if outcome.state == "verification-failed" else "conflict"
+        self.questions.post(kind, f"Change {rec.data['title']!r} did not land: "
+                            f"{outcome.message}", objective=rec.parent,
+                            options=("retry", "close"),
+                            data={"change": rec.id, "outcome": outcome.state,
+                                  "conflicts": conflicts, "verification": verification})
+
+    async def _answered(self, question: Question, answer: str) -> None:
+        """``retry`` merges again (after the host fixed the target); ``close`` closes."""
+        cid = question.data["change"]
+        if answer == "close":
+            await self.close(cid, "closed after the merge question")
+        else:
+            await self.merge(cid)
+
+    async def _settled(self, rec: Record) -> None:
+        if self.on_settled is not None:
+            await self.on_settled(rec)

@@ -1,0 +1,334 @@
+"""The objective pipeline: prompts → story → objective → scope → plan → tasks → evaluator
+→ merges (after Overmind multiplayer's story/scope/plan agents and orcha's manager).
+
+Approved prompts gather for ``STORY_WINDOW_S``; the story agent groups them into
+objectives. Each objective then runs on its own: the scope extractor, the planner (with
+its overlap check), the scheduler running one agent mission per task, the evaluator
+(which may re-plan, at most ``max_rounds`` rounds), and — when ``auto_merge`` — the merge
+queue. Budgets (tokens, USD) are checked before every in-engine model call and before
+every task starts; reaching one pauses the objective with a question.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+import secrets
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from .. import lifecycles
+from ..errors import AmbiguousReference, NotFound, OvermindError, UsageError
+from ..store.records import EventSpec, Record, Records
+from ..workspace.git import GitError, current_branch, rev_parse
+from . import evaluator, planner, scope, story
+from .budget import Budget, BudgetStop
+from .changes import Changes
+from .questions import Questions
+from .roles import RoleModels
+from .scheduler import Scheduler, TaskNode
+
+log = logging.getLogger("overmind.objectives")
+STORY_WINDOW_S = 0.3  # s approved prompts wait for companions before the story agent runs
+KIND = "objective"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Settings:
+    """Orchestration settings: ``max_rounds`` of plan→run→evaluate, budgets per objective
+    (``max_tokens`` tokens, ``max_cost_usd`` USD; None = unlimited), ``auto_merge``."""
+
+    max_rounds: int = 2
+    max_tokens: int | None = None
+    max_cost_usd: float | None = None
+    auto_merge: bool = True
+    agent: str | None = None
+
+
+Runner = Callable[[TaskNode], Awaitable[str]]
+
+
+class Orchestrator:
+    """Objectives of one engine (see the module docstring).
+
+    Args:
+        repo: the host's repository.
+        records, questions, changes: durable records, the inbox, the changes.
+        runner: runs one task (a ``TaskRunner``), behind the budget gate.
+        roles: returns the current ``RoleModels``.
+        settings: defaults for new objectives.
+        max_parallel: global cap on running tasks; ``per_objective``: cap per objective.
+    """
+
+    def __init__(self, repo: Path, records: Records, questions: Questions, changes: Changes,
+                 runner: Runner, roles: Callable[[], RoleModels],
+                 settings: Settings | None = None, *, max_parallel: int = 4,
+                 per_objective: int = 4) -> None:
+        self.repo, self.records, self.questions = repo, records, questions
+        self.changes, self.runner, self.roles = changes, runner, roles
+        self.settings = settings or Settings()
+        self.budget = Budget(records, questions)
+        self.budget.set_state = self.set_state
+        self.scheduler = Scheduler(self._run_task, self._task_state,
+                                   max_parallel=max_parallel, per_objective=per_objective)
+        self._inbox: list[tuple[dict[str, Any], asyncio.Future[str]]] = []
+        self._story_timer: asyncio.TimerHandle | None = None
+        self.runs: dict[str, asyncio.Task[None]] = {}
+
+    # -- intake ---------------------------------------------------------------------
+    def enqueue(self, prompt_id: str, member: str, text: str, agent: str | None = None
+                ) -> asyncio.Future[str]:
+        """Take an approved prompt; the future gives the id of the objective it joins."""
+        if not text.strip():
+            raise UsageError("the prompt is empty; say what you want done")
+        future = asyncio.get_running_loop().create_future()
+        self._inbox.append(({"id": prompt_id, "member": member, "text": text,
+                             "agent": agent}, future))
+        if self._story_timer is None:
+            self._story_timer = asyncio.get_running_loop().call_later(
+                STORY_WINDOW_S, lambda: asyncio.ensure_future(self._group()))
+        return future
+
+    async def _group(self) -> None:
+        self._story_timer = None
+        batch, self._inbox = self._inbox, []
+        prompts = [story.PromptIn(p["id"], p["member"], p["text"]) for p, _ in batch]
+        try:
+            result = await story.group(self.roles().engine_model("story"), prompts,
+                                       self._story())
+        except OvermindError as exc:  # no story agent: one objective per prompt
+            log.warning("story agent failed, one objective per prompt: %s", exc)
+            result = None
+        groups = result.groups if result else [
+            story.Group(p.text.splitlines()[0][:80], (p.id,), p.text) for p in prompts]
+        if result:
+            self._save_story(result.story)
+        by_id = {p["id"]: (p, f) for p, f in batch}
+        for group in groups:
+            members = [by_id[i][0] for i in group.prompt_ids]
+            try:
+                oid = await self.create(group.title, group.summary, members)
+            except OvermindError as exc:
+                for i in group.prompt_ids:
+                    by_id[i][1].set_exception(exc)
+                continue
+            for i in group.prompt_ids:
+                if not by_id[i][1].done():
+                    by_id[i][1].set_result(oid)
+
+    def _story(self) -> str:
+        with contextlib.suppress(NotFound):
+            return self.records.get("story", "project").data["text"]
+        return ""
+
+    def _save_story(self, text: str) -> None:
+        try:
+            self.records.update("story", "project", text=text)
+        except NotFound:
+            self.records.insert("story", "project", "current", {"text": text})
+
+    # -- objectives -----------------------------------------------------------------
+    async def create(self, title: str, summary: str, prompts: list[dict[str, Any]]) -> str:
+        """Record an objective for ``prompts`` and start its pipeline; return its id.
+
+        Raises:
+            UsageError: the project is not a git repository with a checked-out branch.
+        """
+        oid = secrets.token_hex(4)
+        base, target = await _base(self.repo)
+        text = "\n\n".join(p["text"] for p in prompts)
+        s = self.settings
+        doc = {"name": oid, "title": title, "summary": summary, "text": text,
+               "prompts": [p["id"] for p in prompts],
+               "members": sorted({p["member"] for p in prompts}),
+               "agent": next((p["agent"] for p in prompts if p.get("agent")), s.agent),
+               "story": self._story(), "base_commit": base, "target": target, "round": 0,
+               "budget": {"max_tokens": s.max_tokens, "max_cost_usd": s.max_cost_usd},
+               "spent": {"tokens": 0, "cost_usd": 0.0}, "auto_merge": s.auto_merge,
+               "model": self.roles().model_id, "scripted": self.roles().scripted}
+        self.records.insert(KIND, oid, "queued", doc, event=EventSpec(
+            "objective-created", {"id": oid, "title": title, "prompts": doc["prompts"],
+                                  "members": doc["members"], "model": doc["model"],
+                                  "scripted": doc["scripted"]}, objective=oid))
+        self.runs[oid] = asyncio.get_running_loop().create_task(self._run(oid),
+                                                                name=f"objective-{oid}")
+        return oid
+
+    def resolve(self, ref: str) -> Record:
+        """The objective with id prefix ``ref``.
+
+        Raises:
+            NotFound / AmbiguousReference.
+        """
+        found = self.records.find(KIND, ref)
+        if not found:
+            raise NotFound(f"no objective matches {ref!r}; see `overmind objectives`")
+        if len(found) > 1:
+            raise AmbiguousReference(f"{len(found)} objectives match {ref!r}")
+        return found[0]
+
+    def set_state(self, oid: str, state: str, reason: str = "", **changes: Any) -> Record:
+        """Move objective ``oid`` to ``state`` (validated) with an ``objective-status`` event."""
+        old = self.records.get(KIND, oid)
+        return self.records.transition(KIND, oid, state, lifecycles.OBJECTIVE, **changes,
+                                       event=EventSpec("objective-status", {
+                                           "state": state, "previous": old.state,
+                                           "reason": reason}, objective=oid))
+
+    async def wait(self, oid: str, timeout_s: float | None = None) -> Record:
+        """Wait until objective ``oid``'s pipeline has finished; return its record."""
+        run = self.runs.get(oid)
+        if run is not None:
+            await asyncio.wait({run}, timeout=timeout_s)
+        return self.records.get(KIND, oid)
+
+    def cancel(self, ref: str, reason: str = "cancelled by the host") -> Record:
+        """Cancel an objective: its tasks stop, its open questions are withdrawn."""
+        rec = self.resolve(ref)
+        if rec.state in lifecycles.OBJECTIVE_TERMINAL:
+            raise UsageError(f"objective {rec.id} is {rec.state} already")
+        self.scheduler.cancel(rec.id, reason)
+        run = self.runs.get(rec.id)
+        if run is not None:
+            run.cancel(reason)
+        self.questions.cancel_for(objective=rec.id, reason=reason)
+        return self.set_state(rec.id, "cancelled", reason)
+
+    # -- tasks ----------------------------------------------------------------------
+    async def _run_task(self, node: TaskNode) -> str:
+        await self.budget.gate(self.records.get(KIND, node.objective))
+        return await self.runner(node)
+
+    def _task_state(self, node: TaskNode, state: str, reason: str) -> None:
+        old = self.records.get("task", node.id)
+        with contextlib.suppress(OvermindError):  # e.g. a late end after a cancel
+            self.records.transition("task", node.id, state, lifecycles.TASK, reason=reason,
+                                    event=EventSpec("task-status", {
+                                        "task": node.id, "name": node.name, "state": state,
+                                        "previous": old.state, "reason": reason},
+                                        objective=node.objective))
+
+    # -- the pipeline -----------------------------------------------------------------
+    async def _run(self, oid: str) -> None:
+        try:
+            await self._pipeline(oid)
+        except asyncio.CancelledError:
+            return
+        except BudgetStop as exc:
+            self._fail(oid, str(exc), "cancelled")
+        except Exception as exc:  # any failure ends the objective visibly, never silently
+            log.exception("objective %s failed", oid)
+            self._fail(oid, str(exc) if isinstance(exc, OvermindError)
+                       else f"{type(exc).__name__}: {exc}")
+
+    def _fail(self, oid: str, error: str, state: str = "failed") -> None:
+        with contextlib.suppress(OvermindError):
+            self.set_state(oid, state, error, error=error)
+        self.records.store.append_event("run-error", {"objective": oid, "error": error},
+                                        objective=oid)
+
+    async def _pipeline(self, oid: str) -> None:
+        self.set_state(oid, "planning", "scoping")
+        found = await self._model_call(oid, "scope", lambda m, o: scope.extract(
+            m, self.repo, o.data["text"], o.data["story"]))
+        self.records.update(KIND, oid, scope=list(found.files), complexity=found.complexity,
+                            event=EventSpec("scope-ready", {
+                                "files": list(found.files), "complexity": found.complexity,
+                                "rationale": found.rationale}, objective=oid))
+        feedback = None
+        for round_ in range(1, self.settings.max_rounds + 1):
+            results = await self._round(oid, found, round_, feedback)
+            verdict = await self._model_call(
+                oid, "evaluator", lambda m, o, r=results, n=round_: evaluator.evaluate(
+                    m, o.data["text"], r, n, self.settings.max_rounds))
+            if verdict.done:
+                break
+            if not verdict.follow_up or round_ == self.settings.max_rounds:
+                raise OvermindError(f"the evaluator did not accept the result: "
+                                    f"{verdict.feedback}")
+            feedback = verdict.feedback
+            self.set_state(oid, "planning", f"re-plan: {feedback[:200]}")
+        await self._merge_all(oid)
+
+    async def _round(self, oid: str, found: scope.Scope, round_: int,
+                     feedback: str | None) -> list[evaluator.TaskResult]:
+        plan = await self._model_call(oid, "planner", lambda m, o: planner.plan(
+            m, o.data["text"], found, o.data["story"], round=round_, feedback=feedback))
+        nodes = self._record_plan(oid, plan, round_)
+        self.set_state(oid, "running", f"{len(nodes)} tasks", round=round_)
+        self.scheduler.add(nodes)
+        await self.scheduler.wait(oid)
+        self.set_state(oid, "evaluating", "tasks ended")
+        return [self._result(n) for n in nodes]
+
+    def _record_plan(self, oid: str, plan: planner.Plan, round_: int) -> list[TaskNode]:
+        ids = {t.name: secrets.token_hex(4) for t in plan.tasks}
+        nodes = []
+        for t in plan.tasks:
+            self.records.insert("task", ids[t.name], "pending", {
+                "name": t.name, "description": t.description, "scope": list(t.scope),
+                "depends_on": [ids[d] for d in t.depends_on], "agent": t.agent,
+                "round": round_}, parent=oid)
+            nodes.append(TaskNode(ids[t.name], t.name, oid,
+                                  frozenset(ids[d] for d in t.depends_on)))
+        self.records.store.append_event("plan-ready", {
+            "round": round_, "notes": list(plan.notes), "tasks": [
+                {"id": ids[t.name], "name": t.name, "description": t.description,
+                 "scope": list(t.scope), "depends_on": [ids[d] for d in t.depends_on],
+                 "agent": t.agent} for t in plan.tasks]}, objective=oid)
+        return nodes
+
+    def _result(self, node: TaskNode) -> evaluator.TaskResult:
+        rec = self.records.get("task", node.id)
+        return evaluator.TaskResult(node.name, rec.state, rec.data.get("summary") or
+                                    rec.data.get("error") or "",
+                                    tuple(rec.data.get("files_changed") or ()))
+
+    async def _model_call(self, oid: str, role: str, call: Callable[..., Any]) -> Any:
+        """Check the budget, run one in-engine model role, charge what it spent."""
+        await self.budget.gate(self.records.get(KIND, oid))
+        result = await call(self.roles().engine_model(role), self.records.get(KIND, oid))
+        self.budget.charge(oid, result.spent.usage, result.spent.cost_usd)
+        return result
+
+    async def _merge_all(self, oid: str) -> None:
+        rec = self.records.get(KIND, oid)
+        opened = [c for c in self.changes.list(oid) if c.state in ("open", "approved")]
+        if not rec.data.get("auto_merge") or not opened:
+            self._complete(oid, merged=0)
+            return
+        self.set_state(oid, "merging", f"{len(opened)} changes")
+        merged = 0
+        for change in opened:
+            outcome = await self.changes.merge(change.id)
+            merged += outcome.state == "merged"
+        self._complete(oid, merged)
+
+    def _complete(self, oid: str, merged: int) -> None:
+        rec = self.records.get(KIND, oid)
+        tasks = self.records.list("task", parent=oid)
+        changes = self.changes.list(oid)
+        self.set_state(oid, "done", f"{merged} of {len(changes)} changes merged")
+        self.records.store.append_event("run-complete", {
+            "objective": oid, "tasks": {t.data["name"]: t.state for t in tasks},
+            "changes": {c.id: c.state for c in self.changes.list(oid)}, "merged": merged,
+            "usage": rec.data.get("spent")}, objective=oid)
+
+
+async def _base(repo: Path) -> tuple[str, str]:
+    """The host's current HEAD commit and branch (the default base and merge target).
+
+    Raises:
+        UsageError: not a git repository, no commit yet, or a detached HEAD.
+    """
+    try:
+        commit, branch = await rev_parse("HEAD", repo), await current_branch(repo)
+    except (GitError, OSError):
+        commit = branch = None
+    if not commit or not branch:
+        raise UsageError(f"{repo} is not a git repository with a checked-out branch and a "
+                         "commit; objectives need one (git init && git commit)")
+    return commit, branch

@@ -1,0 +1,192 @@
+"""Running one planned task: a workspace, an agent mission, a commit, a change.
+
+``TaskRunner`` is the scheduler's runner. For a task it acquires a worktree (branch
+``overmind/<task>`` from the objective's base commit), starts an agent mission there
+with the task's prompt and model, waits for it to end, commits what the agent changed
+(author: the agent; trailers name the task, objective and the member who asked) and
+records a change. A task whose agent changed nothing is ``done`` without a change and
+its worktree is released at once.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from ..model import Mission, MissionKind, MissionSpec, MissionStatus
+from ..store import Store
+from ..store.records import EventSpec, Record, Records
+from ..workspace.git import git, git_status
+from .changes import Changes
+from .roles import RoleModels
+from .scheduler import TaskNode
+
+StartAgent = Callable[[MissionSpec], Awaitable[Mission]]
+WaitMission = Callable[[str], Awaitable[Mission]]
+# Build droppings never belong in a change (the host's .gitignore may not list them).
+_EXCLUDE = (":(exclude,glob)**/__pycache__/**", ":(exclude,glob)**/*.pyc",
+            ":(exclude,glob)**/.pytest_cache/**", ":(exclude).overmind")
+PROMPT = """You are one agent of a team, working on task "{name}" of the objective "{title}".
+
+Objective (what the team asked for):
+{text}
+
+Your task:
+{description}
+
+Files in scope: {scope}
+{story}
+Work only in this checkout (it is your own git worktree; do not commit, Overmind does).
+Keep the change focused on your task, follow the project's style, add or update tests
+when you change behaviour, and run them if you can. End with a short summary of what
+you changed and why."""
+
+
+class TaskRunner:
+    """Runs tasks as agent missions in their own worktrees (see the module docstring).
+
+    Args:
+        records: durable records (tasks, objectives, changes).
+        store: for the task's events and the agent's transcript.
+        pool: the worktree pool (``acquire``/``release``).
+        changes: where finished work becomes a change.
+        roles: model per task.
+        start_agent: starts an agent mission (the engine's ``run``).
+        wait_mission: waits until a mission has ended (the engine's ``wait``).
+        provider_budget: called with the objective id; returns extra environment for the
+            agent (e.g. its remaining cost budget).
+    """
+
+    def __init__(self, records: Records, store: Store, pool: Any, changes: Changes,
+                 roles: Callable[[], RoleModels], start_agent: StartAgent,
+                 wait_mission: WaitMission,
+                 budget_env: Callable[[str], dict[str, str]] | None = None) -> None:
+        self.records, self.store, self.pool, self.changes = records, store, pool, changes
+        self.roles, self.start_agent, self.wait_mission = roles, start_agent, wait_mission
+        self.budget_env = budget_env or (lambda objective: {})
+        self.workspaces: dict[str, Any] = {}  # change id → Workspace kept for review
+
+    async def __call__(self, node: TaskNode) -> str:
+        """Run ``node``; return done | failed (``cancelled`` comes as CancelledError)."""
+        task = self.records.get("task", node.id)
+        objective = self.records.get("objective", node.objective)
+        ws = await self.pool.acquire(task.data["name"], base=objective.data["base_commit"],
+                                     shared=bool(objective.data.get("shared")))
+        try:
+            mission = await self._spawn(task, objective, ws)
+            mission = await self.wait_mission(mission.id)
+        except BaseException:
+            await self.pool.release(ws, delete_branch=True, force=True)
+            raise
+        return await self._finish(task, objective, ws, mission)
+
+    async def _spawn(self, task: Record, objective: Record, ws: Any) -> Mission:
+        name = task.data["name"]
+        env = {**ws.env(), "OVERMIND_MODEL": self.roles().task_model_id(name),
+               **self.budget_env(objective.id)}
+        spec = MissionSpec(command=[self._prompt(task, objective)], kind=MissionKind.AGENT,
+                           name=f"{name}-{task.id[:4]}", cwd=str(ws.path), env=env,
+                           agent=task.data.get("agent") or objective.data.get("agent"))
+        mission = await self.start_agent(spec)
+        self.records.update("task", task.id, mission=mission.id, workspace=str(ws.path),
+                            branch=ws.branch, base_commit=ws.base_commit, event=EventSpec(
+                                "agent-spawned", {"task": task.id, "name": name,
+                                                  "agent": spec.agent or "builtin",
+                                                  "workspace": str(ws.path),
+                                                  "branch": ws.branch},
+                                mission=mission.id, objective=objective.id))
+        return mission
+
+    def _prompt(self, task: Record, objective: Record) -> str:
+        story = objective.data.get("story") or ""
+        return PROMPT.format(
+            name=task.data["name"], title=objective.data["title"],
+            text=objective.data["text"], description=task.data["description"],
+            scope=", ".join(task.data.get("scope") or []) or "(not limited)",
+            story=f"\nProject story so far:\n{story}\n" if story else "")
+
+    async def _finish(self, task: Record, objective: Record, ws: Any, mission: Mission) -> str:
+        finished = self._finished_event(mission.id)
+        ok = mission.status is MissionStatus.EXITED and (mission.exit is None or
+                                                        mission.exit.code in (0, None)) \
+            and finished.get("stop_reason") == "end_turn"
+        summary = self._summary(mission.id)
+        files = await self._commit(task, objective, ws, summary) if ok else []
+        self.records.update("task", task.id, summary=summary, files_changed=files,
+                            error=None if ok else (finished.get("error")
+                                                   or f"agent ended {mission.status.value}, "
+                                                   f"stop reason {finished.get('stop_reason')}"))
+        if ok and files and ws.branch:
+            await self._record_change(task, objective, ws)
+        else:
+            await self.pool.release(ws, delete_branch=not ok or not files, force=not ok)
+        return "done" if ok else "failed"
+
+    async def _commit(self, task: Record, objective: Record, ws: Any, summary: str
+                      ) -> list[str]:
+        """Commit everything the agent changed on the task branch; return the paths."""
+        if ws.shared:
+            return []
+        await git("add", "-A", "--", ".", *_EXCLUDE, cwd=ws.path)
+        names = (await git("diff", "--cached", "--name-only", cwd=ws.path)).split()
+        if not names:
+            return []
+        agent = task.data.get("agent") or objective.data.get("agent") or "builtin"
+        message = (f"{task.data['name']}: {task.data['description'].splitlines()[0][:60]}"
+                   f"\n\n{summary[:2000]}\n\nOvermind-Task: {task.id}\n"
+                   f"Overmind-Objective: {objective.id}\n"
+                   f"Requested-By: {', '.join(objective.data.get('members') or ['host'])}\n")
+        who = {"GIT_AUTHOR_NAME": f"Overmind {agent} agent",
+               "GIT_AUTHOR_EMAIL": f"{agent}-agent@overmind.invalid",
+               "GIT_COMMITTER_NAME": "Overmind", "GIT_COMMITTER_EMAIL": "overmind@overmind.invalid"}
+        code, _, err = await git_status("commit", "-q", "--no-verify", "-F", "-", cwd=ws.path,
+                                        input=message, env=who)
+        if code != 0:
+            raise RuntimeError(f"could not commit the task's work: {err.strip()[:500]}")
+        return names
+
+    async def _record_change(self, task: Record, objective: Record, ws: Any) -> None:
+        cid = secrets.token_hex(4)
+        agent = task.data.get("agent") or objective.data.get("agent") or "builtin"
+        members = ", ".join(objective.data.get("members") or ["host"])
+        await self.changes.create(
+            cid, objective=objective.id, task=task.data["name"],
+            title=f"{task.data['name']}: {task.data['description'].splitlines()[0][:80]}",
+            branch=ws.branch, base_commit=ws.base_commit, target=objective.data["target"],
+            author=f"{agent} agent for {members}", requested_by=members,
+            workspace=str(ws.path))
+        self.records.update("task", task.id, change=cid)
+        self.workspaces[cid] = ws
+
+    def _finished_event(self, mission_id: str) -> dict[str, Any]:
+        last: dict[str, Any] = {}
+        for event in self._events(mission_id):
+            if event["type"] == "agent-finished":
+                last = event["data"]
+        return last
+
+    def _summary(self, mission_id: str) -> str:
+        """The agent's last message (its summary), ≤ 2,000 chars."""
+        parts: list[str] = []
+        for event in self._events(mission_id):
+            if event["type"] in ("agent-prompt", "tool-use", "tool-result"):
+                parts = []  # only the text after the last tool call is the summary
+            elif event["type"] == "agent-message":
+                parts.append(event["data"].get("text", ""))
+        return "".join(parts).strip()[-2000:]
+
+    def _events(self, mission_id: str) -> list[dict[str, Any]]:
+        self.store.flush()
+        found, after = [], 0
+        while batch := self.store.read_events(after=after, limit=1000, mission=mission_id):
+            found.extend(batch)
+            after = batch[-1]["seq"]
+        return found
+
+    async def release_for(self, change: Record) -> None:
+        """A change was merged or closed: its worktree goes (branch kept if closed)."""
+        ws = self.workspaces.pop(change.id, None)
+        if ws is not None:
+            await self.pool.release(ws, delete_branch=change.state == "merged", force=True)
+
