@@ -1,0 +1,233 @@
+/**
+ * The mission table (`%overmind ps` widget and the sidebar's Missions section): live
+ * status, restarts, age, CPU/memory, latest activity; stop / kill / logs per row;
+ * children listed under their parent, indented.
+ *
+ * Rows are keyed by mission id and patched in place (only changed cells are touched),
+ * at most once per animation frame, so bursts of events stay cheap.
+ */
+import type { Mission } from '../backend';
+import { age, bytes, clip, frameThrottle, h, setText } from '../dom';
+import type { Change, MissionRow, Session } from '../session';
+import { connectionPill, showConnection } from './connection';
+
+/** Mission statuses after which nothing happens (`model.TERMINAL`). */
+export const TERMINAL = new Set(['exited', 'failed', 'killed', 'lost']);
+
+export interface MissionTableOptions {
+  /** Sidebar layout: name, status and actions only. */
+  compact?: boolean;
+  /** Open the log view of a mission (the sidebar opens a tab; widgets show it inline). */
+  onLogs?: (mission: MissionRow) => void;
+  /** Refresh CPU/memory/last line of live missions every this many ms (0: never). */
+  pollMs?: number;
+  title?: string;
+}
+
+interface RowEls {
+  tr: HTMLTableRowElement;
+  cells: Record<string, HTMLElement>;
+  stop: HTMLButtonElement;
+  kill: HTMLButtonElement;
+}
+
+const FULL = ['name', 'status', 'restarts', 'age', 'cpu', 'memory', 'activity', 'actions'];
+const COMPACT = ['name', 'status', 'actions'];
+const POLL_MAX = 20;
+
+/** Depth-first order: children after their parent; returns [row, depth] pairs. */
+export function treeOrder(rows: MissionRow[]): [MissionRow, number][] {
+  const ids = new Set(rows.map(r => r.id));
+  const kids = new Map<string | null, MissionRow[]>();
+  for (const r of rows) {
+    const parent = r.parent && ids.has(r.parent) ? r.parent : null;
+    kids.set(parent, [...(kids.get(parent) ?? []), r]);
+  }
+  const out: [MissionRow, number][] = [];
+  const walk = (parent: string | null, depth: number) => {
+    for (const r of (kids.get(parent) ?? []).sort((a, b) => a.created_at - b.created_at)) {
+      out.push([r, depth]);
+      walk(r.id, depth + 1);
+    }
+  };
+  walk(null, 0);
+  return out;
+}
+
+function statusText(m: Mission): string {
+  const exit = m.exit;
+  if (TERMINAL.has(m.status) && exit) {
+    if (exit.signal) {
+      return `${m.status} (sig ${exit.signal})`;
+    }
+    if (exit.returncode !== null && exit.returncode !== undefined) {
+      return `${m.status} (${exit.returncode})`;
+    }
+  }
+  return m.liveness && !TERMINAL.has(m.status) ? `${m.status} · ${m.liveness}` : m.status;
+}
+
+export class MissionTable {
+  readonly el: HTMLElement;
+  private readonly pill = connectionPill();
+  private readonly message = h('div', { class: 'om-message', role: 'alert' });
+  private readonly tbody = h('tbody');
+  private readonly empty = h('div', { class: 'om-empty' }, 'no missions');
+  private readonly rows = new Map<string, RowEls>();
+  private readonly dirty = new Set<string>();
+  private readonly columns: string[];
+  private orderKey = '';
+  private readonly schedule = frameThrottle(() => this.render());
+  private readonly timers: ReturnType<typeof setInterval>[] = [];
+  private readonly unlisten: () => void;
+
+  constructor(
+    private readonly session: Session,
+    private readonly options: MissionTableOptions = {}
+  ) {
+    this.columns = options.compact ? COMPACT : FULL;
+    const head = h('tr', {}, ...this.columns.map(c => h('th', { scope: 'col' }, c === 'actions' ? '' : c)));
+    this.el = h('div', { class: 'om-view om-missions' },
+      h('div', { class: 'om-header' }, h('span', { class: 'om-title' }, options.title ?? 'Missions'), this.pill),
+      this.message,
+      h('table', { class: 'om-table' }, h('thead', {}, head), this.tbody),
+      this.empty);
+    this.unlisten = session.listen(change => this.changed(change));
+    this.timers.push(setInterval(() => this.tickAges(), 1000));
+    if (options.pollMs) {
+      this.timers.push(setInterval(() => void this.poll(), options.pollMs));
+    }
+    for (const id of session.missions.rows.keys()) {
+      this.dirty.add(id);
+    }
+    showConnection(this.pill, session.connection, session.detail);
+    this.schedule();
+  }
+
+  private changed(change: Change): void {
+    if (change.connection) {
+      showConnection(this.pill, this.session.connection, this.session.detail);
+    }
+    for (const id of change.missions) {
+      this.dirty.add(id);
+    }
+    if (change.missions.size) {
+      this.schedule();
+    }
+  }
+
+  private render(): void {
+    const ordered = treeOrder([...this.session.missions.rows.values()]);
+    const key = ordered.map(([r, d]) => `${r.id}:${d}`).join(',');
+    for (const [row, depth] of ordered) {
+      if (!this.rows.has(row.id)) {
+        this.rows.set(row.id, this.createRow(row));
+      }
+      if (this.dirty.has(row.id)) {
+        this.fill(this.rows.get(row.id) as RowEls, row, depth);
+      }
+    }
+    if (key !== this.orderKey) {
+      this.orderKey = key;
+      this.tbody.replaceChildren(...ordered.map(([r]) => (this.rows.get(r.id) as RowEls).tr));
+    }
+    this.dirty.clear();
+    this.empty.hidden = ordered.length > 0;
+  }
+
+  private createRow(row: MissionRow): RowEls {
+    const cells: Record<string, HTMLElement> = {};
+    const tr = h('tr', { 'data-mission-id': row.id });
+    for (const c of this.columns) {
+      cells[c] = tr.appendChild(h('td', { 'data-col': c }));
+    }
+    const button = (label: string, action: () => void) => {
+      const b = h('button', { class: 'om-button', type: 'button', 'aria-label': `${label} ${row.name}` }, label);
+      b.addEventListener('click', action);
+      return b;
+    };
+    const stop = button('Stop', () => void this.act(row.id, 'stop'));
+    const kill = button('Kill', () => void this.act(row.id, 'kill'));
+    cells.actions.append(stop, kill);
+    if (this.options.onLogs) {
+      const open = this.options.onLogs;
+      cells.actions.append(button('Logs', () => open(this.session.missions.rows.get(row.id) ?? row)));
+    }
+    return { tr, cells, stop, kill };
+  }
+
+  private fill(els: RowEls, row: MissionRow, depth: number): void {
+    const { cells } = els;
+    cells.name.style.paddingLeft = `${0.5 + depth * 1.2}em`;
+    setText(cells.name, (depth ? '└ ' : '') + row.name);
+    cells.name.title = `${row.id}\n${row.command.join(' ')}`;
+    setText(cells.status, statusText(row));
+    cells.status.dataset.status = row.status;
+    els.tr.dataset.status = row.status;
+    const ended = TERMINAL.has(row.status);
+    els.stop.disabled = ended || row.status === 'stopping';
+    els.kill.disabled = ended;
+    if (cells.restarts) {
+      setText(cells.restarts, String(row.restarts));
+      setText(cells.age, age(Date.now() / 1000 - (row.started_at ?? row.created_at)));
+      setText(cells.cpu, row.cpu_percent !== undefined && !ended ? `${row.cpu_percent.toFixed(0)} %` : '');
+      setText(cells.memory, row.rss_bytes !== undefined && !ended ? bytes(row.rss_bytes) : '');
+      setText(cells.activity, clip(row.activity ?? row.last_line ?? '', 120));
+      cells.activity.dataset.seq = String(row.activitySeq ?? '');
+    }
+  }
+
+  private tickAges(): void {
+    if (!this.columns.includes('age')) {
+      return;
+    }
+    for (const [id, els] of this.rows) {
+      const row = this.session.missions.rows.get(id);
+      if (row && !TERMINAL.has(row.status)) {
+        setText(els.cells.age, age(Date.now() / 1000 - (row.started_at ?? row.created_at)));
+      }
+    }
+  }
+
+  private async poll(): Promise<void> {
+    const live = [...this.session.missions.rows.values()].filter(r => !TERMINAL.has(r.status));
+    for (const row of live.slice(0, POLL_MAX)) {
+      try {
+        const info = await this.session.backend.mission(row.id);
+        const lineChanged = info.last_line && info.last_line !== row.last_line;
+        Object.assign(row, { cpu_percent: info.cpu_percent, rss_bytes: info.rss_bytes, last_line: info.last_line });
+        if (lineChanged) {
+          row.activity = info.last_line as string;
+        }
+        this.dirty.add(row.id);
+      } catch {
+        // the connection pill already tells when the server is away
+      }
+    }
+    this.schedule();
+  }
+
+  private async act(id: string, action: 'stop' | 'kill'): Promise<void> {
+    const els = this.rows.get(id);
+    if (els) {
+      els.stop.disabled = els.kill.disabled = true;
+    }
+    setText(this.message, '');
+    try {
+      const result = await this.session.backend[action](id);
+      const ended = Array.isArray(result) ? result : [result];
+      this.session.missions.load(ended);
+      ended.forEach(m => this.dirty.add(m.id));
+    } catch (err) {
+      setText(this.message, `${action} failed: ${err instanceof Error ? err.message : err}`);
+      this.dirty.add(id);
+    }
+    this.schedule();
+  }
+
+  /** Stop listening and timers. */
+  dispose(): void {
+    this.unlisten();
+    this.timers.forEach(t => clearInterval(t));
+  }
+}

@@ -1,0 +1,232 @@
+/**
+ * The live state every view renders: missions and open questions of one engine, kept up
+ * to date from events.
+ *
+ * `Session.start()` reads a snapshot (`status.last_seq`, then missions and questions) and
+ * subscribes after that seq. Events replayed between the seq and the snapshot are applied
+ * again; every reducer below is idempotent in order, so the state converges.
+ */
+import type { Backend, Closer, ConnectionState, Mission } from './backend';
+import type { OvermindEvent, Question } from './events';
+import { clip } from './dom';
+
+/** A mission row: the mission plus what events tell about it. */
+export interface MissionRow extends Mission {
+  /** Latest notable thing that happened (restart, stall, tool call, message …). */
+  activity?: string;
+  /** seq of the event that set `activity` (benchmarks match DOM updates to events). */
+  activitySeq?: number;
+}
+
+/** What changed in one batch (so views re-render only those parts). */
+export interface Change {
+  missions: Set<string>;
+  questions: boolean;
+  connection: boolean;
+}
+
+type Listener = (change: Change) => void;
+
+function summary(e: OvermindEvent<string>): string | null {
+  const d = e.data as Record<string, any>;
+  switch (e.type) {
+    case 'mission-status':
+      return d.reason ? `${d.status}: ${d.reason}` : null;
+    case 'mission-restart':
+      return `restart #${d.attempt} in ${Number(d.delay_s).toFixed(1)} s`;
+    case 'mission-stalled':
+      return `stalled: no output for ${Math.round(d.idle_s)} s`;
+    case 'mission-child-failed':
+      return `child failed: ${d.reason ?? d.child}`;
+    case 'tool-use':
+      return `→ ${d.title ?? d.id}`;
+    case 'tool-result':
+      return `${d.status === 'completed' ? '✓' : '✗'} ${d.title ?? d.id}`;
+    case 'agent-message':
+      return clip(String(d.text).trim().split('\n').pop() ?? '', 120) || null;
+    case 'question-asked':
+      return `waiting: ${clip(String(d.text), 100)}`;
+    default:
+      return null;
+  }
+}
+
+/** Missions by id, applying mission events. */
+export class MissionState {
+  readonly rows = new Map<string, MissionRow>();
+
+  /** Replace the state with a snapshot (`all`: ended ones included). */
+  load(missions: Mission[]): void {
+    for (const m of missions) {
+      this.rows.set(m.id, { ...this.rows.get(m.id), ...m });
+    }
+  }
+
+  /** Apply one event; returns true when the row of `e.mission` changed. */
+  apply(e: OvermindEvent<string>): boolean {
+    const id = e.mission;
+    if (!id) {
+      return false;
+    }
+    const d = e.data as Record<string, any>;
+    let row = this.rows.get(id);
+    if (e.type === 'mission-created' && !row) {
+      row = {
+        id, name: d.name, kind: d.kind, command: d.command, parent: d.parent ?? null,
+        status: d.status ?? 'pending', pid: null, restarts: 0, created_at: e.ts,
+        started_at: null, exit: null
+      };
+      this.rows.set(id, row);
+      return true;
+    }
+    if (!row) {
+      return false;
+    }
+    this.update(row, e, d);
+    const text = summary(e);
+    if (text !== null) {
+      row.activity = text;
+      row.activitySeq = e.seq;
+    }
+    return true;
+  }
+
+  private update(row: MissionRow, e: OvermindEvent<string>, d: Record<string, any>): void {
+    if (e.type === 'mission-status') {
+      row.status = d.status;
+      row.pid = d.pid ?? row.pid;
+      row.exit = d.exit ?? (d.status === 'running' ? null : row.exit);
+      if (d.status === 'running' && d.previous !== 'running') {
+        row.started_at = e.ts;
+      }
+    } else if (e.type === 'mission-restart') {
+      row.restarts = Math.max(row.restarts, d.attempt);
+    } else if (e.type === 'mission-adopted') {
+      row.pid = d.pid;
+    } else if (e.type === 'agent-liveness') {
+      row.liveness = d.state;
+    }
+  }
+}
+
+/** Open questions by id. */
+export class QuestionState {
+  readonly open = new Map<string, Question>();
+
+  load(questions: Question[]): void {
+    this.open.clear();
+    for (const q of questions) {
+      this.open.set(q.id, q);
+    }
+  }
+
+  /** Apply one event; true when the set of open questions changed. */
+  apply(e: OvermindEvent<string>): boolean {
+    if (e.type === 'question-asked') {
+      const q = e.data as unknown as Question;
+      if (q.state && q.state !== 'open') {
+        return false;
+      }
+      this.open.set(q.id, q);
+      return true;
+    }
+    if (e.type === 'question-answered') {
+      return this.open.delete(String(e.data.id));
+    }
+    return false;
+  }
+}
+
+/** Snapshot + live events of one engine, shared by the views of one page region. */
+export class Session {
+  readonly missions = new MissionState();
+  readonly questions = new QuestionState();
+  connection: ConnectionState = 'connecting';
+  detail = '';
+  error = '';
+  private listeners = new Set<Listener>();
+  private closer: Closer | null = null;
+  private closed = false;
+
+  /**
+   * @param backend the engine.
+   * @param all include ended missions in the snapshot (`ps --all`).
+   */
+  constructor(
+    readonly backend: Backend,
+    readonly all = false
+  ) {}
+
+  /** Listen to changes; returns the unsubscribe function. */
+  listen(fn: Listener): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  /** Load the snapshot and follow events; retries the snapshot until it succeeds. */
+  async start(): Promise<void> {
+    for (let delay = 250; !this.closed; delay = Math.min(delay * 2, 5000)) {
+      try {
+        const status = await this.backend.status();
+        const [missions, questions] = await Promise.all([
+          this.backend.missions(this.all), this.backend.questions()
+        ]);
+        this.missions.load(missions);
+        this.questions.load(questions);
+        this.emit({ missions: new Set(missions.map(m => m.id)), questions: true, connection: false });
+        this.subscribe(status.last_seq);
+        return;
+      } catch (err) {
+        this.setConnection('disconnected', err instanceof Error ? err.message : String(err));
+        await new Promise(resolve => setTimeout(resolve, delay));
+      }
+    }
+  }
+
+  /** Drop an answered question now (its `question-answered` event confirms it later). */
+  applyAnswered(id: string): void {
+    if (this.questions.open.delete(id)) {
+      this.emit({ missions: new Set(), questions: true, connection: false });
+    }
+  }
+
+  private subscribe(after: number): void {
+    this.closer = this.backend.subscribe(after, {
+      events: batch => this.applyBatch(batch),
+      state: (state, detail) => this.setConnection(state, detail ?? '')
+    });
+  }
+
+  /** Apply a batch of events (in seq order) and tell listeners what changed. */
+  applyBatch(batch: OvermindEvent<string>[]): void {
+    const change: Change = { missions: new Set(), questions: false, connection: false };
+    for (const e of batch) {
+      if (this.missions.apply(e)) {
+        change.missions.add(e.mission as string);
+      }
+      change.questions = this.questions.apply(e) || change.questions;
+    }
+    if (change.missions.size || change.questions) {
+      this.emit(change);
+    }
+  }
+
+  private setConnection(state: ConnectionState, detail: string): void {
+    this.connection = state;
+    this.detail = detail;
+    this.emit({ missions: new Set(), questions: false, connection: true });
+  }
+
+  private emit(change: Change): void {
+    for (const fn of this.listeners) {
+      fn(change);
+    }
+  }
+
+  /** Stop following events. */
+  close(): void {
+    this.closed = true;
+    this.closer?.();
+    this.listeners.clear();
+  }
+}

@@ -1,0 +1,84 @@
+/**
+ * The anywidget ESM entry of every Overmind widget (`overmind_jupyter/widgets/`): one
+ * bundle, the view chosen by the model's `view` trait (`missions`, `logs`, `questions`).
+ *
+ * Traits read: `view`, `mode` (`server` | `embedded`), `mission` (logs), `all`
+ * (missions), `max_lines` (logs). In server mode the view talks to the Jupyter server
+ * that serves the page (REST + event websocket, so it stays live while the kernel is
+ * busy); in embedded mode, or outside a Jupyter page, through the kernel comm.
+ */
+import { type Backend, pageBackend } from './backend';
+import { CommBackend } from './comm';
+import { LogView } from './components/logs';
+import { MissionTable } from './components/missions';
+import { QuestionsInbox } from './components/questions';
+import { Session } from './session';
+
+interface Model {
+  get(name: string): any;
+  send(content: unknown): void;
+  on(event: string, cb: (msg: any) => void): void;
+  off(event: string, cb: (msg: any) => void): void;
+}
+
+interface View {
+  nodes: HTMLElement[];
+  dispose(): void;
+}
+
+function chooseBackend(model: Model): { backend: Backend; dispose: () => void } {
+  const http = model.get('mode') === 'embedded' ? null : pageBackend();
+  if (http) {
+    return { backend: http, dispose: () => undefined };
+  }
+  const comm = new CommBackend(model);
+  return { backend: comm, dispose: () => comm.dispose() };
+}
+
+function logView(model: Model, backend: Backend): View {
+  const view = new LogView(backend, String(model.get('mission')), {
+    maxLines: model.get('max_lines') || 5000,
+    title: model.get('title') || undefined
+  });
+  return { nodes: [view.el], dispose: () => view.dispose() };
+}
+
+function missionTable(session: Session, backend: Backend, el: HTMLElement): View {
+  let logs: LogView | null = null;
+  const table = new MissionTable(session, {
+    pollMs: 3000,
+    onLogs: m => {
+      logs?.dispose();
+      logs?.el.remove();
+      logs = new LogView(backend, m.id, { title: `logs of ${m.name}` });
+      el.append(logs.el);
+    }
+  });
+  return { nodes: [table.el], dispose: () => (table.dispose(), logs?.dispose()) };
+}
+
+function build(model: Model, backend: Backend, el: HTMLElement): View {
+  if (model.get('view') === 'logs') {
+    return logView(model, backend);
+  }
+  const session = new Session(backend, Boolean(model.get('all')));
+  void session.start();
+  const inner = model.get('view') === 'questions'
+    ? (inbox => ({ nodes: [inbox.el], dispose: () => inbox.dispose() }))(new QuestionsInbox(session))
+    : missionTable(session, backend, el);
+  return { nodes: inner.nodes, dispose: () => (inner.dispose(), session.close()) };
+}
+
+/** anywidget `render`: builds the view into `el`; returns its cleanup. */
+function render({ model, el }: { model: Model; el: HTMLElement }): () => void {
+  el.classList.add('overmind-widget');
+  const { backend, dispose } = chooseBackend(model);
+  const view = build(model, backend, el);
+  el.prepend(...view.nodes);
+  return () => {
+    view.dispose();
+    dispose();
+  };
+}
+
+export default { render };
