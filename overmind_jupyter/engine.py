@@ -23,11 +23,14 @@ from . import __version__, missions
 from .agents import adapters
 from .agents.policy import DEFAULT_POLICY
 from .agents.runtime import AgentRuntime
+from .engine_party import PartyFacade
 from .errors import UsageError
 from .events import Event
 from .model import ExitInfo, Mission, MissionKind, MissionSpec, MissionStatus, mission_to_dict
+from .orchestrator.party import Party
 from .orchestrator.questions import Question, Questions
 from .store import Store, default_db_path, exclude_from_git
+from .store.records import Records
 from .supervisor import blueprint_run, logs, reconcile
 from .supervisor.clock import Clock
 from .supervisor.supervisor import Supervisor
@@ -38,7 +41,7 @@ FLUSH_DELAY_S = 0.002  # s an appended event may wait before its batch is commit
 BURST_BATCH = 16  # a committed batch this large means a burst: batch the next ones
 
 
-class Engine:
+class Engine(PartyFacade):
     """Missions and events of one project root.
 
     Args:
@@ -89,6 +92,7 @@ class Engine:
         self.questions.start()
         self.agents = AgentRuntime(self.store, self.supervisor, self.questions.ask,
                                    DEFAULT_POLICY)
+        self.party = Party(Records(self.store), self.store)
         return self._reconcile()
 
     def _schedule_flush(self) -> None:

@@ -1,0 +1,183 @@
+"""The engine's party methods (a mixin of ``Engine``; ``client.Client`` mirrors them).
+
+Host side: ``host`` opens a party on this server and returns its first invite string;
+``invite``, ``revoke_invite``, ``member_action``, ``prompt_action`` and ``close_party``
+manage it (domain: ``orchestrator.party.Party`` in ``self.party``). Guest side: ``join``
+opens a ``PartyLink`` to a host (this or another server) under a member name; one engine
+may hold several such identities, so ``party_prompt`` and ``leave`` take ``member`` (the
+name) when more than one is joined. Events a link receives are appended to this
+engine's store with ``party`` set and ``data.mirror = {seq, via, host}`` (the host's
+seq, the local member name, the host URL), so local UIs show them; a host never sends
+mirrored events back to guests. Every method is async and returns JSON-ready dicts.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+from collections.abc import Iterable
+from typing import Any
+
+from .errors import NotAvailable, NotFound, UsageError
+from .events import Event
+from .orchestrator.invites import DEFAULT_TTL_S, Invite, parse_invite
+from .orchestrator.party import NAME_RE, Party, check_name
+from .orchestrator.party_link import PartyLink
+from .orchestrator.party_view import member_row, public
+
+PARTY_URL_ENV = "OVERMIND_PARTY_URL"  # the address guests use, if not the server's own
+
+
+class PartyFacade:
+    """Party methods of ``Engine`` (see the module docstring).
+
+    Attributes:
+        party: the domain object (set by ``Engine.start``).
+        party_url: this server's URL with base URL, for invites (set by the server
+            extension; ``OVERMIND_PARTY_URL`` overrides it, e.g. behind a proxy).
+    """
+
+    party: Party
+    party_url: str | None = None
+    store: Any
+
+    @property
+    def party_links(self) -> dict[str, PartyLink]:
+        """Joined parties of this engine by local member name."""
+        return vars(self).setdefault("_party_links", {})
+
+    # -- host side ----------------------------------------------------------------------
+    async def host(self, name: str | None = None, auto_approve: Iterable[str] = (),
+                   auto_approve_prompts: bool = False) -> dict[str, Any]:
+        """Open a party here; returns ``{party, host, invite, code, expires_at, …}``.
+
+        Raises:
+            NotAvailable: no server URL (not inside a Jupyter server).
+            InvalidTransition: a party is open already. UsageError: a bad name.
+        """
+        self._invite_url()
+        party, host = self.party.open(name or _login_name(), auto_approve,
+                                      auto_approve_prompts)
+        return {"party": public(party), "host": member_row(host), **await self.invite()}
+
+    async def invite(self, ttl_s: float = DEFAULT_TTL_S,
+                     role: str = "collaborator") -> dict[str, Any]:
+        """A new invite: ``{invite: "overmind+URL#code.secret", id, name (the code),
+        role, expires_at (epoch s), state}``; the string is never shown again.
+
+        Raises:
+            NotFound: no party is open. UsageError: ``ttl_s`` (s) or ``role``.
+        """
+        url = self._invite_url()
+        rec, secret = self.party.create_invite(ttl_s, role)
+        return {"invite": str(Invite(url, rec.data["name"], secret)), **public(rec)}
+
+    async def revoke_invite(self, ref: str) -> dict[str, Any]:
+        """Revoke an invite by id, id prefix or code."""
+        return public(self.party.revoke_invite(ref))
+
+    async def member_action(self, ref: str, action: str,
+                            role: str | None = None) -> dict[str, Any]:
+        """``approve`` (with an optional ``role``), ``deny``, ``kick`` or ``role``."""
+        return public(self.party.member_action(ref, action, role))
+
+    async def prompt_action(self, ref: str, action: str,
+                            position: int | None = None) -> dict[str, Any]:
+        """``approve``, ``deny``, ``share`` or ``move`` (to ``position``, 0 = first)."""
+        return public(self.party.prompt_action(ref, action, position))
+
+    async def close_party(self) -> dict[str, Any]:
+        """Close the hosted party: invites revoked, guests disconnected."""
+        return public(self.party.close())
+
+    async def party_status(self) -> dict[str, Any]:
+        """``{hosting: host view | None, joined: [link status …]}``."""
+        hosting = self.party.status() if self.party.current() is not None else None
+        return {"hosting": hosting,
+                "joined": [await link.status() for link in self.party_links.values()]}
+
+    def _invite_url(self) -> str:
+        url = os.environ.get(PARTY_URL_ENV) or self.party_url
+        if not url:
+            raise NotAvailable("hosting a party needs the Jupyter server extension (guests "
+                               "connect to the server): run `overmind start` or use "
+                               "JupyterLab")
+        return url if url.endswith("/") else url + "/"
+
+    # -- guest side ---------------------------------------------------------------------
+    async def join(self, invite: str, name: str) -> dict[str, Any]:
+        """Join the party of ``invite`` as ``name``; returns the link's ``info``.
+
+        Raises:
+            UsageError: bad invite string or name, or ``name`` already joined here.
+            Unauthorized / RateLimited / EngineUnavailable: the host refused or is away.
+        """
+        parsed, name = parse_invite(invite), check_name(name)
+        old = self.party_links.get(name)
+        if old is not None and not old.info["ended"]:
+            raise UsageError(f"already joined as {name!r}; `overmind party leave --as "
+                             f"{name}` first")
+        link = PartyLink(parsed, name, lambda events: self._mirror(name, parsed.url, events))
+        info = await link.join()
+        self.party_links[name] = link
+        if len(self.party_links) == 1:
+            self.subscribe(self._close_links_on_stop)
+        return info
+
+    async def party_prompt(self, text: str, member: str | None = None) -> dict[str, Any]:
+        """Submit a prompt: through the link of joined ``member`` (or the only one), else
+        to the party hosted here as the host (approved at once).
+
+        Raises:
+            NotFound: no party hosted or joined. UsageError: several joined, no ``member``.
+            Forbidden: a viewer's prompt.
+        """
+        link = self._link(member, required=False)
+        if link is not None:
+            return await link.prompt(text)
+        party = self.party.current()
+        if party is None:
+            raise NotFound("no party: `overmind host` opens one, `overmind join INVITE "
+                           "--name NAME` joins one")
+        return public(self.party.submit_prompt(party.data["host"], text))
+
+    async def leave(self, member: str | None = None) -> dict[str, Any]:
+        """Leave a joined party (``member``: the local name, needed if several)."""
+        link = self._link(member, required=True)
+        self.party_links.pop(link.name, None)
+        return await link.leave()
+
+    def _link(self, member: str | None, required: bool) -> PartyLink | None:
+        live = {n: lk for n, lk in self.party_links.items() if not lk.info["ended"]}
+        if member is not None:
+            if member not in self.party_links:
+                raise NotFound(f"not joined as {member!r}; joined as: "
+                               f"{', '.join(self.party_links) or 'nobody'}")
+            return self.party_links[member]
+        if len(live) > 1:
+            raise UsageError(f"joined as several members ({', '.join(live)}); say which "
+                             "with --as NAME")
+        if not live and required:
+            raise NotFound("this engine has not joined a party; `overmind join INVITE "
+                           "--name NAME`")
+        return next(iter(live.values()), None)
+
+    def _mirror(self, name: str, host: str, events: list[Event]) -> None:
+        if self.store is None:
+            return  # the engine is closing
+        for e in events:
+            self.store.append_event(e["type"], {**e["data"], "mirror": {
+                "seq": e["seq"], "via": name, "host": host}}, party=e["party"])
+
+    def _close_links_on_stop(self, batch: list[Event]) -> None:
+        if any(e["type"] == "engine-stopping" for e in batch):
+            for link in self.party_links.values():
+                link.close()
+
+
+def _login_name() -> str:
+    try:
+        name = getpass.getuser()
+    except (OSError, KeyError):
+        return "host"
+    return name if NAME_RE.fullmatch(name) else "host"

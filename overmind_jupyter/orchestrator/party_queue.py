@@ -1,0 +1,134 @@
+"""The party's prompt queue: FIFO with the host's approve / deny / reorder / share.
+
+A mixin of ``party.Party`` (it uses the party's records, role checks and references).
+Prompt records (kind ``prompt``, parent = party id) hold ``{member, name, text, position,
+visibility}``; ``position`` (a float) orders the queue, new prompts go last. Each change
+appends ``prompt-queued`` / ``prompt-status`` with ``{id, member, name, status, position,
+visibility, text}``; ``party_view`` strips ``text`` for other members while the prompt is
+private. When a prompt becomes approved, ``on_prompt_approved(record)`` is started as a
+task (the orchestrator's hook); its failures are logged, never raised here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from .. import lifecycles
+from ..errors import UsageError
+from ..store.records import EventSpec, Record
+from .invites import new_id
+
+if TYPE_CHECKING:
+    from .party import Party
+
+log = logging.getLogger("overmind.party")
+MAX_PROMPT_CHARS = 100_000
+PROMPT_ACTIONS = ("approve", "deny", "share", "move")
+
+
+class PromptQueue:
+    """Prompt methods of ``Party`` (see the module docstring)."""
+
+    on_prompt_approved: Callable[[Record], Awaitable[Any]] | None
+    _tasks: set[asyncio.Task]
+
+    def prompts(self: Party, party: Record) -> list[Record]:
+        """Every prompt of ``party``: queued ones in queue order first, then the rest."""
+        found = self.records.list("prompt", parent=party.id)
+        return sorted(found, key=lambda p: (p.state != "queued", p.data["position"]))
+
+    def submit_prompt(self: Party, member_id: str, text: str) -> Record:
+        """Queue ``text`` from member ``member_id`` (collaborator or host).
+
+        The host's prompts, and everyone's when the party auto-approves prompts, are
+        approved at once.
+
+        Raises:
+            Unauthorized / Forbidden: not an approved member, or a viewer.
+            UsageError: empty or longer than ``MAX_PROMPT_CHARS``.
+        """
+        member = self.require_role(member_id, "collaborator", "submit prompts")
+        text = text.strip()
+        if not text or len(text) > MAX_PROMPT_CHARS:
+            raise UsageError(f"a prompt needs 1 to {MAX_PROMPT_CHARS} characters of text")
+        party = self.require()
+        last = max((p.data["position"] for p in self.prompts(party)), default=0.0)
+        pid = new_id("prm")
+        data = {"member": member.id, "name": member.data["name"], "text": text,
+                "position": float(math.floor(last) + 1), "visibility": "private"}
+        rec = self.records.insert("prompt", pid, "queued", data, parent=party.id,
+                                  event=_event("prompt-queued", pid, "queued", data, party.id))
+        if member.data["role"] == "host" or party.data["auto_approve_prompts"]:
+            rec = self._set_prompt_state(rec, "approved")
+        return rec
+
+    def prompt_action(self: Party, ref: str, action: str,
+                      position: int | None = None) -> Record:
+        """``approve``, ``deny``, ``share`` (its text to every member) or ``move`` a
+        prompt; with ``position`` (0 = first) a queued prompt also moves in the queue.
+
+        Raises:
+            NotFound / AmbiguousReference: ``ref`` (id or prefix).
+            UsageError: unknown action, or ``move`` without ``position``.
+            InvalidTransition: e.g. approving a denied prompt.
+        """
+        rec = self._resolve("prompt", ref)
+        if action not in PROMPT_ACTIONS:
+            raise UsageError(f"prompt action must be one of {', '.join(PROMPT_ACTIONS)}, "
+                             f"not {action!r}")
+        if position is not None:
+            rec = self._move_prompt(rec, position)
+        elif action == "move":
+            raise UsageError("move needs a position (0 = first in the queue)")
+        if action in ("approve", "deny"):
+            rec = self._set_prompt_state(rec, "approved" if action == "approve" else "denied")
+        elif action == "share":
+            rec = self.records.update("prompt", rec.id, visibility="shared", event=_event(
+                "prompt-status", rec.id, rec.state, {**rec.data, "visibility": "shared"},
+                rec.parent))
+        return rec
+
+    def _set_prompt_state(self: Party, rec: Record, state: str) -> Record:
+        rec = self.records.transition("prompt", rec.id, state, lifecycles.PROMPT,
+                                      event=_event("prompt-status", rec.id, state, rec.data,
+                                                   rec.parent))
+        if state == "approved" and self.on_prompt_approved is not None:
+            task = asyncio.ensure_future(self.on_prompt_approved(rec))
+            self._tasks.add(task)
+            task.add_done_callback(_hook_done(self._tasks))
+        return rec
+
+    def _move_prompt(self: Party, rec: Record, position: int) -> Record:
+        if rec.state != "queued":
+            raise UsageError(f"prompt {rec.id} is {rec.state}; only queued prompts move")
+        queue = [p for p in self.prompts(self.require()) if p.state == "queued"]
+        others = [p for p in queue if p.id != rec.id]
+        at = max(0, min(position, len(others)))
+        key = [p.data["position"] for p in others]
+        if not others:
+            new = rec.data["position"]
+        elif at == 0:
+            new = key[0] - 1
+        elif at == len(others):
+            new = key[-1] + 1
+        else:  # between its new neighbours: no renumbering of the others
+            new = (key[at - 1] + key[at]) / 2
+        return self.records.update("prompt", rec.id, position=new, event=_event(
+            "prompt-status", rec.id, rec.state, {**rec.data, "position": new}, rec.parent))
+
+
+def _event(type_: str, pid: str, state: str, data: dict[str, Any],
+           party: str | None) -> EventSpec:
+    return EventSpec(type_, {"id": pid, "status": state, **data}, party=party)
+
+
+def _hook_done(tasks: set[asyncio.Task]) -> Callable[[asyncio.Task], None]:
+    def done(task: asyncio.Task) -> None:
+        tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("on_prompt_approved failed", exc_info=task.exception())
+    return done

@@ -1,0 +1,82 @@
+"""The party websocket protocol, ``<base_url>overmind/party/ws`` (both directions).
+
+Guest → host, JSON text frames (``ref``: any integer, echoed in the answer)::
+
+    {"type": "hello", "credential": "<member id>.<secret>", "after": SEQ}   first, once
+    {"type": "ping", "ref"?}             → {"type": "pong", "ref"}   (no role needed)
+    {"type": "status", "ref"?}           → reply: the member's view (party_view.guest_status)
+    {"type": "prompt", "text", "ref"?}   → reply: the queued prompt      (collaborator+)
+    {"type": "leave", "ref"?}            → reply, then the host closes the socket
+    approve | deny | kick | share | move | role | invite | revoke | close
+                                         host-only: every guest gets an error frame
+
+Host → guest::
+
+    {"type": "welcome", "party": {id, name, state}, "member": {id, name, role, state}}
+        after a valid hello, and again when a pending member is approved
+    {"type": "events", "events": [Event, …]}     party events after ``after``, redacted
+    {"type": "reply", "ref", "data"}             the answer to a request
+    {"type": "error", "ref", "message", "reason"}   a refused frame; the socket stays open
+
+Close codes: 4401 credential refused, 4403 kicked / denied / left / party closed,
+4408 no hello within ``HELLO_TIMEOUT_S``, 4429 rate limited. The role of the sender is
+looked up for every frame, never remembered from the hello.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from ..errors import UsageError
+
+MAX_FRAME_BYTES = 512 * 1024  # a prompt (≤ 100 000 characters) fits in one frame
+HELLO_TIMEOUT_S = 10.0
+CLOSE_REFUSED, CLOSE_REMOVED, CLOSE_NO_HELLO, CLOSE_LIMITED = 4401, 4403, 4408, 4429
+FINAL_CLOSE_CODES = frozenset({CLOSE_REFUSED, CLOSE_REMOVED})  # reconnecting cannot help
+HOST_ONLY = ("approve", "deny", "kick", "share", "move", "role", "invite", "revoke", "close")
+REQUIRED_ROLE: dict[str, str] = {"status": "viewer", "leave": "viewer",
+                                 "prompt": "collaborator", **{t: "host" for t in HOST_ONLY}}
+ACTION_WORDS = {"status": "see the party", "leave": "leave", "prompt": "submit prompts",
+                **{t: f"{t} (a host action)" for t in HOST_ONLY}}
+
+
+class Hello(BaseModel):
+    """The first guest frame: the member credential and the event cursor."""
+
+    model_config = ConfigDict(extra="forbid")
+    type: Literal["hello"]
+    credential: str = Field(max_length=512)
+    after: int = Field(0, ge=0, le=2**63 - 1)
+
+
+class Request(BaseModel):
+    """Any later guest frame; ``text`` is the prompt of ``prompt`` frames."""
+
+    model_config = ConfigDict(extra="ignore")
+    type: str = Field(max_length=40)
+    ref: int | None = None
+    text: str | None = Field(None, max_length=100_000)
+
+
+def parse(message: str | bytes, model: type[BaseModel] = Request) -> Any:
+    """Decode one frame into ``model``.
+
+    Raises:
+        UsageError: not JSON, or not the expected shape (the message names the field,
+            never echoes a credential).
+    """
+    try:
+        return model.model_validate(json.loads(message))
+    except (ValueError, UnicodeDecodeError) as exc:
+        if isinstance(exc, ValidationError):
+            fields = ", ".join(".".join(map(str, e["loc"])) or "frame" for e in exc.errors())
+            raise UsageError(f"bad {model.__name__.lower()} frame: check {fields}") from None
+        raise UsageError("frames must be JSON text objects") from None
+
+
+def frame(type_: str, **fields: Any) -> str:
+    """One JSON text frame ``{"type": type_, **fields}``."""
+    return json.dumps({"type": type_, **fields}, separators=(",", ":"))

@@ -1,0 +1,155 @@
+"""Token buckets for the party's public endpoints: per client address and overall.
+
+A bucket holds at most ``burst`` tokens and regains ``per_s`` tokens per second (the
+classic token bucket, e.g. RFC 2697's committed bucket). A ``RateLimiter`` keeps one
+bucket per key plus one shared bucket; an attempt needs a token from both. ``AuthGuard``
+combines two limiters: join attempts, and failed credential checks (wrong invite, wrong
+or revoked credential), so a brute force is cut off after a few failures even while join
+attempts remain. Time comes from a ``Clock`` (``testing.FakeClock`` in tests).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+from ..errors import OvermindError
+from ..supervisor.clock import Clock, SystemClock
+
+
+class RateLimited(OvermindError):
+    """Too many attempts (HTTP 429); ``retry_after_s`` says when to try again (s)."""
+
+    reason = "rate-limited"
+    http_status = 429
+
+    def __init__(self, message: str, retry_after_s: float) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+    @property
+    def retry_after_header(self) -> str:
+        """``Retry-After`` value: whole seconds, at least 1 (RFC 9110 §10.2.3)."""
+        return str(max(1, math.ceil(self.retry_after_s)))
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Rate:
+    """At most ``burst`` attempts at once, refilled at ``per_s`` attempts per second."""
+
+    burst: int
+    per_s: float
+
+
+@dataclasses.dataclass(slots=True)
+class _Bucket:
+    tokens: float
+    at: float  # clock time of the last refill (s)
+
+    def refill(self, rate: Rate, now: float) -> None:
+        self.tokens = min(rate.burst, self.tokens + (now - self.at) * rate.per_s)
+        self.at = now
+
+    def wait_s(self, rate: Rate) -> float:
+        """Seconds until one token is available (0 if now)."""
+        return 0.0 if self.tokens >= 1 else (1 - self.tokens) / rate.per_s
+
+
+class RateLimiter:
+    """One bucket per key (e.g. client address) and one for everybody.
+
+    Args:
+        per_key: the rate of each key.
+        overall: the rate of all keys together.
+        clock: time source (default: the system's monotonic clock).
+        what: words for messages, e.g. ``"join attempts"``.
+        max_keys: buckets kept; beyond that, full (idle) buckets are forgotten.
+    """
+
+    def __init__(self, per_key: Rate, overall: Rate, clock: Clock | None = None,
+                 what: str = "attempts", max_keys: int = 10_000) -> None:
+        self.per_key, self.overall = per_key, overall
+        self.clock = clock or SystemClock()
+        self.what, self.max_keys = what, max_keys
+        now = self.clock.monotonic()
+        self._all = _Bucket(overall.burst, now)
+        self._keys: dict[str, _Bucket] = {}
+
+    def _buckets(self, key: str) -> tuple[_Bucket, _Bucket]:
+        now = self.clock.monotonic()
+        bucket = self._keys.get(key)
+        if bucket is None:
+            if len(self._keys) >= self.max_keys:
+                self._forget_idle(now)
+            bucket = self._keys[key] = _Bucket(self.per_key.burst, now)
+        bucket.refill(self.per_key, now)
+        self._all.refill(self.overall, now)
+        return bucket, self._all
+
+    def _forget_idle(self, now: float) -> None:
+        for key, bucket in list(self._keys.items()):
+            bucket.refill(self.per_key, now)
+            if bucket.tokens >= self.per_key.burst:
+                del self._keys[key]
+
+    def check(self, key: str) -> None:
+        """Raise if ``key`` has no attempt left now (consumes nothing).
+
+        Raises:
+            RateLimited: with the wait in ``retry_after_s``.
+        """
+        mine, everyone = self._buckets(key)
+        wait = max(mine.wait_s(self.per_key), everyone.wait_s(self.overall))
+        if wait > 0:
+            scope = "from your address" if mine.tokens < 1 else "overall"
+            raise RateLimited(f"too many {self.what} {scope}; try again in "
+                              f"{math.ceil(wait)} s", wait)
+
+    def take(self, key: str) -> None:
+        """Use one attempt of ``key`` (and of the overall budget).
+
+        Raises:
+            RateLimited: none left; nothing is consumed then.
+        """
+        self.check(key)
+        self.charge(key)
+
+    def charge(self, key: str) -> None:
+        """Use one attempt even if none is left (failures count, never refused)."""
+        for bucket in self._buckets(key):
+            bucket.tokens = max(0.0, bucket.tokens - 1)
+
+
+JOINS_PER_ADDRESS = Rate(burst=10, per_s=1 / 6)  # 10 at once, then 10 a minute
+JOINS_OVERALL = Rate(burst=60, per_s=1.0)
+FAILURES_PER_ADDRESS = Rate(burst=5, per_s=1 / 12)  # 5 wrong secrets, then 5 a minute
+FAILURES_OVERALL = Rate(burst=50, per_s=0.5)
+
+
+class AuthGuard:
+    """The rate limits of the party's public endpoints.
+
+    ``before_join(address)`` uses a join attempt and refuses addresses whose failed
+    checks are exhausted; ``before_check(address)`` only does the latter (websocket
+    hello, guest REST calls); ``failed(address)`` records a failed credential check.
+    Every method raises ``RateLimited`` when over budget.
+    """
+
+    def __init__(self, clock: Clock | None = None, *, joins: tuple[Rate, Rate] = (
+            JOINS_PER_ADDRESS, JOINS_OVERALL), failures: tuple[Rate, Rate] = (
+            FAILURES_PER_ADDRESS, FAILURES_OVERALL)) -> None:
+        self.joins = RateLimiter(*joins, clock=clock, what="join attempts")
+        self.failures = RateLimiter(*failures, clock=clock, what="failed party credentials")
+
+    def before_join(self, address: str) -> None:
+        """Raises ``RateLimited`` if ``address`` may not try to join now."""
+        self.failures.check(address)
+        self.joins.take(address)
+
+    def before_check(self, address: str) -> None:
+        """Raises ``RateLimited`` if ``address`` failed too often recently."""
+        self.failures.check(address)
+
+    def failed(self, address: str) -> None:
+        """Count one failed credential check of ``address``."""
+        self.failures.charge(address)
