@@ -121,7 +121,7 @@ def _check_files(answered: list[_FileAnswer], tree: RepoIndex
 
 
 def _verdict(path: str | None, new: bool, tree: RepoIndex) -> str | None:
-    """"tracked", "new" (allowed new file) or None (drop)."""
+    """What to do with a cleaned path: keep it as ``tracked`` or ``new``, or drop it (None)."""
     if path is None:
         return None
     if tree.has(path):
