@@ -18,8 +18,10 @@ from .. import runtime_files
 from ..agents import adapters
 from ..engine import Engine
 from .handlers import ROUTES
+from .party_handlers import GUEST_ROUTES
 
 API_PREFIX = "overmind/api"
+PARTY_PREFIX = "overmind/party"  # guest endpoints: party credentials, no Jupyter login
 
 
 class Overmind(ExtensionApp):
@@ -62,13 +64,17 @@ class Overmind(ExtensionApp):
         return f"{scheme}://{host}:{s.port}{s.base_url}"
 
     def initialize_handlers(self) -> None:
-        """Register the REST routes (the base URL is prefixed by ExtensionApp)."""
+        """Register the host REST routes and the party's guest routes (the base URL is
+        prefixed by ExtensionApp)."""
         self.handlers.extend((url_path_join("/", API_PREFIX, path), handler)
                              for path, handler in ROUTES)
+        self.handlers.extend((url_path_join("/", PARTY_PREFIX, path), handler)
+                             for path, handler in GUEST_ROUTES)
 
     async def _start_jupyter_server_extension(self, serverapp) -> None:
         """Open the store, reconcile missions, publish the runtime file."""
         report = await self.engine.start()
+        self.engine.party_url = self._url()  # the address in party invites
         os.environ["OVERMIND_URL"] = self._url()  # the port is final once the server runs
         runtime_files.write({"url": self._url(), "token": self.token,
                              "root": str(self.engine.root), "pid": os.getpid(),

@@ -14,6 +14,7 @@ from ..model import mission_to_dict
 from .attach_ws import AttachHandler
 from .base import OvermindHandler, endpoint
 from .events_ws import EventsHandler
+from .party_handlers import HOST_ROUTES as PARTY_ROUTES
 from .schemas import AnswerBody, ApplyBody, KillBody, RunBody, SendBody, StopBody, WaitBody
 
 
@@ -202,4 +203,5 @@ ROUTES = [
     (f"questions/{_REF}/answer", AnswerHandler),
     ("shutdown", ShutdownHandler),
     ("openapi.json", OpenAPIHandler),
+    *PARTY_ROUTES,
 ]
