@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -219,6 +219,55 @@ class Client:
             raise _error(exc) from None
         except OSError as exc:
             raise EngineUnavailable(f"cannot attach: {exc}") from None
+
+    # -- party (see engine_party.PartyFacade) -------------------------------------------
+    async def host(self, name: str | None = None, auto_approve: Iterable[str] = (),
+                   auto_approve_prompts: bool = False) -> dict[str, Any]:
+        """See ``Engine.host``."""
+        return await self._call("POST", "party", {"name": name,
+                                                  "auto_approve": list(auto_approve),
+                                                  "auto_approve_prompts": auto_approve_prompts})
+
+    async def party_status(self) -> dict[str, Any]:
+        """See ``Engine.party_status``."""
+        return await self._call("GET", "party")
+
+    async def invite(self, ttl_s: float = 86_400.0, role: str = "collaborator"
+                     ) -> dict[str, Any]:
+        """See ``Engine.invite``."""
+        return await self._call("POST", "party/invites", {"ttl_s": ttl_s, "role": role})
+
+    async def revoke_invite(self, ref: str) -> dict[str, Any]:
+        """See ``Engine.revoke_invite``."""
+        return await self._call("POST", f"party/invites/{_q(ref)}/revoke", {})
+
+    async def member_action(self, ref: str, action: str, role: str | None = None
+                            ) -> dict[str, Any]:
+        """See ``Engine.member_action``."""
+        return await self._call("POST", f"party/members/{_q(ref)}",
+                                {"action": action, "role": role})
+
+    async def prompt_action(self, ref: str, action: str, position: int | None = None
+                            ) -> dict[str, Any]:
+        """See ``Engine.prompt_action``."""
+        return await self._call("POST", f"party/prompts/{_q(ref)}",
+                                {"action": action, "position": position})
+
+    async def join(self, invite: str, name: str) -> dict[str, Any]:
+        """See ``Engine.join``."""
+        return await self._call("POST", "party/join", {"invite": invite, "name": name})
+
+    async def party_prompt(self, text: str, member: str | None = None) -> dict[str, Any]:
+        """See ``Engine.party_prompt``."""
+        return await self._call("POST", "party/prompts", {"text": text, "member": member})
+
+    async def leave(self, member: str | None = None) -> dict[str, Any]:
+        """See ``Engine.leave``."""
+        return await self._call("POST", "party/leave", {"member": member})
+
+    async def close_party(self) -> dict[str, Any]:
+        """See ``Engine.close_party``."""
+        return await self._call("POST", "party/close", {})
 
     async def shutdown(self) -> list[Mission]:
         """See ``Engine.shutdown``; a daemon server also stops itself."""
