@@ -41,7 +41,7 @@ def make_repo(path: Path, files: dict[str, str]) -> Path:
 
 
 def commit_files(repo: Path, branch: str, files: dict[str, str | None],
-                 message: str = "edit", start: str = "main") -> str:
+                 message: str | None = None, start: str = "main") -> str:
     """Commit ``files`` (None deletes) on ``branch`` (created at ``start``); its id."""
     exists = run_git(repo, "rev-parse", "--verify", "-q", f"refs/heads/{branch}", check=False)
     parent = exists.strip() or rev(repo, start)
@@ -51,6 +51,7 @@ def commit_files(repo: Path, branch: str, files: dict[str, str | None],
         for name, text in files.items():
             _stage(repo, name, text, env)
         tree = run_git(repo, "write-tree", env=env).strip()
+    message = message or f"edit on {branch}"  # distinct commits even for equal trees
     commit = run_git(repo, "commit-tree", tree, "-p", parent, "-m", message).strip()
     run_git(repo, "update-ref", f"refs/heads/{branch}", commit, exists.strip())
     if run_git(repo, "branch", "--show-current").strip() == branch:
