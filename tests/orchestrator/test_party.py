@@ -1,0 +1,233 @@
+"""The party domain: members and roles, the prompt queue, and who sees which text."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+
+import pytest
+
+from overmind_jupyter.errors import InvalidTransition, NotFound, UsageError
+from overmind_jupyter.orchestrator.invites import Unauthorized
+from overmind_jupyter.orchestrator.party import Forbidden, Party
+from overmind_jupyter.orchestrator.party_view import event_view
+from overmind_jupyter.store import Store
+from overmind_jupyter.store.records import Record, Records
+from overmind_jupyter.testing import FakeClock
+
+pytestmark = pytest.mark.timeout(30)
+
+
+class Room:
+    """A party hosted by ``ann`` with one collaborator invite; ``now`` is a fake clock."""
+
+    def __init__(self, tmp_path: Path, **host_kw) -> None:
+        self.clock = FakeClock(start=1_000_000.0)
+        self.store = Store(tmp_path / "state.db")
+        self.party = Party(Records(self.store), self.store, now=self.clock.monotonic)
+        self.record, self.host = self.party.open("ann", **host_kw)
+        self.approved: list[str] = []
+        self.party.on_prompt_approved = self._approved
+        self.invite = self.new_invite()
+
+    async def _approved(self, rec: Record) -> None:
+        self.approved.append(rec.data["text"])
+
+    def new_invite(self, role: str = "collaborator", ttl_s: float = 3600) -> str:
+        rec, secret = self.party.create_invite(ttl_s, role)
+        return f"{rec.data['name']}.{secret}"
+
+    def join(self, name: str, invite: str | None = None, approve: bool = True
+             ) -> tuple[Record, str]:
+        member, credential = self.party.join(invite or self.invite, name)
+        if approve and member.state == "pending":
+            member = self.party.member_action(name, "approve")
+        return member, credential
+
+    def events(self) -> list[dict]:
+        self.store.flush()
+        return self.store.read_events()
+
+
+@pytest.fixture
+def room(tmp_path: Path):
+    r = Room(tmp_path)
+    yield r
+    r.store.close()
+
+
+def test_a_guest_waits_for_the_host_unless_listed_for_auto_approval(tmp_path):
+    room = Room(tmp_path, auto_approve=["bea"])
+    bob, _ = room.party.join(room.invite, "bob")
+    bea, _ = room.party.join(room.invite, "bea")
+    assert (bob.state, bea.state) == ("pending", "approved")
+    assert bob.data["role"] == "collaborator"
+    assert room.party.member_action(bob.id, "approve", "viewer").data["role"] == "viewer"
+    types = [e["type"] for e in room.events()]
+    assert types.count("member-joined") == 2 and types.count("member-approved") == 3
+    room.store.close()
+
+
+def test_one_party_at_a_time_and_names_are_unique_among_live_members(room):
+    with pytest.raises(InvalidTransition, match="open already"):
+        room.party.open("zed")
+    room.join("bob")
+    with pytest.raises(UsageError, match="taken"):
+        room.party.join(room.invite, "bob")
+    with pytest.raises(UsageError, match="not valid"):
+        room.party.join(room.invite, "<script>")
+    room.party.member_action("bob", "kick")
+    assert room.join("bob")[0].state == "approved"  # the name is free again
+
+
+def test_credentials_work_until_kick_leave_or_close(room):
+    bob, bob_cred = room.join("bob")
+    cy, cy_cred = room.join("cy")
+    dee, dee_cred = room.join("dee")
+    assert room.party.authenticate(bob_cred).id == bob.id
+    closed: list[str] = []
+    room.party.attach(bob.id, closed.append)
+    room.party.member_action("bob", "kick")
+    assert closed == ["you were kicked"]
+    room.party.leave(cy.id)
+    for cred in (bob_cred, cy_cred, bob_cred[:-2] + "xx", "mbr-00000000.x" * 3, ""):
+        with pytest.raises(Unauthorized):
+            room.party.authenticate(cred)
+    assert room.party.authenticate(dee_cred).id == dee.id
+    room.party.close()
+    with pytest.raises(Unauthorized):
+        room.party.authenticate(dee_cred)
+    with pytest.raises(Unauthorized):  # its invites were revoked with it
+        room.party.join(room.invite, "eve")
+
+
+def test_a_wrong_or_expired_invite_admits_nobody(room):
+    short = room.new_invite(ttl_s=60)
+    with pytest.raises(Unauthorized):
+        room.party.join(room.invite.split(".")[0], "bob")  # the code alone
+    room.clock.advance(61)
+    with pytest.raises(Unauthorized, match="expired"):
+        room.party.join(short, "bob")
+    room.party.revoke_invite(room.invite.split(".")[0])
+    with pytest.raises(Unauthorized):
+        room.party.join(room.invite, "bob")
+
+
+def test_the_host_cannot_be_kicked_and_unknown_members_are_named(room):
+    with pytest.raises(UsageError, match="host"):
+        room.party.member_action("ann", "kick")
+    with pytest.raises(NotFound, match="no member"):
+        room.party.member_action("nobody", "approve")
+    room.join("bob")
+    with pytest.raises(UsageError, match="role must be"):
+        room.party.member_action("bob", "role", "host")
+
+
+def test_roles_are_checked_for_every_prompt(room):
+    viewer, _ = room.join("vic", room.new_invite("viewer"))
+    pending, _ = room.join("pat", approve=False)
+    bob, _ = room.join("bob")
+    with pytest.raises(Forbidden, match="viewer cannot submit prompts"):
+        room.party.submit_prompt(viewer.id, "let me in")
+    with pytest.raises(Unauthorized):
+        room.party.submit_prompt(pending.id, "me too")
+    room.party.submit_prompt(bob.id, "fine")
+    room.party.member_action("bob", "role", "viewer")  # demoted: the next prompt fails
+    with pytest.raises(Forbidden):
+        room.party.submit_prompt(bob.id, "again")
+    room.party.member_action("vic", "role", "collaborator")
+    assert room.party.submit_prompt(viewer.id, "now I can").state == "queued"
+
+
+async def test_the_queue_is_fifo_reorderable_and_approval_starts_the_hook(room):
+    bob, _ = room.join("bob")
+    cy, _ = room.join("cy")
+    first = room.party.submit_prompt(bob.id, "first")
+    second = room.party.submit_prompt(cy.id, "second")
+    third = room.party.submit_prompt(bob.id, "third")
+    queue = lambda: [p.data["text"] for p in room.party.prompts(room.record)  # noqa: E731
+                     if p.state == "queued"]
+    assert queue() == ["first", "second", "third"]
+    room.party.prompt_action(third.id, "move", position=0)
+    assert queue() == ["third", "first", "second"]
+    room.party.prompt_action(second.id, "move", position=1)
+    assert queue() == ["third", "second", "first"]
+    room.party.prompt_action(first.id[:8], "approve")
+    room.party.prompt_action(second.id, "deny")
+    with pytest.raises(InvalidTransition):
+        room.party.prompt_action(second.id, "approve")
+    host_prompt = room.party.submit_prompt(room.host.id, "host's own")
+    await asyncio.sleep(0)
+    assert host_prompt.state == "approved"
+    assert room.approved == ["first", "host's own"]
+    assert queue() == ["third"]
+
+
+async def test_auto_approved_prompts_start_the_hook_and_a_failing_hook_is_logged(
+        tmp_path, caplog):
+    room = Room(tmp_path, auto_approve_prompts=True)
+    bob, _ = room.join("bob")
+
+    async def broken(rec: Record) -> None:
+        raise RuntimeError("orchestrator down")
+
+    room.party.on_prompt_approved = broken
+    with caplog.at_level(logging.ERROR, logger="overmind.party"):
+        assert room.party.submit_prompt(bob.id, "go").state == "approved"
+        await asyncio.sleep(0.01)
+    assert "on_prompt_approved failed" in caplog.text
+    room.store.close()
+
+
+def test_prompt_text_reaches_only_its_submitter_and_the_host_until_shared(room):
+    bob, _ = room.join("bob")
+    cy, _ = room.join("cy")
+    prompt = room.party.submit_prompt(bob.id, "my secret plan")
+    view = lambda who: [event_view(e, who.id) for e in room.events()  # noqa: E731
+                        if e["type"].startswith("prompt-")]
+    assert view(bob)[-1]["data"]["text"] == "my secret plan"
+    seen_by_cy = view(cy)[-1]["data"]
+    assert "text" not in seen_by_cy and seen_by_cy["name"] == "bob"
+    assert seen_by_cy["status"] == "queued"
+    assert "text" not in str(room.party.guest_status(cy.id)["queue"])
+    assert room.party.guest_status(bob.id)["queue"][0]["text"] == "my secret plan"
+    assert room.party.status()["queue"][0]["text"] == "my secret plan"  # the host's view
+    room.party.prompt_action(prompt.id, "share")
+    assert view(cy)[-1]["data"]["text"] == "my secret plan"
+    assert room.party.guest_status(cy.id)["queue"][0]["text"] == "my secret plan"
+
+
+def test_guests_never_see_invites_or_mirrored_events(room):
+    bob, _ = room.join("bob")
+    room.store.append_event("prompt-queued", {"id": "x", "mirror": {"seq": 1}},
+                            party=room.record.id)
+    shown = [event_view(e, bob.id) for e in room.events()]
+    assert [e for e in shown if e and e["type"].startswith("invite-")] == []
+    assert all(e is None or "mirror" not in e["data"] for e in shown)
+    assert "invites" not in room.party.guest_status(bob.id)
+
+
+async def test_a_pending_member_is_admitted_once_approved_and_refused_once_denied(room):
+    bob, _ = room.join("bob", approve=False)
+    cy, _ = room.join("cy", approve=False)
+    waiting = asyncio.ensure_future(room.party.admitted(bob.id))
+    refused = asyncio.ensure_future(room.party.admitted(cy.id))
+    await asyncio.sleep(0.01)
+    assert not waiting.done() and not refused.done()
+    room.party.member_action("bob", "approve")
+    room.party.member_action("cy", "deny")
+    assert (await asyncio.wait_for(waiting, 5)).state == "approved"
+    with pytest.raises(Unauthorized):
+        await asyncio.wait_for(refused, 5)
+
+
+def test_no_secret_is_stored_or_sent_in_clear(room, tmp_path):
+    _, credential = room.join("bob")
+    secrets = [room.invite.split(".")[1], credential.split(".")[1]]
+    text = str(room.events()) + str(room.party.status())
+    room.store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    for secret in secrets:
+        assert secret not in text
+        for path in tmp_path.iterdir():
+            assert secret.encode() not in path.read_bytes()
