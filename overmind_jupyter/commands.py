@@ -10,15 +10,13 @@ HTML. ``--json`` output shapes are documented in README ("JSON output").
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import functools
 import json
 import os
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-from . import render
+from . import commands_work, render
 from .errors import NotAvailable, UsageError
 from .model import (
     Mission,
@@ -29,30 +27,9 @@ from .model import (
     exit_status,
     mission_to_dict,
 )
+from .result import Result
 
-LATER = {  # command → the issue that brings it
-    "prompt": "agents and orchestration", "objectives": "orchestration",
-    "changes": "orchestration", "diff": "orchestration", "merge": "orchestration",
-    "host": "party", "join": "party"}
-
-
-@dataclasses.dataclass
-class Result:
-    """What a command produced.
-
-    Attributes:
-        text: plain-text rendering (CLI, notebooks without HTML).
-        html: HTML rendering (escaped) or None to show ``text``.
-        data: the JSON value for ``--json`` (or None).
-        status: exit status (0 ok; ``wait`` gives the mission's).
-        stream: chunks of text to print as they come (``logs -f``).
-    """
-
-    text: str = ""
-    html: str | None = None
-    data: Any = None
-    status: int = 0
-    stream: AsyncIterator[str] | None = None
+LATER = {"host": "party", "join": "party"}  # command → the issue that brings it
 
 
 class _Parser(argparse.ArgumentParser):
@@ -164,16 +141,8 @@ def build_parser(prog: str = "overmind") -> argparse.ArgumentParser:
 
 
 def _add_later(sub: Any) -> None:
-    for name in ("objectives", "changes"):
-        sub.add_parser(name, help=f"(needs {LATER[name]})").add_argument(
-            "--json", action="store_true")
-    p = sub.add_parser("prompt", help="(needs agents) submit a prompt")
-    p.add_argument("text", nargs="*")
-    p.add_argument("--agent")
-    p.add_argument("--wait", action="store_true")
-    p.add_argument("--json", action="store_true")
-    for name, arg in (("diff", "id"), ("merge", "id"), ("join", "invite")):
-        sub.add_parser(name, help=f"(needs {LATER[name]})").add_argument(arg)
+    commands_work.add_parsers(sub)
+    sub.add_parser("join", help="(needs party) join a party").add_argument("invite")
     sub.add_parser("host", help="(needs party) host a party")
 
 
@@ -366,4 +335,4 @@ def _json(data: Any) -> Result:
 _HANDLERS = {"run": _run, "ps": _ps, "info": _info, "logs": _logs, "send": _send,
              "stop": _stop, "kill": _kill, "wait": _wait, "apply": _apply, "events": _events,
              "status": _status, "shutdown": _shutdown, "agents": _agents,
-             "questions": _questions, "answer": _answer}
+             "questions": _questions, "answer": _answer, **commands_work.HANDLERS}

@@ -24,6 +24,7 @@ from .agents import adapters
 from .agents.policy import DEFAULT_POLICY
 from .agents.runtime import AgentRuntime
 from .engine_party import PartyFacade
+from .engine_work import WorkFacade
 from .errors import UsageError
 from .events import Event
 from .model import ExitInfo, Mission, MissionKind, MissionSpec, MissionStatus, mission_to_dict
@@ -41,7 +42,7 @@ FLUSH_DELAY_S = 0.002  # s an appended event may wait before its batch is commit
 BURST_BATCH = 16  # a committed batch this large means a burst: batch the next ones
 
 
-class Engine(PartyFacade):
+class Engine(PartyFacade, WorkFacade):
     """Missions and events of one project root.
 
     Args:
@@ -93,7 +94,9 @@ class Engine(PartyFacade):
         self.agents = AgentRuntime(self.store, self.supervisor, self.questions.ask,
                                    DEFAULT_POLICY)
         self.party = Party(Records(self.store), self.store)
-        return self._reconcile()
+        report = self._reconcile()
+        await self._start_work()
+        return report
 
     def _schedule_flush(self) -> None:
         """Commit at once while the event stream is sparse (the last batch was small);
@@ -139,6 +142,7 @@ class Engine(PartyFacade):
         if self.store is None:
             return
         self.store.append_event("engine-stopping", {"stop_missions": stop_missions})
+        await self._close_work()
         if stop_missions:
             await self.shutdown()
         for rt in list(self.supervisor.runtimes.values()):

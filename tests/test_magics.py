@@ -123,8 +123,11 @@ def test_bad_input_raises_usage_error_with_the_usage_line(magics, capsys):
     assert "Supervise missions" in out(capsys)  # help is printed, not an error
 
 
-def test_prompt_cell_says_it_is_not_available_yet(magics):
-    with pytest.raises(UsageError, match="not available yet"):
+def test_prompt_cell_without_a_model_is_a_clear_error(magics, monkeypatch):
+    monkeypatch.delenv("OVERMIND_MODEL", raising=False)
+    for key in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "GEMINI_API_KEY", "GOOGLE_API_KEY"):
+        monkeypatch.delenv(key, raising=False)
+    with pytest.raises(UsageError, match="no model configured"):
         magics.shell.run_cell_magic("overmind", "prompt", "Refactor the parser\n")
     with pytest.raises(UsageError, match="takes `prompt"):
         magics.shell.run_cell_magic("overmind", "ps", "body\n")

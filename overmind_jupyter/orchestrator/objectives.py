@@ -95,7 +95,9 @@ class Orchestrator:
     async def _group(self) -> None:
         self._story_timer = None
         batch, self._inbox = self._inbox, []
-        prompts = [story.PromptIn(p["id"], p["member"], p["text"]) for p, _ in batch]
+        # batch-local ids p1, p2 …: short for the model, deterministic for scripted models
+        prompts = [story.PromptIn(f"p{n}", p["member"], p["text"])
+                   for n, (p, _) in enumerate(batch, start=1)]
         try:
             result = await story.group(self.roles().engine_model("story"), prompts,
                                        self._story())
@@ -106,7 +108,7 @@ class Orchestrator:
             story.Group(p.text.splitlines()[0][:80], (p.id,), p.text) for p in prompts]
         if result:
             self._save_story(result.story)
-        by_id = {p["id"]: (p, f) for p, f in batch}
+        by_id = {f"p{n}": item for n, item in enumerate(batch, start=1)}
         for group in groups:
             members = [by_id[i][0] for i in group.prompt_ids]
             try:

@@ -1,0 +1,146 @@
+"""Orchestration commands of the shared grammar: ``prompt``, ``objectives``, ``changes``,
+``diff``, ``merge``, ``close``, ``reopen``, ``cancel`` (parsers and handlers; see
+``commands.py`` for the grammar's conventions and ``Result``)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from . import render
+from .errors import UsageError
+from .result import Result
+
+OBJECTIVE_COLUMNS = ("ID", "STATE", "TITLE", "MEMBERS", "TOKENS", "MODEL")
+CHANGE_COLUMNS = ("ID", "STATE", "TITLE", "FILES", "+/-", "AUTHOR")
+
+
+def add_parsers(sub: Any) -> None:
+    """Add the orchestration subcommands to ``sub`` (an argparse subparsers action)."""
+    p = sub.add_parser("prompt", help="submit a prompt: it is planned and run by agents")
+    p.add_argument("text", nargs="*")
+    p.add_argument("--agent")
+    p.add_argument("--wait", action="store_true", help="wait until its objective has ended")
+    p.add_argument("--json", action="store_true")
+    p = sub.add_parser("objectives", help="objectives, or one objective with its tasks")
+    p.add_argument("id", nargs="?")
+    p.add_argument("--json", action="store_true")
+    p = sub.add_parser("changes", help="changes (local pull requests) of the agents' work")
+    p.add_argument("--objective")
+    p.add_argument("--json", action="store_true")
+    p = sub.add_parser("diff", help="the unified diff of a change")
+    p.add_argument("id")
+    p.add_argument("--path")
+    p = sub.add_parser("merge", help="merge a change (or all open changes of an objective)")
+    p.add_argument("id")
+    p.add_argument("--json", action="store_true")
+    for name, text in (("close", "close a change (its branch is kept)"),
+                       ("reopen", "reopen a closed change"),
+                       ("cancel", "cancel an objective and its tasks")):
+        sub.add_parser(name, help=text).add_argument("id")
+
+
+async def _prompt(api: Any, args: argparse.Namespace, cwd: str) -> Result:
+    text = " ".join(w for w in args.text if w != "--").strip()
+    if not text:
+        raise UsageError("nothing to do: give the prompt text, e.g. "
+                         "`overmind prompt -- add a --verbose flag`")
+    data = await api.prompt(text, agent=args.agent, wait=args.wait)
+    if args.json:
+        return _json(data)
+    return Result(_objective_text(data), None, data, 0 if data["state"] != "failed" else 1)
+
+
+async def _objectives(api: Any, args: argparse.Namespace, cwd: str) -> Result:
+    if args.id:
+        data = await api.objective(args.id)
+        return _json(data) if args.json else Result(_objective_text(data), None, data)
+    data = await api.objectives()
+    if args.json:
+        return _json(data)
+    if not data:
+        return Result("no objectives yet; submit one with `overmind prompt -- TEXT`\n", None,
+                      data)
+    rows = [[o["id"], o["state"], o["title"][:50], ", ".join(o.get("members", [])),
+             str(o["spent"]["tokens"]), _model(o)] for o in data]
+    return Result(render.table_text(OBJECTIVE_COLUMNS, rows),
+                  render.table_html(OBJECTIVE_COLUMNS, rows), data)
+
+
+async def _changes(api: Any, args: argparse.Namespace, cwd: str) -> Result:
+    data = await api.changes(args.objective)
+    if args.json:
+        return _json(data)
+    if not data:
+        return Result("no changes yet\n", None, data)
+    rows = [_change_row(c) for c in data]
+    return Result(render.table_text(CHANGE_COLUMNS, rows),
+                  render.table_html(CHANGE_COLUMNS, rows), data)
+
+
+async def _diff(api: Any, args: argparse.Namespace, cwd: str) -> Result:
+    text = await api.diff(args.id, args.path)
+    return Result(text or "(no differences)\n")
+
+
+async def _merge(api: Any, args: argparse.Namespace, cwd: str) -> Result:
+    data = await api.merge(args.id)
+    if args.json:
+        return _json(data)
+    outcomes = data.get("merged", [data])
+    if not outcomes:
+        return Result("nothing to merge: no open change\n", None, data)
+    lines = [f"{o['change']['id']} {o['outcome']['state']}: {o['outcome']['message']}"
+             for o in outcomes]
+    failed = any(o["outcome"]["state"] != "merged" for o in outcomes)
+    return Result("\n".join(lines) + "\n", None, data, 1 if failed else 0)
+
+
+async def _close(api: Any, args: argparse.Namespace, cwd: str) -> Result:
+    data = await api.close_change(args.id)
+    return Result(f"closed change {data['id']} (branch {data['branch']} kept)\n", None, data)
+
+
+async def _reopen(api: Any, args: argparse.Namespace, cwd: str) -> Result:
+    data = await api.reopen_change(args.id)
+    return Result(f"reopened change {data['id']}\n", None, data)
+
+
+async def _cancel(api: Any, args: argparse.Namespace, cwd: str) -> Result:
+    data = await api.cancel_objective(args.id)
+    return Result(f"cancelled objective {data['id']}\n", None, data)
+
+
+def _objective_text(o: dict[str, Any]) -> str:
+    lines = [f"objective {o['id']} {o['state']}: {o['title']}",
+             f"model: {_model(o)}; tokens {o['spent']['tokens']}"
+             + (f", ${o['spent']['cost_usd']:.4f}" if o["spent"].get("cost_usd") else "")]
+    if o.get("error"):
+        lines.append(f"error: {o['error']}")
+    for t in o.get("tasks", []):
+        lines.append(f"  task {t['name']}: {t['state']}"
+                     + (f" — {len(t.get('files_changed') or [])} files" if t.get(
+                         "files_changed") else ""))
+    for c in o.get("changes", []):
+        lines.append(f"  change {c['id']} {c['state']}: {c['title']}")
+    return "\n".join(lines) + "\n"
+
+
+def _model(o: dict[str, Any]) -> str:
+    return "scripted model" if o.get("scripted") else str(o.get("model", ""))
+
+
+def _change_row(c: dict[str, Any]) -> list[str]:
+    added = sum(s["added"] or 0 for s in c.get("stat", []))
+    deleted = sum(s["deleted"] or 0 for s in c.get("stat", []))
+    return [c["id"], c["state"], c["title"][:50], str(len(c.get("files", []))),
+            f"+{added}/-{deleted}", c.get("author", "")]
+
+
+def _json(data: Any) -> Result:
+    return Result(json.dumps(data, indent=2) + "\n", None, data)
+
+
+HANDLERS = {"prompt": _prompt, "objectives": _objectives, "changes": _changes, "diff": _diff,
+            "merge": _merge, "close": _close, "reopen": _reopen, "cancel": _cancel}

@@ -1,0 +1,223 @@
+"""The engine's orchestration methods: prompts, objectives, changes (``WorkFacade``).
+
+Mixed into ``Engine`` (same interface in-process and over REST, see ``client.py``).
+Built on start from the engine's store: the worktree pool, the merge queue with a
+referee on the configured model, the task runner and the orchestrator.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import os
+import secrets
+from typing import Any
+
+from . import lifecycles
+from .agents import adapters
+from .errors import AmbiguousReference, NotFound, OvermindError, UsageError
+from .llm.contract import ChatModel
+from .orchestrator import referee as referee_mod
+from .orchestrator.changes import Changes
+from .orchestrator.objectives import Orchestrator, Settings
+from .orchestrator.roles import RoleModels
+from .orchestrator.tasks import TaskRunner
+from .store.records import Record, Records
+from .workspace.merge import MergeQueue
+from .workspace.worktrees import WorktreePool
+
+log = logging.getLogger("overmind.engine")
+
+
+class WorkFacade:
+    """Orchestration half of the engine (needs ``self.store``, ``self.questions``,
+    ``self.party``, ``self.root``, ``self.provider_env``, ``self.run``, ``self.wait``,
+    ``subscribe``, ``party_prompt``)."""
+
+    work_settings: Settings = Settings()
+    orchestrator: Orchestrator | None = None
+
+    async def _start_work(self) -> None:
+        self.records = Records(self.store)
+        self.pool = _LazyPool(self.root)
+        queue = MergeQueue(self.root, referee=self._referee)
+        runner_ref: list[TaskRunner] = []
+        self.changes_ = Changes(self.root, self.records, self.questions, queue,
+                                on_settled=lambda rec: runner_ref[0].release_for(rec))
+        runner = TaskRunner(self.records, self.store, self.pool, self.changes_, self.roles,
+                            self.run, self.wait, budget_env=lambda oid: self.orchestrator
+                            .budget.env(oid))
+        runner_ref.append(runner)
+        self.orchestrator = Orchestrator(self.root, self.records, self.questions,
+                                         self.changes_, runner, self.roles,
+                                         self.work_settings)
+        self.subscribe(self.orchestrator.budget.on_events)
+        self.party.on_prompt_approved = self._prompt_approved
+        self._prompt_objectives: dict[str, asyncio.Future[str]] = {}
+
+    async def _prompt_approved(self, prompt: Record) -> None:
+        """A party prompt was approved: it joins an objective (``grouped``)."""
+        future = self.orchestrator.enqueue(prompt.id, prompt.data["name"], prompt.data["text"])
+        self._prompt_objectives[prompt.id] = future
+        oid = await future
+        self.records.transition("prompt", prompt.id, "grouped", lifecycles.PROMPT,
+                                objective=oid)
+
+    async def _close_work(self) -> None:
+        if self.orchestrator is None:
+            return
+        for run in self.orchestrator.runs.values():
+            run.cancel("engine stopping")
+        await self.pool.close()
+
+    def roles(self) -> RoleModels:
+        """Models per role from ``OVERMIND_MODEL`` (or the provider keys present).
+
+        Raises:
+            UsageError: no model configured.
+        """
+        env = {**os.environ, **self.provider_env}
+        return RoleModels(adapters.default_model(env), env)
+
+    async def _referee(self, conflict: Any) -> Any:
+        """Merge tier 2 on the configured model; None (→ a human) when none is usable."""
+        try:
+            model: ChatModel = self.roles().engine_model("referee")
+        except OvermindError as exc:
+            log.info("no referee model (%s): the conflict goes to a human", exc)
+            return None
+        return await referee_mod.referee_for(model)(conflict)
+
+    # -- prompts and objectives -----------------------------------------------------
+    async def prompt(self, text: str, agent: str | None = None, wait: bool = False,
+                     member: str = "host") -> dict[str, Any]:
+        """Submit a prompt; it joins an objective (story agent) that plans and runs.
+
+        Returns the objective (``objective`` shape); with ``wait``, once it has ended.
+
+        Raises:
+            UsageError: empty prompt, no model configured, not a git repository.
+        """
+        if agent is not None and agent not in self.adapters:
+            raise UsageError(f"unknown agent {agent!r}; known agents: "
+                             f"{', '.join(self.adapters)}")
+        if self.party.current() is None and self.party_links:
+            return await self.party_prompt(text)  # a guest: the host's party plans it
+        self.roles()  # fail now, not in the background, when no model is configured
+        await self.pool.start()  # spares get prepared while the planners think
+        if self.party.current() is not None:  # the host's prompt queues like any other
+            rec = await self.party_prompt(text)
+            await asyncio.sleep(0)  # let the approval hook register its objective future
+            oid = await self._prompt_objectives[rec["id"]]
+        else:
+            oid = await self.orchestrator.enqueue(secrets.token_hex(4), member, text, agent)
+        if wait:
+            await self.orchestrator.wait(oid)
+        return await self.objective(oid)
+
+    async def objectives(self) -> list[dict[str, Any]]:
+        """Every objective, oldest first (``objective`` shape without tasks/changes)."""
+        return [r.to_dict() for r in self.records.list("objective")]
+
+    async def objective(self, ref: str) -> dict[str, Any]:
+        """One objective with its ``tasks`` and ``changes``.
+
+        Raises:
+            NotFound / AmbiguousReference.
+        """
+        rec = self.orchestrator.resolve(ref)
+        return {**rec.to_dict(),
+                "tasks": [t.to_dict() for t in self.records.list("task", parent=rec.id)],
+                "changes": [c.to_dict() for c in self.changes_.list(rec.id)]}
+
+    async def wait_objective(self, ref: str, timeout_s: float | None = None) -> dict[str, Any]:
+        """Wait until an objective's pipeline has ended (or ``timeout_s`` s passed)."""
+        rec = self.orchestrator.resolve(ref)
+        await self.orchestrator.wait(rec.id, timeout_s)
+        return await self.objective(rec.id)
+
+    async def cancel_objective(self, ref: str) -> dict[str, Any]:
+        """Cancel an objective: its tasks stop, its questions are withdrawn."""
+        return self.orchestrator.cancel(ref).to_dict()
+
+    # -- changes --------------------------------------------------------------------
+    async def changes(self, objective: str | None = None) -> list[dict[str, Any]]:
+        """Changes (of one objective), oldest first."""
+        oid = self.orchestrator.resolve(objective).id if objective else None
+        return [c.to_dict() for c in self.changes_.list(oid)]
+
+    async def change(self, ref: str) -> dict[str, Any]:
+        """One change (``change`` shape)."""
+        return self.changes_.resolve(ref).to_dict()
+
+    async def diff(self, ref: str, path: str | None = None) -> str:
+        """The change's unified diff against its base."""
+        return await self.changes_.diff(ref, path)
+
+    async def merge(self, ref: str) -> dict[str, Any]:
+        """Merge one change (or, given an objective, all its open changes).
+
+        Returns ``{"change": change, "outcome": {state, tier, merge_commit, message,
+        conflicts, verification}}`` or, for an objective, ``{"merged": [...]}``.
+        """
+        try:
+            rec = self.changes_.resolve(ref)
+        except AmbiguousReference:
+            raise
+        except NotFound:
+            return await self._merge_objective(ref)
+        outcome = await self.changes_.merge(rec.id)
+        return {"change": self.changes_.resolve(rec.id).to_dict(),
+                "outcome": dataclasses.asdict(outcome)}
+
+    async def _merge_objective(self, ref: str) -> dict[str, Any]:
+        obj = self.orchestrator.resolve(ref)
+        results = []
+        for c in self.changes_.list(obj.id):
+            if c.state in ("open", "approved"):
+                results.append(await self.merge(c.id))
+        return {"objective": obj.id, "merged": results}
+
+    async def close_change(self, ref: str) -> dict[str, Any]:
+        """Close a change (its branch is kept; reopen with ``reopen_change``)."""
+        return (await self.changes_.close(ref)).to_dict()
+
+    async def reopen_change(self, ref: str) -> dict[str, Any]:
+        """Reopen a closed change."""
+        return self.changes_.reopen(ref).to_dict()
+
+
+
+class _LazyPool:
+    """The ``WorktreePool`` of the engine's root, created and started at first use, so an
+    engine whose root is not a git repository (or never plans) pays nothing."""
+
+    def __init__(self, root: Any) -> None:
+        self.root = root
+        self.pool: WorktreePool | None = None
+
+    async def start(self) -> None:
+        """Create and start the pool (once).
+
+        Raises:
+            UsageError: a bad ``overmind.toml``. WorkspaceError: not a git repository.
+        """
+        if self.pool is None:
+            pool = WorktreePool(self.root)
+            await pool.start()
+            self.pool = pool
+
+    async def acquire(self, *args: Any, **kwargs: Any) -> Any:
+        """See ``WorktreePool.acquire``."""
+        await self.start()
+        return await self.pool.acquire(*args, **kwargs)
+
+    async def release(self, *args: Any, **kwargs: Any) -> None:
+        """See ``WorktreePool.release``."""
+        await self.pool.release(*args, **kwargs)
+
+    async def close(self) -> None:
+        """Close the pool if it was started."""
+        if self.pool is not None:
+            await self.pool.close()
