@@ -7,6 +7,7 @@ no prompts, no editor, C locale) so its output is stable and it never waits for 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 from pathlib import Path
 
@@ -42,12 +43,21 @@ async def git(*args: str, cwd: str | Path, input: str | None = None,
 
 async def git_status(*args: str, cwd: str | Path, input: str | None = None,
                      env: dict[str, str] | None = None) -> tuple[int, str, str]:
-    """Run ``git ARGS`` in ``cwd``; return ``(exit status, stdout, stderr)`` without raising."""
+    """Run ``git ARGS`` in ``cwd``; return ``(exit status, stdout, stderr)`` without raising.
+
+    When the calling task is cancelled, the git process is killed (and reaped) first.
+    """
     proc = await asyncio.create_subprocess_exec(
         "git", *args, cwd=str(cwd), env={**os.environ, **(env or {}), **_ENV},
         stdin=asyncio.subprocess.PIPE if input is not None else asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-    out, err = await proc.communicate(input.encode() if input is not None else None)
+    try:
+        out, err = await proc.communicate(input.encode() if input is not None else None)
+    except BaseException:  # cancelled: never leave a git behind (it may hold index.lock)
+        with contextlib.suppress(ProcessLookupError):
+            proc.kill()
+        await asyncio.shield(proc.wait())
+        raise
     return proc.returncode, out.decode(errors="replace"), err.decode(errors="replace")
 
 
