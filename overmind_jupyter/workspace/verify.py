@@ -3,9 +3,9 @@
 The command runs as an argv (no shell) in the scratch worktree holding the merge, in its
 own process group, with this process's environment minus every secret
 (``agents.tool_env.scrubbed_env``: the tests are repository code an agent may have
-written), stdin closed, stdout and stderr captured together. Only the last
-``TAIL_BYTES`` of output are kept. When the command outlives its timeout, or leaves
-background processes behind, its whole process group is killed.
+written), stdin closed, stdout and stderr captured together in an anonymous temporary
+file of which only the last ``TAIL_BYTES`` are read back. When the command outlives its
+timeout, or leaves background processes behind, its whole process group is killed.
 """
 
 from __future__ import annotations
@@ -16,9 +16,11 @@ import contextlib
 import os
 import signal
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from ..agents.tool_env import scrubbed_env
 from ..errors import UsageError
@@ -29,7 +31,6 @@ except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
 
 TAIL_BYTES = 8 * 1024
-_CHUNK = 64 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,40 +97,40 @@ async def run_verification(command: list[str], cwd: Path, timeout_s: float) -> V
     if not command:
         raise UsageError("the verification command is empty: give a program and arguments")
     started = time.monotonic()
+    # Output goes to an anonymous file, not a pipe: a background child holding a pipe open
+    # would keep the gate waiting, and the tail is all that is read back.
+    with tempfile.TemporaryFile() as log:
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                *command, cwd=cwd, env=scrubbed_env(os.environ),
+                stdin=asyncio.subprocess.DEVNULL, stdout=log, stderr=asyncio.subprocess.STDOUT,
+                start_new_session=True)
+        except OSError as exc:
+            reason = f"could not start {command[0]}: {exc.strerror or exc}"
+            return _result(command, None, reason.encode(), started)
+        code = await _wait(proc, timeout_s)
+        output = _tail(log)
+    if code is None:
+        output += f"\n[timed out after {timeout_s:g} s; process group killed]\n".encode()
+    return _result(command, code, output, started)
+
+
+async def _wait(proc: asyncio.subprocess.Process, timeout_s: float) -> int | None:
+    """The exit status, or None after a timeout (the process group is then killed)."""
     try:
-        proc = await asyncio.create_subprocess_exec(
-            *command, cwd=cwd, env=scrubbed_env(os.environ), stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-            start_new_session=True)
-    except OSError as exc:
-        reason = f"could not start {command[0]}: {exc.strerror or exc}"
-        return _result(command, None, reason.encode(), started)
-    tail = bytearray()
-    try:
-        await asyncio.wait_for(_collect(proc, tail), timeout_s)
+        return await asyncio.wait_for(proc.wait(), timeout_s)
     except asyncio.TimeoutError:
-        await proc.wait()  # its group is dead (see _collect): reap it
-        tail += f"\n[timed out after {timeout_s:g} s; process group killed]\n".encode()
-        return _result(command, None, tail, started)
-    return _result(command, proc.returncode, tail, started)
-
-
-async def _collect(proc: asyncio.subprocess.Process, tail: bytearray) -> None:
-    # Wait for the command itself, not for EOF: a background child may hold stdout open.
-    reader = asyncio.ensure_future(_read_tail(proc, tail))
-    try:
+        _kill_group(proc.pid)
         await proc.wait()
+        return None
     finally:
-        _kill_group(proc.pid)  # leftovers in its group; also on timeout or cancellation
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(reader, 5)
+        _kill_group(proc.pid)  # background leftovers in its group; also on cancellation
 
 
-async def _read_tail(proc: asyncio.subprocess.Process, tail: bytearray) -> None:
-    assert proc.stdout is not None
-    while chunk := await proc.stdout.read(_CHUNK):
-        tail += chunk
-        del tail[:-TAIL_BYTES]
+def _tail(log: IO[bytes]) -> bytes:
+    size = log.seek(0, os.SEEK_END)
+    log.seek(max(0, size - TAIL_BYTES - 1))  # one byte more: _result sees the cut
+    return log.read()
 
 
 def _kill_group(pgid: int) -> None:
