@@ -19,6 +19,7 @@ from urllib.parse import quote, urlencode
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
 
 from . import runtime_files
+from .client_work import WorkClient
 from .errors import EngineUnavailable, OvermindError, from_json
 from .events import Event
 from .model import Mission, MissionSpec, mission_from_dict
@@ -28,7 +29,7 @@ API = "overmind/api/"
 LONG_POLL_S = 60.0
 
 
-class Client:
+class Client(WorkClient):
     """Talks to the engine in a Jupyter server at ``url`` (with base URL, ending in ``/``).
 
     Args:

@@ -16,6 +16,7 @@ from .base import OvermindHandler, endpoint
 from .events_ws import EventsHandler
 from .party_handlers import HOST_ROUTES as PARTY_ROUTES
 from .schemas import AnswerBody, ApplyBody, KillBody, RunBody, SendBody, StopBody, WaitBody
+from .work_handlers import WORK_ROUTES
 
 
 def _flag(handler: OvermindHandler, name: str) -> bool:
@@ -204,4 +205,5 @@ ROUTES = [
     ("shutdown", ShutdownHandler),
     ("openapi.json", OpenAPIHandler),
     *PARTY_ROUTES,
+    *WORK_ROUTES,
 ]

@@ -145,3 +145,17 @@ class GuestJoinBody(_Strict):
     """Guest ``POST <base_url>overmind/party/join``; the invite is in a header."""
 
     name: str = _NAME
+
+
+class PromptBody(_Strict):
+    """``POST /prompts``: a prompt (``wait``: answer once its objective has ended)."""
+
+    text: str = Field(min_length=1, max_length=20_000)
+    agent: str | None = None
+    wait: bool = False
+
+
+class WaitObjectiveBody(_Strict):
+    """``POST /objectives/{ref}/wait``: wait at most ``timeout_s`` s (None: until ended)."""
+
+    timeout_s: float | None = Field(None, gt=0, le=86_400)
