@@ -174,7 +174,7 @@ class MergeQueue:
         if verification is not None and not verification.ok:
             return MergeOutcome("verification-failed", tier, None, (), verification,
                                 _failure_message(request, verification))
-        blocked = await advance(scratch.top, request.target, old, commit)
+        blocked = await advance(scratch.top, request.target, old, commit, scratch.env)
         if blocked is not None:
             outcome = MergeOutcome("blocked", tier, None, (), verification, blocked.reason)
             return _Retry(outcome) if blocked.retry else outcome
@@ -194,7 +194,7 @@ class MergeQueue:
             assert text is not None
             await scratch.resolve(file.path, text)
             tier = 3 if by_human else tier
-        if not reports and await scratch.unmerged():
+        if files and not reports and await scratch.unmerged():
             raise GitError(("merge",), 1, "paths still unmerged after resolution")
         return tier, reports
 

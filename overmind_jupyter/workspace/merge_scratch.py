@@ -47,8 +47,8 @@ class ConflictedFile:
 class Scratch:
     """A detached worktree of ``top`` (the repository's top level) for one merge."""
 
-    def __init__(self, top: Path, path: Path) -> None:
-        self.top, self.path = top, path
+    def __init__(self, top: Path, path: Path, env: dict[str, str]) -> None:
+        self.top, self.path, self.env = top, path, env  # env: the merge's git identity
         self._labels: dict[str, str] = {}
 
     @classmethod
@@ -61,7 +61,7 @@ class Scratch:
         path = _state_dir(top) / "scratch" / f"merge-{secrets.token_hex(4)}"
         path.parent.mkdir(parents=True, exist_ok=True)
         await git("worktree", "add", "--detach", "--quiet", str(path), commit, cwd=top)
-        return cls(top, path)
+        return cls(top, path, await identity(top))
 
     async def merge(self, commit: str, labels: tuple[str, str]) -> list[str]:
         """Merge ``commit`` without committing; return the conflicted paths ([] if clean).
@@ -73,7 +73,7 @@ class Scratch:
             GitError: the merge failed for another reason than conflicts.
         """
         args = (*_merge_options(self.top), "merge", "--no-ff", "--no-commit", "--quiet", commit)
-        code, out, err = await git_status(*args, cwd=self.path)
+        code, out, err = await git_status(*args, cwd=self.path, env=self.env)
         if code == 0:
             return []
         paths = await self.unmerged()
@@ -122,7 +122,7 @@ class Scratch:
     async def commit(self, message: str) -> str:
         """Record the merge (hooks skipped: the verification gate is the check); its id."""
         await git("commit", "--no-verify", "--quiet", "-F", "-", input=message, cwd=self.path,
-                  env=await _identity(self.top))
+                  env=self.env)
         return await rev_parse("HEAD", self.path)
 
     async def remove(self) -> None:
@@ -164,12 +164,15 @@ def nbmerge_driver() -> str | None:
     return shutil.which("git-nbmergedriver")
 
 
-async def _identity(top: Path) -> dict[str, str]:
-    # A merge commit needs an author; fall back to "Overmind" only where none is configured.
-    name, _, _ = await git_status("config", "user.name", cwd=top)
-    email, _, _ = await git_status("config", "user.email", cwd=top)
-    if (name == 0 or "GIT_AUTHOR_NAME" in os.environ) and (
-            email == 0 or "GIT_AUTHOR_EMAIL" in os.environ):
+async def identity(top: Path) -> dict[str, str]:
+    """Environment giving git an identity ("Overmind") where none is configured, else {}.
+
+    A merge and its commit need an author and committer; the host's own identity wins.
+    """
+    _, out, _ = await git_status("config", "--get-regexp", r"^user\.(name|email)$", cwd=top)
+    configured = {line.split(" ", 1)[0] for line in out.splitlines()}
+    if all(key in configured or env in os.environ for key, env in (
+            ("user.name", "GIT_AUTHOR_NAME"), ("user.email", "GIT_AUTHOR_EMAIL"))):
         return {}
     return dict(_FALLBACK_IDENTITY)
 
@@ -195,22 +198,25 @@ class Blocked:
     retry: bool = False
 
 
-async def advance(top: Path, target: str, old: str, new: str) -> Blocked | None:
+async def advance(top: Path, target: str, old: str, new: str,
+                  env: dict[str, str]) -> Blocked | None:
     """Move branch ``target`` from ``old`` to its descendant ``new``; None when done.
 
     Where ``target`` is checked out, ``git merge --ff-only`` in that worktree moves branch,
     index and files together, and git refuses (→ ``Blocked``) rather than overwrite
     uncommitted edits; elsewhere ``git update-ref`` swaps ``old`` for ``new`` atomically.
+    ``env`` is the git identity for the reflog (see ``identity``).
     """
     ref = f"refs/heads/{target}"
     worktree = await checked_out_in(top, target)
     if worktree is None:
         code, _, _ = await git_status("update-ref", "-m", f"overmind: merge {new[:12]}",
-                                      ref, new, old, cwd=top)
+                                      ref, new, old, cwd=top, env=env)
         return None if code == 0 else Blocked(_MOVED.format(target), retry=True)
     if await rev_parse(ref, top) != old:
         return Blocked(_MOVED.format(target), retry=True)
-    code, _, err = await git_status("merge", "--ff-only", "--quiet", new, cwd=worktree)
+    code, _, err = await git_status("merge", "--ff-only", "--quiet", new, cwd=worktree,
+                                    env=env)
     if code == 0:
         return None
     return Blocked(_refusal(target, worktree, err))

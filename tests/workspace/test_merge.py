@@ -248,3 +248,19 @@ def test_already_merged_branch_does_not_move_the_target(repo: Path) -> None:
 def test_unknown_branch_is_not_found(repo: Path) -> None:
     with pytest.raises(NotFound, match="no branch 'nope'"):
         merge(repo, MergeRequest("c9", "nope", "main", "x", "y"))
+
+
+def test_merge_commit_falls_back_to_an_overmind_identity(
+        repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    commit_files(repo, "feat", {"b.py": "b = 1\n"})
+    run_git(repo, "config", "--unset", "user.name")
+    run_git(repo, "config", "--unset", "user.email")
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", "/dev/null")
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    for name in ("AUTHOR", "COMMITTER"):
+        monkeypatch.delenv(f"GIT_{name}_NAME", raising=False)
+        monkeypatch.delenv(f"GIT_{name}_EMAIL", raising=False)
+    monkeypatch.setenv("EMAIL", "")
+    assert merge(repo).state == "merged"
+    assert run_git(repo, "log", "-1", "--format=%an <%ae>", "main") == (
+        "Overmind <overmind@localhost>\n")
