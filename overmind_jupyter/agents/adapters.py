@@ -104,5 +104,5 @@ def rows(adapters: Mapping[str, Adapter]) -> list[dict[str, object]]:
 def provider_env(env: Mapping[str, str] = os.environ) -> dict[str, str]:
     """The model provider variables present in ``env`` (given to agent missions only)."""
     names = (*PROVIDER_KEYS, "OVERMIND_MODEL", "OVERMIND_FALLBACK_MODEL",
-             "OVERMIND_MAX_COST_USD", "OVERMIND_MAX_MODEL_CALLS")
+             "OVERMIND_MAX_COST_USD", "OVERMIND_MAX_MODEL_CALLS", "OVERMIND_MAX_TOKENS")
     return {k: env[k] for k in names if env.get(k)}

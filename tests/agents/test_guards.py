@@ -27,6 +27,15 @@ def test_cost_budget_stops_before_spending_more():
     assert guard.before_model_call() == "cost budget reached ($0.0120 of $0.0100)"
 
 
+def test_token_budget_counts_input_and_output_even_without_prices():
+    guard = LoopGuard(LoopLimits(max_tokens=500))
+    assert guard.before_model_call() is None
+    guard.add_cost(None, tokens=300)
+    assert guard.before_model_call() is None
+    guard.add_cost(None, tokens=300)
+    assert guard.before_model_call() == "token budget reached (600 of 500 tokens)"
+
+
 def test_unknown_prices_never_trip_the_cost_budget():
     guard = LoopGuard(LoopLimits(max_cost_usd=0.0001))
     for _ in range(5):

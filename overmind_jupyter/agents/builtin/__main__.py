@@ -18,6 +18,10 @@ def main(argv: list[str] | None = None) -> int:
                         default=_env_float("OVERMIND_MAX_COST_USD"),
                         help="stop and ask once a prompt has cost this much (USD; default: "
                              "$OVERMIND_MAX_COST_USD, unlimited)")
+    parser.add_argument("--max-tokens", type=int,
+                        default=_env_int("OVERMIND_MAX_TOKENS"),
+                        help="stop and ask once a prompt has used this many tokens (input + "
+                             "output; default: $OVERMIND_MAX_TOKENS, unlimited)")
     parser.add_argument("--max-model-calls", type=int,
                         default=int(_env_float("OVERMIND_MAX_MODEL_CALLS") or 40),
                         help="stop and ask after this many model calls per prompt "
@@ -32,7 +36,8 @@ def main(argv: list[str] | None = None) -> int:
 
     from ..guards import LoopLimits
     from .agent import BuiltinAgent, state_dir_from_env
-    limits = LoopLimits(max_model_calls=args.max_model_calls, max_cost_usd=args.max_cost_usd)
+    limits = LoopLimits(max_model_calls=args.max_model_calls, max_cost_usd=args.max_cost_usd,
+                        max_tokens=args.max_tokens)
     asyncio.run(run_agent(BuiltinAgent(args.model, limits=limits,
                                        state_dir=state_dir_from_env())))
     return 0
@@ -46,6 +51,11 @@ def _env_float(name: str) -> float | None:
         print(f"overmind-builtin-agent: ignoring {name}={value!r} (not a number)",
               file=sys.stderr)
         return None
+
+
+def _env_int(name: str) -> int | None:
+    value = _env_float(name)
+    return None if value is None else int(value)
 
 
 def _skip_schema_docstrings() -> None:

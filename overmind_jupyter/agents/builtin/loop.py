@@ -96,7 +96,7 @@ async def _usage(model: ChatModel, usage: Usage, reporter: Reporter, guard: Loop
                  outcome: LoopOutcome) -> None:
     served = getattr(model, "served_by", model)  # a FallbackModel may have switched
     cost = cost_usd(served.model_id, usage)
-    guard.add_cost(cost)
+    guard.add_cost(cost, usage.input_tokens + usage.output_tokens)
     u = outcome.usage
     outcome.usage = Usage(u.input_tokens + usage.input_tokens,
                           u.output_tokens + usage.output_tokens,
