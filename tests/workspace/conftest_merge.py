@@ -10,7 +10,10 @@ from __future__ import annotations
 import os
 import subprocess
 import tempfile
+import time
 from pathlib import Path
+
+import psutil
 
 IDENTITY = {"GIT_AUTHOR_NAME": "Test", "GIT_AUTHOR_EMAIL": "test@example.invalid",
             "GIT_COMMITTER_NAME": "Test", "GIT_COMMITTER_EMAIL": "test@example.invalid"}
@@ -88,3 +91,16 @@ def scratch_left(repo: Path) -> list[str]:
               if line.startswith("worktree ")][1:]
     scratch = repo / ".overmind" / "scratch"
     return listed + ([p.name for p in scratch.iterdir()] if scratch.is_dir() else [])
+
+
+def process_gone(pid: int, within_s: float = 5) -> bool:
+    """Whether process ``pid`` has died (gone, or a zombie) within ``within_s`` seconds."""
+    deadline = time.monotonic() + within_s
+    while time.monotonic() < deadline:
+        try:
+            if psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
+                return True  # killed; reaping is its parent's (or init's) business
+        except psutil.NoSuchProcess:
+            return True
+        time.sleep(0.05)
+    return False

@@ -7,7 +7,16 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest_merge import commit_files, make_repo, parents, rev, run_git, scratch_left, show
+from conftest_merge import (
+    commit_files,
+    make_repo,
+    parents,
+    process_gone,
+    rev,
+    run_git,
+    scratch_left,
+    show,
+)
 
 from overmind_jupyter.errors import NotFound
 from overmind_jupyter.workspace.merge import (
@@ -264,3 +273,38 @@ def test_merge_commit_falls_back_to_an_overmind_identity(
     assert merge(repo).state == "merged"
     assert run_git(repo, "log", "-1", "--format=%an <%ae>", "main") == (
         "Overmind <overmind@localhost>\n")
+
+
+def test_a_failing_referee_becomes_a_question(repo: Path) -> None:
+    old = _conflict(repo)
+
+    async def broken(file: ConflictedFile) -> Resolution:
+        raise RuntimeError("model quota exhausted")
+
+    outcome = merge(repo, referee=broken)
+    assert outcome.state == "conflicted" and rev(repo, "main") == old
+    assert outcome.conflicts[0].rejected_reason == (
+        "referee failed: RuntimeError: model quota exhausted")
+    assert scratch_left(repo) == []
+
+
+def test_a_cancelled_merge_kills_its_verification_and_removes_the_scratch(
+        repo: Path, tmp_path: Path) -> None:
+    commit_files(repo, "feat", {"b.py": "b = 1\n"})
+    old, started = rev(repo, "main"), tmp_path / "started"
+    slow = [sys.executable, "-c", f"import os, time; open({str(started)!r}, 'w')"
+            ".write(str(os.getpid())); time.sleep(60)"]
+
+    async def cancel_midway() -> None:
+        task = asyncio.ensure_future(MergeQueue(repo, verify_command=slow).merge(REQUEST))
+        while not started.exists():
+            await asyncio.sleep(0.05)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(cancel_midway())
+    assert rev(repo, "main") == old
+    assert scratch_left(repo) == []
+    assert process_gone(int(started.read_text()))
+

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
 import time
 from pathlib import Path
 
-import psutil
 import pytest
+from conftest_merge import process_gone
 
 from overmind_jupyter.errors import UsageError
 from overmind_jupyter.workspace.verify import (
@@ -84,7 +83,7 @@ def test_timeout_kills_the_whole_process_group(tmp_path: Path) -> None:
     assert time.monotonic() - started < 10
     assert (result.ok, result.exit_code) == (False, None)
     assert "started" in result.output_tail and "timed out after 2 s" in result.output_tail
-    _assert_gone(int(pidfile.read_text()))
+    assert process_gone(int(pidfile.read_text()))
 
 
 def test_background_leftovers_do_not_hold_the_gate_open(tmp_path: Path) -> None:
@@ -95,20 +94,7 @@ def test_background_leftovers_do_not_hold_the_gate_open(tmp_path: Path) -> None:
     started = time.monotonic()
     result = verify([sys.executable, "-c", code], tmp_path)
     assert result.ok and time.monotonic() - started < 10
-    _assert_gone(int(pidfile.read_text()))
-
-
-def _assert_gone(pid: int) -> None:
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
-        try:
-            if psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
-                return  # killed; its parent (also killed) will never reap it: init does
-        except psutil.NoSuchProcess:
-            return
-        time.sleep(0.05)
-    os.kill(pid, 9)
-    raise AssertionError(f"process {pid} survived the verification command")
+    assert process_gone(int(pidfile.read_text()))
 
 
 def test_a_missing_program_is_a_failed_result_not_an_exception(tmp_path: Path) -> None:
