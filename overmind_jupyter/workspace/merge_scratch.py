@@ -19,6 +19,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import psutil
+
 from ..errors import UsageError
 from .git import GitError, git, git_status, rev_parse
 
@@ -55,11 +57,16 @@ class Scratch:
     async def create(cls, top: Path, commit: str) -> Scratch:
         """Add a worktree detached at ``commit`` under ``<top>/.overmind/scratch/``.
 
+        Its name carries this process's pid, so scratch worktrees left by a process that
+        died mid-merge (kill -9) are recognised and removed here.
+
         Raises:
             GitError: git refused (disk full, broken repository …).
         """
-        path = _state_dir(top) / "scratch" / f"merge-{secrets.token_hex(4)}"
-        path.parent.mkdir(parents=True, exist_ok=True)
+        scratch = _state_dir(top) / "scratch"
+        scratch.mkdir(exist_ok=True)
+        await _remove_orphans(top, scratch)
+        path = scratch / f"merge-{os.getpid()}-{secrets.token_hex(4)}"
         await git("worktree", "add", "--detach", "--quiet", str(path), commit, cwd=top)
         return cls(top, path, await identity(top))
 
@@ -132,6 +139,13 @@ class Scratch:
         if code != 0:
             shutil.rmtree(self.path, ignore_errors=True)
             await git_status("worktree", "prune", cwd=self.top)
+
+
+async def _remove_orphans(top: Path, scratch: Path) -> None:
+    for path in scratch.iterdir():
+        match = re.fullmatch(r"merge-(\d+)-[0-9a-f]+", path.name)
+        if match and not psutil.pid_exists(int(match[1])):
+            await Scratch(top, path, {}).remove()
 
 
 def _state_dir(top: Path) -> Path:

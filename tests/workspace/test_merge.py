@@ -308,3 +308,15 @@ def test_a_cancelled_merge_kills_its_verification_and_removes_the_scratch(
     assert scratch_left(repo) == []
     assert process_gone(int(started.read_text()))
 
+
+
+def test_scratch_worktrees_of_a_dead_process_are_removed(repo: Path) -> None:
+    orphan = repo / ".overmind" / "scratch" / "merge-999999999-0badc0de"
+    commit_files(repo, "feat", {"b.py": "b = 1\n"})
+    assert merge(repo).state == "merged"  # creates .overmind/scratch
+    run_git(repo, "worktree", "add", "-q", "--detach", str(orphan), "main")
+    (orphan / "b.py").write_text("half-merged\n")
+    commit_files(repo, "feat2", {"c.py": "c = 1\n"})
+    outcome = merge(repo, MergeRequest("c2", "feat2", "main", "Second", "bob"))
+    assert outcome.state == "merged"
+    assert scratch_left(repo) == []
