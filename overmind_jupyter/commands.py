@@ -16,7 +16,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from . import commands_work, render
+from . import commands_party, commands_work, render
 from .errors import NotAvailable, UsageError
 from .model import (
     Mission,
@@ -29,7 +29,7 @@ from .model import (
 )
 from .result import Result
 
-LATER = {"host": "party", "join": "party"}  # command → the issue that brings it
+LATER: dict[str, str] = {}  # command → the issue that brings it (none left)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -142,8 +142,7 @@ def build_parser(prog: str = "overmind") -> argparse.ArgumentParser:
 
 def _add_later(sub: Any) -> None:
     commands_work.add_parsers(sub)
-    sub.add_parser("join", help="(needs party) join a party").add_argument("invite")
-    sub.add_parser("host", help="(needs party) host a party")
+    commands_party.add_parsers(sub)
 
 
 def parse(argv: list[str], prog: str = "overmind") -> argparse.Namespace:
@@ -335,4 +334,5 @@ def _json(data: Any) -> Result:
 _HANDLERS = {"run": _run, "ps": _ps, "info": _info, "logs": _logs, "send": _send,
              "stop": _stop, "kill": _kill, "wait": _wait, "apply": _apply, "events": _events,
              "status": _status, "shutdown": _shutdown, "agents": _agents,
-             "questions": _questions, "answer": _answer, **commands_work.HANDLERS}
+             "questions": _questions, "answer": _answer, **commands_work.HANDLERS,
+             **commands_party.HANDLERS}

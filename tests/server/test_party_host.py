@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from overmind_jupyter import commands
 from overmind_jupyter.client import Client
 from overmind_jupyter.errors import NotFound, OvermindError, UsageError
 from overmind_jupyter.orchestrator.invites import parse_invite
@@ -113,3 +114,39 @@ async def test_party_routes_need_the_host_credential(jp_fetch):
                               body=None if method == "GET" else "{}", raise_error=False,
                               headers={"Authorization": ""})
         assert resp.code == 403, (method, path)
+
+
+async def run(api, *argv: str):
+    return await commands.execute(api, commands.parse(list(argv)))
+
+
+async def test_the_party_commands_host_invite_admit_and_close(client, engine):
+    hosted = await run(client, "host", "--name", "ann", "--auto-approve", "bob")
+    invite = hosted.data["invite"]
+    assert f"overmind join '{invite}' --name NAME" in hosted.text
+    await guest_joins(engine, invite, "bob")
+    await guest_joins(engine, invite, "cy")
+    viewer = await run(client, "party", "invite", "--role", "viewer", "--ttl", "600")
+    assert "viewer, valid 10m" in viewer.text and viewer.data["invite"] != invite
+    assert (await run(client, "party", "approve", "cy", "--role", "viewer")).data[
+        "role"] == "viewer"
+    prompt = (await run(client, "party", "prompt", "make", "it", "so")).data
+    assert prompt["text"] == "make it so" and prompt["state"] == "approved"
+    status = await run(client, "party")
+    assert "members:" in status.text and "bob" in status.text and "cy" in status.text
+    assert invite.partition("#")[2] not in status.text + (status.html or "")
+    assert "<script>" not in (status.html or "")
+    assert (await run(client, "party", "kick", "bob")).data["state"] == "kicked"
+    assert (await run(client, "party", "--json")).data["hosting"]["party"]["state"] == "open"
+    assert "closed" in (await run(client, "party", "close")).text
+    with pytest.raises(UsageError, match="no party here"):
+        await run(client, "party")
+
+
+def test_the_party_grammar_refuses_bad_input():
+    with pytest.raises(UsageError, match="--name"):
+        commands.parse(["join", "overmind+http://h/#a-b-12.xyz"])
+    with pytest.raises(UsageError, match="invalid choice"):
+        commands.parse(["party", "invite", "--role", "host"])
+    with pytest.raises(UsageError):
+        commands.parse(["party", "move", "prm-1", "first"])
