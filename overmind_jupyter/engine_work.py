@@ -78,7 +78,11 @@ class WorkFacade:
             UsageError: no model configured.
         """
         env = {**os.environ, **self.provider_env}
-        return RoleModels(adapters.default_model(env), env)
+        model_id = adapters.default_model(env)
+        cached = vars(self).get("_roles")
+        if cached is None or cached.model_id != model_id:  # one model object per role, so
+            cached = self._roles = RoleModels(model_id, env)  # scripts play on, not anew
+        return cached
 
     async def _referee(self, conflict: Any) -> Any:
         """Merge tier 2 on the configured model; None (→ a human) when none is usable."""

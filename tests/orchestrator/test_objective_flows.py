@@ -1,0 +1,124 @@
+"""Objectives that do not go smoothly: a budget stop, a conflict between two objectives'
+changes whose referee resolution is rejected (a leftover marker) and then closed by the
+host — with real git, real ACP agent processes and scripted models."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from overmind_jupyter.engine import Engine
+from overmind_jupyter.orchestrator.objectives import Settings
+from overmind_jupyter.testing.scripts import respond, say, tool, write_role_scripts
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def git(repo: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True,
+                          text=True).stdout
+
+
+def project(root: Path) -> Path:
+    """A repository without a test suite: merges skip verification (fast)."""
+    root.mkdir()
+    (root / "calc.py").write_text("def add(a, b):\n    return a + b\n")
+    git(root, "init", "-q", "-b", "main")
+    git(root, "add", ".")
+    git(root, "-c", "user.name=host", "-c", "user.email=h@example.com", "commit", "-qm", "init")
+    return root
+
+
+def plan(name: str) -> dict[str, Any]:
+    return respond({"tasks": [{"name": name, "description": f"{name}: change add()",
+                               "scope": ["calc.py"]}]})
+
+
+def edit(new: str) -> list[dict[str, Any]]:
+    return [tool("edit_file", path="calc.py", old_text="    return a + b\n", new_text=new),
+            say("Changed add().")]
+
+
+SCOPE = respond({"files": [{"path": "calc.py"}], "complexity": "low", "rationale": "calc"})
+
+
+async def until_question(engine: Engine, kind: str, timeout: float = 60) -> dict[str, Any]:
+    async def poll() -> dict[str, Any]:
+        while True:
+            found = [q.to_dict() for q in await engine.list_questions() if q.kind == kind]
+            if found:
+                return found[0]
+            await asyncio.sleep(0.05)
+    return await asyncio.wait_for(poll(), timeout)
+
+
+async def test_budget_pauses_the_objective_and_stop_ends_it(tmp_path: Path) -> None:
+    repo = project(tmp_path / "p")
+    scripts = write_role_scripts(
+        tmp_path / "s", story=respond({"groups": [{"title": "Logging", "prompt_ids": ["p1"],
+                                                   "summary": "log"}], "story": "calc"}),
+        scope=SCOPE, planner=plan("log"), evaluator=respond({"done": True, "feedback": "ok"}),
+        tasks={"log": edit("    print('adding')\n    return a + b\n")})
+    engine = Engine(repo, provider_env={"OVERMIND_MODEL": f"scripted:{scripts}"})
+    engine.work_settings = Settings(max_tokens=300)  # scope 240 + planner 240 > 300
+    await engine.start()
+    try:
+        objective = await engine.prompt("log every addition")
+        question = await until_question(engine, "budget")
+        assert "token budget reached (480 of 300 tokens)" in question["text"]
+        assert (await engine.objective(objective["id"]))["state"] == "paused"
+        await engine.answer(question["id"], "raise")  # doubles it: the task runs
+        second = await until_question(engine, "budget")  # the agent spent past 960
+        assert second["id"] != question["id"]
+        await engine.answer(second["id"], "stop")
+        final = await engine.wait_objective(objective["id"], 30)
+    finally:
+        await engine.close()
+    assert final["state"] == "cancelled" and "stopped by the host" in final["error"]
+    assert final["budget"]["max_tokens"] == 960 and final["spent"]["tokens"] >= 960
+    assert [t["state"] for t in final["tasks"]] == ["done"]
+    assert git(repo, "rev-list", "--count", "main").strip() == "1"  # nothing merged
+
+
+async def test_conflicting_objectives_referee_rejected_then_host_closes(tmp_path: Path
+                                                                        ) -> None:
+    repo = project(tmp_path / "p")
+    story = [respond({"groups": [{"title": t, "prompt_ids": ["p1"], "summary": t}],
+                      "story": "calc"}) for t in ("Double", "Square")]
+    # "=======" alone passes the referee's own check but not the merge queue's validation
+    leftover = "def add(a, b):\n    return 2 * (a + b)\n=======\n"
+    scripts = write_role_scripts(
+        tmp_path / "s", story=story, scope=[SCOPE, SCOPE],
+        planner=[plan("double"), plan("square")],
+        evaluator=[respond({"done": True, "feedback": "ok"})] * 2,
+        referee=respond({"resolution": leftover, "confidence": 0.95,
+                         "explanation": "kept both"}),
+        tasks={"double": edit("    return 2 * (a + b)\n"),
+               "square": edit("    return (a + b) ** 2\n")})
+    engine = Engine(repo, provider_env={"OVERMIND_MODEL": f"scripted:{scripts}"})
+    await engine.start()
+    try:
+        first = await engine.prompt("double the sum")
+        await asyncio.sleep(0.05)  # the first objective plans before the second arrives
+        second = await engine.prompt("square the sum")
+        await engine.wait_objective(first["id"], 60)
+        done = await engine.wait_objective(second["id"], 60)
+        question = await until_question(engine, "conflict")
+        [change] = done["changes"]
+        assert change["state"] == "conflicted"
+        [report] = change["conflicts"]
+        assert report["path"] == "calc.py" and "marker" in report["rejected_reason"]
+        assert "<<<<<<<" in report["merged_with_markers"]
+        assert question["data"]["change"] == change["id"] and question["options"] == [
+            "retry", "close"]
+        await engine.answer(question["id"], "close")
+        closed = await engine.change(change["id"])
+    finally:
+        await engine.close()
+    assert closed["state"] == "closed"
+    assert (repo / "calc.py").read_text() == "def add(a, b):\n    return 2 * (a + b)\n"
+    assert f"overmind/{closed['task']}" in git(repo, "branch", "--list", "overmind/*")
