@@ -61,3 +61,11 @@ class WorkClient:
     async def reopen_change(self, ref: str) -> dict[str, Any]:
         """See ``WorkFacade.reopen_change``."""
         return await self._call("POST", f"changes/{_q(ref)}/reopen", {})
+
+    async def send_message(self, to: str, text: str, sender: str = "host") -> dict[str, Any]:
+        """See ``WorkFacade.send_message`` (over REST the sender is the host)."""
+        return await self._call("POST", "messages", {"to": to, "text": text})
+
+    async def messages(self, recipient: str | None = None) -> list[dict[str, Any]]:
+        """See ``WorkFacade.messages``."""
+        return (await self._call("GET", "messages", query={"to": recipient}))["messages"]

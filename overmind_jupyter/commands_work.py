@@ -1,6 +1,6 @@
 """Orchestration commands of the shared grammar: ``prompt``, ``objectives``, ``changes``,
-``diff``, ``merge``, ``close``, ``reopen``, ``cancel`` (parsers and handlers; see
-``commands.py`` for the grammar's conventions and ``Result``)."""
+``diff``, ``merge``, ``close``, ``reopen``, ``cancel``, ``message``, ``messages``
+(parsers and handlers; see ``commands.py`` for the grammar's conventions)."""
 
 from __future__ import annotations
 
@@ -34,6 +34,12 @@ def add_parsers(sub: Any) -> None:
     p.add_argument("--path")
     p = sub.add_parser("merge", help="merge a change (or all open changes of an objective)")
     p.add_argument("id")
+    p.add_argument("--json", action="store_true")
+    p = sub.add_parser("message", help="mail an agent (its task name) or a member")
+    p.add_argument("to")
+    p.add_argument("text", nargs="+")
+    p = sub.add_parser("messages", help="the mailbox")
+    p.add_argument("--to", dest="recipient")
     p.add_argument("--json", action="store_true")
     for name, text in (("close", "close a change (its branch is kept)"),
                        ("reopen", "reopen a closed change"),
@@ -112,6 +118,22 @@ async def _cancel(api: Any, args: argparse.Namespace, cwd: str) -> Result:
     return Result(f"cancelled objective {data['id']}\n", None, data)
 
 
+async def _message(api: Any, args: argparse.Namespace, cwd: str) -> Result:
+    data = await api.send_message(args.to, " ".join(args.text))
+    return Result(f"sent message {data['id']} to {data['recipient']}\n", None, data)
+
+
+async def _messages(api: Any, args: argparse.Namespace, cwd: str) -> Result:
+    data = await api.messages(args.recipient)
+    if args.json:
+        return _json(data)
+    if not data:
+        return Result("no messages\n", None, data)
+    rows = [[m["id"], m["sender"], m["recipient"], m["text"][:70]] for m in data]
+    columns = ("ID", "FROM", "TO", "TEXT")
+    return Result(render.table_text(columns, rows), render.table_html(columns, rows), data)
+
+
 def _objective_text(o: dict[str, Any]) -> str:
     lines = [f"objective {o['id']} {o['state']}: {o['title']}",
              f"model: {_model(o)}; tokens {o['spent']['tokens']}"
@@ -143,4 +165,5 @@ def _json(data: Any) -> Result:
 
 
 HANDLERS = {"prompt": _prompt, "objectives": _objectives, "changes": _changes, "diff": _diff,
-            "merge": _merge, "close": _close, "reopen": _reopen, "cancel": _cancel}
+            "merge": _merge, "close": _close, "reopen": _reopen, "cancel": _cancel,
+            "message": _message, "messages": _messages}

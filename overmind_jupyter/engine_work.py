@@ -20,6 +20,7 @@ from .errors import AmbiguousReference, NotFound, OvermindError, UsageError
 from .llm.contract import ChatModel
 from .orchestrator import referee as referee_mod
 from .orchestrator.changes import Changes
+from .orchestrator.mailbox import Mailbox
 from .orchestrator.objectives import Orchestrator, Settings
 from .orchestrator.roles import RoleModels
 from .orchestrator.tasks import TaskRunner
@@ -40,6 +41,8 @@ class WorkFacade:
 
     async def _start_work(self) -> None:
         self.records = Records(self.store)
+        self.mailbox = Mailbox(self.records)
+        self.agents.mailbox = self.mailbox
         self.pool = _LazyPool(self.root)
         queue = MergeQueue(self.root, referee=self._referee)
         runner_ref: list[TaskRunner] = []
@@ -144,6 +147,15 @@ class WorkFacade:
     async def cancel_objective(self, ref: str) -> dict[str, Any]:
         """Cancel an objective: its tasks stop, its questions are withdrawn."""
         return self.orchestrator.cancel(ref).to_dict()
+
+    # -- mailbox --------------------------------------------------------------------
+    async def send_message(self, to: str, text: str, sender: str = "host") -> dict[str, Any]:
+        """Mail ``text`` to an agent (mission or task name) or a member; see ``Mailbox``."""
+        return self.mailbox.send(sender, to, text).to_dict()
+
+    async def messages(self, recipient: str | None = None) -> list[dict[str, Any]]:
+        """Every message (to ``recipient`` only, if given), oldest first."""
+        return self.mailbox.all(recipient)
 
     # -- changes --------------------------------------------------------------------
     async def changes(self, objective: str | None = None) -> list[dict[str, Any]]:

@@ -73,6 +73,7 @@ class AgentRuntime:
     def __init__(self, store: Store, supervisor: Supervisor, ask: Ask,
                  policy: CommandPolicy) -> None:
         self.store, self.ask, self.policy = store, ask, policy
+        self.mailbox: Any = None  # orchestrator.mailbox.Mailbox, set by the engine
         self.agents: dict[str, AgentState] = {}
         supervisor.on_spawn.append(self._spawned)
         supervisor.on_end.append(self._ended)
@@ -235,6 +236,29 @@ class EngineClient:
             return  # malformed: an agent must not be able to corrupt the usage record
         self.runtime.agents.setdefault(self.mission.id, AgentState()).turn_usage = True
         self.runtime.record(self.mission, "agent-usage", {**data, "scope": "turn"})
+
+    async def ext_method(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+        """The mailbox: ``_overmind/send_message`` ``{to, text}`` → ``{id}``;
+        ``_overmind/read_messages`` → ``{messages: [{id, sender, text}]}`` (unread ones to
+        this mission's name or task, then marked read).
+
+        Raises:
+            RequestError: unknown method, no mailbox, or a bad message.
+        """
+        mailbox = self.runtime.mailbox
+        if mailbox is None or method not in ("overmind/send_message", "overmind/read_messages"):
+            raise RequestError.method_not_found(f"_{method}")
+        m = self.mission
+        if method == "overmind/read_messages":
+            names = (m.name, m.name.rsplit("-", 1)[0])  # mission name, or its task's name
+            return {"messages": [{"id": r.id, "sender": r.data["sender"], "text": r.data["text"]}
+                                 for r in mailbox.inbox(names)]}
+        try:
+            rec = mailbox.send(m.name, str(params.get("to", "")), str(params.get("text", "")),
+                               mission=m.id)
+        except OvermindError as exc:
+            raise RequestError.invalid_params({"message": exc.message}) from None
+        return {"id": rec.id}
 
     async def session_update(self, session_id: str, update: Any, **kwargs: Any) -> None:
         """Record the update as an event."""

@@ -89,6 +89,9 @@ OPERATIONS: dict[str, dict[str, tuple]] = {
     "/changes/{ref}/close": {"post": ("close a change", None, [], {"type": "object"})},
     "/changes/{ref}/reopen": {"post": ("reopen a closed change", None, [],
                                        {"type": "object"})},
+    "/messages": {"get": ("the mailbox", None, [("to", "string")], {"type": "object"}),
+                  "post": ("mail an agent or a member as the host", schemas.MessageBody, [],
+                           {"type": "object"})},
 }
 
 

@@ -159,3 +159,10 @@ class WaitObjectiveBody(_Strict):
     """``POST /objectives/{ref}/wait``: wait at most ``timeout_s`` s (None: until ended)."""
 
     timeout_s: float | None = Field(None, gt=0, le=86_400)
+
+
+class MessageBody(_Strict):
+    """``POST /messages``: mail ``text`` to an agent (task or mission name) or a member."""
+
+    to: str = Field(min_length=1, max_length=200)
+    text: str = Field(min_length=1, max_length=20_000)

@@ -10,7 +10,7 @@ objectives and changes — thin wrappers of the engine's ``WorkFacade``.
 from __future__ import annotations
 
 from .base import OvermindHandler, endpoint
-from .schemas import PromptBody, WaitObjectiveBody
+from .schemas import MessageBody, PromptBody, WaitObjectiveBody
 
 _REF = r"(?P<ref>[^/]+)"
 
@@ -110,6 +110,19 @@ class ReopenHandler(OvermindHandler):
         self.send_json(await self.engine.reopen_change(ref))
 
 
+class MessagesHandler(OvermindHandler):
+    """``GET messages[?to=NAME]``: the mailbox; ``POST messages``: send one as the host."""
+
+    @endpoint
+    async def get(self) -> None:
+        self.send_json({"messages": await self.engine.messages(self.get_argument("to", None))})
+
+    @endpoint
+    async def post(self) -> None:
+        body = self.body(MessageBody)
+        self.send_json(await self.engine.send_message(body.to, body.text), 201)
+
+
 WORK_ROUTES = [
     ("prompts", PromptsHandler),
     ("objectives", ObjectivesHandler),
@@ -122,4 +135,5 @@ WORK_ROUTES = [
     (f"changes/{_REF}/merge", MergeHandler),
     (f"changes/{_REF}/close", CloseHandler),
     (f"changes/{_REF}/reopen", ReopenHandler),
+    ("messages", MessagesHandler),
 ]

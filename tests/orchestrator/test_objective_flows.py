@@ -5,45 +5,17 @@ host — with real git, real ACP agent processes and scripted models."""
 from __future__ import annotations
 
 import asyncio
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
+from flow_helpers import SCOPE, edit, git, plan, project
 
 from overmind_jupyter.engine import Engine
 from overmind_jupyter.orchestrator.objectives import Settings
-from overmind_jupyter.testing.scripts import respond, say, tool, write_role_scripts
+from overmind_jupyter.testing.scripts import respond, write_role_scripts
 
 pytestmark = pytest.mark.timeout(120)
-
-
-def git(repo: Path, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True,
-                          text=True).stdout
-
-
-def project(root: Path) -> Path:
-    """A repository without a test suite: merges skip verification (fast)."""
-    root.mkdir()
-    (root / "calc.py").write_text("def add(a, b):\n    return a + b\n")
-    git(root, "init", "-q", "-b", "main")
-    git(root, "add", ".")
-    git(root, "-c", "user.name=host", "-c", "user.email=h@example.com", "commit", "-qm", "init")
-    return root
-
-
-def plan(name: str) -> dict[str, Any]:
-    return respond({"tasks": [{"name": name, "description": f"{name}: change add()",
-                               "scope": ["calc.py"]}]})
-
-
-def edit(new: str) -> list[dict[str, Any]]:
-    return [tool("edit_file", path="calc.py", old_text="    return a + b\n", new_text=new),
-            say("Changed add().")]
-
-
-SCOPE = respond({"files": [{"path": "calc.py"}], "complexity": "low", "rationale": "calc"})
 
 
 async def until_question(engine: Engine, kind: str, timeout: float = 60) -> dict[str, Any]:

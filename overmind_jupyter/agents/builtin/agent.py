@@ -37,6 +37,7 @@ from ..policy import DEFAULT_POLICY, CommandPolicy
 from .commands import CommandRunner
 from .files import ClientFiles, LocalFiles
 from .loop import LoopOutcome, run_loop
+from .mail import AcpMail
 from .reporter import AcpReporter
 from .tools import Toolbox
 
@@ -152,7 +153,7 @@ class BuiltinAgent:
         files = (ClientFiles(self.conn, session.id, session.cwd, workspace) if self.client_fs
                  else LocalFiles(workspace))
         return Toolbox(session.cwd, files, CommandRunner(self.policy, reporter.ask),
-                       plan=reporter.plan)
+                       plan=reporter.plan, mail=AcpMail(self.conn))
 
     def _transcript(self, session_id: str) -> Path | None:
         return None if self.state_dir is None else self.state_dir / f"{session_id}.json"

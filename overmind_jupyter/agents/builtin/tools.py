@@ -62,9 +62,14 @@ SPECS = [
              _schema({"entries": {"type": "array", "items": _schema({
                  "content": _S, "status": {"enum": ["pending", "in_progress", "completed"]}},
                  ["content", "status"])}}, ["entries"])),
+    ToolSpec("send_message", "Send a message to another agent (its task name) or to the "
+             "host (`host`) through the team's mailbox.",
+             _schema({"to": _S, "text": _S}, ["to", "text"])),
+    ToolSpec("read_messages", "Read the unread messages sent to you.", _schema({}, [])),
 ]
 KINDS = {"read_file": "read", "list_dir": "read", "search": "search", "write_file": "edit",
-         "edit_file": "edit", "run_command": "execute", "update_plan": "think"}
+         "edit_file": "edit", "run_command": "execute", "update_plan": "think",
+         "send_message": "other", "read_messages": "other"}
 PLAN_STATUSES = ("pending", "in_progress", "completed")
 
 
@@ -78,14 +83,16 @@ class Toolbox:
     """
 
     def __init__(self, root: Path, files: Files, commands: CommandRunner,
-                 plan: Callable[[list[dict[str, str]]], Awaitable[None]] | None = None) -> None:
+                 plan: Callable[[list[dict[str, str]]], Awaitable[None]] | None = None,
+                 mail: Any = None) -> None:
         self.root, self.files, self.commands = root, files, commands
-        self.plan = plan
+        self.plan, self.mail = plan, mail
         self.workspace = Workspace(root)
         self._tools: dict[str, Callable[..., Awaitable[ToolResult]]] = {
             "read_file": self.read_file, "list_dir": self.list_dir, "search": self.search,
             "write_file": self.write_file, "edit_file": self.edit_file,
-            "run_command": self.run_command, "update_plan": self.update_plan}
+            "run_command": self.run_command, "update_plan": self.update_plan,
+            "send_message": self.send_message, "read_messages": self.read_messages}
 
     async def run(self, call: ToolCall) -> ToolResult:
         """Run ``call``; malformed arguments and tool failures become error results."""
@@ -156,6 +163,19 @@ class Toolbox:
             await self.plan([{"content": e["content"], "status": e["status"]} for e in entries])
         done = sum(e["status"] == "completed" for e in entries)
         return ToolResult(True, f"plan recorded ({done}/{len(entries)} steps completed)")
+
+
+    async def send_message(self, to: str, text: str) -> ToolResult:
+        """Mail ``text`` to ``to`` (see ``mail.AcpMail``)."""
+        if self.mail is None:
+            return ToolResult(False, "no mailbox in this session")
+        return await self.mail.send(to, text)
+
+    async def read_messages(self) -> ToolResult:
+        """Unread mail of this agent."""
+        if self.mail is None:
+            return ToolResult(False, "no mailbox in this session")
+        return await self.mail.read()
 
 
 def _text_files(base: Path):
