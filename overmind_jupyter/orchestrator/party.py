@@ -31,7 +31,7 @@ from ..store.records import EventSpec, Record, Records
 from . import invites
 from .invites import BAD_INVITE, Unauthorized, new_id
 from .party_queue import PromptQueue
-from .party_view import guest_status, host_status, member_row
+from .party_view import guest_status, host_status
 
 # not (yet) in lifecycles.py: a party's own states, and members who leave
 PARTY = {"open": frozenset({"closed"}), "closed": frozenset()}
@@ -339,10 +339,6 @@ class Party(PromptQueue):
         party = self.require()
         viewer = self.records.get("member", member_id)
         return guest_status(party, viewer, self.members(party), self.prompts(party))
-
-    def member_row(self, member: Record) -> dict[str, Any]:
-        """``{id, name, role, state}`` of a member."""
-        return member_row(member)
 
     def _resolve(self, kind: str, ref: str, prefer: tuple[str, ...] = ()) -> Record:
         party = self.require()
