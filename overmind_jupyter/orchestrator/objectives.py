@@ -39,13 +39,17 @@ KIND = "objective"
 @dataclasses.dataclass(frozen=True, slots=True)
 class Settings:
     """Orchestration settings: ``max_rounds`` of plan→run→evaluate, budgets per objective
-    (``max_tokens`` tokens, ``max_cost_usd`` USD; None = unlimited), ``auto_merge``."""
+    (``max_tokens`` tokens, ``max_cost_usd`` USD; None = unlimited), ``auto_merge``, the
+    default ``agent``, and the scheduler's caps (``max_parallel`` running tasks in all,
+    ``per_objective`` per objective)."""
 
     max_rounds: int = 2
     max_tokens: int | None = None
     max_cost_usd: float | None = None
     auto_merge: bool = True
     agent: str | None = None
+    max_parallel: int = 4
+    per_objective: int = 4
 
 
 Runner = Callable[[TaskNode], Awaitable[str]]
@@ -59,21 +63,20 @@ class Orchestrator:
         records, questions, changes: durable records, the inbox, the changes.
         runner: runs one task (a ``TaskRunner``), behind the budget gate.
         roles: returns the current ``RoleModels``.
-        settings: defaults for new objectives.
-        max_parallel: global cap on running tasks; ``per_objective``: cap per objective.
+        settings: defaults for new objectives and the scheduler's caps.
     """
 
     def __init__(self, repo: Path, records: Records, questions: Questions, changes: Changes,
                  runner: Runner, roles: Callable[[], RoleModels],
-                 settings: Settings | None = None, *, max_parallel: int = 4,
-                 per_objective: int = 4) -> None:
+                 settings: Settings | None = None) -> None:
         self.repo, self.records, self.questions = repo, records, questions
         self.changes, self.runner, self.roles = changes, runner, roles
         self.settings = settings or Settings()
         self.budget = Budget(records, questions)
         self.budget.set_state = self.set_state
         self.scheduler = Scheduler(self._run_task, self._task_state,
-                                   max_parallel=max_parallel, per_objective=per_objective)
+                                   max_parallel=self.settings.max_parallel,
+                                   per_objective=self.settings.per_objective)
         self._inbox: list[tuple[dict[str, Any], asyncio.Future[str]]] = []
         self._story_timer: asyncio.TimerHandle | None = None
         self.runs: dict[str, asyncio.Task[None]] = {}
