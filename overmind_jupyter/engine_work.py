@@ -12,6 +12,8 @@ import dataclasses
 import logging
 import os
 import secrets
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from . import lifecycles
@@ -43,7 +45,7 @@ class WorkFacade:
         self.records = Records(self.store)
         self.mailbox = Mailbox(self.records)
         self.agents.mailbox = self.mailbox
-        self.pool = _LazyPool(self.root)
+        self.pool = _LazyPool(self.root, self._kept_worktrees)
         queue = MergeQueue(self.root, referee=self._referee)
         runner_ref: list[TaskRunner] = []
         self.changes_ = Changes(self.root, self.records, self.questions, queue,
@@ -66,6 +68,11 @@ class WorkFacade:
         oid = await future
         self.records.transition("prompt", prompt.id, "grouped", lifecycles.PROMPT,
                                 objective=oid)
+
+    def _kept_worktrees(self) -> set[Path]:
+        """Worktrees of changes still under review (reconcile keeps them)."""
+        return {Path(c.data["workspace"]) for c in self.records.list("change")
+                if c.state in ("open", "approved", "conflicted") and c.data.get("workspace")}
 
     async def _close_work(self) -> None:
         if self.orchestrator is None:
@@ -209,12 +216,13 @@ class _LazyPool:
     """The ``WorktreePool`` of the engine's root, created and started at first use, so an
     engine whose root is not a git repository (or never plans) pays nothing."""
 
-    def __init__(self, root: Any) -> None:
-        self.root = root
+    def __init__(self, root: Any, kept: Callable[[], set[Path]]) -> None:
+        self.root, self.kept = root, kept
         self.pool: WorktreePool | None = None
 
     async def start(self) -> None:
-        """Create and start the pool (once).
+        """Create and start the pool (once), then reconcile the worktrees on disk with
+        the store: leftovers of ended tasks go if clean; dirty ones are kept, reported.
 
         Raises:
             UsageError: a bad ``overmind.toml``. WorkspaceError: not a git repository.
@@ -223,6 +231,9 @@ class _LazyPool:
             pool = WorktreePool(self.root)
             await pool.start()
             self.pool = pool
+            report = await pool.reconcile(self.kept())
+            if report.get("removed") or report.get("kept_dirty"):
+                log.info("worktrees reconciled: %s", report)
 
     async def acquire(self, *args: Any, **kwargs: Any) -> Any:
         """See ``WorktreePool.acquire``."""

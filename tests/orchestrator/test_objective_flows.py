@@ -94,3 +94,19 @@ async def test_conflicting_objectives_referee_rejected_then_host_closes(tmp_path
     assert closed["state"] == "closed"
     assert (repo / "calc.py").read_text() == "def add(a, b):\n    return 2 * (a + b)\n"
     assert f"overmind/{closed['task']}" in git(repo, "branch", "--list", "overmind/*")
+
+
+async def test_restart_reconciles_worktrees_never_deleting_dirty_ones(tmp_path: Path) -> None:
+    repo = project(tmp_path / "p")
+    trees = repo / ".overmind" / "worktrees"
+    for name in ("clean", "dirty"):  # left behind by an engine killed mid-task
+        git(repo, "worktree", "add", "-q", "-b", f"overmind/{name}", str(trees / name))
+    (trees / "dirty" / "calc.py").write_text("unsaved agent work\n")
+    engine = Engine(repo, provider_env={"OVERMIND_MODEL": "scripted:/nonexistent"})
+    await engine.start()
+    try:
+        await engine.pool.start()  # what the first prompt after a restart does
+    finally:
+        await engine.close()
+    assert not (trees / "clean").exists()
+    assert (trees / "dirty" / "calc.py").read_text() == "unsaved agent work\n"
