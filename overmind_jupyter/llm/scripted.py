@@ -8,21 +8,25 @@ The offline default and the test double (after openai-agents' fake model with
        "text": "I'll write it.",
        "tool_calls": [{"name": "write_file", "arguments": {"path": "README.md"}}],
        "usage": {"input_tokens": 120, "output_tokens": 30}},
-      {"text": ["Done", "."]},
+      {"text": ["Done", "."], "delay_s": 2.0},
       {"error": {"kind": "rate-limit", "message": "quota exhausted"}}
     ]}
 
 Each ``stream`` call plays the next turn: ``text`` (a string, or a list streamed piece by
 piece), then the tool calls (ids ``call_T_K`` unless given), ``Usage`` and ``TurnEnd``.
 ``expect`` is a substring the last user or tool message must contain; ``error`` makes
-the turn raise ``ProviderError(kind)`` instead. A played-out script or a failed
+the turn raise ``ProviderError(kind)`` instead. ``delay_s`` (seconds, ≥ 0; default 0)
+makes the turn wait that long (``asyncio.sleep``) before it streams or raises — a
+provider's latency, e.g. for benchmarks. A played-out script or a failed
 expectation raises ``ScriptError``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
+import math
 from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -60,6 +64,7 @@ class ScriptTurn:
     stop_reason: str | None = None
     expect: str | None = None
     error: ProviderError | None = None
+    delay_s: float = 0.0
 
 
 class ScriptedModel:
@@ -113,6 +118,8 @@ class ScriptedModel:
             ProviderError: the turn is an ``error`` turn.
         """
         turn = self._next_turn(messages, tools)
+        if turn.delay_s:
+            await asyncio.sleep(turn.delay_s)
         if turn.error is not None:
             raise turn.error
         for piece in turn.text:
@@ -182,7 +189,7 @@ def _parse_yaml(text: str, path: Path) -> Any:
         raise ScriptError(f"model script {path} is not valid YAML: {exc}") from exc
 
 
-_TURN_KEYS = {"text", "tool_calls", "usage", "stop_reason", "expect", "error"}
+_TURN_KEYS = {"text", "tool_calls", "usage", "stop_reason", "expect", "error", "delay_s"}
 
 
 def parse_turn(data: Any, number: int) -> ScriptTurn:
@@ -201,7 +208,8 @@ def parse_turn(data: Any, number: int) -> ScriptTurn:
                                        for k, c in enumerate(data.get("tool_calls") or [], 1)),
                       usage=_usage(data.get("usage") or {}, number),
                       stop_reason=data.get("stop_reason"), expect=data.get("expect"),
-                      error=_error(data["error"], number) if "error" in data else None)
+                      error=_error(data["error"], number) if "error" in data else None,
+                      delay_s=_delay(data.get("delay_s", 0.0), number))
 
 
 def _text(value: Any, number: int) -> tuple[str, ...]:
@@ -235,3 +243,11 @@ def _error(data: Any, number: int) -> ProviderError:
                           '{"kind": "rate-limit", "message": "..."}')
     message = str(data.get("message") or f"scripted {data['kind']} error")
     return ProviderError(message, data["kind"], data.get("status"))
+
+
+def _delay(value: Any, number: int) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not (
+            math.isfinite(value) and value >= 0):
+        raise ScriptError(f"scripted turn {number}: delay_s must be a number of seconds ≥ 0 "
+                          f"(e.g. 2.0), got {value!r}")
+    return float(value)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sys
 
@@ -11,6 +12,7 @@ from llm_helpers import collect
 from overmind_jupyter.llm.contract import (
     Message,
     ProviderError,
+    StreamItem,
     TextDelta,
     ToolCall,
     ToolCallReady,
@@ -81,6 +83,27 @@ def test_error_turns_raise_provider_errors():
         "rate-limit", 429, "quota")
 
 
+def test_delay_s_holds_the_turn_back_without_blocking_the_loop():
+    model = ScriptedModel.from_data({"turns": [{"text": "late", "delay_s": 0.3}]})
+
+    async def run() -> tuple[bool, list[StreamItem], float]:
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        turn = asyncio.ensure_future(collect_async(model, ASK))
+        await asyncio.sleep(0.05)  # the loop runs other work while the turn waits
+        early = turn.done()
+        return early, await turn, loop.time() - started
+
+    early, items, took = asyncio.run(run())
+    assert not early
+    assert items == [TextDelta("late"), Usage(), TurnEnd("end_turn")]
+    assert took >= 0.29
+
+
+async def collect_async(model: ScriptedModel, messages: list[Message]) -> list[StreamItem]:
+    return [item async for item in model.stream(messages, [])]
+
+
 def test_loads_json_and_yaml_files(tmp_path):
     path = tmp_path / "script.json"
     path.write_text(json.dumps(SCRIPT))
@@ -110,6 +133,9 @@ def test_yaml_without_pyyaml_says_to_use_json(tmp_path, monkeypatch):
     ({"turns": [{"tool_calls": [{"name": "x", "arguments": [1]}]}]}, "must be an object"),
     ({"turns": [{"usage": {"tokens": 1}}]}, "usage takes only"),
     ({"turns": [{"error": "boom"}]}, "error needs a kind"),
+    ({"turns": [{"delay_s": -1}]}, "turn 1: delay_s must be a number of seconds ≥ 0"),
+    ({"turns": [{"delay_s": "2"}]}, "delay_s must be a number"),
+    ({"turns": [{"delay_s": float("nan")}]}, "delay_s must be a number"),
 ])
 def test_malformed_scripts_are_rejected(data, message):
     with pytest.raises(ScriptError, match=message):
