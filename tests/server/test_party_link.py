@@ -1,0 +1,89 @@
+"""The guest side (``PartyLink``) against a real in-process server: an engine may join
+its own server's party; mirrored events never echo; a dropped socket resumes."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+
+import pytest
+
+from overmind_jupyter.errors import NotFound, UsageError
+
+pytestmark = pytest.mark.timeout(60)
+
+
+async def eventually(cond, timeout: float = 10.0, what: str = "condition"):
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not (value := cond()):
+        assert loop.time() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.02)
+    return value
+
+
+def mirrored(engine, via: str) -> list[dict]:
+    engine.store.flush()
+    return [e for e in engine.store.read_events(limit=100_000)
+            if e["data"].get("mirror", {}).get("via") == via]
+
+
+@pytest.fixture
+def guest_engine(http_server_client, engine):
+    """The server's engine, its links closed at the end (HTTP served meanwhile)."""
+    yield engine
+    for link in engine.party_links.values():
+        link.close()
+
+
+async def join_own_party(engine) -> dict:
+    """Host a party (bob auto-approved) and join it as bob from the same engine."""
+    hosted = await engine.host("ann", auto_approve=["bob"])
+    return await engine.join(hosted["invite"], "bob")
+
+
+async def test_an_engine_joins_its_own_party_and_nothing_echoes(guest_engine):
+    engine, joined = guest_engine, await join_own_party(guest_engine)
+    assert joined["member"]["state"] == "approved" and joined["connected"]
+    sent = await engine.party_prompt("from the guest side", member="bob")
+    assert sent["name"] == "bob" and sent["text"] == "from the guest side"
+    host_view = await engine.party_status()
+    assert [p["name"] for p in host_view["hosting"]["queue"]] == ["bob"]
+    await eventually(lambda: any(e["type"] == "prompt-queued" for e in mirrored(engine, "bob")),
+                     what="the prompt mirrored")
+    await asyncio.sleep(0.3)  # a mirror loop would keep adding copies meanwhile
+    seqs = Counter(e["data"]["mirror"]["seq"] for e in mirrored(engine, "bob"))
+    assert seqs and max(seqs.values()) == 1
+    mirror_seqs = {e["seq"] for e in mirrored(engine, "bob")}
+    assert not mirror_seqs & set(seqs)  # only host events were sent, never mirrored ones
+    with pytest.raises(UsageError, match="already joined"):
+        await engine.join((await engine.invite())["invite"], "bob")
+
+
+async def test_a_dropped_socket_reconnects_and_resumes_after_the_last_event(guest_engine):
+    engine, joined = guest_engine, await join_own_party(guest_engine)
+    link = engine.party_links["bob"]
+    await eventually(lambda: link.last_seq > 0, what="first events")
+    member_id = joined["member"]["id"]
+    for close in list(engine.party._sessions[member_id]):
+        close.__self__.close(1001, "server going away")  # the handler's socket
+    await eventually(lambda: not link.info["connected"], what="the drop")
+    await eventually(lambda: link.info["connected"], timeout=15, what="the reconnect")
+    await engine.party_prompt("after the drop", member="bob")
+    await eventually(lambda: any(e["data"].get("text") == "after the drop"
+                                 for e in mirrored(engine, "bob")), what="new events")
+    seqs = [e["data"]["mirror"]["seq"] for e in mirrored(engine, "bob")]
+    assert len(seqs) == len(set(seqs)) and seqs == sorted(seqs)
+
+
+async def test_leaving_ends_the_link_and_the_membership(guest_engine):
+    engine = guest_engine
+    await join_own_party(engine)
+    left = await engine.leave()
+    assert left["ended"] == "left"
+    states = {m["name"]: m["state"] for m in (await engine.party_status())["hosting"][
+        "members"]}
+    assert states["bob"] == "left"
+    with pytest.raises(NotFound, match="not joined as 'bob'"):
+        await engine.party_prompt("anyone?", member="bob")
+    assert (await engine.party_prompt("as the host"))["name"] == "ann"  # no link left
