@@ -11,85 +11,41 @@ Every merge happens in a scratch worktree detached at the target's tip
 ``Merge change <id>: <title>`` with ``Overmind-Change`` / ``Overmind-Author`` trailers and
 verified (``verify.py``) before the target moves to that commit. The host's uncommitted
 changes and other branches are never touched: where the target is checked out, git moves
-it with ``--ff-only`` or refuses (``blocked``).
+it with ``--ff-only`` or refuses (``blocked``). ``merge_many`` lands several changes with
+one verification run (a merge train, ``merge_train.py``); the data types and messages
+live in ``merge_types.py``.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from ..errors import NotFound, UsageError
-from .git import GitError, git, git_status, rev_parse
-from .merge_scratch import ConflictedFile, Scratch, advance
+from ..errors import UsageError
+from .git import GitError, git
+from .merge_scratch import ConflictedFile, Scratch, advance, branch_tip, contains
+from .merge_train import TrainOps, run_train
+from .merge_types import (
+    ConflictReport,
+    MergeOutcome,
+    MergeRequest,
+    MergeState,
+    Referee,
+    Resolution,
+    already_merged,
+    commit_message,
+    conflict_message,
+    failure_message,
+    merged_message,
+)
 from .validate import validation_problem
 from .verify import VerificationResult, detect_test_command, run_verification
 
 __all__ = ["ConflictReport", "ConflictedFile", "MergeOutcome", "MergeQueue", "MergeRequest",
-           "Referee", "Resolution", "VerificationResult", "detect_test_command"]
-
-MergeState = Literal["merged", "conflicted", "verification-failed", "blocked"]
-
-
-@dataclass(frozen=True, slots=True)
-class MergeRequest:
-    """Land branch ``branch`` of change ``change_id`` on branch ``target``.
-
-    ``author`` is who made the change, e.g. ``"builtin agent for alice"``.
-    """
-
-    change_id: str
-    branch: str
-    target: str
-    title: str
-    author: str
-
-
-@dataclass(frozen=True, slots=True)
-class Resolution:
-    """A referee's proposed content of a conflicted file; ``confidence`` in [0, 1]."""
-
-    text: str
-    confidence: float
-    explanation: str = ""
-
-
-Referee = Callable[[ConflictedFile], Awaitable[Resolution | None]]
-
-
-@dataclass(frozen=True, slots=True)
-class ConflictReport:
-    """A conflicted file left unresolved, and why the proposal for it was rejected.
-
-    ``rejected_reason``: e.g. ``"conflict markers left (lines 3, 5)"``, ``"does not parse:
-    …"``, ``"confidence 0.4 < 0.8"``, ``"no referee"``; ``proposal`` is the rejected text
-    (None when nobody proposed one).
-    """
-
-    path: str
-    rejected_reason: str
-    merged_with_markers: str
-    proposal: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class MergeOutcome:
-    """What a merge did. ``tier``: 1 git, 2 referee, 3 human.
-
-    ``merge_commit`` is the commit the target now points at (None unless ``merged``, and
-    None for a branch the target already contained); ``verification`` is None when no
-    command ran; ``message`` is one line for humans: what happened and what to do.
-    """
-
-    state: MergeState
-    tier: int
-    merge_commit: str | None
-    conflicts: tuple[ConflictReport, ...]
-    verification: VerificationResult | None
-    message: str
+           "MergeState", "Referee", "Resolution", "VerificationResult", "detect_test_command"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,23 +94,58 @@ class MergeQueue:
             UsageError: branch and target are the same branch.
             GitError: git failed for a reason other than a conflict.
         """
-        if request.branch == request.target:
-            raise UsageError(f"cannot merge {request.branch} into itself; name another target")
+        _check(request)
         async with self._lock:
-            top = Path((await git("rev-parse", "--show-toplevel", cwd=self.repo)).strip())
-            outcome = await self._attempt(top, request, resolutions or {})
-            if isinstance(outcome, _Retry):
-                outcome = await self._attempt(top, request, resolutions or {})
-            return outcome.outcome if isinstance(outcome, _Retry) else outcome
+            return await self._land(await self._top(), request, resolutions or {})
+
+    async def merge_many(self, requests: Sequence[MergeRequest]) -> list[MergeOutcome]:
+        """Land ``requests`` (all on one target) as a merge train: one verification run.
+
+        In one scratch worktree each request is merged in turn as its own merge commit
+        (tiers 1 and 2, as ``merge``; one left conflicted is dropped from the train); the
+        verification command runs once on the result and the target moves once to it.
+        When that verification fails, the requests in the train are merged one by one with
+        ``merge``'s checks, so only the culprit stays out (see ``merge_train.py``).
+
+        Returns:
+            one outcome per request, in request order ([] for no requests).
+
+        Raises:
+            NotFound: a branch or the target does not exist (nothing is merged).
+            UsageError: a branch is its own target, or the requests name several targets.
+            GitError: git failed for a reason other than a conflict.
+        """
+        requests = list(requests)
+        for request in requests:
+            _check(request)
+        if len({request.target for request in requests}) > 1:
+            raise UsageError("a merge train lands on one target; call merge_many once for "
+                             "each target")
+        if not requests:
+            return []
+        async with self._lock:
+            top = await self._top()
+            ops = TrainOps(step=self._commit_in, verify=self._verify,
+                           merge_one=lambda request: self._land(top, request, {}))
+            return await run_train(top, requests, ops)
+
+    async def _top(self) -> Path:
+        return Path((await git("rev-parse", "--show-toplevel", cwd=self.repo)).strip())
+
+    async def _land(self, top: Path, request: MergeRequest,
+                    resolutions: dict[str, str]) -> MergeOutcome:
+        """``merge`` with the lock held: one attempt, and one more if the target moved."""
+        outcome = await self._attempt(top, request, resolutions)
+        if isinstance(outcome, _Retry):
+            outcome = await self._attempt(top, request, resolutions)
+        return outcome.outcome if isinstance(outcome, _Retry) else outcome
 
     async def _attempt(self, top: Path, request: MergeRequest,
                        resolutions: dict[str, str]) -> MergeOutcome | _Retry:
-        old = await _tip(top, request.target)
-        theirs = await _tip(top, request.branch)
-        if await _contains(top, old, theirs):
-            return MergeOutcome("merged", 1, None, (), None,
-                                f"{request.target} already contains {request.branch}; "
-                                "nothing to merge")
+        old = await branch_tip(top, request.target)
+        theirs = await branch_tip(top, request.branch)
+        if await contains(top, old, theirs):
+            return already_merged(request)
         scratch = await Scratch.create(top, old)
         try:
             return await self._merge_in(scratch, request, (old, theirs), resolutions)
@@ -164,22 +155,35 @@ class MergeQueue:
     async def _merge_in(self, scratch: Scratch, request: MergeRequest, tips: tuple[str, str],
                         resolutions: dict[str, str]) -> MergeOutcome | _Retry:
         old, theirs = tips
-        paths = await scratch.merge(theirs, (request.target, request.branch))
-        tier, reports = await self._resolve(scratch, paths, resolutions)
-        if reports:
-            return MergeOutcome("conflicted", 3, None, tuple(reports), None,
-                                _conflict_message(request, reports))
-        commit = await scratch.commit(_commit_message(request))
+        committed = await self._commit_in(scratch, request, theirs, resolutions)
+        if isinstance(committed, MergeOutcome):
+            return committed
+        tier, commit = committed
         verification = await self._verify(scratch.path)
         if verification is not None and not verification.ok:
             return MergeOutcome("verification-failed", tier, None, (), verification,
-                                _failure_message(request, verification))
+                                failure_message(request, verification))
         blocked = await advance(scratch.top, request.target, old, commit, scratch.env)
         if blocked is not None:
             outcome = MergeOutcome("blocked", tier, None, (), verification, blocked.reason)
             return _Retry(outcome) if blocked.retry else outcome
         return MergeOutcome("merged", tier, commit, (), verification,
-                            _merged_message(request, tier, commit, verification))
+                            merged_message(request, tier, commit, verification))
+
+    async def _commit_in(self, scratch: Scratch, request: MergeRequest, theirs: str,
+                         resolutions: dict[str, str] | None = None
+                         ) -> tuple[int, str] | MergeOutcome:
+        """Merge ``theirs`` into the scratch's HEAD and record the merge commit.
+
+        Returns (tier, merge commit id), or the ``conflicted`` outcome when a conflicted
+        file is left unresolved (the scratch is then left mid-merge).
+        """
+        paths = await scratch.merge(theirs, (request.target, request.branch))
+        tier, reports = await self._resolve(scratch, paths, resolutions or {})
+        if reports:
+            return MergeOutcome("conflicted", 3, None, tuple(reports), None,
+                                conflict_message(request, reports))
+        return tier, await scratch.commit(commit_message(request))
 
     async def _resolve(self, scratch: Scratch, paths: Sequence[str],
                        resolutions: dict[str, str]) -> tuple[int, list[ConflictReport]]:
@@ -231,52 +235,10 @@ class MergeQueue:
         return await run_verification(list(command), merged, self.verify_timeout_s)
 
 
-async def _tip(top: Path, branch: str) -> str:
-    try:
-        return await rev_parse(f"refs/heads/{branch}", top)
-    except GitError:
-        raise NotFound(f"there is no branch {branch!r} in {top}; check the change's branch "
-                       "and target") from None
-
-
-async def _contains(top: Path, tip: str, commit: str) -> bool:
-    code, _, _ = await git_status("merge-base", "--is-ancestor", commit, tip, cwd=top)
-    return code == 0
-
-
 def _is_binary(file: ConflictedFile) -> bool:
     return any("\0" in side for side in (file.base, file.ours, file.theirs))
 
 
-def _one_line(text: str) -> str:
-    return " ".join(text.split())
-
-
-def _commit_message(request: MergeRequest) -> str:
-    change = _one_line(request.change_id)
-    return (f"Merge change {change}: {_one_line(request.title)}\n\n"
-            f"Overmind-Change: {change}\nOvermind-Author: {_one_line(request.author)}\n")
-
-
-def _conflict_message(request: MergeRequest, reports: Sequence[ConflictReport]) -> str:
-    shown = "; ".join(f"{r.path}: {r.rejected_reason}" for r in reports[:3])
-    more = f" and {len(reports) - 3} more" if len(reports) > 3 else ""
-    return (f"change {request.change_id} conflicts with {request.target} in "
-            f"{len(reports)} file(s) ({shown}{more}); {request.target} is untouched: answer "
-            "with a resolution for each file")
-
-
-def _failure_message(request: MergeRequest, result: VerificationResult) -> str:
-    how = f"exit status {result.exit_code}" if result.exit_code is not None else "no exit"
-    return (f"verification `{' '.join(result.command)}` failed on the merge of change "
-            f"{request.change_id} ({how}, {result.duration_s:g} s); {request.target} is "
-            "untouched: fix the change's branch, then merge again")
-
-
-def _merged_message(request: MergeRequest, tier: int, commit: str,
-                    verification: VerificationResult | None) -> str:
-    how = {1: "by git", 2: "with the referee's resolutions", 3: "with your resolutions"}[tier]
-    checked = (f"; verification passed in {verification.duration_s:g} s" if verification
-               else "; no verification command")
-    return (f"merged change {request.change_id} into {request.target} {how} as "
-            f"{commit[:12]}{checked}")
+def _check(request: MergeRequest) -> None:
+    if request.branch == request.target:
+        raise UsageError(f"cannot merge {request.branch} into itself; name another target")

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import psutil
 
-from ..errors import UsageError
+from ..errors import NotFound, UsageError
 from .git import GitError, git, git_status, rev_parse
 
 _MOVED = "{} moved while the merge was being prepared; merge again"
@@ -132,6 +132,12 @@ class Scratch:
                   env=self.env)
         return await rev_parse("HEAD", self.path)
 
+    async def reset(self, commit: str) -> None:
+        """Drop a merge in progress: HEAD, index and files back to ``commit``, and any
+        untracked leftovers (e.g. ``a.py~HEAD`` of a rename conflict) removed."""
+        await git("reset", "--hard", "--quiet", commit, cwd=self.path)
+        await git("clean", "-fdq", cwd=self.path)
+
     async def remove(self) -> None:
         """Delete the worktree and its administrative files, whatever state it is in."""
         code, _, _ = await git_status("worktree", "remove", "--force", "--force",
@@ -139,6 +145,25 @@ class Scratch:
         if code != 0:
             shutil.rmtree(self.path, ignore_errors=True)
             await git_status("worktree", "prune", cwd=self.top)
+
+
+async def branch_tip(top: Path, branch: str) -> str:
+    """The commit id branch ``branch`` points at.
+
+    Raises:
+        NotFound: there is no such branch.
+    """
+    try:
+        return await rev_parse(f"refs/heads/{branch}", top)
+    except GitError:
+        raise NotFound(f"there is no branch {branch!r} in {top}; check the change's branch "
+                       "and target") from None
+
+
+async def contains(top: Path, tip: str, commit: str) -> bool:
+    """Whether ``commit`` is ``tip`` or one of its ancestors."""
+    code, _, _ = await git_status("merge-base", "--is-ancestor", commit, tip, cwd=top)
+    return code == 0
 
 
 async def _remove_orphans(top: Path, scratch: Path) -> None:
