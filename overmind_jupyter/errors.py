@@ -9,13 +9,18 @@
     ├── InvalidTransition         a status change the transition table forbids (HTTP 409)
     ├── BlueprintError            a blueprint file that cannot be applied (HTTP 400)
     ├── EngineUnavailable         no engine reachable (CLI / client side)
-    └── NotAvailable              a command whose subsystem has not landed yet (HTTP 501)
+    ├── NotAvailable              a command whose subsystem has not landed yet (HTTP 501)
+    ├── Unauthorized              a missing or bad party credential or invite (HTTP 401)
+    ├── Forbidden                 the member's role does not allow it (HTTP 403)
+    └── RateLimited               too many attempts; retry after ``retry_after_s`` (HTTP 429)
 
 Every error carries ``reason``: a short machine-readable tag used in JSON error bodies
 (``{"message": ..., "reason": ...}``) and an HTTP status for the server edge.
 """
 
 from __future__ import annotations
+
+import math
 
 
 class OvermindError(Exception):
@@ -86,9 +91,39 @@ class NotAvailable(OvermindError):
     http_status = 501
 
 
+class Unauthorized(OvermindError):
+    """A missing, wrong, expired or revoked invite or party credential (HTTP 401)."""
+
+    reason = "unauthorized"
+    http_status = 401
+
+
+class Forbidden(OvermindError):
+    """The sender's role does not allow the action (HTTP 403)."""
+
+    reason = "forbidden"
+    http_status = 403
+
+
+class RateLimited(OvermindError):
+    """Too many attempts (HTTP 429); ``retry_after_s`` says when to try again (s)."""
+
+    reason = "rate-limited"
+    http_status = 429
+
+    def __init__(self, message: str, retry_after_s: float = 1.0) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+    @property
+    def retry_after_header(self) -> str:
+        """``Retry-After`` value: whole seconds, at least 1 (RFC 9110 §10.2.3)."""
+        return str(max(1, math.ceil(self.retry_after_s)))
+
+
 _BY_REASON = {cls.reason: cls for cls in (
     OvermindError, UsageError, NotFound, AmbiguousReference, InvalidTransition,
-    BlueprintError, EngineUnavailable, NotAvailable)}
+    BlueprintError, EngineUnavailable, NotAvailable, Unauthorized, Forbidden, RateLimited)}
 
 
 def from_json(body: dict, status: int = 500) -> OvermindError:

@@ -27,7 +27,7 @@ import secrets
 from urllib.parse import urlsplit
 
 from .. import lifecycles
-from ..errors import OvermindError, UsageError
+from ..errors import Unauthorized, UsageError
 from ..store.records import EventSpec, Record, Records
 
 SCHEME = "overmind+"
@@ -51,13 +51,6 @@ ANIMALS = ("otter", "badger", "crane", "dingo", "egret", "ferret", "gecko", "her
            "jackal", "koala", "lemur", "marten", "newt", "ocelot", "panda", "quail", "raven",
            "stoat", "tapir", "urchin", "vole", "walrus", "yak", "zebra", "bison", "camel",
            "finch", "lynx", "moose", "puffin", "wombat")
-
-
-class Unauthorized(OvermindError):
-    """A missing, wrong, expired or revoked invite or party credential (HTTP 401)."""
-
-    reason = "unauthorized"
-    http_status = 401
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -25,7 +25,13 @@ from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 from .. import lifecycles
-from ..errors import AmbiguousReference, InvalidTransition, NotFound, OvermindError, UsageError
+from ..errors import (
+    AmbiguousReference,
+    Forbidden,
+    InvalidTransition,
+    NotFound,
+    UsageError,
+)
 from ..store import Store
 from ..store.records import EventSpec, Record, Records
 from . import invites
@@ -45,13 +51,6 @@ BAD_CREDENTIAL = ("party credential not accepted (unknown, kicked, or the party 
                   "join again with a new invite")
 
 OnApproved = Callable[[Record], Awaitable[Any]]
-
-
-class Forbidden(OvermindError):
-    """The sender's role does not allow the action (HTTP 403)."""
-
-    reason = "forbidden"
-    http_status = 403
 
 
 def check_name(name: str) -> str:

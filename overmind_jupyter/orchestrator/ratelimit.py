@@ -13,24 +13,8 @@ from __future__ import annotations
 import dataclasses
 import math
 
-from ..errors import OvermindError
+from ..errors import RateLimited
 from ..supervisor.clock import Clock, SystemClock
-
-
-class RateLimited(OvermindError):
-    """Too many attempts (HTTP 429); ``retry_after_s`` says when to try again (s)."""
-
-    reason = "rate-limited"
-    http_status = 429
-
-    def __init__(self, message: str, retry_after_s: float) -> None:
-        super().__init__(message)
-        self.retry_after_s = retry_after_s
-
-    @property
-    def retry_after_header(self) -> str:
-        """``Retry-After`` value: whole seconds, at least 1 (RFC 9110 §10.2.3)."""
-        return str(max(1, math.ceil(self.retry_after_s)))
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
