@@ -3,6 +3,7 @@ failing setup that leaves nothing behind."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 from pathlib import Path
@@ -105,3 +106,25 @@ def test_copy_takes_whole_directories_and_skips_private_ones(tmp_path: Path) -> 
     assert copy_untracked(source, dest, ["data", ".git/*", "*"]) == ["data"]
     assert (dest / "data" / "sub" / "a.csv").read_text() == "1\n"
     assert not (dest / ".git").exists()
+
+
+def test_a_cancelled_acquire_leaves_no_worktree_branch_or_process(
+        host_repo: Path, tmp_path: Path, pool_run) -> None:
+    pidfile = tmp_path / "setup.pid"
+
+    async def body(pool) -> None:
+        task = asyncio.create_task(pool.acquire("cancelled"))
+        for _ in range(200):
+            if pidfile.exists() and pidfile.read_text().strip():
+                break
+            await asyncio.sleep(0.05)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    pool_run(body, setup=f"echo $$ > {pidfile}; exec sleep 30", pool_size=1)
+    pid = int(pidfile.read_text())
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+    assert git(host_repo, "branch", "--list", "overmind/*") == ""
+    assert git(host_repo, "worktree", "list", "--porcelain").count("worktree ") == 1
