@@ -244,6 +244,10 @@ class _LazyPool:
         """See ``WorktreePool.release``."""
         await self.pool.release(*args, **kwargs)
 
+    async def copied(self, ws: Any) -> frozenset[str]:
+        """See ``WorktreePool.copied``."""
+        return await self.pool.copied(ws)
+
     async def close(self) -> None:
         """Close the pool if it was started."""
         if self.pool is not None:

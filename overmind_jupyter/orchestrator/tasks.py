@@ -128,7 +128,8 @@ class TaskRunner:
         """Commit everything the agent changed on the task branch; return the paths."""
         if ws.shared:
             return []
-        await git("add", "-A", "--", ".", *_EXCLUDE, cwd=ws.path)
+        copied = [f":(exclude,literal){p}" for p in await self.pool.copied(ws)]
+        await git("add", "-A", "--", ".", *_EXCLUDE, *copied, cwd=ws.path)  # no .env
         names = (await git("diff", "--cached", "--name-only", cwd=ws.path)).split()
         if not names:
             return []

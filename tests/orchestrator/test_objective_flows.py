@@ -13,7 +13,7 @@ from flow_helpers import SCOPE, edit, git, plan, project
 
 from overmind_jupyter.engine import Engine
 from overmind_jupyter.orchestrator.objectives import Settings
-from overmind_jupyter.testing.scripts import respond, write_role_scripts
+from overmind_jupyter.testing.scripts import respond, tool, write_role_scripts
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -110,3 +110,27 @@ async def test_restart_reconciles_worktrees_never_deleting_dirty_ones(tmp_path: 
         await engine.close()
     assert not (trees / "clean").exists()
     assert (trees / "dirty" / "calc.py").read_text() == "unsaved agent work\n"
+
+
+async def test_setup_hook_copies_env_into_the_worktree_but_never_into_the_change(
+        tmp_path: Path) -> None:
+    repo = project(tmp_path / "p")
+    (repo / "overmind.toml").write_text('[workspace]\ncopy = [".env"]\n')
+    git(repo, "add", "overmind.toml")
+    git(repo, "-c", "user.name=h", "-c", "user.email=h@example.com", "commit", "-qm", "cfg")
+    (repo / ".env").write_text("SECRET=host-only\n")  # untracked, not even gitignored
+    scripts = write_role_scripts(
+        tmp_path / "s", story=respond({"groups": [{"title": "Log", "prompt_ids": ["p1"],
+                                                   "summary": "log"}], "story": ""}),
+        scope=SCOPE, planner=plan("log"), evaluator=respond({"done": True, "feedback": "ok"}),
+        tasks={"log": [tool("read_file", path=".env"),
+                       *edit("    print('adding')\n    return a + b\n")]})
+    engine = Engine(repo, provider_env={"OVERMIND_MODEL": f"scripted:{scripts}"})
+    await engine.start()
+    try:
+        done = await asyncio.wait_for(engine.prompt("log additions", wait=True), 60)
+    finally:
+        await engine.close()
+    [change] = done["changes"]
+    assert change["files"] == ["calc.py"] and change["state"] == "merged"
+    assert "SECRET" not in git(repo, "log", "-p", "main")
