@@ -15,7 +15,7 @@ from overmind_jupyter.store.records import Records
 
 pytestmark = pytest.mark.timeout(30)
 
-SECRET = invites.new_secret()
+SECRET = "kivhoQ-6BJLqMcU8rYI7XxkK2TE2F9il"  # fixed: test ids must match across xdist workers
 
 
 def test_a_secret_has_at_least_128_random_bits_and_never_repeats():
