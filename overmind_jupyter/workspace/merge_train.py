@@ -119,7 +119,7 @@ async def _couple(scratch: Scratch, asked: tuple[Sequence[MergeRequest], list[st
     cars: list[_Car] = []
     for index in pending:
         request, theirs = requests[index], tips[index]
-        if await contains(scratch.top, head, theirs):
+        if cars and await contains(scratch.top, head, theirs):  # cars: HEAD moved on
             cars.append(_Car(index, request, 1, None))
             continue
         stepped = await ops.step(scratch, request, theirs)

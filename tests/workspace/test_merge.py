@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -33,7 +34,9 @@ BASE = "".join(f"v{i} = {i}\n" for i in range(1, 21))
 REQUEST = MergeRequest("c1", "feat", "main", "Add feature", "builtin agent for alice")
 
 
-def _edit(line: int, new: str, text: str = BASE) -> str:
+def edit(line: int, new: str, text: str = BASE) -> str:
+    """``text`` with its line ``line`` (1-based) replaced by ``new`` (shared with the train
+    tests)."""
     lines = text.splitlines(keepends=True)
     lines[line - 1] = new + "\n"
     return "".join(lines)
@@ -52,14 +55,14 @@ def repo(tmp_path: Path) -> Path:
 
 def _conflict(repo: Path) -> str:
     """Both sides change line 5 of a.py; returns main's tip."""
-    commit_files(repo, "feat", {"a.py": _edit(5, "v5 = 'theirs'")})
-    return commit_files(repo, "main", {"a.py": _edit(5, "v5 = 'ours'")})
+    commit_files(repo, "feat", {"a.py": edit(5, "v5 = 'theirs'")})
+    return commit_files(repo, "main", {"a.py": edit(5, "v5 = 'ours'")})
 
 
 def test_clean_merge_records_one_merge_commit_with_trailers_and_keeps_both_sides(
         repo: Path) -> None:
-    feat = commit_files(repo, "feat", {"a.py": _edit(18, "v18 = 'feat'"), "b.py": "b = 1\n"})
-    old = commit_files(repo, "main", {"a.py": _edit(2, "v2 = 'main'")})
+    feat = commit_files(repo, "feat", {"a.py": edit(18, "v18 = 'feat'"), "b.py": "b = 1\n"})
+    old = commit_files(repo, "main", {"a.py": edit(2, "v2 = 'main'")})
     outcome = merge(repo)
     assert (outcome.state, outcome.tier) == ("merged", 1)
     assert rev(repo, "main") == outcome.merge_commit
@@ -111,10 +114,10 @@ def _referee(text: str, confidence: float, seen: list | None = None):
 
 
 @pytest.mark.parametrize(("text", "confidence", "reason"), [
-    (_edit(5, "<<<<<<< HEAD\nv5 = 'ours'\n=======\nv5 = 'theirs'\n>>>>>>> feat"), 0.95,
+    (edit(5, "<<<<<<< HEAD\nv5 = 'ours'\n=======\nv5 = 'theirs'\n>>>>>>> feat"), 0.95,
      "conflict markers left (lines 5, 7, 9)"),
-    (_edit(5, "v5 = ('ours',"), 0.95, "does not parse: SyntaxError"),
-    (_edit(5, "v5 = ('ours', 'theirs')"), 0.4, "confidence 0.4 < 0.8"),
+    (edit(5, "v5 = ('ours',"), 0.95, "does not parse: SyntaxError"),
+    (edit(5, "v5 = ('ours', 'theirs')"), 0.4, "confidence 0.4 < 0.8"),
 ])
 def test_referee_resolution_is_rejected_unless_valid_and_confident(
         repo: Path, text: str, confidence: float, reason: str) -> None:
@@ -131,21 +134,21 @@ def test_referee_resolution_is_rejected_unless_valid_and_confident(
 def test_confident_valid_referee_resolution_is_merged_at_tier_2(repo: Path) -> None:
     _conflict(repo)
     seen: list[ConflictedFile] = []
-    resolved = _edit(5, "v5 = ('ours', 'theirs')")
+    resolved = edit(5, "v5 = ('ours', 'theirs')")
     outcome = merge(repo, referee=_referee(resolved, 0.9, seen))
     assert (outcome.state, outcome.tier) == ("merged", 2)
     assert show(repo, "main", "a.py") == resolved
     [file] = seen
     assert (file.base, file.ours, file.theirs) == (
-        BASE, _edit(5, "v5 = 'ours'"), _edit(5, "v5 = 'theirs'"))
+        BASE, edit(5, "v5 = 'ours'"), edit(5, "v5 = 'theirs'"))
 
 
 def test_human_resolution_is_validated_but_needs_no_confidence(repo: Path) -> None:
     old = _conflict(repo)
-    bad = merge(repo, resolutions={"a.py": _edit(5, "=======")})
+    bad = merge(repo, resolutions={"a.py": edit(5, "=======")})
     assert bad.state == "conflicted" and rev(repo, "main") == old
     assert bad.conflicts[0].rejected_reason.startswith("conflict markers left")
-    good = merge(repo, resolutions={"a.py": _edit(5, "v5 = 'agreed'")})
+    good = merge(repo, resolutions={"a.py": edit(5, "v5 = 'agreed'")})
     assert (good.state, good.tier) == ("merged", 3)
     assert "v5 = 'agreed'" in show(repo, "main", "a.py")
 
@@ -176,39 +179,44 @@ def test_verification_runs_on_the_merged_result(repo: Path) -> None:
 
 
 def test_unrelated_uncommitted_host_edits_survive_the_merge(repo: Path) -> None:
-    commit_files(repo, "feat", {"a.py": _edit(3, "v3 = 'feat'")})
+    commit_files(repo, "feat", {"a.py": edit(3, "v3 = 'feat'")})
     (repo / "notes.txt").write_text("host's unsaved thoughts\n")
     (repo / "scratch.txt").write_text("untracked\n")
     outcome = merge(repo)
     assert outcome.state == "merged"
-    assert (repo / "a.py").read_text() == _edit(3, "v3 = 'feat'")
+    assert (repo / "a.py").read_text() == edit(3, "v3 = 'feat'")
     assert (repo / "notes.txt").read_text() == "host's unsaved thoughts\n"
     assert (repo / "scratch.txt").read_text() == "untracked\n"
 
 
 def test_host_edits_to_a_merged_file_block_the_merge_and_nothing_is_lost(repo: Path) -> None:
-    commit_files(repo, "feat", {"a.py": _edit(3, "v3 = 'feat'")})
+    commit_files(repo, "feat", {"a.py": edit(3, "v3 = 'feat'")})
     old = rev(repo, "main")
-    (repo / "a.py").write_text(_edit(10, "v10 = 'host'"))
+    (repo / "a.py").write_text(edit(10, "v10 = 'host'"))
     outcome = merge(repo)
     assert (outcome.state, outcome.merge_commit) == ("blocked", None)
     assert "a.py" in outcome.message and "commit or stash" in outcome.message
     assert rev(repo, "main") == old
-    assert (repo / "a.py").read_text() == _edit(10, "v10 = 'host'")
+    assert (repo / "a.py").read_text() == edit(10, "v10 = 'host'")
     assert scratch_left(repo) == []
+
+
+def moving_referee(repo: Path, resolve: Callable[[ConflictedFile], str], calls: list[int]):
+    """A referee proposing ``resolve(file)`` (confidence 0.9) that first lands ``late.py``
+    on main, as if someone else merged meanwhile; ``calls`` gets a 1 per call."""
+    async def referee(file: ConflictedFile) -> Resolution:
+        calls.append(1)
+        if len(calls) == 1:
+            commit_files(repo, "main", {"late.py": "late = 1\n"})
+        return Resolution(resolve(file), 0.9)
+    return referee
 
 
 def test_target_moving_during_the_merge_is_retried_once_from_its_new_tip(repo: Path) -> None:
     _conflict(repo)
     run_git(repo, "checkout", "-q", "--detach")
     calls: list[int] = []
-
-    async def referee(file: ConflictedFile) -> Resolution:
-        calls.append(1)
-        if len(calls) == 1:  # someone else lands a commit on main meanwhile
-            commit_files(repo, "main", {"late.py": "late = 1\n"})
-        return Resolution(_edit(5, "v5 = 'both'"), 0.9)
-
+    referee = moving_referee(repo, lambda file: edit(5, "v5 = 'both'"), calls)
     outcome = merge(repo, referee=referee)
     assert outcome.state == "merged" and len(calls) == 2
     assert show(repo, "main", "late.py") == "late = 1\n"
@@ -220,7 +228,7 @@ def test_target_moving_every_time_blocks_the_merge(repo: Path) -> None:
 
     async def referee(file: ConflictedFile) -> Resolution:
         commit_files(repo, "main", {"late.py": f"late = {rev(repo, 'main')!r}\n"})
-        return Resolution(_edit(5, "v5 = 'both'"), 0.9)
+        return Resolution(edit(5, "v5 = 'both'"), 0.9)
 
     moved = rev(repo, "main")
     outcome = merge(repo, referee=referee)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from conftest_merge import commit_files, make_repo, parents, rev, run_git, scratch_left, show
+from test_merge import BASE, edit, moving_referee  # helpers shared by both modules
 
 from overmind_jupyter.errors import NotFound, UsageError
 from overmind_jupyter.workspace.merge import (
@@ -20,14 +21,7 @@ from overmind_jupyter.workspace.merge import (
 
 pytestmark = pytest.mark.timeout(90)
 
-BASE = "".join(f"v{i} = {i}\n" for i in range(1, 21))
 NAMES = ("a", "b", "c")
-
-
-def _edit(line: int, new: str, text: str = BASE) -> str:
-    lines = text.splitlines(keepends=True)
-    lines[line - 1] = new + "\n"
-    return "".join(lines)
 
 
 def _request(name: str, target: str = "main") -> MergeRequest:
@@ -58,9 +52,9 @@ def _count(runs: Path) -> int:
 def repo(tmp_path: Path) -> Path:
     """``main`` checked out; ``feat-a|b|c`` each add ``<name>.py``; a and c edit a.py."""
     repo = make_repo(tmp_path / "repo", {"a.py": BASE, "notes.txt": "notes\n"})
-    commit_files(repo, "feat-a", {"a.py": _edit(2, "v2 = 'a'"), "a_new.py": "a = 1\n"})
+    commit_files(repo, "feat-a", {"a.py": edit(2, "v2 = 'a'"), "a_new.py": "a = 1\n"})
     commit_files(repo, "feat-b", {"b.py": "b = 1\n"})
-    commit_files(repo, "feat-c", {"a.py": _edit(18, "v18 = 'c'"), "c.py": "c = 1\n"})
+    commit_files(repo, "feat-c", {"a.py": edit(18, "v18 = 'c'"), "c.py": "c = 1\n"})
     return repo
 
 
@@ -85,7 +79,7 @@ def test_three_changes_land_with_one_verification_and_three_merge_commits(
     shared = outcomes[0].verification
     assert shared is not None and shared.ok and all(o.verification == shared for o in outcomes)
     assert "merge train of 3" in outcomes[0].message
-    assert (repo / "a.py").read_text() == _edit(18, "v18 = 'c'", _edit(2, "v2 = 'a'"))
+    assert (repo / "a.py").read_text() == edit(18, "v18 = 'c'", edit(2, "v2 = 'a'"))
     assert {"a_new.py", "b.py", "c.py"} <= set(run_git(repo, "ls-files").split())
     assert run_git(repo, "status", "--porcelain") == ""
     assert scratch_left(repo) == []
@@ -93,8 +87,8 @@ def test_three_changes_land_with_one_verification_and_three_merge_commits(
 
 def test_a_conflicting_change_is_left_out_and_the_others_land(
         repo: Path, tmp_path: Path) -> None:
-    commit_files(repo, "feat-b", {"a.py": _edit(5, "v5 = 'b'")})
-    old = commit_files(repo, "main", {"a.py": _edit(5, "v5 = 'main'")})
+    commit_files(repo, "feat-b", {"a.py": edit(5, "v5 = 'b'")})
+    old = commit_files(repo, "main", {"a.py": edit(5, "v5 = 'main'")})
     runs = tmp_path / "runs"
     a, b, c = train(repo, verify_command=_counting(runs))
     assert (a.state, b.state, c.state) == ("merged", "conflicted", "merged")
@@ -148,18 +142,18 @@ def test_unrelated_uncommitted_host_edits_survive_the_train(repo: Path) -> None:
 def test_host_edits_to_a_merged_file_block_the_whole_train_and_nothing_is_lost(
         repo: Path) -> None:
     old = rev(repo, "main")
-    (repo / "a.py").write_text(_edit(10, "v10 = 'host'"))
+    (repo / "a.py").write_text(edit(10, "v10 = 'host'"))
     outcomes = train(repo)
     assert [(o.state, o.merge_commit) for o in outcomes] == [("blocked", None)] * 3
     assert "a.py" in outcomes[0].message and "commit or stash" in outcomes[0].message
     assert rev(repo, "main") == old
-    assert (repo / "a.py").read_text() == _edit(10, "v10 = 'host'")
+    assert (repo / "a.py").read_text() == edit(10, "v10 = 'host'")
     assert scratch_left(repo) == []
 
 
 def test_a_referee_resolution_rides_the_train_at_tier_2(repo: Path) -> None:
-    commit_files(repo, "feat-b", {"a.py": _edit(5, "v5 = 'b'")})
-    commit_files(repo, "main", {"a.py": _edit(5, "v5 = 'main'")})
+    commit_files(repo, "feat-b", {"a.py": edit(5, "v5 = 'b'")})
+    commit_files(repo, "main", {"a.py": edit(5, "v5 = 'main'")})
     seen: list[ConflictedFile] = []
 
     async def referee(file: ConflictedFile) -> Resolution:
@@ -175,17 +169,12 @@ def test_a_referee_resolution_rides_the_train_at_tier_2(repo: Path) -> None:
 
 
 def test_target_moving_during_the_train_runs_it_again_from_the_new_tip(repo: Path) -> None:
-    commit_files(repo, "feat-b", {"a.py": _edit(5, "v5 = 'b'")})
-    commit_files(repo, "main", {"a.py": _edit(5, "v5 = 'main'")})
+    commit_files(repo, "feat-b", {"a.py": edit(5, "v5 = 'b'")})
+    commit_files(repo, "main", {"a.py": edit(5, "v5 = 'main'")})
     run_git(repo, "checkout", "-q", "--detach")
     calls: list[int] = []
-
-    async def referee(file: ConflictedFile) -> Resolution:
-        calls.append(1)
-        if len(calls) == 1:  # someone else lands a commit on main meanwhile
-            commit_files(repo, "main", {"late.py": "late = 1\n"})
-        return Resolution(file.ours.replace("v5 = 'main'", "v5 = ('main', 'b')"), 0.9)
-
+    referee = moving_referee(
+        repo, lambda file: file.ours.replace("v5 = 'main'", "v5 = ('main', 'b')"), calls)
     outcomes = train(repo, referee=referee)
     assert [o.state for o in outcomes] == ["merged"] * 3 and len(calls) == 2
     late = rev(repo, "main~3")
