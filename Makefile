@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test bench lint clean
+.PHONY: demo demo-supervisor test bench lint clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -12,7 +12,12 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[test,bench]'
 	touch $(STAMP)
 
+# the main job on a real PyPI project (tabulate), headless, offline after the first fetch
 demo: $(STAMP)
+	$(BIN)/python -m demo.main
+
+# the process-supervisor side: missions, restart policies, stalls, trees, blueprints
+demo-supervisor: $(STAMP)
 	$(BIN)/python demo/supervisor_demo.py
 
 test: $(STAMP)

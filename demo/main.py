@@ -1,0 +1,190 @@
+"""``make demo``: the main job end to end on a real project nobody on the team wrote.
+
+1. fetches tabulate 0.9.0 from PyPI as a source distribution (cached, checksum-pinned)
+   and makes it a git repository (``demo/project.py``);
+2. starts Overmind for it: ``overmind start``, a headless Jupyter server with the
+   extension (``demo/quickstart.py``);
+3. executes ``notebooks/quickstart.ipynb`` headless (nbclient): a party hosted by alice,
+   bob joining, two prompts, the story → scope → plan → parallel agents in worktrees →
+   merge queue whose verification gate runs tabulate's own test suite;
+4. prints a summary (``demo/summary.py``), writes the executed notebook (with its widget
+   snapshots) to ``<work>/quickstart.ipynb``, runs ``overmind shutdown`` and checks that
+   no process and no worktree is left behind.
+
+With no API key the scripted model of ``demo/scenario.py`` answers, and the output says
+so; with ``OVERMIND_MODEL``, ``OPENAI_API_KEY`` / ``OPENAI_BASE_URL`` or
+``GEMINI_API_KEY`` set, that real model does. Exit status 0 when the objective is done
+with every change merged and nothing is left behind, else 1.
+
+Usage: ``python -m demo.main [--workdir DIR]`` (default ``demo/out``; a previous run's
+project there is shut down and replaced).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import nbformat
+import psutil
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
+
+from overmind_jupyter import runtime_files
+from overmind_jupyter.agents import adapters
+from overmind_jupyter.client import Client
+
+from . import project, quickstart, summary
+
+HERE = Path(__file__).resolve().parent
+NOTEBOOK = HERE.parent / "notebooks" / "quickstart.ipynb"
+CELL_TIMEOUT_S = 600
+IMPORT_SUBJECT = f"{project.TABULATE.name} {project.TABULATE.version} from its PyPI"
+T = TypeVar("T")
+
+
+def step(timings: dict[str, float], name: str, title: str, body: Callable[[], T]) -> T:
+    """Print ``title``, run ``body``, record its wall time (s) under ``name``."""
+    print(f"\n== {title}", flush=True)
+    began = time.monotonic()
+    try:
+        return body()
+    finally:
+        timings[name] = time.monotonic() - began
+
+
+def fresh(work: Path) -> None:
+    """Remove what a previous run left in ``work``: its server, project and outputs.
+
+    Raises:
+        project.DemoError: ``<work>/tabulate`` exists but is not the demo's repository.
+    """
+    repo = work / project.TABULATE.name
+    if repo.exists():
+        first = project.git(repo, "log", "--format=%s", "--max-parents=0", "HEAD") \
+            if (repo / ".git").is_dir() else ""
+        if not first.startswith(IMPORT_SUBJECT):
+            raise project.DemoError(f"{repo} is not a repository the demo made; move it "
+                                    "away or pass another --workdir")
+        quickstart.overmind(repo, "shutdown")
+        shutil.rmtree(repo)
+    shutil.rmtree(work / quickstart.SCRIPTS_DIR, ignore_errors=True)
+    (work / NOTEBOOK.name).unlink(missing_ok=True)
+
+
+def kernel_env(label: str) -> dict[str, str]:
+    """The notebook kernel's environment: no provider keys (they stay with the server)."""
+    env = {k: v for k, v in os.environ.items() if k not in adapters.PROVIDER_KEYS}
+    return {**env, quickstart.LABEL_ENV: label}
+
+
+def run_notebook(work: Path, label: str) -> Path:
+    """Execute the quickstart notebook with ``work`` as the kernel's directory; write the
+    executed notebook (widget state included) to ``<work>/quickstart.ipynb``.
+
+    Raises:
+        CellExecutionError: a cell failed (the notebook is written anyway).
+    """
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    client = NotebookClient(nb, timeout=CELL_TIMEOUT_S, kernel_name="python3",
+                            resources={"metadata": {"path": str(work)}},
+                            store_widget_state=True,
+                            # a local kernel on 127.0.0.1: its TCP warning is noise here
+                            extra_arguments=["--IPKernelApp.log_level=ERROR"])
+    out = work / NOTEBOOK.name
+    try:
+        client.execute(env=kernel_env(label))
+    finally:
+        nbformat.write(nb, out)
+    return out
+
+
+async def _collect(repo: Path) -> list[dict[str, Any]]:
+    info = runtime_files.find(repo)
+    if info is None:
+        return []
+    return await summary.collect(Client(info["url"], info["token"]), repo)
+
+
+def leftovers(work: Path, repo: Path) -> list[str]:
+    """Processes whose working directory is inside ``work`` and worktrees of ``repo``
+    other than the main one (there should be none after ``overmind shutdown``)."""
+    found = []
+    for proc in psutil.process_iter(["pid", "name"]):
+        try:
+            cwd = Path(proc.cwd())
+            if proc.pid != os.getpid() and cwd.is_relative_to(work) and \
+                    proc.status() != psutil.STATUS_ZOMBIE:
+                found.append(f"process {proc.pid} ({proc.info['name']}) in {cwd}")
+        except psutil.Error:
+            continue
+    worktrees = [line.split(" ", 1)[1] for line in
+                 project.git(repo, "worktree", "list", "--porcelain").splitlines()
+                 if line.startswith("worktree ")]
+    return found + [f"worktree {w}" for w in worktrees if Path(w) != repo]
+
+
+def shutdown(work: Path, repo: Path) -> list[str]:
+    """``overmind shutdown`` for ``repo``; returns what is left behind (see ``leftovers``)."""
+    done = quickstart.overmind(repo, "shutdown")
+    print((done.stdout + done.stderr).strip())
+    left = leftovers(work, repo)
+    print("left behind: " + ("; ".join(left) if left else "no process, no worktree"))
+    return left
+
+
+def succeeded(objectives: list[dict[str, Any]]) -> bool:
+    """Every objective done with every change merged (and at least one of each)."""
+    return bool(objectives) and all(
+        o["state"] == "done" and o["changes"] and
+        all(c["state"] == "merged" for c in o["changes"]) for o in objectives)
+
+
+def execute(work: Path, repo: Path, label: str, timings: dict[str, float]
+            ) -> tuple[bool, list[dict[str, Any]]]:
+    """Step 3 and 4: run the notebook, print the summary; return (notebook ok, objectives)."""
+    notebook_ok = True
+    try:
+        step(timings, "notebook", "3. notebooks/quickstart.ipynb, executed headless",
+             lambda: run_notebook(work, label))
+    except CellExecutionError as exc:
+        notebook_ok = False
+        print(f"a cell failed:\n{str(exc)[-3000:]}")
+    print(f"executed notebook: {work / NOTEBOOK.name}")
+    objectives = asyncio.run(_collect(repo))
+    print(f"\n== 4. Summary ({label})\n{summary.render(objectives, timings)}")
+    return notebook_ok, objectives
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the four steps (module docstring); return the exit status."""
+    parser = argparse.ArgumentParser(prog="python -m demo.main",
+                                     description=__doc__.split("\n\n")[0])
+    parser.add_argument("--workdir", type=Path, default=HERE / "out")
+    work = parser.parse_args(argv).workdir.resolve()
+    work.mkdir(parents=True, exist_ok=True)
+    timings: dict[str, float] = {}
+    fresh(work)
+    repo = step(timings, "project", f"1. {project.TABULATE.requirement} from PyPI as a git "
+                "repository", lambda: project.prepare(work / project.TABULATE.name))
+    print(f"{repo} (sdist cached in {project.cache_dir()})")
+    try:
+        info, label = step(timings, "server", "2. Overmind: a headless Jupyter server with "
+                           "the extension", lambda: quickstart.start_server(repo, work))
+        print(f"{info['url']} (pid {info['pid']}); model: {label}", flush=True)
+        notebook_ok, objectives = execute(work, repo, label, timings)
+    finally:  # whatever happened, no server, mission or worktree outlives the demo
+        print("\n== overmind shutdown")
+        left = shutdown(work, repo)
+    return 0 if notebook_ok and succeeded(objectives) and not left else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
