@@ -62,6 +62,8 @@ STAGES = [
     ("process exited → change open (commit, diff stat, record)", "exited", "change"),
     ("change open → task done", "change", "done"),
 ]
+MISSION_MARKS = {"mission-created": "created", "agent-session": "session",
+                 "agent-finished": "finished"}
 
 
 def scripts(directory: Path, n: int, delay_s: float = 0.0, turns: int = 2) -> Path:
@@ -153,11 +155,9 @@ def _marks(ev: dict[str, Any], task: dict[str, Any]) -> list[str]:
         return ["change"] if data["state"] == "open" else []
     if ev["mission"] != task["mission"]:
         return []
-    named = {"mission-created": "created", "agent-session": "session",
-             "agent-finished": "finished"}
     if kind == "mission-status" and data["status"] in ("running", "exited"):
         return ["started" if data["status"] == "running" else "exited"]
-    return [named[kind]] if kind in named else []
+    return [MISSION_MARKS[kind]] if kind in MISSION_MARKS else []
 
 
 def task_times(result: dict[str, Any], events: list[dict[str, Any]]) -> list[TaskTimes]:
@@ -198,6 +198,7 @@ async def overlap(root: Path, n: int, turns: int, rounds: int
 
 def table(o: dict[int, list[TaskTimes]] | None,
           w: dict[int, list[tuple[float, float]]] | None, n: int, turns: int) -> list[Row]:
+    """The result rows from ``overheads`` (``o``) and ``overlap`` (``w``); None: failed."""
     rows = []
     for key, parallel in (("1a", 1), ("1b", 4)):
         times = (o or {}).get(parallel)
@@ -216,6 +217,7 @@ def table(o: dict[int, list[TaskTimes]] | None,
 
 def details(o: dict[int, list[TaskTimes]] | None,
             w: dict[int, list[tuple[float, float]]] | None, n: int) -> None:
+    """Print the overhead's stages and every round of row 2 under *Details*."""
     if o:
         print("  stage means (ms)" + " " * 50 + "1 at a time  4 at a time")
         for label, start, end in STAGES:
