@@ -1,0 +1,85 @@
+"""The widget classes: mission table, log view, questions inbox.
+
+Each is an ``OvermindWidget`` whose ``view`` trait selects the component of the shared
+bundle; ``for_command`` builds the widget of a parsed ``%overmind`` command.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from traitlets import Bool, Int, Unicode
+
+from .. import commands
+from .base import OvermindWidget
+
+# CSI / OSC / two-byte escapes and other control characters (tab and newline stay)
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]"
+                   r"|[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def strip_ansi(text: str) -> str:
+    """``text`` without escape sequences or control characters (but tab and newline)."""
+    return _ANSI.sub("", text)
+
+
+class MissionTable(OvermindWidget):
+    """``%overmind ps``: live missions (``all``: ended ones too), children under parents,
+    stop / kill / logs per row."""
+
+    view = Unicode("missions").tag(sync=True)
+    all = Bool(False).tag(sync=True)
+
+
+class LogView(OvermindWidget):
+    """``%overmind logs ID -f``: follows a mission's output (ANSI colours, search, pause).
+
+    ``mission``: the mission id; ``max_lines``: lines kept in the view.
+    """
+
+    view = Unicode("logs").tag(sync=True)
+    mission = Unicode("").tag(sync=True)
+    max_lines = Int(5000).tag(sync=True)
+
+
+class QuestionsInbox(OvermindWidget):
+    """``%overmind questions``: open questions, answered in place."""
+
+    view = Unicode("questions").tag(sync=True)
+
+
+WIDGET_COMMANDS = ("ps", "questions", "logs")
+
+
+async def _widget_args(api: Any, args: Any) -> tuple[type[OvermindWidget], dict] | None:
+    """The widget class and arguments of a parsed command (runs on the portal's loop)."""
+    if args.cmd not in WIDGET_COMMANDS or getattr(args, "json", False):
+        return None
+    if args.cmd == "logs":
+        if not args.follow:
+            return None
+        info = await api.info(args.id)
+        tail = await api.logs(info["id"], 10 if args.tail is None else args.tail)
+        return LogView, {"mission": info["id"], "title": f"logs of {info['name']}",
+                         "snapshot_text": strip_ansi(tail)}
+    result = await commands.execute(api, args, None)
+    if args.cmd == "ps":
+        return MissionTable, {"all": args.all, "snapshot_text": result.text,
+                              "snapshot_html": result.html}
+    return QuestionsInbox, {"snapshot_text": result.text, "snapshot_html": result.html}
+
+
+def for_command(api: Any, args: Any, portal: Any) -> OvermindWidget | None:
+    """The widget showing a parsed command, or None when it has none (``--json``, plain
+    ``logs`` without ``-f``, other commands). The engine is queried on ``portal``'s loop;
+    the widget (and its comm) is made on the calling thread, the kernel's.
+
+    Raises:
+        OvermindError: as the command itself would (unknown mission …).
+    """
+    found = portal.call(_widget_args, api, args)
+    if found is None:
+        return None
+    widget, kwargs = found
+    return widget(api=api, portal=portal, **kwargs)
