@@ -39,6 +39,9 @@ class OvermindMagics(Magics):
     url = Unicode("", config=True, help="Server URL to use instead of $OVERMIND_URL.")
     token = Unicode("", config=True, help="Scoped token to use instead of $OVERMIND_TOKEN.")
     wait_refresh_s = Float(1.0, config=True, help="Progress refresh of `wait` (s).")
+    widgets = CaselessStrEnum(["auto", "on", "off"], "auto", config=True, help=(
+        "Live widgets for `ps`, `logs ID -f` and `questions`: auto = in a Jupyter kernel "
+        "(they carry an HTML/text snapshot for frontends without widgets); off = text."))
 
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
         super().__init__(shell=shell, **kwargs)
@@ -104,6 +107,8 @@ class OvermindMagics(Magics):
             words = self._cell_words(words, cell)
         try:
             args = commands.parse(words, prog="%overmind")
+            if self._show_widget(args):
+                return
             result = self._execute(args)
         except HelpRequested as exc:
             print(exc.message)
@@ -111,6 +116,18 @@ class OvermindMagics(Magics):
         except OvermindError as exc:
             raise IPythonUsageError(exc.message) from None
         self._show(result)
+
+    def _show_widget(self, args: Any) -> bool:
+        """Display the live widget of ``args`` when it has one and widgets are on."""
+        if self.widgets == "off" or (self.widgets == "auto" and not _in_kernel(self.shell)):
+            return False
+        from .widgets import for_command
+        api = self.connect()
+        widget = for_command(api, args, self.portal)
+        if widget is None:
+            return False
+        display(widget)
+        return True
 
     def _cell_words(self, words: list[str], cell: str) -> list[str]:
         if words[:1] != ["prompt"]:
@@ -184,6 +201,11 @@ class _Done:
 
     async def wait(self, ref: str, timeout_s: float | None = None) -> Any:
         return self.mission
+
+
+def _in_kernel(shell: Any) -> bool:
+    """True in a Jupyter kernel (whose frontend may render widgets), not in a terminal."""
+    return getattr(shell, "kernel", None) is not None
 
 
 def load_ipython_extension(ipython: Any) -> None:
