@@ -32,7 +32,9 @@ export class OvermindSidebar extends Widget {
   }
 
   private badge(count: number): void {
-    this.title.dataset = count ? { count: String(count) } : {};
+    // JupyterLab keeps the tab's `id` and label in the same dataset: merge, never replace
+    const { count: _old, ...rest } = this.title.dataset;
+    this.title.dataset = count ? { ...rest, count: String(count) } : rest;
     this.title.caption = count ? `Overmind: ${count} open question(s)` : 'Overmind';
   }
 
