@@ -121,6 +121,19 @@ class Changes:
         await self._after_merge(rec, outcome)
         return outcome
 
+    async def merge_many(self, refs: list[str]) -> list[MergeOutcome]:
+        """Approve and land several changes as one merge train (one verification run for
+        all; see ``MergeQueue.merge_many``); outcomes in the order of ``refs``."""
+        recs = [self.resolve(ref) for ref in refs]
+        recs = [r if r.state == "approved" else self.set_state(r, "approved", "merge requested")
+                for r in recs]
+        outcomes = await self.queue.merge_many([MergeRequest(
+            r.id, r.data["branch"], r.data["target"], r.data["title"], r.data["author"])
+            for r in recs])
+        for rec, outcome in zip(recs, outcomes, strict=True):
+            await self._after_merge(rec, outcome)
+        return outcomes
+
     async def _after_merge(self, rec: Record, outcome: MergeOutcome) -> None:
         verification = dataclasses.asdict(outcome.verification) if outcome.verification else None
         if verification is not None:

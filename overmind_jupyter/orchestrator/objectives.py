@@ -306,11 +306,8 @@ class Orchestrator:
             self._complete(oid, merged=0)
             return
         self.set_state(oid, "merging", f"{len(opened)} changes")
-        merged = 0
-        for change in opened:
-            outcome = await self.changes.merge(change.id)
-            merged += outcome.state == "merged"
-        self._complete(oid, merged)
+        outcomes = await self.changes.merge_many([c.id for c in opened])
+        self._complete(oid, sum(o.state == "merged" for o in outcomes))
 
     def _complete(self, oid: str, merged: int) -> None:
         rec = self.records.get(KIND, oid)
