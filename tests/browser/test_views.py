@@ -1,11 +1,21 @@
-"""Mission table and sidebar in a real JupyterLab: live status, stop from the widget,
-followed logs, reload; one JupyterLab for the module."""
+"""The widgets and the sidebar in a real JupyterLab (one for the module): live mission
+status, stop from the widget, followed logs, the questions inbox, a page reload."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from jupyter_process import JupyterProcess, alive, wait_until
-from lab_driver import TIMEOUT_MS, open_notebook, open_sidebar, screenshot, write_notebook
+from lab_driver import (
+    SIDEBAR_TAB,
+    TIMEOUT_MS,
+    command,
+    open_notebook,
+    open_sidebar,
+    screenshot,
+    write_notebook,
+)
 from playwright.sync_api import Page, expect
 
 pytestmark = pytest.mark.timeout(180)
@@ -39,3 +49,94 @@ def test_a_mission_shows_in_the_widget_and_sidebar_and_stops_from_the_widget(
     expect(napper.get_by_role("button", name="Stop napper")).to_be_disabled()
     wait_until(lambda: not alive(pid), what="the mission's process to end")
     screenshot(page, "missions-stopped")
+
+
+CHATTY = ("sh -c 'i=0; while true; do i=$((i+1)); "
+          "printf \"\\033[31mred\\033[0m line %s <b>bold?</b>\\n\" $i; sleep 0.1; done'")
+
+
+def test_logs_follow_a_chatty_mission_with_colours_search_and_pause(
+        lab: JupyterProcess, page: Page):
+    write_notebook(lab.root, "logs.ipynb", [
+        "%load_ext overmind", f"%overmind run --name chatty -- {CHATTY}",
+        "%overmind logs chatty -f"])
+    open_notebook(page, lab, "logs.ipynb")
+    lab.track(lab.missions()["chatty"]["pid"])
+    view = page.locator(".overmind-widget .om-logs")
+    lines = view.locator(".om-line")
+    expect(lines.nth(20)).to_be_visible(timeout=TIMEOUT_MS)  # it keeps following
+    first = lines.first
+    expect(first).to_contain_text("red line")
+    expect(first.locator("span.om-fg-1")).to_have_text("red")  # ANSI red, escapes gone
+    expect(first).to_contain_text("<b>bold?</b>")  # agent/mission text stays text
+    assert view.locator(".om-log b").count() == 0
+    assert "\x1b" not in (view.locator(".om-log").text_content() or "")
+
+    view.get_by_role("button", name="Pause").click()
+    paused_at = lines.count()
+    page.wait_for_timeout(600)
+    assert lines.count() == paused_at  # nothing added while paused
+    view.get_by_role("button", name="Resume").click()
+    expect(lines.nth(paused_at + 3)).to_be_attached(timeout=TIMEOUT_MS)
+
+    view.get_by_role("searchbox").fill("line 7")
+    expect(view.locator(".om-count")).to_contain_text("of")
+    visible = view.locator(".om-line:not([hidden])")
+    expect(visible.first).to_contain_text("line 7")
+    screenshot(page, "logs-follow")
+    lab.api("POST", "missions/chatty/stop", {"force": True})
+    expect(view.locator(".om-log-state")).to_have_text("mission killed", timeout=TIMEOUT_MS)
+
+
+def test_reloading_the_page_shows_the_same_state(lab: JupyterProcess, page: Page):
+    write_notebook(lab.root, "reload.ipynb", [
+        "%load_ext overmind", "%overmind run --name keeper -- sleep 300",
+        "%overmind run --name goner -- sleep 300", "%overmind ps --all"])
+    open_notebook(page, lab, "reload.ipynb")
+    for name in ("keeper", "goner"):
+        lab.track(lab.missions()[name]["pid"])
+    widget = page.locator(".overmind-widget .om-missions")
+    row(widget, "goner").get_by_role("button", name="Kill goner").click()
+    expect(row(widget, "goner")).to_have_attribute("data-status", "killed",
+                                                   timeout=TIMEOUT_MS)
+    command(page, "docmanager:save")
+    expect(page.locator(".jp-mod-dirty")).to_have_count(0, timeout=TIMEOUT_MS)
+
+    page.reload()
+    widget = page.locator(".overmind-widget .om-missions")  # restored from the kernel
+    expect(row(widget, "keeper")).to_have_attribute("data-status", "running",
+                                                    timeout=TIMEOUT_MS)
+    expect(row(widget, "goner")).to_have_attribute("data-status", "killed")
+    sidebar = open_sidebar(page)
+    expect(row(sidebar, "keeper")).to_have_attribute("data-status", "running")
+    expect(row(sidebar, "goner")).to_have_count(0)  # ended before the page loaded
+    screenshot(page, "reloaded")
+
+
+def test_a_question_from_an_agent_is_answered_from_the_inbox(lab: JupyterProcess, page: Page):
+    write_notebook(lab.root, "inbox.ipynb", ["%load_ext overmind", "%overmind questions"])
+    open_notebook(page, lab, "inbox.ipynb")
+    inbox = page.locator(".overmind-widget .om-inbox")
+    expect(inbox.locator(".om-pill")).to_have_attribute("data-state", "live", timeout=TIMEOUT_MS)
+    asker = lab.api("POST", "missions", {  # the scripted ACP agent asks to run a command
+        "command": ["ask", "pytest", "-q", "&&", "curl", "evil.example"], "kind": "agent",
+        "agent": "fake", "name": "asker"})
+    lab.track(asker["pid"])
+    question = inbox.locator(".om-question")
+    expect(question).to_contain_text("pytest -q && curl evil.example", timeout=TIMEOUT_MS)
+    expect(question.locator(".om-kind")).to_have_text("tool-approval")
+    expect(page.locator(SIDEBAR_TAB)).to_have_attribute("data-count", "1")  # the badge
+    sidebar = open_sidebar(page)
+    expect(sidebar.locator(".om-question")).to_have_count(1)
+    screenshot(page, "inbox-question")
+
+    question.get_by_role("button", name="deny").click()
+    expect(inbox.locator(".om-question")).to_have_count(0, timeout=TIMEOUT_MS)
+    expect(sidebar.locator(".om-question")).to_have_count(0, timeout=TIMEOUT_MS)
+    expect(page.locator(SIDEBAR_TAB)).not_to_have_attribute("data-count", re.compile("."))
+    done = lab.api("POST", "missions/asker/wait", {"timeout_s": 30})
+    assert done["status"] == "exited"
+    said = [e["data"]["text"] for e in lab.api("GET", f"events?mission={asker['id']}")["events"]
+            if e["type"] == "agent-message"]
+    assert "".join(said) == "permission for pytest -q && curl evil.example: denied"
+    assert lab.api("GET", "questions")["questions"] == []
