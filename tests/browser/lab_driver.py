@@ -61,8 +61,7 @@ def lab_home(home: Path) -> dict[str, str]:
             "JUPYTERLAB_WORKSPACES_DIR": str(home / "lab-workspaces")}
 
 
-def start_lab(root: Path, home: Path, port_args: tuple[str, ...] = (),
-              token: str | None = None) -> JupyterProcess:
+def start_lab(root: Path, home: Path, token: str | None = None) -> JupyterProcess:
     """A Jupyter server serving JupyterLab + Overmind (missions survive its restarts)."""
     check_built()
     if not (root / ".git").exists():  # Overmind's project is a git repository
@@ -70,7 +69,7 @@ def start_lab(root: Path, home: Path, port_args: tuple[str, ...] = (),
     agents = json.dumps({"fake": FAKE_AGENT})
     lab = JupyterProcess(root, home, env=lab_home(home), args=(
         "--ServerApp.base_url=/a@b/", "--LabApp.expose_app_in_browser=True",
-        f"--Overmind.agents={agents}", "--Overmind.stop_missions_on_exit=False", *port_args))
+        f"--Overmind.agents={agents}", "--Overmind.stop_missions_on_exit=False"))
     if token:
         lab.jupyter_token = token
     return lab.start()
