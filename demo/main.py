@@ -80,8 +80,10 @@ def fresh(work: Path) -> None:
 
 
 def kernel_env(label: str) -> dict[str, str]:
-    """The notebook kernel's environment: no provider keys (they stay with the server)."""
-    env = {k: v for k, v in os.environ.items() if k not in adapters.PROVIDER_KEYS}
+    """The notebook kernel's environment: no provider keys (they stay with the server)
+    and no server address (the notebook finds the project's)."""
+    drop = (*adapters.PROVIDER_KEYS, *quickstart.SERVER_VARS)
+    env = {k: v for k, v in os.environ.items() if k not in drop}
     return {**env, quickstart.LABEL_ENV: label}
 
 

@@ -2,9 +2,11 @@
 
 ``prepare(work)`` makes the notebook self-sufficient: the pinned project as a git
 repository in ``<work>/tabulate``, an Overmind server for it (``overmind start``: a
-headless Jupyter server with the extension) unless one runs already, and the kernel's
-working directory moved into the project so that ``%load_ext overmind`` finds that server.
-``finish(session)`` shuts the server down if ``prepare`` started it.
+headless Jupyter server with the extension) unless one runs already, the kernel's working
+directory moved into the project, and ``OVERMIND_URL`` / ``OVERMIND_TOKEN`` set so that
+``%load_ext overmind`` uses that server (in JupyterLab or on Binder they first name the
+Lab's own server, whose root is another directory). ``finish(session)`` shuts the server
+down if ``prepare`` started it.
 
 The server answers with the scripted model of ``demo/scenario.py`` unless
 ``OVERMIND_MODEL``, an ``OPENAI_API_KEY`` / ``OPENAI_BASE_URL`` or a ``GEMINI_API_KEY`` /
@@ -32,6 +34,8 @@ CONFIG_DIR = HERE / "jupyter_config"  # the demo server's jupyter_server_config.
 SCRIPTS_DIR = "scripted-model"  # under the work directory
 LABEL_ENV = "OVERMIND_DEMO_MODEL"  # demo/main.py tells the notebook which model answers
 CLI_TIMEOUT_S = 120.0
+SERVER_VARS = ("OVERMIND_URL", "OVERMIND_TOKEN")  # which server a kernel or the CLI uses
+SCRIPTED = "scripted model (no API key set: every answer is pre-written in demo/scenario.py)"
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -52,14 +56,17 @@ class Session:
                 f"model: {self.model}")
 
 
-SCRIPTED = "scripted model (no API key set: every answer is pre-written in demo/scenario.py)"
-
-
 def configured_model(env: Mapping[str, str]) -> str | None:
     """The model id ``OVERMIND_MODEL`` or a provider key selects, None when neither is set."""
     if any(env.get(k) for k in ("OVERMIND_MODEL", *adapters.PROVIDER_KEYS)):
         return adapters.default_model(env)
     return None
+
+
+def describe(model: str) -> str:
+    """A label for a configured model id: a real model, or a user's own script."""
+    return f"scripted model ({model})" if model.startswith("scripted:") else \
+        f"{model} (a real model)"
 
 
 def model_env(env: Mapping[str, str], scripts: Path) -> tuple[dict[str, str], str]:
@@ -70,7 +77,7 @@ def model_env(env: Mapping[str, str], scripts: Path) -> tuple[dict[str, str], st
     """
     model = configured_model(env)
     if model is not None:
-        return {}, f"{model} (configured: a real model unless it is scripted:)"
+        return {}, describe(model)
     scenario.write_scripts(scripts)
     return {"OVERMIND_MODEL": f"scripted:{scripts}"}, SCRIPTED
 
@@ -89,10 +96,11 @@ def server_env(extra: Mapping[str, str]) -> dict[str, str]:
 
 def overmind(repo: Path, *args: str, env: Mapping[str, str] | None = None
              ) -> subprocess.CompletedProcess[str]:
-    """Run the ``overmind`` CLI in ``repo`` (output captured)."""
+    """Run the ``overmind`` CLI in ``repo`` (output captured) on ``repo``'s own server:
+    the one its runtime file names, not one ``OVERMIND_URL`` may name."""
+    env = {k: v for k, v in (env or os.environ).items() if k not in SERVER_VARS}
     return subprocess.run([sys.executable, "-m", "overmind_jupyter.cli", *args], cwd=repo,
-                          env=dict(env or os.environ), capture_output=True, text=True,
-                          timeout=CLI_TIMEOUT_S)
+                          env=env, capture_output=True, text=True, timeout=CLI_TIMEOUT_S)
 
 
 def start_server(repo: Path, work: Path) -> tuple[dict, str]:
@@ -112,7 +120,8 @@ def start_server(repo: Path, work: Path) -> tuple[dict, str]:
 
 def prepare(work: str | Path | None = None) -> Session:
     """The project in ``<work>/tabulate`` (default: the current directory) with a server
-    for it, and this process's working directory moved into it.
+    for it; this process's working directory moves into it and ``OVERMIND_URL`` /
+    ``OVERMIND_TOKEN`` point at that server (in JupyterLab they named the Lab's own).
 
     Raises:
         project.DemoError: the project could not be fetched or made a repository.
@@ -124,8 +133,10 @@ def prepare(work: str | Path | None = None) -> Session:
     if info is None:
         (info, label), started = start_server(repo, work), True
     else:  # started earlier, e.g. by demo/main.py (which says which model it uses)
-        label = os.environ.get(LABEL_ENV) or configured_model(os.environ) or SCRIPTED
+        model = configured_model(os.environ)
+        label = os.environ.get(LABEL_ENV) or (describe(model) if model else SCRIPTED)
     os.chdir(repo)
+    os.environ["OVERMIND_URL"], os.environ["OVERMIND_TOKEN"] = info["url"], info["token"]
     return Session(repo, info["url"], label, started)
 
 

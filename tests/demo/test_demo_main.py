@@ -43,7 +43,9 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> dict:
     work = tmp_path_factory.mktemp("demo")
     env = {k: v for k, v in os.environ.items()
            if not k.startswith("OVERMIND_") and k not in PROVIDER_KEYS}
-    env.update(JUPYTER_RUNTIME_DIR=str(work / "runtime"), IPYTHONDIR=str(work / "ipython"))
+    env.update(JUPYTER_RUNTIME_DIR=str(work / "runtime"), IPYTHONDIR=str(work / "ipython"),
+               # as in a JupyterLab terminal: another server's address, which must not be used
+               OVERMIND_URL="http://127.0.0.1:9/", OVERMIND_TOKEN="not-this-one")
     done = subprocess.run([sys.executable, "-m", "demo.main", "--workdir", str(work)],
                           cwd=CHECKOUT, env=env, capture_output=True, text=True, timeout=400)
     return {"work": work, "repo": work / "tabulate", "env": env, "code": done.returncode,

@@ -18,7 +18,7 @@ import pytest
 CHECKOUT = Path(__file__).resolve().parents[2]
 if str(CHECKOUT) not in sys.path:  # `demo` is a folder of the checkout, not installed
     sys.path.insert(0, str(CHECKOUT))
-from demo import project, summary  # noqa: E402
+from demo import project, quickstart, summary  # noqa: E402
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -84,3 +84,17 @@ def test_summary_of_a_failed_objective_says_why() -> None:
     assert "wall time   3 s (project 1 s · notebook 2 s)" in text
     assert summary.pytest_counts("...\n271 passed, 15 skipped in 4.1s\n") == \
         "271 passed, 15 skipped"
+
+
+def test_no_key_means_the_scripted_model_and_a_key_means_the_real_one(tmp_path: Path) -> None:
+    extra, label = quickstart.model_env({}, tmp_path / "scripts")
+    assert extra == {"OVERMIND_MODEL": f"scripted:{tmp_path / 'scripts'}"}
+    assert label.startswith("scripted model")
+    assert {p.name for p in (tmp_path / "scripts").iterdir()} >= {
+        "story.json", "scope.json", "planner.json", "evaluator.json",
+        "task-dokuwiki-format.json", "task-docs.json"}
+    extra, label = quickstart.model_env({"OPENAI_API_KEY": "sk-test"}, tmp_path / "unused")
+    assert extra == {} and label.startswith("openai:") and "scripted" not in label
+    extra, label = quickstart.model_env({"GEMINI_API_KEY": "g-test"}, tmp_path / "unused")
+    assert extra == {} and label.startswith("gemini:")
+    assert not (tmp_path / "unused").exists()
