@@ -4,10 +4,18 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo demo-supervisor test bench lint clean
+.PHONY: demo demo-supervisor test bench bench-ui ui lint clean
+
+# the UI (labextension/ → overmind_jupyter/labextension + widgets/static), rebuilt when its
+# sources change; the venv's JupyterLab then uses the build in place (a dev link)
+UI := overmind_jupyter/widgets/static/overmind.js
+UI_SOURCES := $(wildcard labextension/src/*.ts labextension/src/*/*.ts labextension/style/*) \
+	labextension/package.json labextension/schema/sidebar.json
+LABEXT_LINK := $(VENV)/share/jupyter/labextensions/overmind-jupyter
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	rm -rf $(LABEXT_LINK)  # else pip would install the extension into its own build
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[test,bench]'
 	touch $(STAMP)
@@ -20,15 +28,25 @@ demo: $(STAMP)
 demo-supervisor: $(STAMP)
 	$(BIN)/python demo/supervisor_demo.py
 
-test: $(STAMP)
+$(UI): $(STAMP) $(UI_SOURCES)
+	cd labextension && npm install --no-audit --no-fund -q && PATH="$(CURDIR)/$(BIN):$$PATH" npm run build
+	rm -rf $(LABEXT_LINK) && ln -s $(CURDIR)/overmind_jupyter/labextension $(LABEXT_LINK)
+	touch $(UI)
+
+ui: $(UI)
+
+test: $(STAMP) $(UI)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -n 2 -q
 
 bench: $(STAMP)
 	$(BIN)/python bench/supervisor_bench.py
 
+bench-ui: $(STAMP) $(UI)
+	$(BIN)/python bench/ui_bench.py
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache labextension/node_modules labextension/lib
