@@ -16,8 +16,9 @@ so; with ``OVERMIND_MODEL``, ``OPENAI_API_KEY`` / ``OPENAI_BASE_URL`` or
 ``GEMINI_API_KEY`` set, that real model does. Exit status 0 when the objective is done
 with every change merged and nothing is left behind, else 1.
 
-Usage: ``python -m demo.main [--workdir DIR]`` (default ``demo/out``; a previous run's
-project there is shut down and replaced).
+Usage: ``python -m demo.main [--workdir DIR]`` (default ``~/.cache/overmind-demo/run``,
+outside any other project whose test configuration could apply; a previous run's project
+there is shut down and replaced).
 """
 
 from __future__ import annotations
@@ -143,9 +144,11 @@ def shutdown(work: Path, repo: Path) -> list[str]:
 
 
 def succeeded(objectives: list[dict[str, Any]]) -> bool:
-    """Every objective done with every change merged (and at least one of each)."""
+    """Every objective done, with every task done and every change merged (and at least
+    one objective and one change each)."""
     return bool(objectives) and all(
         o["state"] == "done" and o["changes"] and
+        all(t["state"] == "done" for t in o["tasks"]) and
         all(c["state"] == "merged" for c in o["changes"]) for o in objectives)
 
 
@@ -169,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run the four steps (module docstring); return the exit status."""
     parser = argparse.ArgumentParser(prog="python -m demo.main",
                                      description=__doc__.split("\n\n")[0])
-    parser.add_argument("--workdir", type=Path, default=HERE / "out")
+    parser.add_argument("--workdir", type=Path, default=project.cache_dir() / "run")
     work = parser.parse_args(argv).workdir.resolve()
     work.mkdir(parents=True, exist_ok=True)
     timings: dict[str, float] = {}

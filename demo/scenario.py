@@ -7,8 +7,8 @@ role (``orchestrator.roles``): the story agent groups both prompts into one obje
 planner makes two tasks with disjoint file scopes (so they run in parallel, each in its
 own worktree), and each task's agent makes real edits to the pinned release with
 ``edit_file`` anchors taken verbatim from it. The implementation agent also runs the new
-tests; its final turn ``expect``s pytest's "2 passed", so a scripted summary can never
-claim a result that did not happen.
+tests; its final turn ``expect``s pytest's "2 passed" and the evaluator's verdict
+``expect``s that task done, so a scripted answer never claims what did not happen.
 """
 
 from __future__ import annotations
@@ -117,8 +117,11 @@ def engine_roles() -> dict[str, Any]:
         "planner": respond({"tasks": [
             {"name": name, "description": description, "scope": scope}
             for name, (description, scope) in TASKS.items()]}, _usage(1835, 242)),
-        "evaluator": respond({"done": True, "feedback": "The format, its two tests and its "
-                              "documentation are in place."}, _usage(1520, 41)),
+        # the verdict holds only if the implementation task really is done
+        "evaluator": {**respond({"done": True, "feedback": "The format, its two tests and "
+                                 "its documentation are in place."}, _usage(1520, 41)),
+                      "expect": "task dokuwiki-format: done\nfiles changed: "
+                                "tabulate/__init__.py, test/test_output.py"},
     }
 
 
@@ -132,12 +135,12 @@ def task_turns() -> dict[str, list[dict[str, Any]]]:
             tool("edit_file", _usage(3905, 268), path="test/test_output.py",
                  old_text=JIRA_HEADERLESS_TEST,
                  new_text=JIRA_HEADERLESS_TEST + DOKUWIKI_TESTS),
-            tool("run_command", _usage(4330, 38),
-                 command="python -m pytest -q -p no:cacheprovider test/test_output.py "
-                         "-k dokuwiki"),
+            tool("run_command", _usage(4330, 38), command=(
+                "python -m pytest -q -p no:cacheprovider test/test_output.py::test_dokuwiki "
+                "test/test_output.py::test_dokuwiki_headerless")),
             {**say("Added the `dokuwiki` table format (header cells in `^`, data cells in "
-                   "`|`, like `jira`) and two tests, with and without headers; "
-                   "`pytest -k dokuwiki` passes.", _usage(4610, 52)), "expect": "2 passed"},
+                   "`|`, like `jira`) and two tests, with and without headers; both pass.",
+                   _usage(4610, 52)), "expect": "\n2 passed"},
         ],
         "docs": [
             tool("search", _usage(2950, 28), pattern="jira", path="README.md"),
