@@ -140,3 +140,25 @@ def test_a_question_from_an_agent_is_answered_from_the_inbox(lab: JupyterProcess
             if e["type"] == "agent-message"]
     assert "".join(said) == "permission for pytest -q && curl evil.example: denied"
     assert lab.api("GET", "questions")["questions"] == []
+
+
+def test_with_an_engine_embedded_in_the_kernel_the_widget_goes_through_the_comm(
+        lab: JupyterProcess, page: Page):
+    write_notebook(lab.root, "embedded.ipynb", [
+        "import os, subprocess\nos.makedirs('emb', exist_ok=True)\n"
+        "subprocess.run(['git', 'init', '-q', 'emb'], check=True)\nos.chdir('emb')",
+        "%load_ext overmind\n%config OvermindMagics.mode = 'embedded'",
+        "%overmind run --name inkernel -- sleep 300", "%overmind ps"])
+    open_notebook(page, lab, "embedded.ipynb")
+    assert "inkernel" not in lab.missions()  # not the server's engine
+    widget = page.locator(".overmind-widget .om-missions")
+    mission = row(widget, "inkernel")
+    expect(mission).to_have_attribute("data-status", "running", timeout=TIMEOUT_MS)
+    expect(widget.locator(".om-pill")).to_have_attribute("data-state", "live")
+    pid = int(page.locator(".jp-OutputArea-output", has_text="started inkernel")
+              .text_content().rsplit("pid", 1)[1])
+    assert alive(pid)
+    mission.get_by_role("button", name="Stop inkernel").click()  # a call over the comm
+    expect(mission).to_have_attribute("data-status", "killed", timeout=TIMEOUT_MS)
+    wait_until(lambda: not alive(pid), what="the embedded mission to end")
+    screenshot(page, "embedded-comm")
