@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import weakref
 from pathlib import Path
 
 from ..errors import OvermindError
@@ -46,7 +47,28 @@ async def git_status(*args: str, cwd: str | Path, input: str | None = None,
     """Run ``git ARGS`` in ``cwd``; return ``(exit status, stdout, stderr)`` without raising.
 
     When the calling task is cancelled, the git process is killed (and reaped) first.
+    Commands that change worktree metadata run one at a time per ``cwd``: concurrent
+    ``git worktree add`` processes read each other's half-written ``.git/worktrees/*``
+    ("failed to read .git/worktrees/X/commondir").
     """
+    if args[:1] == ("worktree",) and args[1:2] != ("list",):
+        async with _worktree_lock(cwd):
+            return await _run(args, cwd, input, env)
+    return await _run(args, cwd, input, env)
+
+
+def _worktree_lock(cwd: str | Path) -> asyncio.Lock:
+    locks = _WORKTREE_LOCKS.setdefault(asyncio.get_running_loop(), {})
+    return locks.setdefault(str(Path(cwd).resolve()), asyncio.Lock())
+
+
+# per event loop (an asyncio.Lock belongs to one loop), per repository top level
+_WORKTREE_LOCKS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio.Lock]] \
+    = weakref.WeakKeyDictionary()
+
+
+async def _run(args: tuple[str, ...], cwd: str | Path, input: str | None,
+               env: dict[str, str] | None) -> tuple[int, str, str]:
     proc = await asyncio.create_subprocess_exec(
         "git", *args, cwd=str(cwd), env={**os.environ, **(env or {}), **_ENV},
         stdin=asyncio.subprocess.PIPE if input is not None else asyncio.subprocess.DEVNULL,
