@@ -120,10 +120,11 @@ class WorkFacade:
             return await self.party_prompt(text)  # a guest: the host's party plans it
         self.roles()  # fail now, not in the background, when no model is configured
         await self.pool.start()  # spares get prepared while the planners think
-        if self.party.current() is not None:  # the host's prompt queues like any other
-            rec = await self.party_prompt(text)
+        party = self.party.current()
+        if party is not None:  # the host's prompt queues like any other (as the host, even
+            rec = self.party.submit_prompt(party.data["host"], text)  # if joined as a guest)
             await asyncio.sleep(0)  # let the approval hook register its objective future
-            oid = await self._prompt_objectives[rec["id"]]
+            oid = await self._prompt_objectives[rec.id]
         else:
             oid = await self.orchestrator.enqueue(secrets.token_hex(4), member, text, agent)
         if wait:

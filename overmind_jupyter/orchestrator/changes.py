@@ -19,6 +19,7 @@ from .. import lifecycles
 from ..errors import AmbiguousReference, NotFound, UsageError
 from ..store.records import EventSpec, Record, Records
 from ..workspace import diff
+from ..workspace.git import rev_parse
 from ..workspace.merge import MergeOutcome, MergeQueue, MergeRequest
 from .questions import Question, Questions
 
@@ -50,7 +51,8 @@ class Changes:
         """Record a new open change for ``branch`` (diff stat computed against its base)."""
         stat = [dataclasses.asdict(s) for s in await diff.diff_stat(self.repo, base_commit,
                                                                      branch)]
-        doc = {"name": task, "task": task, "title": title, "branch": branch,
+        head = await rev_parse(branch, self.repo)  # the diff outlives the branch
+        doc = {"name": task, "task": task, "title": title, "branch": branch, "head": head,
                "base_commit": base_commit, "target": target, "author": author,
                "requested_by": requested_by, "workspace": workspace, "stat": stat,
                "files": [s["path"] for s in stat], "merge_commit": None}
@@ -81,7 +83,8 @@ class Changes:
     async def diff(self, ref: str, path: str | None = None) -> str:
         """The change's full unified diff against its base (one file with ``path``)."""
         rec = self.resolve(ref)
-        return await diff.full_diff(self.repo, rec.data["base_commit"], rec.data["branch"], path)
+        return await diff.full_diff(self.repo, rec.data["base_commit"],
+                                    rec.data.get("head") or rec.data["branch"], path)
 
     def set_state(self, rec: Record, state: str, reason: str, **changes: Any) -> Record:
         """Move ``rec`` to ``state`` (validated) with a ``change-status`` event."""

@@ -32,7 +32,7 @@ from .roles import RoleModels
 from .scheduler import Scheduler, TaskNode
 
 log = logging.getLogger("overmind.objectives")
-STORY_WINDOW_S = 0.3  # s approved prompts wait for companions before the story agent runs
+STORY_WINDOW_S = 0.3  # s approved prompts wait for companions (default of Settings)
 KIND = "objective"
 
 
@@ -41,7 +41,8 @@ class Settings:
     """Orchestration settings: ``max_rounds`` of plan→run→evaluate, budgets per objective
     (``max_tokens`` tokens, ``max_cost_usd`` USD; None = unlimited), ``auto_merge``, the
     default ``agent``, and the scheduler's caps (``max_parallel`` running tasks in all,
-    ``per_objective`` per objective)."""
+    ``per_objective`` per objective) and ``story_window_s``, how long (s) approved prompts
+    wait for companions before the story agent groups them."""
 
     max_rounds: int = 2
     max_tokens: int | None = None
@@ -50,6 +51,7 @@ class Settings:
     agent: str | None = None
     max_parallel: int = 4
     per_objective: int = 4
+    story_window_s: float = STORY_WINDOW_S
 
 
 Runner = Callable[[TaskNode], Awaitable[str]]
@@ -92,7 +94,7 @@ class Orchestrator:
                              "agent": agent}, future))
         if self._story_timer is None:
             self._story_timer = asyncio.get_running_loop().call_later(
-                STORY_WINDOW_S, lambda: asyncio.ensure_future(self._group()))
+                self.settings.story_window_s, lambda: asyncio.ensure_future(self._group()))
         return future
 
     async def _group(self) -> None:

@@ -12,11 +12,12 @@ import secrets
 
 from jupyter_server.extension.application import ExtensionApp
 from jupyter_server.utils import url_path_join
-from traitlets import Bool, Dict, Unicode
+from traitlets import Bool, Dict, Float, Unicode
 
 from .. import runtime_files
 from ..agents import adapters
 from ..engine import Engine
+from ..orchestrator.objectives import Settings
 from .handlers import ROUTES
 from .party_handlers import GUEST_ROUTES
 
@@ -38,6 +39,9 @@ class Overmind(ExtensionApp):
         "False, missions keep running and are re-adopted by the next server."))
     agents = Dict({}, config=True, help=(
         "Custom ACP agents: name → command argv, e.g. {'mine': ['my-agent', '--acp']}."))
+    story_window_s = Float(0.3, min=0.0, config=True, help=(
+        "Seconds approved prompts wait for companions before the story agent groups them "
+        "into objectives (longer: prompts from several cells or members join one objective)."))
     daemon = Bool(False, config=True, help=(
         "Set by `overmind start`: `overmind shutdown` then stops this whole server."))
 
@@ -49,6 +53,7 @@ class Overmind(ExtensionApp):
         for name in adapters.PROVIDER_KEYS:
             os.environ.pop(name, None)
         self.engine = Engine(root, mode="server", provider_env=keys, agents=dict(self.agents))
+        self.engine.work_settings = Settings(story_window_s=self.story_window_s)
         self.token = secrets.token_urlsafe(32)
         self.settings.update(overmind_engine=self.engine, overmind_token=self.token,
                              overmind_app=self)

@@ -76,6 +76,7 @@ async def test_prompt_to_merged_changes(tmp_path: Path) -> None:
     try:
         result = await asyncio.wait_for(
             engine.prompt("Add a multiply function and document the library", wait=True), 90)
+        diffs = [await engine.diff(c["id"]) for c in result["changes"]]  # branches are gone
     finally:
         await engine.close()
     assert result["state"] == "done", result.get("error")
@@ -83,6 +84,8 @@ async def test_prompt_to_merged_changes(tmp_path: Path) -> None:
                                                                   "docs": "done"}
     assert [c["state"] for c in result["changes"]] == ["merged", "merged"]
     assert (repo / "notes.txt").read_text() == "host's uncommitted work\n"
+    assert sorted("+def multiply(a, b):" in d for d in diffs) == [False, True]
+    assert sorted("+# calc" in d for d in diffs) == [False, True]
     log = git(repo, "log", "--format=%s|%P", "main").splitlines()
     merges = [line for line in log if len(line.split("|")[1].split()) == 2]
     assert len(merges) == 2 and all(m.startswith("Merge change") for m in merges)
