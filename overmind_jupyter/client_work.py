@@ -15,9 +15,10 @@ class WorkClient:
     """Prompts, objectives and changes over REST (needs ``self._call``)."""
 
     async def prompt(self, text: str, agent: str | None = None, wait: bool = False,
-                     member: str = "host") -> dict[str, Any]:
+                     member: str = "host", shared: bool = False) -> dict[str, Any]:
         """See ``WorkFacade.prompt`` (``wait`` has no request timeout)."""
-        return await self._call("POST", "prompts", {"text": text, "agent": agent, "wait": wait},
+        return await self._call("POST", "prompts", {"text": text, "agent": agent, "wait": wait,
+                                                    "shared": shared},
                                 timeout_s=86_400.0 if wait else None)
 
     async def objectives(self) -> list[dict[str, Any]]:

@@ -22,6 +22,8 @@ def add_parsers(sub: Any) -> None:
     p.add_argument("text", nargs="*")
     p.add_argument("--agent")
     p.add_argument("--wait", action="store_true", help="wait until its objective has ended")
+    p.add_argument("--shared", action="store_true",
+                   help="run its tasks in your own checkout, one at a time (no worktrees)")
     p.add_argument("--json", action="store_true")
     p = sub.add_parser("objectives", help="objectives, or one objective with its tasks")
     p.add_argument("id", nargs="?")
@@ -52,7 +54,7 @@ async def _prompt(api: Any, args: argparse.Namespace, cwd: str) -> Result:
     if not text:
         raise UsageError("nothing to do: give the prompt text, e.g. "
                          "`overmind prompt -- add a --verbose flag`")
-    data = await api.prompt(text, agent=args.agent, wait=args.wait)
+    data = await api.prompt(text, agent=args.agent, wait=args.wait, shared=args.shared)
     if args.json:
         return _json(data)
     return Result(_objective_text(data), None, data, 0 if data["state"] != "failed" else 1)

@@ -105,10 +105,11 @@ class WorkFacade:
 
     # -- prompts and objectives -----------------------------------------------------
     async def prompt(self, text: str, agent: str | None = None, wait: bool = False,
-                     member: str = "host") -> dict[str, Any]:
+                     member: str = "host", shared: bool = False) -> dict[str, Any]:
         """Submit a prompt; it joins an objective (story agent) that plans and runs.
 
         Returns the objective (``objective`` shape); with ``wait``, once it has ended.
+        ``shared``: run its tasks in the host's own checkout instead of worktrees.
 
         Raises:
             UsageError: empty prompt, no model configured, not a git repository.
@@ -126,7 +127,8 @@ class WorkFacade:
             await asyncio.sleep(0)  # let the approval hook register its objective future
             oid = await self._prompt_objectives[rec.id]
         else:
-            oid = await self.orchestrator.enqueue(secrets.token_hex(4), member, text, agent)
+            oid = await self.orchestrator.enqueue(secrets.token_hex(4), member, text, agent,
+                                                  shared)
         if wait:
             await self.orchestrator.wait(oid)
         return await self.objective(oid)

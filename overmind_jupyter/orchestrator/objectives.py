@@ -84,14 +84,15 @@ class Orchestrator:
         self.runs: dict[str, asyncio.Task[None]] = {}
 
     # -- intake ---------------------------------------------------------------------
-    def enqueue(self, prompt_id: str, member: str, text: str, agent: str | None = None
-                ) -> asyncio.Future[str]:
-        """Take an approved prompt; the future gives the id of the objective it joins."""
+    def enqueue(self, prompt_id: str, member: str, text: str, agent: str | None = None,
+                shared: bool = False) -> asyncio.Future[str]:
+        """Take an approved prompt; the future gives the id of the objective it joins.
+        ``shared``: its tasks run in the host's own checkout (no worktree, one at a time)."""
         if not text.strip():
             raise UsageError("the prompt is empty; say what you want done")
         future = asyncio.get_running_loop().create_future()
         self._inbox.append(({"id": prompt_id, "member": member, "text": text,
-                             "agent": agent}, future))
+                             "agent": agent, "shared": shared}, future))
         if self._story_timer is None:
             self._story_timer = asyncio.get_running_loop().call_later(
                 self.settings.story_window_s, lambda: asyncio.ensure_future(self._group()))
@@ -152,6 +153,7 @@ class Orchestrator:
                "prompts": [p["id"] for p in prompts],
                "members": sorted({p["member"] for p in prompts}),
                "agent": next((p["agent"] for p in prompts if p.get("agent")), s.agent),
+               "shared": any(p.get("shared") for p in prompts),
                "story": self._story(), "base_commit": base, "target": target, "round": 0,
                "budget": {"max_tokens": s.max_tokens, "max_cost_usd": s.max_cost_usd},
                "spent": {"tokens": 0, "cost_usd": 0.0}, "auto_merge": s.auto_merge,
@@ -279,8 +281,10 @@ class Orchestrator:
                 "name": t.name, "description": t.description, "scope": list(t.scope),
                 "depends_on": [ids[d] for d in t.depends_on], "agent": t.agent,
                 "round": round_}, parent=oid)
+            shared = self.records.get(KIND, oid).data.get("shared")
             nodes.append(TaskNode(ids[t.name], t.name, oid,
-                                  frozenset(ids[d] for d in t.depends_on)))
+                                  frozenset(ids[d] for d in t.depends_on),
+                                  workspace="host checkout" if shared else None))
         self.records.store.append_event("plan-ready", {
             "round": round_, "notes": list(plan.notes), "tasks": [
                 {"id": ids[t.name], "name": t.name, "description": t.description,

@@ -153,6 +153,7 @@ class PromptBody(_Strict):
     text: str = Field(min_length=1, max_length=20_000)
     agent: str | None = None
     wait: bool = False
+    shared: bool = False
 
 
 class WaitObjectiveBody(_Strict):

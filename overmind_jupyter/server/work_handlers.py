@@ -21,8 +21,8 @@ class PromptsHandler(OvermindHandler):
     @endpoint
     async def post(self) -> None:
         body = self.body(PromptBody)
-        self.send_json(await self.engine.prompt(body.text, agent=body.agent, wait=body.wait),
-                       201)
+        self.send_json(await self.engine.prompt(body.text, agent=body.agent, wait=body.wait,
+                                                shared=body.shared), 201)
 
 
 class ObjectivesHandler(OvermindHandler):

@@ -135,3 +135,23 @@ async def test_setup_hook_copies_env_into_the_worktree_but_never_into_the_change
     [change] = done["changes"]
     assert change["files"] == ["calc.py"] and change["state"] == "merged"
     assert "SECRET" not in git(repo, "log", "-p", "main")
+
+
+async def test_shared_opt_out_edits_the_host_checkout_without_a_worktree(tmp_path: Path
+                                                                          ) -> None:
+    repo = project(tmp_path / "p")
+    scripts = write_role_scripts(
+        tmp_path / "s", story=respond({"groups": [{"title": "Log", "prompt_ids": ["p1"],
+                                                   "summary": "log"}], "story": ""}),
+        scope=SCOPE, planner=plan("log"), evaluator=respond({"done": True, "feedback": "ok"}),
+        tasks={"log": edit("    print('adding')\n    return a + b\n")})
+    engine = Engine(repo, provider_env={"OVERMIND_MODEL": f"scripted:{scripts}"})
+    await engine.start()
+    try:
+        done = await asyncio.wait_for(engine.prompt("log", wait=True, shared=True), 60)
+    finally:
+        await engine.close()
+    assert done["state"] == "done" and done["changes"] == []
+    assert [t["workspace"] for t in done["tasks"]] == [str(repo)]
+    assert "print('adding')" in (repo / "calc.py").read_text()  # left for the host to commit
+    assert git(repo, "rev-list", "--count", "main").strip() == "1"
