@@ -1,6 +1,6 @@
 // Bundles the anywidget ESM entry (src/widget.ts) and the shared CSS into
-// ../overmind_jupyter/widgets/static/ with esbuild. `--roundtrip` instead bundles the
-// wire-schema round-trip script (test/roundtrip.ts) into test-build/ for Node.
+// ../overmind_jupyter/widgets/static/ with esbuild. `--tests` instead bundles the Node
+// scripts the Python tests drive (test/*.ts: wire round trip, ANSI) into test-build/.
 import { build } from 'esbuild';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -8,10 +8,10 @@ import { fileURLToPath } from 'node:url';
 const here = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const out = resolve(here, '../overmind_jupyter/widgets/static');
 
-if (process.argv.includes('--roundtrip')) {
+if (process.argv.includes('--tests')) {
   await build({
-    entryPoints: [resolve(here, 'test/roundtrip.ts')],
-    outfile: resolve(here, 'test-build/roundtrip.mjs'),
+    entryPoints: ['roundtrip', 'ansi'].map(name => resolve(here, `test/${name}.ts`)),
+    outdir: resolve(here, 'test-build'), outExtension: { '.js': '.mjs' },
     bundle: true, format: 'esm', platform: 'node', target: 'node18', logLevel: 'warning'
   });
 } else {

@@ -27,7 +27,7 @@ LABEXTENSION = Path(__file__).resolve().parents[2] / "labextension"
 @pytest.fixture(scope="module")
 def roundtrip_script() -> Path:
     """Bundle test/roundtrip.ts for Node (needs `npm install` in labextension/)."""
-    subprocess.run(["node", "scripts/build-widgets.mjs", "--roundtrip"], cwd=LABEXTENSION,
+    subprocess.run(["node", "scripts/build-widgets.mjs", "--tests"], cwd=LABEXTENSION,
                    check=True, timeout=60)
     return LABEXTENSION / "test-build" / "roundtrip.mjs"
 
