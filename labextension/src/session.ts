@@ -143,7 +143,6 @@ export class Session {
   readonly questions = new QuestionState();
   connection: ConnectionState = 'connecting';
   detail = '';
-  error = '';
   private listeners = new Set<Listener>();
   private closer: Closer | null = null;
   private closed = false;
@@ -171,6 +170,9 @@ export class Session {
         const [missions, questions] = await Promise.all([
           this.backend.missions(this.all), this.backend.questions()
         ]);
+        if (this.closed) {
+          return; // the view went away while the snapshot was on its way
+        }
         this.missions.load(missions);
         this.questions.load(questions);
         this.emit({ missions: new Set(missions.map(m => m.id)), questions: true, connection: false });
