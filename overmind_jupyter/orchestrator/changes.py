@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from .. import lifecycles
-from ..errors import AmbiguousReference, NotFound, UsageError
-from ..store.records import EventSpec, Record, Records
+from ..errors import UsageError
+from ..store.records import EventSpec, Record, Records, only
 from ..workspace import diff
 from ..workspace.git import rev_parse
 from ..workspace.merge import MergeOutcome, MergeQueue, MergeRequest
@@ -68,13 +68,7 @@ class Changes:
             NotFound: none matches (see `overmind changes`).
             AmbiguousReference: several match.
         """
-        found = self.records.find(KIND, ref)
-        if not found:
-            raise NotFound(f"no change matches {ref!r}; see `overmind changes`")
-        if len(found) > 1:
-            raise AmbiguousReference(f"{len(found)} changes match {ref!r}: "
-                                     f"{', '.join(r.id for r in found)}")
-        return found[0]
+        return only(self.records.find(KIND, ref), "change", ref, "overmind changes")
 
     def list(self, objective: str | None = None) -> list[Record]:
         """Changes (of one objective), oldest first."""

@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from .. import lifecycles
-from ..errors import AmbiguousReference, NotFound, OvermindError, UsageError
-from ..store.records import EventSpec, Record, Records
+from ..errors import NotFound, OvermindError, UsageError
+from ..store.records import EventSpec, Record, Records, only
 from ..workspace.git import GitError, current_branch, rev_parse
 from . import evaluator, planner, scope, story
 from .budget import Budget, BudgetStop
@@ -172,12 +172,7 @@ class Orchestrator:
         Raises:
             NotFound / AmbiguousReference.
         """
-        found = self.records.find(KIND, ref)
-        if not found:
-            raise NotFound(f"no objective matches {ref!r}; see `overmind objectives`")
-        if len(found) > 1:
-            raise AmbiguousReference(f"{len(found)} objectives match {ref!r}")
-        return found[0]
+        return only(self.records.find(KIND, ref), "objective", ref, "overmind objectives")
 
     def set_state(self, oid: str, state: str, reason: str = "", **changes: Any) -> Record:
         """Move objective ``oid`` to ``state`` (validated) with an ``objective-status`` event."""

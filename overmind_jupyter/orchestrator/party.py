@@ -26,14 +26,13 @@ from typing import Any
 
 from .. import lifecycles
 from ..errors import (
-    AmbiguousReference,
     Forbidden,
     InvalidTransition,
     NotFound,
     UsageError,
 )
 from ..store import Store
-from ..store.records import EventSpec, Record, Records
+from ..store.records import EventSpec, Record, Records, only
 from . import invites
 from .invites import BAD_INVITE, Unauthorized, new_id
 from .party_queue import PromptQueue
@@ -344,10 +343,4 @@ class Party(PromptQueue):
         found = [r for r in self.records.find(kind, ref) if r.parent == party.id]
         if len(found) > 1 and prefer:
             found = [r for r in found if r.state in prefer] or found
-        if not found:
-            raise NotFound(f"no {kind} of this party matches {ref!r}; `overmind party` "
-                           "lists them")
-        if len(found) > 1:
-            raise AmbiguousReference(f"{ref!r} matches {len(found)} {kind}s: "
-                                     f"{', '.join(r.id for r in found)}")
-        return found[0]
+        return only(found, kind, ref, "overmind party")

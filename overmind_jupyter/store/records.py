@@ -16,7 +16,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from ..errors import InvalidTransition, NotFound
+from ..errors import AmbiguousReference, InvalidTransition, NotFound
 from .store import Store
 
 Table = Mapping[str, frozenset[str]]
@@ -153,3 +153,18 @@ def _dumps(data: dict[str, Any]) -> str:
 def _record(row: tuple) -> Record:
     kind, id_, parent, state, created, updated, data = row
     return Record(kind, id_, parent, state, created, updated, json.loads(data))
+
+
+def only(found: list[Record], kind: str, ref: str, listing: str) -> Record:
+    """The one record in ``found`` (what ``ref`` matched).
+
+    Raises:
+        NotFound: none (the message points at ``listing``, the command that lists them).
+        AmbiguousReference: several (their ids are named).
+    """
+    if not found:
+        raise NotFound(f"no {kind} matches {ref!r}; see `{listing}`")
+    if len(found) > 1:
+        raise AmbiguousReference(f"{ref!r} matches {len(found)} {kind}s: "
+                                 f"{', '.join(r.id for r in found)}")
+    return found[0]
