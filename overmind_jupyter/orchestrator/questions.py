@@ -71,10 +71,7 @@ class Questions:
         """Cancel questions whose waiter died with the previous engine; return how many."""
         stale = [r for r in self.records.list(KIND, states=("open",)) if r.data.get("waits")]
         for rec in stale:
-            self.records.transition(KIND, rec.id, "cancelled", lifecycles.QUESTION,
-                                    event=self._event(rec, "question-answered", {
-                                        "id": rec.id, "answer": None, "state": "cancelled",
-                                        "reason": "the engine restarted; the asker is gone"}))
+            self._cancel(rec.id, "the engine restarted; the asker is gone")
         return len(stale)
 
     def handle(self, kind: str, handler: Handler) -> None:
@@ -148,17 +145,19 @@ class Questions:
     def cancel_matching(self, predicate: Callable[[Question], bool], reason: str) -> None:
         """Cancel every open question for which ``predicate`` is true; wake its waiter."""
         for q in self.open():
-            if not predicate(q):
-                continue
-            self.records.transition(KIND, q.id, "cancelled", lifecycles.QUESTION,
-                                    event=self._event(self.records.get(KIND, q.id),
-                                                      "question-answered", {
-                                                          "id": q.id, "answer": None,
-                                                          "state": "cancelled",
-                                                          "reason": reason}))
-            waiter = self._waiters.get(q.id)
-            if waiter is not None and not waiter.done():
-                waiter.cancel(reason)
+            if predicate(q):
+                self._cancel(q.id, reason)
+
+    def _cancel(self, qid: str, reason: str) -> None:
+        """Move an open question to ``cancelled`` (with its event) and wake its waiter."""
+        self.records.transition(KIND, qid, "cancelled", lifecycles.QUESTION,
+                                event=self._event(self.records.get(KIND, qid),
+                                                  "question-answered", {
+                                                      "id": qid, "answer": None,
+                                                      "state": "cancelled", "reason": reason}))
+        waiter = self._waiters.get(qid)
+        if waiter is not None and not waiter.done():
+            waiter.cancel(reason)
 
     def _open(self, ref: str) -> Question:
         found = [q for q in self.open() if q.id.startswith(ref)]

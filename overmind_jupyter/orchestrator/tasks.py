@@ -107,11 +107,12 @@ class TaskRunner:
             story=f"\nProject story so far:\n{story}\n" if story else "")
 
     async def _finish(self, task: Record, objective: Record, ws: Any, mission: Mission) -> str:
-        finished = self._finished_event(mission.id)
+        events = self._events(mission.id)
+        finished = _finished(events)
         ok = mission.status is MissionStatus.EXITED and (mission.exit is None or
                                                         mission.exit.code in (0, None)) \
             and finished.get("stop_reason") == "end_turn"
-        summary = self._summary(mission.id)
+        summary = _summary(events)
         files = await self._commit(task, objective, ws, summary) if ok else []
         self.records.update("task", task.id, summary=summary, files_changed=files,
                             error=None if ok else (finished.get("error")
@@ -160,23 +161,6 @@ class TaskRunner:
         self.records.update("task", task.id, change=cid)
         self.workspaces[cid] = ws
 
-    def _finished_event(self, mission_id: str) -> dict[str, Any]:
-        last: dict[str, Any] = {}
-        for event in self._events(mission_id):
-            if event["type"] == "agent-finished":
-                last = event["data"]
-        return last
-
-    def _summary(self, mission_id: str) -> str:
-        """The agent's last message (its summary), ≤ 2,000 chars."""
-        parts: list[str] = []
-        for event in self._events(mission_id):
-            if event["type"] in ("agent-prompt", "tool-use", "tool-result"):
-                parts = []  # only the text after the last tool call is the summary
-            elif event["type"] == "agent-message":
-                parts.append(event["data"].get("text", ""))
-        return "".join(parts).strip()[-2000:]
-
     def _events(self, mission_id: str) -> list[dict[str, Any]]:
         self.store.flush()
         found, after = [], 0
@@ -191,3 +175,23 @@ class TaskRunner:
         if ws is not None:
             await self.pool.release(ws, delete_branch=change.state == "merged", force=True)
 
+
+
+def _finished(events: list[dict[str, Any]]) -> dict[str, Any]:
+    """The data of the last ``agent-finished`` event ({} if none)."""
+    last: dict[str, Any] = {}
+    for event in events:
+        if event["type"] == "agent-finished":
+            last = event["data"]
+    return last
+
+
+def _summary(events: list[dict[str, Any]]) -> str:
+    """The agent's last message (its summary), ≤ 2,000 chars."""
+    parts: list[str] = []
+    for event in events:
+        if event["type"] in ("agent-prompt", "tool-use", "tool-result"):
+            parts = []  # only the text after the last tool call is the summary
+        elif event["type"] == "agent-message":
+            parts.append(event["data"].get("text", ""))
+    return "".join(parts).strip()[-2000:]
