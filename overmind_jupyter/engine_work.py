@@ -64,8 +64,11 @@ class WorkFacade:
     async def _prompt_approved(self, prompt: Record) -> None:
         """A party prompt was approved: it joins an objective (``grouped``)."""
         future = self.orchestrator.enqueue(prompt.id, prompt.data["name"], prompt.data["text"])
-        self._prompt_objectives[prompt.id] = future
-        oid = await future
+        self._prompt_objectives[prompt.id] = future  # for a host's `prompt --wait`
+        try:
+            oid = await future
+        finally:
+            self._prompt_objectives.pop(prompt.id, None)
         self.records.transition("prompt", prompt.id, "grouped", lifecycles.PROMPT,
                                 objective=oid)
 
