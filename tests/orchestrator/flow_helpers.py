@@ -6,7 +6,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from overmind_jupyter.testing.scripts import respond, say, tool
+from overmind_jupyter.testing.scripts import respond, say, tool, write_role_scripts
 
 
 def git(repo: Path, *args: str) -> str:
@@ -35,3 +35,14 @@ def edit(new: str) -> list[dict[str, Any]]:
 
 
 SCOPE = respond({"files": [{"path": "calc.py"}], "complexity": "low", "rationale": "calc"})
+
+LOG_EDIT = "    print('adding')\n    return a + b\n"
+
+
+def log_task_scripts(directory: Path, turns: list[dict[str, Any]] | None = None) -> Path:
+    """Scripts of a one-task objective ("log": by default it adds a print to ``add``)."""
+    return write_role_scripts(
+        directory, story=respond({"groups": [{"title": "Log", "prompt_ids": ["p1"],
+                                              "summary": "log"}], "story": "calc"}),
+        scope=SCOPE, planner=plan("log"), evaluator=respond({"done": True, "feedback": "ok"}),
+        tasks={"log": turns or edit(LOG_EDIT)})

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from flow_helpers import SCOPE, edit, git, plan, project
+from flow_helpers import LOG_EDIT, SCOPE, edit, git, log_task_scripts, plan, project
 
 from overmind_jupyter.engine import Engine
 from overmind_jupyter.orchestrator.objectives import Settings
@@ -30,11 +30,7 @@ async def until_question(engine: Engine, kind: str, timeout: float = 60) -> dict
 
 async def test_budget_pauses_the_objective_and_stop_ends_it(tmp_path: Path) -> None:
     repo = project(tmp_path / "p")
-    scripts = write_role_scripts(
-        tmp_path / "s", story=respond({"groups": [{"title": "Logging", "prompt_ids": ["p1"],
-                                                   "summary": "log"}], "story": "calc"}),
-        scope=SCOPE, planner=plan("log"), evaluator=respond({"done": True, "feedback": "ok"}),
-        tasks={"log": edit("    print('adding')\n    return a + b\n")})
+    scripts = log_task_scripts(tmp_path / "s")
     engine = Engine(repo, provider_env={"OVERMIND_MODEL": f"scripted:{scripts}"})
     engine.work_settings = Settings(max_tokens=300)  # scope 240 + planner 240 > 300
     await engine.start()
@@ -120,12 +116,8 @@ async def test_setup_hook_copies_env_into_the_worktree_but_never_into_the_change
     git(repo, "add", "overmind.toml")
     git(repo, "-c", "user.name=h", "-c", "user.email=h@example.com", "commit", "-qm", "cfg")
     (repo / ".env").write_text("SECRET=host-only\n")  # untracked, not even gitignored
-    scripts = write_role_scripts(
-        tmp_path / "s", story=respond({"groups": [{"title": "Log", "prompt_ids": ["p1"],
-                                                   "summary": "log"}], "story": ""}),
-        scope=SCOPE, planner=plan("log"), evaluator=respond({"done": True, "feedback": "ok"}),
-        tasks={"log": [tool("read_file", path=".env"),
-                       *edit("    print('adding')\n    return a + b\n")]})
+    scripts = log_task_scripts(tmp_path / "s", [tool("read_file", path=".env"),
+                                                 *edit(LOG_EDIT)])
     engine = Engine(repo, provider_env={"OVERMIND_MODEL": f"scripted:{scripts}"})
     await engine.start()
     try:
@@ -140,11 +132,7 @@ async def test_setup_hook_copies_env_into_the_worktree_but_never_into_the_change
 async def test_shared_opt_out_edits_the_host_checkout_without_a_worktree(tmp_path: Path
                                                                           ) -> None:
     repo = project(tmp_path / "p")
-    scripts = write_role_scripts(
-        tmp_path / "s", story=respond({"groups": [{"title": "Log", "prompt_ids": ["p1"],
-                                                   "summary": "log"}], "story": ""}),
-        scope=SCOPE, planner=plan("log"), evaluator=respond({"done": True, "feedback": "ok"}),
-        tasks={"log": edit("    print('adding')\n    return a + b\n")})
+    scripts = log_task_scripts(tmp_path / "s")
     engine = Engine(repo, provider_env={"OVERMIND_MODEL": f"scripted:{scripts}"})
     await engine.start()
     try:
