@@ -65,26 +65,16 @@ async def _objectives(api: Any, args: argparse.Namespace, cwd: str) -> Result:
         data = await api.objective(args.id)
         return _json(data) if args.json else Result(_objective_text(data), None, data)
     data = await api.objectives()
-    if args.json:
-        return _json(data)
-    if not data:
-        return Result("no objectives yet; submit one with `overmind prompt -- TEXT`\n", None,
-                      data)
-    rows = [[o["id"], o["state"], o["title"][:50], ", ".join(o.get("members", [])),
-             str(o["spent"]["tokens"]), _model(o)] for o in data]
-    return Result(render.table_text(OBJECTIVE_COLUMNS, rows),
-                  render.table_html(OBJECTIVE_COLUMNS, rows), data)
+    return _listing(data, args.json, "no objectives yet; submit one with "
+                    "`overmind prompt -- TEXT`", OBJECTIVE_COLUMNS, [
+                        [o["id"], o["state"], o["title"][:50], ", ".join(o.get("members", [])),
+                         str(o["spent"]["tokens"]), _model(o)] for o in data])
 
 
 async def _changes(api: Any, args: argparse.Namespace, cwd: str) -> Result:
     data = await api.changes(args.objective)
-    if args.json:
-        return _json(data)
-    if not data:
-        return Result("no changes yet\n", None, data)
-    rows = [_change_row(c) for c in data]
-    return Result(render.table_text(CHANGE_COLUMNS, rows),
-                  render.table_html(CHANGE_COLUMNS, rows), data)
+    return _listing(data, args.json, "no changes yet", CHANGE_COLUMNS,
+                    [_change_row(c) for c in data])
 
 
 async def _diff(api: Any, args: argparse.Namespace, cwd: str) -> Result:
@@ -127,13 +117,8 @@ async def _message(api: Any, args: argparse.Namespace, cwd: str) -> Result:
 
 async def _messages(api: Any, args: argparse.Namespace, cwd: str) -> Result:
     data = await api.messages(args.recipient)
-    if args.json:
-        return _json(data)
-    if not data:
-        return Result("no messages\n", None, data)
-    rows = [[m["id"], m["sender"], m["recipient"], m["text"][:70]] for m in data]
-    columns = ("ID", "FROM", "TO", "TEXT")
-    return Result(render.table_text(columns, rows), render.table_html(columns, rows), data)
+    return _listing(data, args.json, "no messages", ("ID", "FROM", "TO", "TEXT"),
+                    [[m["id"], m["sender"], m["recipient"], m["text"][:70]] for m in data])
 
 
 def _objective_text(o: dict[str, Any]) -> str:
@@ -160,6 +145,16 @@ def _change_row(c: dict[str, Any]) -> list[str]:
     deleted = sum(s["deleted"] or 0 for s in c.get("stat", []))
     return [c["id"], c["state"], c["title"][:50], str(len(c.get("files", []))),
             f"+{added}/-{deleted}", c.get("author", "")]
+
+
+def _listing(data: list[Any], as_json: bool, empty: str, columns: tuple[str, ...],
+             rows: list[list[str]]) -> Result:
+    """A list command's result: JSON, the ``empty`` sentence, or a table of ``rows``."""
+    if as_json:
+        return _json(data)
+    if not data:
+        return Result(empty + "\n", None, data)
+    return Result(render.table_text(columns, rows), render.table_html(columns, rows), data)
 
 
 def _json(data: Any) -> Result:
