@@ -10,7 +10,8 @@ question, invite): ``{state: frozenset(next states)}`` tables checked by
     task       pending ─▶ running ─▶ done | failed | cancelled;  running ⇄ paused
     change     open ─▶ approved ─▶ merged | closed | conflicted;  closed ─▶ open
     prompt     queued ─▶ approved ─▶ grouped ─▶ done;  queued ─▶ denied
-    member     pending ─▶ approved ─▶ kicked;  pending ─▶ denied
+    member     pending ─▶ approved ─▶ kicked | left;  pending ─▶ denied | left
+    party      open ─▶ closed
     question   open ─▶ answered | cancelled
     invite     active ─▶ revoked | expired
 """
@@ -55,8 +56,10 @@ PROMPT = _table({
     "grouped": "done",
     "denied": "", "done": ""})
 
-MEMBER = _table({"pending": "approved denied", "approved": "kicked", "denied": "",
-                 "kicked": ""})
+MEMBER = _table({"pending": "approved denied left", "approved": "kicked left", "denied": "",
+                 "kicked": "", "left": ""})
+
+PARTY = _table({"open": "closed", "closed": ""})
 
 QUESTION = _table({"open": "answered cancelled", "answered": "", "cancelled": ""})
 

@@ -38,10 +38,6 @@ from .invites import BAD_INVITE, Unauthorized, new_id
 from .party_queue import PromptQueue
 from .party_view import guest_status, host_status
 
-# not (yet) in lifecycles.py: a party's own states, and members who leave
-PARTY = {"open": frozenset({"closed"}), "closed": frozenset()}
-MEMBER = {**lifecycles.MEMBER, "pending": lifecycles.MEMBER["pending"] | {"left"},
-          "approved": lifecycles.MEMBER["approved"] | {"left"}, "left": frozenset()}
 ROLES = {"viewer": 0, "collaborator": 1, "host": 2}  # role → rank
 GUEST_ROLES = ("collaborator", "viewer")
 LIVE_MEMBER = ("pending", "approved")
@@ -140,8 +136,9 @@ class Party(PromptQueue):
         for invite in self.records.list("invite", parent=party.id, states=("active",)):
             invites.end(self.records, invite, "revoked")
         host = self.records.get("member", party.data["host"]).data["name"]
-        closed = self.records.transition("party", party.id, "closed", PARTY, event=EventSpec(
-            "party-closed", {"name": party.data["name"], "host": host}, party=party.id))
+        closed = self.records.transition(
+            "party", party.id, "closed", lifecycles.PARTY, event=EventSpec(
+                "party-closed", {"name": party.data["name"], "host": host}, party=party.id))
         for member_id in list(self._sessions):
             self._disconnect(member_id, "the host closed the party")
         return closed
@@ -272,7 +269,7 @@ class Party(PromptQueue):
 
     def _move(self, member: Record, state: str, event: str, **changes: Any) -> Record:
         role = changes.get("role", member.data["role"])
-        rec = self.records.transition("member", member.id, state, MEMBER, **changes,
+        rec = self.records.transition("member", member.id, state, lifecycles.MEMBER, **changes,
                                       event=self._member_event(event, member.id,
                                                                member.data["name"], role,
                                                                state, member.parent))
