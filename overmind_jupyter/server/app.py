@@ -1,6 +1,9 @@
 """The Overmind Jupyter server extension: owns one engine for the server's root directory.
 
-Configure with ``c.Overmind.<trait>`` in ``jupyter_server_config.py``. On load it puts
+Configure with ``c.Overmind.<trait>`` in ``jupyter_server_config.py`` or in a JSON file of a
+config path, e.g. ``/etc/jupyter/jupyter_server_config.d/overmind.json`` =
+``{"Overmind": {"model": …, "max_cost_usd": …}}`` (how a JupyterHub admin sets defaults for
+every user; see docs/jupyterhub.md). On load it puts
 ``OVERMIND_URL`` and a scoped ``OVERMIND_TOKEN`` into the server's environment, so every
 kernel started afterwards can reach the engine, and writes the runtime file the CLI reads.
 """
@@ -12,11 +15,13 @@ import secrets
 
 from jupyter_server.extension.application import ExtensionApp
 from jupyter_server.utils import url_path_join
-from traitlets import Bool, Dict, Float, Unicode
+from traitlets import Bool, Dict, Enum, Float, Int, Unicode
 
 from .. import runtime_files
 from ..agents import adapters
+from ..agents.policy import CommandPolicy
 from ..engine import Engine
+from ..errors import UsageError
 from ..orchestrator.objectives import Settings
 from .handlers import ROUTES
 from .party_handlers import GUEST_ROUTES
@@ -42,6 +47,21 @@ class Overmind(ExtensionApp):
     story_window_s = Float(0.3, min=0.0, config=True, help=(
         "Seconds approved prompts wait for companions before the story agent groups them "
         "into objectives (longer: prompts from several cells or members join one objective)."))
+    model = Unicode("", config=True, help=(
+        "Default model of the built-in agent and the orchestration roles, e.g. "
+        "'openai:gpt-4.1-mini' (used when the server's environment sets no OVERMIND_MODEL)."))
+    max_tokens = Int(None, allow_none=True, min=1, config=True, help=(
+        "Default token budget of each objective (input + output tokens; None: unlimited)."))
+    max_cost_usd = Float(None, allow_none=True, min=0.0, config=True, help=(
+        "Default cost budget of each objective in USD (None: unlimited)."))
+    command_policy = Dict({}, config=True, help=(
+        "Command policy of agents' commands: {'allow': [prefix…], 'deny': [prefix…], "
+        "'default': 'allow'|'ask'|'deny'} (empty: the built-in policy)."))
+    hub_member_role = Enum(["collaborator", "viewer"], "collaborator", config=True, help=(
+        "Under JupyterHub: the party role of hub users the owner shared the server with."))
+    hub_members_need_approval = Bool(False, config=True, help=(
+        "Under JupyterHub: hub users who reach the server join the party pending, and the "
+        "host approves each (default: approved at once; the hub's share is the approval)."))
     daemon = Bool(False, config=True, help=(
         "Set by `overmind start`: `overmind shutdown` then stops this whole server."))
 
@@ -52,8 +72,13 @@ class Overmind(ExtensionApp):
         keys = adapters.provider_env(os.environ)
         for name in adapters.PROVIDER_KEYS:
             os.environ.pop(name, None)
+        if self.model:
+            keys.setdefault("OVERMIND_MODEL", self.model)
         self.engine = Engine(root, mode="server", provider_env=keys, agents=dict(self.agents))
-        self.engine.work_settings = Settings(story_window_s=self.story_window_s)
+        self.policy = self._policy() if self.command_policy else None
+        self.engine.work_settings = Settings(story_window_s=self.story_window_s,
+                                             max_tokens=self.max_tokens,
+                                             max_cost_usd=self.max_cost_usd)
         self.token = secrets.token_urlsafe(32)
         self.settings.update(overmind_engine=self.engine, overmind_token=self.token,
                              overmind_app=self)
@@ -68,6 +93,18 @@ class Overmind(ExtensionApp):
         scheme = "https" if s.certfile else "http"
         return f"{scheme}://{host}:{s.port}{s.base_url}"
 
+    def _policy(self) -> CommandPolicy:
+        """``command_policy`` as a ``CommandPolicy`` (allow/deny default to empty lists).
+
+        Raises:
+            UsageError: unknown keys or bad entries (the server then fails to start).
+        """
+        unknown = set(self.command_policy) - {"allow", "deny", "default"}
+        if unknown:
+            raise UsageError(f"c.Overmind.command_policy: unknown keys {sorted(unknown)}; "
+                             "use allow, deny and default")
+        return CommandPolicy(**{"allow": [], "deny": [], **self.command_policy})
+
     def initialize_handlers(self) -> None:
         """Register the host REST routes and the party's guest routes (the base URL is
         prefixed by ExtensionApp)."""
@@ -79,6 +116,8 @@ class Overmind(ExtensionApp):
     async def _start_jupyter_server_extension(self, serverapp) -> None:
         """Open the store, reconcile missions, publish the runtime file."""
         report = await self.engine.start()
+        if self.policy is not None:
+            self.engine.agents.policy = self.policy
         self.engine.party_url = self._url()  # the address in party invites
         os.environ["OVERMIND_URL"] = self._url()  # the port is final once the server runs
         runtime_files.write({"url": self._url(), "token": self.token,

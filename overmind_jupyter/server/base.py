@@ -3,8 +3,10 @@
 Two credentials are accepted: the Jupyter user (cookie or Jupyter token, then checked
 by the server's authorizer on resource ``overmind``), or the scoped Overmind token in
 the ``X-Overmind-Token`` header that the extension gives kernels and the CLI. The scoped
-token reaches only Overmind's routes. Errors leave as ``{"message", "reason"}``, never
-as a traceback.
+token reaches only Overmind's routes. Under JupyterHub, a hub user other than the
+server's owner (``hub.visitor_of``) is refused on every route with 403 and reason
+``party-member``, except on handlers with ``hub_members_allowed`` (the member routes).
+Errors leave as ``{"message", "reason"}``, never as a traceback.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from tornado import web
 
 from ..errors import OvermindError
 from ..runtime_files import TOKEN_HEADER
+from . import hub
 
 Body = TypeVar("Body", bound=BaseModel)
 
@@ -30,12 +33,16 @@ class OvermindAuth:
     """Mixin for Jupyter handlers (REST and websockets): Overmind's authentication,
     authorization and JSON error bodies."""
 
+    hub_members_allowed = False  # True on the member routes only
+    hub_visitor: hub.Visitor | None = None  # the hub visitor making this request, if any
+
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         """JSON ``{"message", "reason"}`` for every error; tracebacks stay in the log."""
         exc = kwargs.get("exc_info", (None, None, None))[1]
         message = error_message(exc) or self._reason
+        reason = getattr(exc, "overmind_reason", None) or self._reason
         self.set_header("Content-Type", "application/json")
-        self.finish(json.dumps({"message": message, "reason": self._reason}))
+        self.finish(json.dumps({"message": message, "reason": reason}))
 
     @property
     def engine(self):
@@ -64,6 +71,10 @@ class OvermindAuth:
         action = "read" if self.request.method in ("GET", "HEAD") else "write"
         if not self.authorizer.is_authorized(self, self.current_user, action, "overmind"):
             raise web.HTTPError(403, f"not allowed to {action} Overmind")
+        self.hub_visitor = hub.visitor_of(self.current_user)
+        if self.hub_visitor is not None and not self.hub_members_allowed:
+            raise OvermindErrorHTTP(403, hub.host_only_message(self.hub_visitor),
+                                    hub.PARTY_MEMBER)
 
 
 class OvermindHandler(OvermindAuth, APIHandler):

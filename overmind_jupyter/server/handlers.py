@@ -14,6 +14,7 @@ from ..model import mission_to_dict
 from .attach_ws import AttachHandler
 from .base import OvermindHandler, endpoint
 from .events_ws import EventsHandler
+from .member_handlers import MEMBER_ROUTES
 from .party_handlers import HOST_ROUTES as PARTY_ROUTES
 from .schemas import AnswerBody, ApplyBody, KillBody, RunBody, SendBody, StopBody, WaitBody
 from .work_handlers import WORK_ROUTES
@@ -205,5 +206,6 @@ ROUTES = [
     ("shutdown", ShutdownHandler),
     ("openapi.json", OpenAPIHandler),
     *PARTY_ROUTES,
+    *MEMBER_ROUTES,
     *WORK_ROUTES,
 ]

@@ -11,6 +11,7 @@ from typing import Any
 
 from .. import __version__
 from . import schemas
+from .member_handlers import MemberPromptBody
 
 ERROR = {"type": "object", "required": ["message", "reason"],
          "properties": {"message": {"type": "string"}, "reason": {"type": "string"}}}
@@ -70,6 +71,10 @@ OPERATIONS: dict[str, dict[str, tuple]] = {
     "/party/leave": {"post": ("leave a joined party", schemas.LeaveBody, [],
                               {"type": "object"})},
     "/party/close": {"post": ("close the hosted party", None, [], {"type": "object"})},
+    "/party/me": {"get": ("the caller's view of the party as a member (hub collaborators)",
+                          None, [], {"type": "object"})},
+    "/party/me/prompts": {"post": ("a prompt queued as the caller (hub collaborators)",
+                                   MemberPromptBody, [], {"type": "object"})},
     "/prompts": {"post": ("submit a prompt; answers its objective", schemas.PromptBody, [],
                           {"type": "object"})},
     "/objectives": {"get": ("objectives, oldest first", None, [], {"type": "object"})},
