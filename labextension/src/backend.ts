@@ -66,7 +66,17 @@ export interface Backend {
   subscribe(after: number, sink: EventSink): Closer;
   /** The last `tail` lines of a mission's log, then new output until it ends. */
   followLogs(ref: string, tail: number, sink: LogSink): Closer;
+  /**
+   * Any other host REST call: `path` is relative to `<base>overmind/api/` and may carry a
+   * query (`objectives`, `changes?objective=o1`, `changes/c1/merge`). Resolves to the
+   * JSON body, or to the text of a `text/plain` answer (a diff). In embedded mode the
+   * kernel serves the same routes (`overmind_jupyter/widgets/routes.py`).
+   */
+  call<T>(method: HttpMethod, path: string, body?: unknown): Promise<T>;
 }
+
+/** The HTTP methods of Overmind's REST API. */
+export type HttpMethod = 'GET' | 'POST' | 'DELETE';
 
 /** Performs one HTTP request (the page's `fetch`, or JupyterLab's `ServerConnection`). */
 export type RequestFn = (url: string, init: RequestInit) => Promise<Response>;
@@ -111,7 +121,12 @@ export class HttpBackend implements Backend {
     if (!response.ok) {
       throw await failure(response);
     }
-    return (await response.json()) as T;
+    const type = response.headers.get('Content-Type') ?? '';
+    return (type.startsWith('text/plain') ? await response.text() : await response.json()) as T;
+  }
+
+  call<T>(method: HttpMethod, path: string, body?: unknown): Promise<T> {
+    return this.json(method, path, body ?? (method === 'GET' ? undefined : {}));
   }
 
   status(): Promise<Status> {

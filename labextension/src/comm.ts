@@ -4,7 +4,8 @@
  *
  * Messages (custom anywidget messages; Python side: `overmind_jupyter/widgets/bridge.py`):
  *
- *   view → kernel  {type: "call", id, method, args}     method ∈ Bridge.METHODS
+ *   view → kernel  {type: "call", id, method, args}     method ∈ Bridge.METHODS; method
+ *                  "request" with args [httpMethod, path, body] serves REST routes
  *                  {type: "subscribe", after}           events after seq, then live
  *                  {type: "follow", id, ref, tail} / {type: "unfollow", id}
  *   kernel → view  {type: "reply", id, ok, result | error}
@@ -14,7 +15,7 @@
  * Messages to the kernel wait while it is busy (a Jupyter limitation), so this path is
  * only live between cells; the HTTP backend is preferred wherever a server exists.
  */
-import type { Backend, Closer, EventSink, LogSink, Mission, Status } from './backend';
+import type { Backend, Closer, EventSink, HttpMethod, LogSink, Mission, Status } from './backend';
 import { parseEvent, type Question } from './events';
 
 /** The part of anywidget's model this uses. */
@@ -36,7 +37,7 @@ export class CommBackend implements Backend {
     model.on('msg:custom', this.handler);
   }
 
-  private call<T>(method: string, ...args: unknown[]): Promise<T> {
+  private invoke<T>(method: string, ...args: unknown[]): Promise<T> {
     const id = this.nextId++;
     return new Promise<T>((resolve, reject) => {
       this.replies.set(id, { resolve, reject });
@@ -71,31 +72,35 @@ export class CommBackend implements Backend {
   }
 
   status(): Promise<Status> {
-    return this.call('status');
+    return this.invoke('status');
   }
 
   missions(all: boolean): Promise<Mission[]> {
-    return this.call('ps', all);
+    return this.invoke('ps', all);
   }
 
   mission(ref: string): Promise<Mission> {
-    return this.call('info', ref);
+    return this.invoke('info', ref);
   }
 
   stop(ref: string): Promise<Mission> {
-    return this.call('stop', ref);
+    return this.invoke('stop', ref);
   }
 
   kill(ref: string): Promise<Mission[]> {
-    return this.call('kill', ref);
+    return this.invoke('kill', ref);
   }
 
   questions(): Promise<Question[]> {
-    return this.call('questions');
+    return this.invoke('questions');
   }
 
   answer(ref: string, text: string): Promise<Question> {
-    return this.call('answer', ref, text);
+    return this.invoke('answer', ref, text);
+  }
+
+  call<T>(method: HttpMethod, path: string, body?: unknown): Promise<T> {
+    return this.invoke('request', method, path, body ?? null);
   }
 
   subscribe(after: number, sink: EventSink): Closer {

@@ -1,7 +1,8 @@
 /**
- * The JupyterLab extension: the Overmind sidebar (missions + questions inbox), log views
- * in the main area, and the `Overmind: Open inbox` command. Requests go through
- * JupyterLab's `ServerConnection` (cookie, XSRF and token handled there).
+ * The JupyterLab extension: the Overmind sidebar, views in the main area and palette
+ * commands. Each area of the UI installs itself from a `LabContext` (`lab.ts`); `AREAS`
+ * lists them. Requests go through JupyterLab's `ServerConnection` (cookie, XSRF and
+ * token handled there).
  */
 import {
   ILayoutRestorer,
@@ -15,6 +16,8 @@ import { LabIcon } from '@jupyterlab/ui-components';
 import { Widget } from '@lumino/widgets';
 import { HttpBackend } from './backend';
 import { LogView } from './components/logs';
+import { addCommand, type LabArea, type LabContext, type MainOpener,
+  type Settings } from './lab';
 import { Session, type MissionRow } from './session';
 import { OvermindSidebar } from './sidebar';
 import iconSvg from '../style/overmind.svg';
@@ -22,11 +25,6 @@ import iconSvg from '../style/overmind.svg';
 const PLUGIN_ID = 'overmind-jupyter:sidebar';
 
 export const overmindIcon = new LabIcon({ name: 'overmind-jupyter:icon', svgstr: iconSvg });
-
-interface Settings {
-  showEnded: boolean;
-  logLines: number;
-}
 
 function labBackend(): HttpBackend {
   const settings = ServerConnection.makeSettings();
@@ -47,46 +45,56 @@ async function readSettings(registry: ISettingRegistry | null): Promise<Settings
   }
 }
 
-function logOpener(app: JupyterFrontEnd, backend: HttpBackend, settings: Settings) {
-  return (m: MissionRow) => {
-    const id = `overmind-logs-${m.id}`;
+function mainOpener(app: JupyterFrontEnd): MainOpener {
+  return (id, label, make) => {
     const open = Array.from(app.shell.widgets('main')).find(w => w.id === id);
-    if (open) {
-      app.shell.activateById(id);
-      return;
+    if (!open) {
+      const view = make();
+      const content = new Widget({ node: view.el });
+      content.disposed.connect(() => view.dispose());
+      const widget = new MainAreaWidget({ content });
+      widget.id = id;
+      widget.title.label = label;
+      widget.title.icon = overmindIcon;
+      widget.title.closable = true;
+      app.shell.add(widget, 'main');
     }
-    const view = new LogView(backend, m.id, { maxLines: settings.logLines, title: `logs of ${m.name}` });
-    const content = new Widget({ node: view.el });
-    content.disposed.connect(() => view.dispose());
-    const widget = new MainAreaWidget({ content });
-    widget.id = id;
-    widget.title.label = `${m.name} logs`;
-    widget.title.icon = overmindIcon;
-    widget.title.closable = true;
-    app.shell.add(widget, 'main');
     app.shell.activateById(id);
   };
 }
+
+function logOpener(open: MainOpener, backend: HttpBackend, settings: Settings) {
+  return (m: MissionRow) => open(`overmind-logs-${m.id}`, `${m.name} logs`,
+    () => new LogView(backend, m.id, { maxLines: settings.logLines, title: `logs of ${m.name}` }));
+}
+
+const inbox: LabArea = ctx => addCommand(ctx, 'overmind:open-inbox', {
+  label: 'Overmind: Open inbox',
+  caption: 'Show the questions waiting for an answer',
+  execute: () => {
+    ctx.app.shell.activateById(ctx.sidebar.id);
+    ctx.sidebar.focusInbox();
+  }
+});
+
+/** Every area of the UI, installed in this order. */
+const AREAS: LabArea[] = [inbox];
 
 async function activate(app: JupyterFrontEnd, palette: ICommandPalette | null,
   registry: ISettingRegistry | null, restorer: ILayoutRestorer | null): Promise<void> {
   const settings = await readSettings(registry);
   const backend = labBackend();
   const session = new Session(backend, settings.showEnded);
-  const sidebar = new OvermindSidebar(session, logOpener(app, backend, settings));
+  const open = mainOpener(app);
+  const sidebar = new OvermindSidebar(session, logOpener(open, backend, settings));
   sidebar.title.icon = overmindIcon;
   app.shell.add(sidebar, 'left', { rank: 600 });
   restorer?.add(sidebar, sidebar.id);
+  const ctx: LabContext = { app, palette, backend, session, sidebar, open, settings };
+  for (const install of AREAS) {
+    install(ctx);
+  }
   void session.start();
-  app.commands.addCommand('overmind:open-inbox', {
-    label: 'Overmind: Open inbox',
-    caption: 'Show the questions waiting for an answer',
-    execute: () => {
-      app.shell.activateById(sidebar.id);
-      sidebar.focusInbox();
-    }
-  });
-  palette?.addItem({ command: 'overmind:open-inbox', category: 'Overmind' });
 }
 
 const plugin: JupyterFrontEndPlugin<void> = {

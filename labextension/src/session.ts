@@ -23,6 +23,26 @@ export interface Change {
   missions: Set<string>;
   questions: boolean;
   connection: boolean;
+  /** Keys of the `Part`s that changed. */
+  parts: Set<string>;
+}
+
+/**
+ * A piece of live state beyond missions and questions (objectives, changes, party …),
+ * added to a `Session` with `addPart`. Its reducer must be idempotent in seq order, like
+ * the session's own: events between the snapshot and the subscription are applied again.
+ */
+export interface Part {
+  /** Reported in `Change.parts` when this part changed. */
+  readonly key: string;
+  /** Load the snapshot (REST through `backend.call`). */
+  load(backend: Backend): Promise<void>;
+  /** Apply one event; true when the part changed. */
+  apply(e: OvermindEvent<string>): boolean;
+}
+
+function noChange(): Change {
+  return { missions: new Set(), questions: false, connection: false, parts: new Set() };
 }
 
 type Listener = (change: Change) => void;
@@ -144,8 +164,10 @@ export class Session {
   connection: ConnectionState = 'connecting';
   detail = '';
   private listeners = new Set<Listener>();
+  private parts: Part[] = [];
   private closer: Closer | null = null;
   private closed = false;
+  private started = false;
 
   /**
    * @param backend the engine.
@@ -162,20 +184,37 @@ export class Session {
     return () => this.listeners.delete(fn);
   }
 
+  /**
+   * Add live state; its snapshot is loaded with the session's (or now, when the session
+   * has already started). Returns the part.
+   */
+  addPart<P extends Part>(part: P): P {
+    this.parts.push(part);
+    if (this.started) {
+      void part.load(this.backend).then(
+        () => this.emit({ ...noChange(), parts: new Set([part.key]) }),
+        err => this.setConnection(this.connection, `${part.key}: ${String(err)}`));
+    }
+    return part;
+  }
+
   /** Load the snapshot and follow events; retries the snapshot until it succeeds. */
   async start(): Promise<void> {
     for (let delay = 250; !this.closed; delay = Math.min(delay * 2, 5000)) {
       try {
         const status = await this.backend.status();
         const [missions, questions] = await Promise.all([
-          this.backend.missions(this.all), this.backend.questions()
+          this.backend.missions(this.all), this.backend.questions(),
+          ...this.parts.map(p => p.load(this.backend))
         ]);
         if (this.closed) {
           return; // the view went away while the snapshot was on its way
         }
-        this.missions.load(missions);
-        this.questions.load(questions);
-        this.emit({ missions: new Set(missions.map(m => m.id)), questions: true, connection: false });
+        this.started = true;
+        this.missions.load(missions as Mission[]);
+        this.questions.load(questions as Question[]);
+        this.emit({ missions: new Set((missions as Mission[]).map(m => m.id)), questions: true,
+          connection: false, parts: new Set(this.parts.map(p => p.key)) });
         this.subscribe(status.last_seq);
         return;
       } catch (err) {
@@ -188,7 +227,7 @@ export class Session {
   /** Drop an answered question now (its `question-answered` event confirms it later). */
   applyAnswered(id: string): void {
     if (this.questions.open.delete(id)) {
-      this.emit({ missions: new Set(), questions: true, connection: false });
+      this.emit({ ...noChange(), questions: true });
     }
   }
 
@@ -201,14 +240,19 @@ export class Session {
 
   /** Apply a batch of events (in seq order) and tell listeners what changed. */
   applyBatch(batch: OvermindEvent<string>[]): void {
-    const change: Change = { missions: new Set(), questions: false, connection: false };
+    const change = noChange();
     for (const e of batch) {
       if (this.missions.apply(e)) {
         change.missions.add(e.mission as string);
       }
       change.questions = this.questions.apply(e) || change.questions;
+      for (const part of this.parts) {
+        if (part.apply(e)) {
+          change.parts.add(part.key);
+        }
+      }
     }
-    if (change.missions.size || change.questions) {
+    if (change.missions.size || change.questions || change.parts.size) {
       this.emit(change);
     }
   }
@@ -216,7 +260,7 @@ export class Session {
   private setConnection(state: ConnectionState, detail: string): void {
     this.connection = state;
     this.detail = detail;
-    this.emit({ missions: new Set(), questions: false, connection: true });
+    this.emit({ ...noChange(), connection: true });
   }
 
   private emit(change: Change): void {

@@ -1,7 +1,9 @@
 /**
- * The Overmind panel of JupyterLab's left sidebar: a Missions section and a Questions
- * section (the inbox), both live from one `Session`. The number of open questions is
- * shown as a badge on the sidebar tab (`data-count` on the tab, styled in CSS).
+ * The Overmind panel of JupyterLab's left sidebar: sections stacked in rank order, all
+ * live from one `Session`. Missions (rank 30) and Questions (rank 50, the inbox) are
+ * built in; other views add theirs with `addSection` (party 10, objectives 20,
+ * changes 40). The number of open questions is shown as a badge on the sidebar tab
+ * (`data-count` on the tab, styled in CSS).
  */
 import { Widget } from '@lumino/widgets';
 import { MissionTable } from './components/missions';
@@ -10,25 +12,40 @@ import type { MissionRow, Session } from './session';
 
 export const SIDEBAR_ID = 'overmind-sidebar';
 
+/** One section of the sidebar: its element and its cleanup. */
+export interface Section {
+  readonly el: HTMLElement;
+  dispose(): void;
+}
+
 export class OvermindSidebar extends Widget {
   readonly table: MissionTable;
   readonly inbox: QuestionsInbox;
+  private sections: { rank: number; section: Section }[] = [];
 
   /**
    * @param session the live state shown.
    * @param openLogs opens a mission's log view in the main area.
    */
   constructor(
-    private readonly session: Session,
+    readonly session: Session,
     openLogs: (mission: MissionRow) => void
   ) {
     super();
     this.id = SIDEBAR_ID;
     this.addClass('om-sidebar');
     this.title.caption = 'Overmind';
-    this.table = new MissionTable(session, { compact: true, onLogs: openLogs });
-    this.inbox = new QuestionsInbox(session, { onCount: n => this.badge(n) });
-    this.node.append(this.table.el, this.inbox.el);
+    this.table = this.addSection(new MissionTable(session, { compact: true, onLogs: openLogs }), 30);
+    this.inbox = this.addSection(new QuestionsInbox(session, { onCount: n => this.badge(n) }), 50);
+  }
+
+  /** Show `section` among the others by `rank` (lower first); disposed with the sidebar. */
+  addSection<S extends Section>(section: S, rank: number): S {
+    const after = this.sections.find(s => s.rank > rank);
+    this.node.insertBefore(section.el, after ? after.section.el : null);
+    this.sections.push({ rank, section });
+    this.sections.sort((a, b) => a.rank - b.rank);
+    return section;
   }
 
   private badge(count: number): void {
@@ -46,8 +63,9 @@ export class OvermindSidebar extends Widget {
   }
 
   dispose(): void {
-    this.table.dispose();
-    this.inbox.dispose();
+    for (const { section } of this.sections) {
+      section.dispose();
+    }
     this.session.close();
     super.dispose();
   }

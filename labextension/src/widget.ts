@@ -1,6 +1,7 @@
 /**
  * The anywidget ESM entry of every Overmind widget (`overmind_jupyter/widgets/`): one
- * bundle, the view chosen by the model's `view` trait (`missions`, `logs`, `questions`).
+ * bundle, the view chosen by the model's `view` trait (`VIEWS`: `missions`, `logs`,
+ * `questions` …).
  *
  * Traits read: `view`, `mode` (`server` | `embedded`), `mission` (logs), `all`
  * (missions), `max_lines` (logs). In server mode the view talks to the Jupyter server
@@ -13,18 +14,7 @@ import { LogView } from './components/logs';
 import { MissionTable } from './components/missions';
 import { QuestionsInbox } from './components/questions';
 import { Session } from './session';
-
-interface Model {
-  get(name: string): any;
-  send(content: unknown): void;
-  on(event: string, cb: (msg: any) => void): void;
-  off(event: string, cb: (msg: any) => void): void;
-}
-
-interface View {
-  nodes: HTMLElement[];
-  dispose(): void;
-}
+import type { Model, View, ViewContext, ViewFactory } from './widgetview';
 
 function chooseBackend(model: Model): { backend: Backend; dispose: () => void } {
   const http = model.get('mode') === 'embedded' ? null : pageBackend();
@@ -35,17 +25,17 @@ function chooseBackend(model: Model): { backend: Backend; dispose: () => void } 
   return { backend: comm, dispose: () => comm.dispose() };
 }
 
-function logView(model: Model, backend: Backend): View {
+const logView: ViewFactory = ({ model, backend }) => {
   const view = new LogView(backend, String(model.get('mission')), {
     maxLines: model.get('max_lines') || 5000,
     title: model.get('title') || undefined
   });
   return { nodes: [view.el], dispose: () => view.dispose() };
-}
+};
 
-function missionTable(session: Session, backend: Backend, el: HTMLElement): View {
+const missionTable: ViewFactory = ({ backend, el, session }) => {
   let logs: LogView | null = null;
-  const table = new MissionTable(session, {
+  const table = new MissionTable(session(), {
     pollMs: 3000,
     onLogs: m => {
       logs?.dispose();
@@ -55,18 +45,31 @@ function missionTable(session: Session, backend: Backend, el: HTMLElement): View
     }
   });
   return { nodes: [table.el], dispose: () => (table.dispose(), logs?.dispose()) };
-}
+};
+
+const questionsInbox: ViewFactory = ({ session }) => {
+  const inbox = new QuestionsInbox(session());
+  return { nodes: [inbox.el], dispose: () => inbox.dispose() };
+};
+
+/** The view of each `view` trait value. */
+const VIEWS: Record<string, ViewFactory> = {
+  logs: logView,
+  missions: missionTable,
+  questions: questionsInbox
+};
 
 function build(model: Model, backend: Backend, el: HTMLElement): View {
-  if (model.get('view') === 'logs') {
-    return logView(model, backend);
-  }
-  const session = new Session(backend, Boolean(model.get('all')));
-  void session.start();
-  const inner = model.get('view') === 'questions'
-    ? (inbox => ({ nodes: [inbox.el], dispose: () => inbox.dispose() }))(new QuestionsInbox(session))
-    : missionTable(session, backend, el);
-  return { nodes: inner.nodes, dispose: () => (inner.dispose(), session.close()) };
+  let session: Session | null = null;
+  const ctx: ViewContext = {
+    model, backend, el,
+    session: () => (session ??= new Session(backend, Boolean(model.get('all'))))
+  };
+  const factory = VIEWS[String(model.get('view'))] ?? missionTable;
+  const inner = factory(ctx);
+  const started = session as Session | null;
+  void started?.start();
+  return { nodes: inner.nodes, dispose: () => (inner.dispose(), started?.close()) };
 }
 
 /** anywidget `render`: builds the view into `el`; returns its cleanup. */

@@ -4,6 +4,7 @@ Used where the view cannot reach a Jupyter server with Overmind (an engine embed
 the kernel, pages that are not Jupyter's). Custom widget messages:
 
     view → kernel  {type: "call", id, method, args}      method in ``METHODS``
+                                                          ("request": a REST route)
                    {type: "subscribe", after}            events after seq, then live
                    {type: "follow", id, ref, tail} / {type: "unfollow", id}
     kernel → view  {type: "reply", id, ok, result | error}
@@ -26,6 +27,7 @@ from typing import Any
 
 from ..errors import OvermindError
 from ..model import mission_to_dict
+from .routes import request
 
 log = logging.getLogger("overmind.widgets")
 REPLAY_CHUNK = 1000
@@ -54,6 +56,7 @@ METHODS: dict[str, Callable[..., Awaitable[Any]]] = {
     "kill": lambda api, ref: api.kill(str(ref)),
     "questions": lambda api: api.list_questions(),
     "answer": lambda api, ref, text: api.answer(str(ref), str(text)),
+    "request": request,  # [http method, path, body]: the REST routes of routes.py
 }
 
 

@@ -135,3 +135,21 @@ def test_the_comm_bridge_serves_calls_events_and_logs(magics):
     assert text == "one\ntwo\n" and end == {"type": "log-end", "id": 9, "error": None}
     front.widget.close()  # cancels the event subscription
     assert not front.widget.bridge.tasks
+
+
+def test_the_comm_bridge_serves_the_rest_routes_views_call(magics):
+    [ps] = shown(magics, "ps")
+    front = Frontend(widget_of(ps))
+    front.say({"type": "call", "id": 1, "method": "request", "args": ["GET", "objectives", None]})
+    assert front.reply(1) == {"type": "reply", "id": 1, "ok": True, "result": {"objectives": []}}
+    front.say({"type": "call", "id": 2, "method": "request",
+               "args": ["GET", "changes?objective=o9", None]})
+    assert "o9" in front.reply(2)["error"]  # the query reached the engine
+    front.say({"type": "call", "id": 3, "method": "request",
+               "args": ["POST", "changes/nosuch/merge", {}]})
+    assert "nosuch" in front.reply(3)["error"]
+    front.say({"type": "call", "id": 4, "method": "request", "args": ["GET", "nowhere", None]})
+    assert "no Overmind route GET 'nowhere'" in front.reply(4)["error"]
+    front.say({"type": "call", "id": 5, "method": "request",
+               "args": ["POST", "changes/c1/close", [1]]})
+    assert front.reply(5)["error"] == "the request body must be a JSON object"
