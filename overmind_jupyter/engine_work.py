@@ -20,8 +20,10 @@ from . import lifecycles
 from .agents import adapters
 from .errors import AmbiguousReference, NotFound, OvermindError, UsageError
 from .llm.contract import ChatModel
+from .model import Mission, MissionSpec
 from .orchestrator import referee as referee_mod
 from .orchestrator.changes import Changes
+from .orchestrator.command_tasks import CommandChanges
 from .orchestrator.mailbox import Mailbox
 from .orchestrator.objectives import Orchestrator, Settings
 from .orchestrator.roles import RoleModels
@@ -49,7 +51,12 @@ class WorkFacade:
         queue = MergeQueue(self.root, referee=self._referee)
         runner_ref: list[TaskRunner] = []
         self.changes_ = Changes(self.root, self.records, self.questions, queue,
-                                on_settled=lambda rec: runner_ref[0].release_for(rec))
+                                on_settled=lambda rec: self._settled(runner_ref[0], rec))
+        self.command_changes = CommandChanges(self.root, self.pool, self.changes_,
+                                              self.records, self.store)
+        self.supervisor.on_ending.append(self.command_changes.ending)
+        self.subscribe(self.command_changes.on_events)
+        self.blueprints.worktrees = self.command_changes
         runner = TaskRunner(self.records, self.store, self.pool, self.changes_, self.roles,
                             self.run, self.wait, budget_env=lambda oid: self.orchestrator
                             .budget.env(oid))
@@ -72,16 +79,33 @@ class WorkFacade:
         self.records.transition("prompt", prompt.id, "grouped", lifecycles.PROMPT,
                                 objective=oid)
 
+    async def _settled(self, runner: TaskRunner, change: Record) -> None:
+        """A change was merged or closed: the worktree it kept can go."""
+        await runner.release_for(change)
+        await self.command_changes.release_for(change)
+
+    async def _run_in_worktree(self, spec: MissionSpec) -> Mission:
+        """``run`` of a ``worktree`` spec: see ``orchestrator.command_tasks``."""
+        (spec,) = await self.command_changes.prepare([spec])
+        try:
+            return await self.run(spec)
+        except BaseException:
+            await self.command_changes.discard([spec])
+            raise
+
     def _kept_worktrees(self) -> set[Path]:
         """Worktrees of changes still under review (reconcile keeps them)."""
         return {Path(c.data["workspace"]) for c in self.records.list("change")
                 if c.state in ("open", "approved", "conflicted") and c.data.get("workspace")}
 
-    async def _close_work(self) -> None:
+    async def _close_work(self, stop_missions: bool = True) -> None:
         if self.orchestrator is None:
             return
         for run in self.orchestrator.runs.values():
             run.cancel("engine stopping")
+        if stop_missions:  # while the pool is open: their worktrees go with them
+            await self.supervisor.stop_many(self.command_changes.live_missions())
+        await self.command_changes.close(stop_missions)
         await self.pool.close()
 
     def roles(self) -> RoleModels:

@@ -17,16 +17,13 @@ from typing import Any
 from ..model import Mission, MissionKind, MissionSpec, MissionStatus
 from ..store import Store
 from ..store.records import EventSpec, Record, Records
-from ..workspace.git import git, git_status
+from ..workspace.commit import commit_all
 from .changes import Changes
 from .roles import RoleModels
 from .scheduler import TaskNode
 
 StartAgent = Callable[[MissionSpec], Awaitable[Mission]]
 WaitMission = Callable[[str], Awaitable[Mission]]
-# Build droppings never belong in a change (the host's .gitignore may not list them).
-_EXCLUDE = (":(exclude,glob)**/__pycache__/**", ":(exclude,glob)**/*.pyc",
-            ":(exclude,glob)**/.pytest_cache/**", ":(exclude).overmind")
 PROMPT = """You are one agent of a team, working on task "{name}" of the objective "{title}".
 
 Objective (what the team asked for):
@@ -129,24 +126,14 @@ class TaskRunner:
         """Commit everything the agent changed on the task branch; return the paths."""
         if ws.shared:
             return []
-        copied = [f":(exclude,literal){p}" for p in await self.pool.copied(ws)]
-        await git("add", "-A", "--", ".", *_EXCLUDE, *copied, cwd=ws.path)  # no .env
-        names = (await git("diff", "--cached", "--name-only", cwd=ws.path)).split()
-        if not names:
-            return []
         agent = task.data.get("agent") or objective.data.get("agent") or "builtin"
         message = (f"{task.data['name']}: {task.data['description'].splitlines()[0][:60]}"
                    f"\n\n{summary[:2000]}\n\nOvermind-Task: {task.id}\n"
                    f"Overmind-Objective: {objective.id}\n"
                    f"Requested-By: {', '.join(objective.data.get('members') or ['host'])}\n")
-        who = {"GIT_AUTHOR_NAME": f"Overmind {agent} agent",
-               "GIT_AUTHOR_EMAIL": f"{agent}-agent@overmind.invalid",
-               "GIT_COMMITTER_NAME": "Overmind", "GIT_COMMITTER_EMAIL": "overmind@overmind.invalid"}
-        code, _, err = await git_status("commit", "-q", "--no-verify", "-F", "-", cwd=ws.path,
-                                        input=message, env=who)
-        if code != 0:
-            raise RuntimeError(f"could not commit the task's work: {err.strip()[:500]}")
-        return names
+        return await commit_all(ws.path, message, copied=await self.pool.copied(ws),
+                                author=(f"Overmind {agent} agent",
+                                        f"{agent}-agent@overmind.invalid"))
 
     async def _record_change(self, task: Record, objective: Record, ws: Any) -> None:
         cid = secrets.token_hex(4)

@@ -7,6 +7,7 @@ bundle; ``for_command`` builds the widget of a parsed ``%overmind`` command.
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from traitlets import Bool, Int, Unicode
@@ -49,25 +50,40 @@ class QuestionsInbox(OvermindWidget):
     view = Unicode("questions").tag(sync=True)
 
 
-WIDGET_COMMANDS = ("ps", "questions", "logs")
+Built = tuple[type[OvermindWidget], dict[str, Any]] | None
+Builder = Callable[[Any, Any], Awaitable[Built]]
 
 
-async def _widget_args(api: Any, args: Any) -> tuple[type[OvermindWidget], dict] | None:
-    """The widget class and arguments of a parsed command (runs on the portal's loop)."""
-    if args.cmd not in WIDGET_COMMANDS or getattr(args, "json", False):
+async def _logs(api: Any, args: Any) -> Built:
+    if not args.follow:
         return None
-    if args.cmd == "logs":
-        if not args.follow:
-            return None
-        info = await api.info(args.id)
-        tail = await api.logs(info["id"], 10 if args.tail is None else args.tail)
-        return LogView, {"mission": info["id"], "title": f"logs of {info['name']}",
-                         "snapshot_text": strip_ansi(tail)}
+    info = await api.info(args.id)
+    tail = await api.logs(info["id"], 10 if args.tail is None else args.tail)
+    return LogView, {"mission": info["id"], "title": f"logs of {info['name']}",
+                     "snapshot_text": strip_ansi(tail)}
+
+
+async def _ps(api: Any, args: Any) -> Built:
     result = await commands.execute(api, args, None)
-    if args.cmd == "ps":
-        return MissionTable, {"all": args.all, "snapshot_text": result.text,
-                              "snapshot_html": result.html}
+    return MissionTable, {"all": args.all, "snapshot_text": result.text,
+                          "snapshot_html": result.html}
+
+
+async def _questions(api: Any, args: Any) -> Built:
+    result = await commands.execute(api, args, None)
     return QuestionsInbox, {"snapshot_text": result.text, "snapshot_html": result.html}
+
+
+# the widget of each command that has one: (api, parsed args) → (class, traits) or None
+WIDGETS: dict[str, Builder] = {"ps": _ps, "logs": _logs, "questions": _questions}
+
+
+async def _widget_args(api: Any, args: Any) -> Built:
+    """The widget class and arguments of a parsed command (runs on the portal's loop)."""
+    builder = WIDGETS.get(args.cmd)
+    if builder is None or getattr(args, "json", False):
+        return None
+    return await builder(api, args)
 
 
 def for_command(api: Any, args: Any, portal: Any) -> OvermindWidget | None:
