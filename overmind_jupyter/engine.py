@@ -142,7 +142,7 @@ class Engine(PartyFacade, WorkFacade):
         if self.store is None:
             return
         self.store.append_event("engine-stopping", {"stop_missions": stop_missions})
-        await self._close_work()
+        await self._close_work(stop_missions)
         if stop_missions:
             await self.shutdown()
         for rt in list(self.supervisor.runtimes.values()):
@@ -186,6 +186,8 @@ class Engine(PartyFacade, WorkFacade):
             UsageError: empty command, invalid/taken name, bad timeout.
             NotFound: unknown ``--parent``.
         """
+        if spec.worktree:
+            return await self._run_in_worktree(spec)
         if spec.kind is MissionKind.AGENT:
             return await self._run_agent(spec)
         m = self._create(spec)

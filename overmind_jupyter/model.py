@@ -217,7 +217,11 @@ def backoff_exponent(k: int, run_s: float, policy: RestartPolicy) -> int:
 
 @dataclasses.dataclass(slots=True)
 class MissionSpec:
-    """What a user asks to run. ``command`` is an argv list; ``env`` holds overrides only."""
+    """What a user asks to run. ``command`` is an argv list; ``env`` holds overrides only.
+
+    ``worktree``: run in a new git worktree of the project (``cwd`` then names the same
+    place inside it); a clean exit commits the edits and opens a change.
+    """
 
     command: list[str]
     name: str | None = None
@@ -229,6 +233,7 @@ class MissionSpec:
     activity_timeout_s: float | None = None
     agent: str | None = None
     grace_s: float = 5.0
+    worktree: bool = False
 
 
 @dataclasses.dataclass(slots=True)

@@ -45,10 +45,12 @@ class Changes:
         questions.handle("conflict", self._answered)
         questions.handle("verification", self._answered)
 
-    async def create(self, cid: str, *, objective: str, task: str, title: str, branch: str,
+    async def create(self, cid: str, *, objective: str | None, task: str, title: str,
+                     branch: str,
                      base_commit: str, target: str, author: str, requested_by: str,
                      workspace: str | None) -> Record:
-        """Record a new open change for ``branch`` (diff stat computed against its base)."""
+        """Record a new open change for ``branch`` (diff stat computed against its base);
+        ``objective`` None: a change of no objective (a worktree command mission's)."""
         stat = [dataclasses.asdict(s) for s in await diff.diff_stat(self.repo, base_commit,
                                                                      branch)]
         head = await rev_parse(branch, self.repo)  # the diff outlives the branch

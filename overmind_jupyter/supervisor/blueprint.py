@@ -16,6 +16,8 @@ for ``"completed"`` = exited with status 0)::
     activity_timeout = 30                # s
     type = "command"                     # command | session
     depends_on = { build = "completed" }
+    worktree = true                      # in its own git worktree; a clean exit that
+                                         # edited files opens a change (`overmind changes`)
 
 The blueprint run is itself a mission (no process of its own) whose children are the
 declared missions, so ``wait``, ``logs`` and ``kill --cascade`` work on it.
@@ -39,7 +41,7 @@ else:  # pragma: no cover
 
 CONDITIONS = ("started", "completed")
 _KEYS = {"command", "cwd", "env", "restart", "max_restarts", "backoff_ms", "restart_window",
-         "activity_timeout", "type", "depends_on", "grace"}
+         "activity_timeout", "type", "depends_on", "grace", "worktree"}
 
 
 @dataclasses.dataclass(slots=True)
@@ -103,11 +105,13 @@ def _spec(name: str, t: dict[str, Any], base_dir: Path) -> MissionSpec:
     if not isinstance(env, dict):
         raise ValueError("env must be a table of strings")
     timeout = t.get("activity_timeout")
+    if not isinstance(t.get("worktree", False), bool):
+        raise ValueError("worktree must be true or false")
     return MissionSpec(
         command=list(argv), name=name, cwd=str((base_dir / t.get("cwd", ".")).resolve()),
         env={str(k): str(v) for k, v in env.items()}, kind=MissionKind(t.get("type", "command")),
         restart=restart, activity_timeout_s=None if timeout is None else float(timeout),
-        grace_s=float(t.get("grace", 5)))
+        grace_s=float(t.get("grace", 5)), worktree=t.get("worktree", False))
 
 
 def _depends(value: Any) -> dict[str, str]:

@@ -14,8 +14,9 @@ import contextlib
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import Protocol
 
-from ..errors import InvalidTransition
+from ..errors import BlueprintError, InvalidTransition
 from ..model import ExitInfo, Mission, MissionSpec, MissionStatus
 from ..store import Store
 from . import logs
@@ -24,6 +25,15 @@ from .supervisor import Supervisor
 
 S = MissionStatus
 CreateMission = Callable[..., Mission]
+
+
+class Worktrees(Protocol):
+    """Moves ``worktree`` mission specs into worktrees of their own (and back out when
+    their missions cannot be recorded); see ``orchestrator.command_tasks``."""
+
+    async def prepare(self, specs: list[MissionSpec]) -> list[MissionSpec]: ...
+
+    async def discard(self, specs: list[MissionSpec]) -> None: ...
 
 
 class Coordinators:
@@ -42,6 +52,7 @@ class Coordinators:
         self.done: dict[str, asyncio.Event] = {}
         self._wake: dict[str, asyncio.Event] = {}
         self.ids = {p.stem for p in self.dir.glob("*.json")} if self.dir.exists() else set()
+        self.worktrees: Worktrees | None = None  # moves `worktree = true` missions into one
         supervisor.on_end.append(self._child_changed)
         supervisor.on_running.append(self._child_changed)
 
@@ -56,9 +67,16 @@ class Coordinators:
     async def apply(self, text: str, source: str, base_dir: Path, name: str | None) -> Mission:
         """Record the blueprint mission and its children, then start coordinating."""
         bp = parse(text, source, base_dir)
-        root = self.create(MissionSpec(command=["overmind", "apply", source],
-                                       name=name or bp.name, cwd=str(base_dir)))
-        children = {n: self.create(_child(spec, root.id)).id for n, spec in bp.specs.items()}
+        specs = await self._prepare(list(bp.specs.values()))
+        try:
+            root = self.create(MissionSpec(command=["overmind", "apply", source],
+                                           name=name or bp.name, cwd=str(base_dir)))
+            children = {n: self.create(_child(spec, root.id)).id
+                        for n, spec in zip(bp.specs, specs, strict=True)}
+        except BaseException:
+            if self.worktrees is not None:
+                await self.worktrees.discard(specs)
+            raise
         self.dir.mkdir(parents=True, exist_ok=True)
         (self.dir / f"{root.id}.toml").write_text(text)
         (self.dir / f"{root.id}.json").write_text(json.dumps(
@@ -68,6 +86,13 @@ class Coordinators:
         self.store.transition(root.id, S.RUNNING, reason=f"applied {source}")
         self._start(root, bp, children)
         return self.store.get_mission(root.id)
+
+    async def _prepare(self, specs: list[MissionSpec]) -> list[MissionSpec]:
+        if not any(s.worktree for s in specs):
+            return specs
+        if self.worktrees is None:
+            raise BlueprintError("worktree missions need the engine's worktree pool")
+        return await self.worktrees.prepare(specs)
 
     def resume(self, root: Mission) -> None:
         """Continue coordinating a blueprint mission after an engine restart."""

@@ -62,6 +62,9 @@ class Supervisor:
         self.secret_env: Callable[[Mission], dict[str, str]] = lambda m: {}  # never stored
         # awaited after each run's process exited, before restart/finish is decided
         self.on_exit: list[Callable[[Mission], Awaitable[None]]] = []
+        # awaited once a run's end is final (no restart follows), before the mission's
+        # terminal state is recorded: what it left behind is settled before anyone sees it
+        self.on_ending: list[Callable[[Mission, MissionStatus, ExitInfo], Awaitable[None]]] = []
         self.rand = random.random
 
     # -- starting ---------------------------------------------------------------
@@ -95,6 +98,8 @@ class Supervisor:
                 decision = decide_restart(m.restart, rt.cause or cause, restart_times,
                                           self.clock.monotonic(), k, self.rand())
                 if isinstance(decision, GiveUp):
+                    for ending in self.on_ending:
+                        await ending(m, decision.status, info)
                     self._finish(rt, decision.status, info, decision.reason, cause)
                     return
                 k += 1
