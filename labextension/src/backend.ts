@@ -83,18 +83,33 @@ export type RequestFn = (url: string, init: RequestInit) => Promise<Response>;
 
 const API = 'overmind/api/';
 
-/** Error message of a failed response: the `{message}` of Overmind's JSON errors. */
-async function failure(response: Response): Promise<Error> {
+/** The error `reason` of a 403 on host routes for a JupyterHub visitor (`server/hub.py`):
+ * the page's user takes part in the owner's party as a member, not as the host. */
+export const PARTY_MEMBER = 'party-member';
+
+/** A failed REST call: the server's `message`, its HTTP `status` and the `reason` of
+ * Overmind's JSON errors (`party-member`, `no-party` …; undefined when not given). */
+export class ApiError extends Error {
+  constructor(message: string, readonly status: number, readonly reason?: string) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+/** The `ApiError` of a failed response, from the `{message, reason}` of Overmind's JSON. */
+async function failure(response: Response): Promise<ApiError> {
   let message = `HTTP ${response.status} ${response.statusText}`;
+  let reason: string | undefined;
   try {
     const body = await response.json();
     if (body && typeof body.message === 'string') {
       message = body.message;
     }
+    reason = body && typeof body.reason === 'string' ? body.reason : undefined;
   } catch {
     // not JSON: keep the status line
   }
-  return new Error(message);
+  return new ApiError(message, response.status, reason);
 }
 
 /**

@@ -6,7 +6,8 @@
  * subscribes after that seq. Events replayed between the seq and the snapshot are applied
  * again; every reducer below is idempotent in order, so the state converges.
  */
-import type { Backend, Closer, ConnectionState, Mission } from './backend';
+import { type Backend, type Closer, type ConnectionState, type Mission, ApiError,
+  PARTY_MEMBER } from './backend';
 import type { OvermindEvent, Question } from './events';
 import { clip } from './dom';
 
@@ -163,6 +164,12 @@ export class Session {
   readonly questions = new QuestionState();
   connection: ConnectionState = 'connecting';
   detail = '';
+  /**
+   * Set (to the server's message) when the engine refused the snapshot with 403
+   * `party-member`: the page's user is a member of the owner's party (JupyterHub), not
+   * the host. The session then stops retrying; listeners get a `connection` change.
+   */
+  member: string | null = null;
   private listeners = new Set<Listener>();
   private parts: Part[] = [];
   private closer: Closer | null = null;
@@ -218,6 +225,11 @@ export class Session {
         this.subscribe(status.last_seq);
         return;
       } catch (err) {
+        if (err instanceof ApiError && err.reason === PARTY_MEMBER) {
+          this.member = err.message;
+          this.setConnection('disconnected', err.message);
+          return;
+        }
         this.setConnection('disconnected', err instanceof Error ? err.message : String(err));
         await new Promise(resolve => setTimeout(resolve, delay));
       }
