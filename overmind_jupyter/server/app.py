@@ -1,9 +1,9 @@
 """The Overmind Jupyter server extension: owns one engine for the server's root directory.
 
-Configure with ``c.Overmind.<trait>`` in ``jupyter_server_config.py`` or in a JSON file of a
-config path, e.g. ``/etc/jupyter/jupyter_server_config.d/overmind.json`` =
-``{"Overmind": {"model": …, "max_cost_usd": …}}`` (how a JupyterHub admin sets defaults for
-every user; see docs/jupyterhub.md). On load it puts
+Configure with ``c.Overmind.<trait>`` in ``jupyter_server_config.py`` or in a drop-in JSON
+file of a config path, e.g. ``/etc/jupyter/jupyter_server_config.d/overmind.json`` =
+``{"Overmind": {"model": …, "max_cost_usd": …}}`` (``admin_config``: how a JupyterHub admin
+sets defaults for every user; see docs/jupyterhub.md). On load it puts
 ``OVERMIND_URL`` and a scoped ``OVERMIND_TOKEN`` into the server's environment, so every
 kernel started afterwards can reach the engine, and writes the runtime file the CLI reads.
 """
@@ -23,6 +23,8 @@ from ..agents.policy import CommandPolicy
 from ..engine import Engine
 from ..errors import UsageError
 from ..orchestrator.objectives import Settings
+from . import hub
+from .admin_config import drop_in_config
 from .handlers import ROUTES
 from .party_handlers import GUEST_ROUTES
 
@@ -64,6 +66,11 @@ class Overmind(ExtensionApp):
         "host approves each (default: approved at once; the hub's share is the approval)."))
     daemon = Bool(False, config=True, help=(
         "Set by `overmind start`: `overmind shutdown` then stops this whole server."))
+
+    def load_config_file(self, *args, **kwargs) -> None:
+        """Drop-in defaults (``admin_config``) first, then Jupyter's config files on top."""
+        self.update_config(drop_in_config(self.config_file_paths))
+        super().load_config_file(*args, **kwargs)
 
     def initialize_settings(self) -> None:
         """Create the engine and the scoped token; export both to future kernels."""
@@ -118,7 +125,8 @@ class Overmind(ExtensionApp):
         report = await self.engine.start()
         if self.policy is not None:
             self.engine.agents.policy = self.policy
-        self.engine.party_url = self._url()  # the address in party invites
+        # the address in party invites: through the hub's proxy when the hub says where
+        self.engine.party_url = hub.public_url() or self._url()
         os.environ["OVERMIND_URL"] = self._url()  # the port is final once the server runs
         runtime_files.write({"url": self._url(), "token": self.token,
                              "root": str(self.engine.root), "pid": os.getpid(),

@@ -23,6 +23,7 @@ from typing import Any
 from ..errors import OvermindError
 
 OWNER_ENV = "JUPYTERHUB_USER"  # set by JupyterHub's spawners in the single-user server
+PUBLIC_URL_ENV = "JUPYTERHUB_PUBLIC_URL"  # this server's URL through the hub's proxy, if known
 PARTY_MEMBER = "party-member"  # the error reason the UI reads to switch to member mode
 
 
@@ -45,6 +46,12 @@ class NoParty(OvermindError):
 def server_owner(environ: Mapping[str, str] = os.environ) -> str | None:
     """The hub name of the server's owner, or None when not under JupyterHub."""
     return environ.get(OWNER_ENV) or None
+
+
+def public_url(environ: Mapping[str, str] = os.environ) -> str | None:
+    """This server's public URL through the hub (``JUPYTERHUB_PUBLIC_URL``, set when the
+    hub's ``public_url`` is configured), for party invites; None when unknown."""
+    return environ.get(PUBLIC_URL_ENV) or None
 
 
 def visitor_of(user: Any, environ: Mapping[str, str] = os.environ) -> Visitor | None:
