@@ -118,9 +118,9 @@ def start_server(repo: Path, work: Path) -> tuple[dict, str]:
     return info, label
 
 
-def prepare(work: str | Path | None = None) -> Session:
-    """The project in ``<work>/tabulate`` (default: the current directory) with a server
-    for it; this process's working directory moves into it and ``OVERMIND_URL`` /
+def prepare(work: str | Path | None = None, folder: str = project.TABULATE.name) -> Session:
+    """The project in ``<work>/<folder>`` (default: ``./tabulate``) with a server for it;
+    this process's working directory moves into it and ``OVERMIND_URL`` /
     ``OVERMIND_TOKEN`` point at that server (in JupyterLab they named the Lab's own).
 
     Raises:
@@ -128,7 +128,7 @@ def prepare(work: str | Path | None = None) -> Session:
         EngineUnavailable: the server did not start.
     """
     work = Path(work or os.getcwd()).resolve()
-    repo = project.prepare(work / project.TABULATE.name)
+    repo = project.prepare(work / folder)
     info, started = runtime_files.find(repo), False
     if info is None:
         (info, label), started = start_server(repo, work), True

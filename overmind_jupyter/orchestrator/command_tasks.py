@@ -132,7 +132,8 @@ class CommandChanges:
 
     async def _open_change(self, m: Mission, ws: Workspace) -> bool:
         """Commit the mission's edits and open a change; False when it edited nothing."""
-        command = shlex.join(m.command)
+        # the program's name, not its path: titles and subjects stay readable
+        command = shlex.join([Path(m.command[0]).name, *m.command[1:]])
         message = f"{m.name}: {command[:200]}\n\nOvermind-Mission: {m.id}\n"
         files = await commit_all(ws.path, message, author=AUTHOR,
                                  copied=await self.pool.copied(ws))
