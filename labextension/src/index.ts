@@ -19,6 +19,7 @@ import { LogView } from './components/logs';
 import { addCommand, type LabArea, type LabContext, type MainOpener,
   type Settings } from './lab';
 import { Session, type MissionRow } from './session';
+import { partyArea } from './partyarea';
 import { OvermindSidebar } from './sidebar';
 import iconSvg from '../style/overmind.svg';
 
@@ -78,7 +79,7 @@ const inbox: LabArea = ctx => addCommand(ctx, 'overmind:open-inbox', {
 });
 
 /** Every area of the UI, installed in this order. */
-const AREAS: LabArea[] = [inbox];
+const AREAS: LabArea[] = [inbox, partyArea];
 
 async function activate(app: JupyterFrontEnd, palette: ICommandPalette | null,
   registry: ISettingRegistry | null, restorer: ILayoutRestorer | null): Promise<void> {

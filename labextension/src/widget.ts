@@ -12,6 +12,7 @@ import { type Backend, pageBackend } from './backend';
 import { CommBackend } from './comm';
 import { LogView } from './components/logs';
 import { MissionTable } from './components/missions';
+import { partyView } from './components/party';
 import { QuestionsInbox } from './components/questions';
 import { Session } from './session';
 import type { Model, View, ViewContext, ViewFactory } from './widgetview';
@@ -56,6 +57,7 @@ const questionsInbox: ViewFactory = ({ session }) => {
 const VIEWS: Record<string, ViewFactory> = {
   logs: logView,
   missions: missionTable,
+  party: partyView,
   questions: questionsInbox
 };
 

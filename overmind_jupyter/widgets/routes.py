@@ -48,6 +48,13 @@ ROUTES: list[tuple[str, str, Handler]] = [
     ("POST", "changes/{ref}/close", lambda api, r: api.close_change(r.ref)),
     ("POST", "changes/{ref}/reopen", lambda api, r: api.reopen_change(r.ref)),
     ("GET", "party", lambda api, r: api.party_status()),
+    ("POST", "party/invites", lambda api, r: api.invite(
+        float(r.body.get("ttl_s", 86_400.0)), str(r.body.get("role", "collaborator")))),
+    ("POST", "party/invites/{ref}/revoke", lambda api, r: api.revoke_invite(r.ref)),
+    ("POST", "party/members/{ref}", lambda api, r: api.member_action(
+        r.ref, str(r.body.get("action", "")), r.body.get("role"))),
+    ("POST", "party/prompts/{ref}", lambda api, r: api.prompt_action(
+        r.ref, str(r.body.get("action", "")), r.body.get("position"))),
 ]
 
 
