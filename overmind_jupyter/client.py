@@ -138,6 +138,17 @@ class Client(WorkClient):
                                 timeout_s=self.timeout_s + 3600)
         return mission_from_dict(data)
 
+    async def restart(self, ref: str) -> Mission:
+        """See ``Engine.restart``."""
+        data = await self._call("POST", f"missions/{_q(ref)}/restart", {},
+                                timeout_s=self.timeout_s + 3600)
+        return mission_from_dict(data)
+
+    async def ps_stats(self, all: bool = False) -> list[dict[str, Any]]:
+        """See ``Engine.ps_stats``."""
+        query = {"all": "1" if all else None, "stats": "1"}
+        return (await self._call("GET", "missions", query=query))["missions"]
+
     async def kill(self, ref: str, cascade: bool = False) -> list[Mission]:
         """See ``Engine.kill``."""
         data = await self._call("POST", f"missions/{_q(ref)}/kill", {"cascade": cascade},

@@ -110,7 +110,8 @@ def build_parser(prog: str = "overmind") -> argparse.ArgumentParser:
         p.add_argument("id")
         p.add_argument("text", nargs="+")
     for name, text in (("attach", "interactive view of a session mission"),
-                       ("stop", "SIGTERM, grace period, SIGKILL")):
+                       ("stop", "SIGTERM, grace period, SIGKILL"),
+                       ("restart", "end a live mission's process and run it again now")):
         sub.add_parser(name, help=text).add_argument("id")
     p = sub.add_parser("kill", help="SIGKILL a mission")
     p.add_argument("--cascade", action="store_true")
@@ -249,6 +250,16 @@ async def _stop(api: Any, args: argparse.Namespace, cwd: str) -> Result:
                   f"{m.exit.reason if m.exit else 'stopped'}\n", None, mission_to_dict(m))
 
 
+async def _restart(api: Any, args: argparse.Namespace, cwd: str) -> Result:
+    m = await api.restart(args.id)
+    if m.status.terminal:
+        reason = f": {m.exit.reason}" if m.exit else ""
+        return Result(f"{m.name} ({m.id[:8]}) {m.status.value}{reason}\n", None,
+                      mission_to_dict(m), 1)
+    return Result(f"restarted {m.name} ({m.id[:8]}), pid {m.pid}, restart {m.restarts}\n",
+                  None, mission_to_dict(m))
+
+
 async def _kill(api: Any, args: argparse.Namespace, cwd: str) -> Result:
     return _missions_result(await api.kill(args.id, cascade=args.cascade), "killed")
 
@@ -332,7 +343,8 @@ def _json(data: Any) -> Result:
 
 
 _HANDLERS = {"run": _run, "ps": _ps, "info": _info, "logs": _logs, "send": _send,
-             "stop": _stop, "kill": _kill, "wait": _wait, "apply": _apply, "events": _events,
+             "stop": _stop, "restart": _restart, "kill": _kill, "wait": _wait, "apply": _apply,
+             "events": _events,
              "status": _status, "shutdown": _shutdown, "agents": _agents,
              "questions": _questions, "answer": _answer, **commands_work.HANDLERS,
              **commands_party.HANDLERS}

@@ -9,15 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import codecs
-import contextlib
 import logging
 import os
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
-
-import psutil
 
 from . import __version__, missions
 from .agents import adapters
@@ -32,7 +29,7 @@ from .orchestrator.party import Party
 from .orchestrator.questions import Question, Questions
 from .store import Store, default_db_path, exclude_from_git
 from .store.records import Records
-from .supervisor import blueprint_run, logs, reconcile
+from .supervisor import blueprint_run, logs, reconcile, stats
 from .supervisor.clock import Clock
 from .supervisor.supervisor import Supervisor
 
@@ -231,6 +228,13 @@ class Engine(PartyFacade, WorkFacade):
         """``ps`` as JSON text in the ``mission_to_dict`` shape (fast path for ``--json``)."""
         return self.store.missions_json(live_only=not all)
 
+    async def ps_stats(self, all: bool = False) -> list[dict[str, Any]]:
+        """``ps`` in the ``mission_to_dict`` shape; each live mission also has
+        ``last_line`` and, while its process runs, ``cpu_percent`` (% of one core since
+        the previous measurement) and ``rss_bytes`` of its process tree, measured in one
+        pass over the process table (``supervisor.stats``)."""
+        return stats.rows(self.store.missions(live_only=not all))
+
     async def info(self, ref: str) -> dict[str, Any]:
         """``mission_to_dict`` plus ``children``, ``last_line`` and live ``cpu_percent``/``rss``."""
         m = self.resolve(ref)
@@ -238,7 +242,7 @@ class Engine(PartyFacade, WorkFacade):
         data["children"] = [c.id for c in self.store.children(m.id)]
         data["last_line"] = logs.last_line(m.log_path)
         data["log_bytes"] = logs.size(m.log_path)
-        data.update(_process_stats(m))
+        data.update(stats.measure([m]).get(m.id, {}))
         if m.kind is MissionKind.AGENT:
             data["liveness"] = self.agents.liveness(m.id) or (
                 "done" if m.status is MissionStatus.EXITED else "dead")
@@ -299,6 +303,25 @@ class Engine(PartyFacade, WorkFacade):
         if m.kind is MissionKind.AGENT and not force:
             await self.agents.cancel_session(m.id)  # let the agent wind down first
         await self.supervisor.stop(m.id, force=force)
+        return self.store.get_mission(m.id)
+
+    async def restart(self, ref: str) -> Mission:
+        """Restart a live mission now (SIGTERM, grace, SIGKILL, then a new run at once);
+        returns it once the new run is running (or failed to spawn).
+
+        The user's restart counts in ``restarts`` (event ``mission-restart``, reason
+        "restarted by user") but not in the restart policy's budget.
+
+        Raises:
+            NotFound / AmbiguousReference: bad ``ref``.
+            UsageError: a blueprint mission (re-apply its blueprint instead).
+            InvalidTransition: the mission has ended or is being stopped.
+        """
+        m = self.resolve(ref)
+        if self.blueprints.owns(m):
+            raise UsageError(f"{m.name} is a blueprint: restart its missions one by one, "
+                             "or kill it and apply the blueprint again")
+        await self.supervisor.restart(m.id)
         return self.store.get_mission(m.id)
 
     async def kill(self, ref: str, cascade: bool = False, force: bool = True) -> list[Mission]:
@@ -384,13 +407,3 @@ def _depth(m: Mission, by_id: dict[str, Mission]) -> int:
         m, depth = by_id[m.parent_id], depth + 1
     return depth
 
-
-def _process_stats(m: Mission) -> dict[str, Any]:
-    if not m.pid or m.status.terminal:
-        return {}
-    with contextlib.suppress(psutil.Error):
-        proc = psutil.Process(m.pid)
-        with proc.oneshot():
-            return {"cpu_percent": proc.cpu_percent(interval=None),
-                    "rss_bytes": proc.memory_info().rss}
-    return {}

@@ -46,10 +46,14 @@ class StatusHandler(OvermindHandler):
 
 
 class MissionsHandler(OvermindHandler):
-    """``GET missions[?all=1]``: list; ``POST missions``: run one."""
+    """``GET missions[?all=1][&stats=1]``: list (``stats``: live ones with ``last_line``,
+    ``cpu_percent``, ``rss_bytes``, one pass for all); ``POST missions``: run one."""
 
     @endpoint
     async def get(self) -> None:
+        if _flag(self, "stats"):
+            self.send_json({"missions": await self.engine.ps_stats(all=_flag(self, "all"))})
+            return
         text = await self.engine.ps_json(all=_flag(self, "all"))  # built by SQLite
         self.finish('{"missions":' + text + "}", set_content_type="application/json")
 
@@ -110,6 +114,14 @@ class StopHandler(OvermindHandler):
     async def post(self, ref: str) -> None:
         mission = await self.engine.stop(ref, force=self.body(StopBody).force)
         self.send_json(mission_to_dict(mission))
+
+
+class RestartHandler(OvermindHandler):
+    """``POST missions/{ref}/restart``: end a live mission's process, run it again now."""
+
+    @endpoint
+    async def post(self, ref: str) -> None:
+        self.send_json(mission_to_dict(await self.engine.restart(ref)))
 
 
 class KillHandler(OvermindHandler):
@@ -195,6 +207,7 @@ ROUTES = [
     (f"missions/{_REF}/logs", LogsHandler),
     (f"missions/{_REF}/send", SendHandler),
     (f"missions/{_REF}/stop", StopHandler),
+    (f"missions/{_REF}/restart", RestartHandler),
     (f"missions/{_REF}/kill", KillHandler),
     (f"missions/{_REF}/wait", WaitHandler),
     (f"missions/{_REF}/attach", AttachHandler),

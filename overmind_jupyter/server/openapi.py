@@ -25,7 +25,8 @@ _REF = {"name": "ref", "in": "path", "required": True, "schema": {"type": "strin
 OPERATIONS: dict[str, dict[str, tuple]] = {
     "/status": {"get": ("engine status", None, [], {"type": "object"})},
     "/missions": {
-        "get": ("list missions", None, [("all", "boolean")],
+        "get": ("list missions (stats: live ones with last_line, cpu_percent, rss_bytes)",
+                None, [("all", "boolean"), ("stats", "boolean")],
                 {"type": "object", "properties": {"missions": {"type": "array",
                                                                "items": MISSION}}}),
         "post": ("start a mission", schemas.RunBody, [], MISSION)},
@@ -35,6 +36,8 @@ OPERATIONS: dict[str, dict[str, tuple]] = {
     "/missions/{ref}/send": {"post": ("send a line of input", schemas.SendBody, [], MISSION)},
     "/missions/{ref}/stop": {"post": ("stop: SIGTERM, grace, SIGKILL", schemas.StopBody, [],
                                       MISSION)},
+    "/missions/{ref}/restart": {"post": ("end a live mission's process and run it again now",
+                                         None, [], MISSION)},
     "/missions/{ref}/kill": {"post": ("SIGKILL (cascade: descendants first)", schemas.KillBody,
                                       [], {"type": "object"})},
     "/missions/{ref}/wait": {"post": ("wait until ended or timeout", schemas.WaitBody, [],

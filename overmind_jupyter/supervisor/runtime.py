@@ -19,7 +19,9 @@ class Runtime:
         child: the current process, None between runs.
         cause: set when Overmind itself ends the run (user stop or stall).
         done: set once the mission reached a terminal state.
-        wake: set to cut a backoff sleep short (a stop during ``restarting``).
+        wake: set to cut a backoff sleep short (a stop or a restart during ``restarting``).
+        restart_asked: a user asked for a restart; the current run ends and the next one
+            starts at once, outside the restart budget.
         running: set while a process runs, after a failed spawn, and once the mission is over.
         gone: set when the current process has exited.
         pump: pty reader of a session mission.
@@ -31,6 +33,7 @@ class Runtime:
     cause: ExitCause | None = None
     done: asyncio.Event = dataclasses.field(default_factory=asyncio.Event)
     wake: asyncio.Event = dataclasses.field(default_factory=asyncio.Event)
+    restart_asked: bool = False
     running: asyncio.Event = dataclasses.field(default_factory=asyncio.Event)
     gone: asyncio.Event = dataclasses.field(default_factory=asyncio.Event)
     pump: PtyPump | None = None

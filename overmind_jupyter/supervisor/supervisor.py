@@ -85,12 +85,17 @@ class Supervisor:
                     self._finish(rt, S.KILLED, ExitInfo(reason="stopped before it ran"),
                                  "stopped by user", rt.cause)
                     return
+                rt.restart_asked = False  # a run starting now is the one asked for
                 began = self.clock.monotonic()
                 cause, info = await (self._watch(rt, m, adopted) if adopted
                                      else self._one_run(rt, m))
                 adopted = None
                 for exited in self.on_exit:
                     await exited(m)
+                if rt.restart_asked and rt.cause is not ExitCause.USER_STOP:
+                    if not await self._backoff(rt, m, 0.0, m.restarts + 1, info, by_user=True):
+                        return
+                    continue
                 if rt.cause is ExitCause.STALLED:
                     info = dataclasses.replace(info, reason=f"stalled ({info.reason})")
                 run_s = self.clock.monotonic() - began
@@ -182,11 +187,14 @@ class Supervisor:
         await self._escalate(rt, m.grace_s)
 
     async def _backoff(self, rt: Runtime, m: Mission, delay: float, attempt: int,
-                       info: ExitInfo) -> bool:
+                       info: ExitInfo, by_user: bool = False) -> bool:
         """Sleep before a restart; False when a stop arrived meanwhile (mission ended)."""
         cause, rt.cause = rt.cause, None
-        reason = f"{'stalled' if cause is ExitCause.STALLED else info.reason}; restart " \
-                 f"{attempt} in {delay:.2f} s"
+        why = "restarted by user" if by_user else \
+            "stalled" if cause is ExitCause.STALLED else info.reason
+        reason = f"{why}; restart {attempt} in {delay:.2f} s"
+        if by_user:
+            info = dataclasses.replace(info, reason=why)
         self.store.transition(m.id, S.RESTARTING, reason=reason, exit=info,
                               restarts=m.restarts + 1)
         m.restarts += 1
@@ -199,6 +207,7 @@ class Supervisor:
         await asyncio.wait({sleep, woken}, return_when=asyncio.FIRST_COMPLETED)
         sleep.cancel()
         woken.cancel()
+        rt.wake.clear()  # consumed: the next backoff sleeps its full delay
         if rt.cause is ExitCause.USER_STOP:
             self._finish(rt, S.KILLED, info, "stopped by user during backoff", rt.cause)
             return False
@@ -251,6 +260,34 @@ class Supervisor:
         await asyncio.gather(*(self._stop_run(rt, 0.0 if force else grace_s if grace_s
                                               is not None else graces[rt.mission_id])
                                for rt in live))
+
+    # -- restarting -------------------------------------------------------------
+    async def restart(self, mission_id: str, grace_s: float | None = None) -> None:
+        """Restart a live mission now: its process gets SIGTERM, ``grace_s`` s (default:
+        the mission's), then SIGKILL, and a new run starts at once (a backoff in progress
+        is cut short). Counts in ``restarts`` but not in the restart budget.
+
+        Returns once the new run is running, failed to spawn, or the mission ended.
+
+        Raises:
+            InvalidTransition: the mission has no lifecycle here (ended, or not started)
+                or is being stopped.
+        """
+        rt = self.runtimes.get(mission_id)
+        if rt is None or rt.cause is ExitCause.USER_STOP:
+            status = self.store.get_mission(mission_id).status.value
+            raise InvalidTransition(f"cannot restart a {status} mission: only a live one "
+                                    "restarts; start an ended one again with `run`")
+        rt.restart_asked = True
+        rt.wake.set()
+        child = rt.child
+        if child is not None:
+            signal_group(child.pid, signal.SIGTERM)
+            grace = grace_s if grace_s is not None else \
+                self.store.get_mission(mission_id).grace_s
+            await self._escalate(rt, grace)
+            await rt.gone.wait()
+        await rt.running.wait()
 
     async def _escalate(self, rt: Runtime, grace_s: float) -> None:
         """After SIGTERM: wait up to ``grace_s`` for the process, then SIGKILL its group."""

@@ -38,6 +38,9 @@ def _keyed(key: str, fn: Callable[[Any, Request], Awaitable[Any]]) -> Handler:
 
 
 ROUTES: list[tuple[str, str, Handler]] = [
+    ("GET", "missions", _keyed("missions", lambda api, r: api.ps_stats(
+        all=r.query.get("all", "0").lower() in ("1", "true", "yes")))),  # stats always
+    ("POST", "missions/{ref}/restart", lambda api, r: api.restart(r.ref)),
     ("GET", "objectives", _keyed("objectives", lambda api, r: api.objectives())),
     ("GET", "objectives/{ref}", lambda api, r: api.objective(r.ref)),
     ("POST", "objectives/{ref}/cancel", lambda api, r: api.cancel_objective(r.ref)),
