@@ -1,0 +1,70 @@
+"""``%overmind party``: the live party panel (embedded engine, IPython's test shell) and
+the party actions its view calls through the widget comm when no server is reachable."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from test_widgets import Frontend, magics, shown, widget_of  # noqa: F401 (fixture)
+
+from overmind_jupyter.orchestrator.invites import parse_invite
+from overmind_jupyter.widgets.party import PartyPanel
+
+pytestmark = pytest.mark.timeout(90)
+PARTY_URL = "http://127.0.0.1:9/"  # invites name it; nobody connects in these tests
+
+
+@pytest.fixture
+def hosting(magics, monkeypatch: pytest.MonkeyPatch):  # noqa: F811 (the imported fixture)
+    """Magics whose embedded engine hosts a party as ada; returns the magics."""
+    monkeypatch.setenv("OVERMIND_PARTY_URL", PARTY_URL)
+    magics.shell.run_line_magic("overmind", "host --name ada")
+    return magics
+
+
+def call(front: Frontend, call_id: int, method: str, path: str, body: Any = None) -> Any:
+    """One REST route through the comm, as the view's ``backend.call`` does; its result."""
+    front.say({"type": "call", "id": call_id, "method": "request", "args": [method, path, body]})
+    reply = front.reply(call_id)
+    assert reply["ok"], reply
+    return reply["result"]
+
+
+def test_party_shows_a_panel_before_and_after_a_party_opens(magics, monkeypatch):  # noqa: F811
+    [before] = shown(magics, "party")
+    panel = widget_of(before)
+    assert isinstance(panel, PartyPanel) and panel.view == "party"
+    assert "no party here" in before["text/plain"]
+    monkeypatch.setenv("OVERMIND_PARTY_URL", PARTY_URL)
+    magics.shell.run_line_magic("overmind", "host --name ada")
+    [after] = shown(magics, "party")
+    assert "ada's party" in after["text/plain"] and "ada" in after["text/html"]
+    assert not any("application/vnd.jupyter.widget-view+json" in d
+                   for d in shown(magics, "party invite"))  # actions print, no panel
+
+
+def test_the_panel_actions_reach_the_party_through_the_comm(hosting):
+    front = Frontend(widget_of(shown(hosting, "party")[0]))
+    invite = call(front, 1, "POST", "party/invites", {"role": "collaborator"})
+    assert invite["invite"].startswith("overmind+" + PARTY_URL)
+    party = hosting.engine.party
+    parsed = parse_invite(invite["invite"])
+    bob, _ = party.join(f"{parsed.code}.{parsed.secret}", "bob")
+    assert call(front, 2, "POST", f"party/members/{bob.id}", {"action": "approve"})["state"] \
+        == "approved"
+    first, second = (party.submit_prompt(bob.id, t) for t in ("add a cli", "fix the docs"))
+    call(front, 3, "POST", f"party/prompts/{second.id}", {"action": "move", "position": 0})
+    status = call(front, 4, "GET", "party")["hosting"]
+    assert [p["text"] for p in status["queue"]] == ["fix the docs", "add a cli"]
+    assert call(front, 5, "POST", f"party/prompts/{first.id}", {"action": "deny"})["state"] \
+        == "denied"
+    assert call(front, 6, "POST", f"party/members/{bob.id}", {"action": "role",
+                                                             "role": "viewer"})["role"] == "viewer"
+    assert call(front, 7, "POST", f"party/members/{bob.id}", {"action": "kick"})["state"] \
+        == "kicked"
+    revoked = call(front, 8, "POST", f"party/invites/{invite['id']}/revoke")
+    assert revoked["state"] == "revoked"
+    front.say({"type": "call", "id": 9, "method": "request",
+               "args": ["POST", f"party/prompts/{second.id}", {"action": "explode"}]})
+    assert "prompt action must be one of" in front.reply(9)["error"]
