@@ -51,6 +51,15 @@ class WorkClient:
         return await self._call("GET", f"changes/{_q(ref)}/diff", query={"path": path},
                                 raw=True)
 
+    async def change_files(self, ref: str) -> dict[str, Any]:
+        """See ``ReviewFacade.change_files``."""
+        return await self._call("GET", f"changes/{_q(ref)}/files")
+
+    async def request_changes(self, ref: str, text: str, member: str = "host"
+                              ) -> dict[str, Any]:
+        """See ``ReviewFacade.request_changes`` (over REST the reviewer is the host)."""
+        return await self._call("POST", f"changes/{_q(ref)}/request-changes", {"text": text})
+
     async def merge(self, ref: str) -> dict[str, Any]:
         """See ``WorkFacade.merge`` (the verification command may take long)."""
         return await self._call("POST", f"changes/{_q(ref)}/merge", {}, timeout_s=3_600.0)

@@ -21,6 +21,7 @@ from .agents import adapters
 from .agents.policy import DEFAULT_POLICY
 from .agents.runtime import AgentRuntime
 from .engine_party import PartyFacade
+from .engine_review import ReviewFacade
 from .engine_work import WorkFacade
 from .errors import UsageError
 from .events import Event
@@ -39,7 +40,7 @@ FLUSH_DELAY_S = 0.002  # s an appended event may wait before its batch is commit
 BURST_BATCH = 16  # a committed batch this large means a burst: batch the next ones
 
 
-class Engine(PartyFacade, WorkFacade):
+class Engine(PartyFacade, WorkFacade, ReviewFacade):
     """Missions and events of one project root.
 
     Args:

@@ -92,6 +92,13 @@ OPERATIONS: dict[str, dict[str, tuple]] = {
     "/changes/{ref}": {"get": ("a change", None, [], {"type": "object"})},
     "/changes/{ref}/diff": {"get": ("the change's unified diff (text/plain)", None,
                                     [("path", "string")], None)},
+    "/changes/{ref}/files": {"get": ("the change's diff as data: files with stats and "
+                                     "hunks, notebooks cell by cell", None, [],
+                                     {"type": "object"})},
+    "/changes/{ref}/request-changes": {"post": ("close the change; a follow-up task of its "
+                                                "objective takes the review",
+                                                schemas.RequestChangesBody, [],
+                                                {"type": "object"})},
     "/changes/{ref}/merge": {"post": ("merge a change through the merge queue", None, [],
                                       {"type": "object"})},
     "/changes/{ref}/close": {"post": ("close a change", None, [], {"type": "object"})},

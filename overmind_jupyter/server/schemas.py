@@ -167,3 +167,9 @@ class MessageBody(_Strict):
 
     to: str = Field(min_length=1, max_length=200)
     text: str = Field(min_length=1, max_length=20_000)
+
+
+class RequestChangesBody(_Strict):
+    """``POST /changes/{ref}/request-changes``: the reviewer's ``text`` (what to change)."""
+
+    text: str = Field(min_length=1, max_length=20_000)

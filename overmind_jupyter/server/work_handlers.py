@@ -3,14 +3,15 @@ objectives and changes — thin wrappers of the engine's ``WorkFacade``.
 
 ``POST prompts`` · ``GET objectives`` · ``GET objectives/{ref}`` ·
 ``POST objectives/{ref}/wait`` · ``POST objectives/{ref}/cancel`` · ``GET changes`` ·
-``GET changes/{ref}`` · ``GET changes/{ref}/diff`` (text/plain) ·
-``POST changes/{ref}/merge`` · ``POST changes/{ref}/close`` · ``POST changes/{ref}/reopen``
+``GET changes/{ref}`` · ``GET changes/{ref}/diff`` (text/plain) · ``GET changes/{ref}/files``
+· ``POST changes/{ref}/merge`` · ``POST changes/{ref}/close`` · ``POST changes/{ref}/reopen``
+· ``POST changes/{ref}/request-changes``
 """
 
 from __future__ import annotations
 
 from .base import OvermindHandler, endpoint
-from .schemas import MessageBody, PromptBody, WaitObjectiveBody
+from .schemas import MessageBody, PromptBody, RequestChangesBody, WaitObjectiveBody
 
 _REF = r"(?P<ref>[^/]+)"
 
@@ -85,6 +86,24 @@ class DiffHandler(OvermindHandler):
         self.finish(text)
 
 
+class FilesHandler(OvermindHandler):
+    """``GET changes/{ref}/files``: its diff as data (files, hunks, notebook cells)."""
+
+    @endpoint
+    async def get(self, ref: str) -> None:
+        self.send_json(await self.engine.change_files(ref))
+
+
+class RequestChangesHandler(OvermindHandler):
+    """``POST changes/{ref}/request-changes {text}``: close it; a follow-up task of its
+    objective takes the review."""
+
+    @endpoint
+    async def post(self, ref: str) -> None:
+        body = self.body(RequestChangesBody)
+        self.send_json(await self.engine.request_changes(ref, body.text))
+
+
 class MergeHandler(OvermindHandler):
     """``POST changes/{ref}/merge``: merge through the merge queue (an objective's id
     merges all its open changes)."""
@@ -132,6 +151,8 @@ WORK_ROUTES = [
     ("changes", ChangesHandler),
     (f"changes/{_REF}", ChangeHandler),
     (f"changes/{_REF}/diff", DiffHandler),
+    (f"changes/{_REF}/files", FilesHandler),
+    (f"changes/{_REF}/request-changes", RequestChangesHandler),
     (f"changes/{_REF}/merge", MergeHandler),
     (f"changes/{_REF}/close", CloseHandler),
     (f"changes/{_REF}/reopen", ReopenHandler),
