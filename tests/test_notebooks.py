@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import shutil
 import subprocess
@@ -27,8 +29,22 @@ def test_notebook_runs_under_nbval(notebook: Path, tmp_path: Path):
         [sys.executable, "-m", "pytest", "--nbval-lax", notebook.name, "-q",
          "-p", "no:cacheprovider", "-p", "no:xdist", "-o", "addopts="],
         cwd=repo, env=env, capture_output=True, text=True, timeout=280)
+    servers = _stop_servers(tmp_path / "runtime")
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
     assert not _mission_processes_in(repo), "a mission outlived the notebook's kernel"
+    assert not servers, f"the notebook left Overmind servers running: {servers}"
+
+
+def _stop_servers(runtime: Path) -> list[str]:
+    """Kill the Overmind servers whose runtime files are left in ``runtime`` (a notebook
+    that starts one must shut it down); return their roots."""
+    left = []
+    for path in runtime.glob("overmind-*.json"):
+        info = json.loads(path.read_text())
+        with contextlib.suppress(psutil.Error):
+            psutil.Process(info["pid"]).kill()
+            left.append(info["root"])
+    return left
 
 
 def _mission_processes_in(repo: Path) -> list[int]:
