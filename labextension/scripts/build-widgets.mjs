@@ -10,7 +10,7 @@ const out = resolve(here, '../overmind_jupyter/widgets/static');
 
 if (process.argv.includes('--tests')) {
   await build({
-    entryPoints: ['roundtrip', 'ansi'].map(name => resolve(here, `test/${name}.ts`)),
+    entryPoints: ['roundtrip', 'ansi', 'tree'].map(name => resolve(here, `test/${name}.ts`)),
     outdir: resolve(here, 'test-build'), outExtension: { '.js': '.mjs' },
     bundle: true, format: 'esm', platform: 'node', target: 'node18', logLevel: 'warning'
   });

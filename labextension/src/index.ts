@@ -16,6 +16,7 @@ import { LabIcon } from '@jupyterlab/ui-components';
 import { Widget } from '@lumino/widgets';
 import { HttpBackend } from './backend';
 import { LogView } from './components/logs';
+import { objectivesArea } from './objectivesarea';
 import { addCommand, type LabArea, type LabContext, type MainOpener,
   type Settings } from './lab';
 import { Session, type MissionRow } from './session';
@@ -79,7 +80,7 @@ const inbox: LabArea = ctx => addCommand(ctx, 'overmind:open-inbox', {
 });
 
 /** Every area of the UI, installed in this order. */
-const AREAS: LabArea[] = [inbox, partyArea];
+const AREAS: LabArea[] = [inbox, partyArea, objectivesArea];
 
 async function activate(app: JupyterFrontEnd, palette: ICommandPalette | null,
   registry: ISettingRegistry | null, restorer: ILayoutRestorer | null): Promise<void> {

@@ -14,6 +14,7 @@ import { LogView } from './components/logs';
 import { MissionTable } from './components/missions';
 import { partyView } from './components/party';
 import { QuestionsInbox } from './components/questions';
+import { treeWidgetView } from './components/tree';
 import { Session } from './session';
 import type { Model, View, ViewContext, ViewFactory } from './widgetview';
 
@@ -58,7 +59,8 @@ const VIEWS: Record<string, ViewFactory> = {
   logs: logView,
   missions: missionTable,
   party: partyView,
-  questions: questionsInbox
+  questions: questionsInbox,
+  tree: treeWidgetView
 };
 
 function build(model: Model, backend: Backend, el: HTMLElement): View {

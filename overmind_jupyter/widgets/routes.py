@@ -37,7 +37,24 @@ def _keyed(key: str, fn: Callable[[Any, Request], Awaitable[Any]]) -> Handler:
     return handler
 
 
+def _int(req: Request, name: str, default: int) -> int:
+    raw = req.query.get(name, str(default))
+    if not (raw.isascii() and raw.isdigit()):
+        raise UsageError(f"{name} must be an integer ≥ 0, not {raw!r}")
+    return int(raw)
+
+
+async def _events(api: Any, req: Request) -> dict[str, Any]:
+    """``GET events?after=&limit=&mission=&objective=&party=`` (``server/events_ws.py``)."""
+    after = _int(req, "after", 0)
+    filters = {k: v for k in ("mission", "objective", "party") if (v := req.query.get(k))}
+    events = await api.events(after=after, limit=min(_int(req, "limit", 1000), 10_000),
+                              **filters)
+    return {"events": events, "last_seq": events[-1]["seq"] if events else after}
+
+
 ROUTES: list[tuple[str, str, Handler]] = [
+    ("GET", "events", _events),
     ("GET", "missions", _keyed("missions", lambda api, r: api.ps_stats(
         all=r.query.get("all", "0").lower() in ("1", "true", "yes")))),  # stats always
     ("POST", "missions/{ref}/restart", lambda api, r: api.restart(r.ref)),

@@ -15,6 +15,7 @@ from traitlets import Bool, Int, Unicode
 from .. import commands
 from .base import OvermindWidget
 from .party import party_widget
+from .tree import objective_widget, prompt_widget
 
 # CSI / OSC / two-byte escapes and other control characters (tab and newline stay)
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]"
@@ -77,7 +78,8 @@ async def _questions(api: Any, args: Any) -> Built:
 
 # the widget of each command that has one: (api, parsed args) → (class, traits) or None
 WIDGETS: dict[str, Builder] = {"ps": _ps, "logs": _logs, "questions": _questions,
-                               "party": party_widget}
+                               "party": party_widget, "prompt": prompt_widget,
+                               "objectives": objective_widget}
 
 
 async def _widget_args(api: Any, args: Any) -> Built:

@@ -1,0 +1,141 @@
+"""The execution tree widget: one objective → plan → tasks → agents → tool calls, live.
+
+``%%overmind prompt`` shows it as soon as the prompt's objective exists (the view then
+fills in from events; ``--wait`` keeps the text answer, which comes once the objective has
+ended); ``%overmind objectives ID`` shows it for an existing objective. The view is
+``labextension/src/components/tree.ts``; the snapshot (``text/plain`` and escaped
+``text/html``) is the same tree as text, built here from the objective's record and the
+events of the objective and of its agent missions.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from traitlets import Unicode
+
+from .. import commands
+from ..events import Event
+from .base import OvermindWidget
+
+PAGE = 10_000  # the events route's largest page
+SHOWN_STEPS = 20  # steps per agent in the snapshot (the most recent)
+MARKS = {"completed": "✓", "failed": "✗"}
+
+
+class ExecutionTree(OvermindWidget):
+    """``%%overmind prompt``: the live execution tree of objective ``objective`` (its id)."""
+
+    view = Unicode("tree").tag(sync=True)
+    objective = Unicode("").tag(sync=True)
+
+
+async def _all_events(api: Any, **filters: str) -> list[Event]:
+    """Every event matching ``filters`` (``objective=`` / ``mission=``), page by page."""
+    out: list[Event] = []
+    while True:
+        page = await api.events(after=out[-1]["seq"] if out else 0, limit=PAGE, **filters)
+        out.extend(page)
+        if len(page) < PAGE:
+            return out
+
+
+def _steps(events: list[Event]) -> list[str]:
+    """One agent's steps as lines: tool calls (merged use → result) and merged texts."""
+    lines: list[str] = []
+    tools: dict[str, tuple[int, str]] = {}  # id → (line index, title)
+    last_text = ""
+    for e in events:
+        d = e["data"]
+        if e["type"] in ("tool-use", "tool-result"):
+            last_text = ""
+            at, title = tools.get(d["id"], (len(lines), d["id"]))
+            title = d.get("title") or title
+            line = f"{MARKS.get(d.get('status') or '', '…')} {title}"
+            lines[at:at + 1] = [line]
+            tools[d["id"]] = (at, title)
+        elif e["type"] in ("agent-message", "agent-thinking"):
+            kind = e["type"].removeprefix("agent-")
+            if last_text == kind:
+                lines[-1] += d["text"]
+            else:
+                lines.append(f"{kind}: {d['text']}")
+            last_text = kind
+    return [" ".join(line.split())[:160] for line in lines]
+
+
+def _agent_lines(mission: str, spawned: dict[str, Any], events: list[Event]) -> list[str]:
+    tokens = sum(e["data"]["input_tokens"] + e["data"]["output_tokens"]
+                 for e in events if e["type"] == "agent-usage")
+    status = next((e["data"]["status"] for e in reversed(events)
+                   if e["type"] == "mission-status"), "pending")
+    steps = _steps(events)
+    calls = len({e["data"]["id"] for e in events if e["type"] in ("tool-use", "tool-result")})
+    head = (f"    agent {spawned.get('agent') or 'builtin'} ({mission}) {status}: "
+            f"{calls} tool calls, {tokens} tok")
+    shown = [f"      {s}" for s in steps[-SHOWN_STEPS:]]
+    if len(steps) > SHOWN_STEPS:
+        shown.insert(0, f"      … {len(steps) - SHOWN_STEPS} earlier steps")
+    return [head, *shown]
+
+
+def tree_text(objective: dict[str, Any], objective_events: list[Event],
+              agent_events: dict[str, list[Event]]) -> str:
+    """The execution tree as text.
+
+    Args:
+        objective: ``GET objectives/{ref}`` (with ``tasks`` and ``changes``).
+        objective_events: its events (``agent-spawned`` links missions to tasks).
+        agent_events: each agent mission's events, by mission id.
+    """
+    o = objective
+    lines = [f"objective {o['id']} {o['state']}: {o['title']}"]
+    if o.get("scope"):
+        lines.append(f"  scope: {', '.join(o['scope'])} ({o.get('complexity', '?')})")
+    spawned = [e for e in objective_events if e["type"] == "agent-spawned"]
+    for t in o.get("tasks", []):
+        lines.append(f"  task {t['name']} {t['state']}: {t.get('description', '')}")
+        for e in spawned:
+            if e["data"]["task"] == t["id"] and e["mission"]:
+                lines += _agent_lines(e["mission"], e["data"], agent_events.get(e["mission"], []))
+    for c in o.get("changes", []):
+        lines.append(f"  change {c['id']} {c['state']}: {c['title']} "
+                     f"({len(c.get('files', []))} files)")
+    if o.get("error"):
+        lines.append(f"  error: {o['error']}")
+    spent = o.get("spent") or {}
+    lines.append(f"  tokens {spent.get('tokens', 0)}"
+                 + (f", ${spent['cost_usd']:.4f}" if spent.get("cost_usd") else ""))
+    return "\n".join(lines) + "\n"
+
+
+async def tree_snapshot(api: Any, ref: str) -> tuple[str, str]:
+    """``(objective id, tree text)`` of objective ``ref`` now.
+
+    Raises:
+        NotFound / AmbiguousReference: no such objective.
+    """
+    objective = await api.objective(ref)
+    own = await _all_events(api, objective=objective["id"])
+    missions = {e["mission"] for e in own if e["type"] == "agent-spawned" and e["mission"]}
+    agents = {m: await _all_events(api, mission=m) for m in sorted(missions)}
+    return objective["id"], tree_text(objective, own, agents)
+
+
+async def _tree(api: Any, ref: str) -> tuple[type[OvermindWidget], dict[str, Any]]:
+    oid, text = await tree_snapshot(api, ref)
+    return ExecutionTree, {"objective": oid, "title": f"objective {oid}", "snapshot_text": text}
+
+
+async def prompt_widget(api: Any, args: Any) -> tuple[type[OvermindWidget], dict[str, Any]] | None:
+    """``prompt``: submit it, then the tree of its objective (None with ``--wait``)."""
+    if args.wait:
+        return None
+    result = await commands.execute(api, args, None)
+    return await _tree(api, result.data["id"])
+
+
+async def objective_widget(api: Any, args: Any
+                           ) -> tuple[type[OvermindWidget], dict[str, Any]] | None:
+    """``objectives ID``: the tree of that objective (the plain list has no widget)."""
+    return await _tree(api, args.id) if args.id else None

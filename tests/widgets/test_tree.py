@@ -1,0 +1,173 @@
+"""The execution tree: its reducer (``labextension/src/objectives.ts``, run in Node) on the
+events of a real objective (real git, a real ACP agent process, a scripted model), and the
+``%%overmind prompt`` / ``%overmind objectives ID`` widget with its text snapshot."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from IPython.core.error import UsageError
+from IPython.testing.globalipapp import start_ipython
+from IPython.utils.capture import capture_output
+
+from overmind_jupyter.engine import Engine
+from overmind_jupyter.magics import OvermindMagics
+from overmind_jupyter.testing.repos import make_repo
+from overmind_jupyter.testing.scripts import respond, say, tool, write_role_scripts
+from overmind_jupyter.widgets.routes import request
+from overmind_jupyter.widgets.tree import ExecutionTree
+
+pytestmark = pytest.mark.timeout(120)
+LABEXTENSION = Path(__file__).resolve().parents[2] / "labextension"
+VIEW = "application/vnd.jupyter.widget-view+json"
+NEW = "    print('adding')\n    return a + b\n"
+
+
+def scripts(directory: Path) -> Path:
+    """One task "log": read calc.py, think aloud in two chunks, edit it, say done."""
+    return write_role_scripts(
+        directory, story=respond({"groups": [{"title": "Log", "prompt_ids": ["p1"],
+                                              "summary": "log"}], "story": "calc"}),
+        scope=respond({"files": [{"path": "calc.py"}], "complexity": "low",
+                       "rationale": "calc"}),
+        planner=respond({"tasks": [{"name": "log", "description": "log: change add()",
+                                    "scope": ["calc.py"]}]}),
+        evaluator=respond({"done": True, "feedback": "ok"}),
+        tasks={"log": [tool("read_file", path="calc.py"),
+                       tool("edit_file", path="calc.py", old_text="    return a + b\n",
+                            new_text=NEW),
+                       say("Added a print.")]})
+
+
+def project(root: Path) -> Path:
+    return make_repo(root, {"calc.py": "def add(a, b):\n    return a + b\n"})
+
+
+async def run_objective(tmp_path: Path) -> tuple[str, list[dict[str, Any]], Any]:
+    """A finished objective's id, every event, and ``GET events?mission=`` via the route."""
+    engine = Engine(project(tmp_path / "p"),
+                    provider_env={"OVERMIND_MODEL": f"scripted:{scripts(tmp_path / 's')}"})
+    await engine.start()
+    try:
+        o = await engine.prompt("log every addition", wait=True)
+        mission = o["tasks"][0]["mission"]
+        await engine.wait(mission, 30)  # its process may end after the objective
+        events = await engine.events(after=0, limit=10_000)
+        page = await request(engine, "GET", f"events?mission={mission}&after=0&limit=3")
+        with pytest.raises(Exception, match="after must be an integer"):
+            await request(engine, "GET", "events?after=-1")
+    finally:
+        await engine.close()
+    return o["id"], events, (mission, page)
+
+
+def reduce(tmp_path: Path, events: list[dict[str, Any]], objective: str, snapshot_at: int,
+           replay_from: int) -> dict[str, Any]:
+    subprocess.run(["node", "scripts/build-widgets.mjs", "--tests"], cwd=LABEXTENSION,
+                   check=True, timeout=60)
+    path = tmp_path / "tree-input.json"
+    path.write_text(json.dumps({"events": events, "objective": objective,
+                                "snapshot_at": snapshot_at, "replay_from": replay_from}))
+    done = subprocess.run(["node", str(LABEXTENSION / "test-build" / "tree.mjs"), str(path)],
+                          capture_output=True, text=True, check=True, timeout=30)
+    return json.loads(done.stdout)
+
+
+def test_the_reducer_builds_the_tree_and_replays_to_the_same_tree(tmp_path):
+    oid, events, (mission, page) = asyncio.run(run_objective(tmp_path))
+    assert [e["mission"] for e in page["events"]] == [mission] * 3  # the kernel's route
+    assert page["last_seq"] == page["events"][-1]["seq"]
+    spawned = next(e["seq"] for e in events if e["type"] == "tool-result")
+    out = reduce(tmp_path, events, oid, snapshot_at=spawned, replay_from=spawned - 5)
+    live = out["live"]
+    assert live[0].startswith("objective Log done scope=calc.py round=1 progress=1/1 ")
+    assert '"tokens":' in live[0]  # run-complete's usage
+    assert live[1].startswith("  task log done agents=1 tokens=") and "tokens=0" not in live[1]
+    assert live[2] == "    agent builtin exited tools=2 stop=end_turn"
+    steps = [line.strip() for line in live[3:-1]]
+    assert steps[0].startswith('prompt "You are one agent of a team')
+    assert steps[1] == ('tool read_file calc.py [calc.py] completed timed '
+                        '"def add(a, b):\\n    return a + b\\n"')
+    assert steps[2] == 'tool edit_file calc.py [calc.py] completed timed "edited calc.py"'
+    assert steps[3].startswith('message "Added a print.')  # its chunks merged into one step
+    assert len(steps) == 4
+    assert live[-1] == "  change merged files=calc.py"
+    # a snapshot taken mid-run plus overlapping live events, or every event twice: same tree
+    assert out["replay"] == live
+    assert out["twice"] == live and not out["changedAgain"]
+    assert out["summary"][:2] == [live[0], "  task log done agents=1 tokens=0"]
+    assert out["summaryAgents"] == 0  # the sidebar keeps no agent steps
+
+
+@pytest.fixture
+def magics(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[OvermindMagics]:
+    """Magics with widgets on and an engine embedded in this process, in a git project
+    whose agents follow the scripts above."""
+    root = project(tmp_path / "project")
+    monkeypatch.chdir(root)
+    for var in ("OVERMIND_URL", "OVERMIND_TOKEN", "OVERMIND_ROOT"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(tmp_path / "runtime"))
+    monkeypatch.setenv("OVERMIND_MODEL", f"scripted:{scripts(tmp_path / 's')}")
+    start_ipython()
+    from IPython.terminal.interactiveshell import TerminalInteractiveShell
+    shell = TerminalInteractiveShell.instance()
+    shell.config.pop("OvermindMagics", None)
+    m = OvermindMagics(shell=shell, mode="embedded", widgets="on")
+    shell.register_magics(m)
+    yield m
+    m.close()
+
+
+def shown(magics: OvermindMagics, line: str, cell: str | None = None) -> list[dict[str, Any]]:
+    with capture_output() as captured:
+        if cell is None:
+            magics.shell.run_line_magic("overmind", line)
+        else:
+            magics.shell.run_cell_magic("overmind", line, cell)
+    return [o.data for o in captured.outputs]
+
+
+def widget_of(data: dict[str, Any]) -> Any:
+    from ipywidgets.widgets.widget import _instances
+    return _instances[data[VIEW]["model_id"]]
+
+
+def test_prompt_shows_the_tree_at_once_and_objectives_id_shows_it_filled(magics):
+    [first] = shown(magics, "prompt", "log every addition\n")
+    tree = widget_of(first)
+    assert isinstance(tree, ExecutionTree) and tree.view == "tree"
+    assert tree.mode == "embedded" and first["text/plain"].startswith(
+        f"objective {tree.objective} ")
+    final = magics.portal.call(magics.engine.wait_objective, tree.objective, 60)
+    assert final["state"] == "done"
+    magics.portal.call(magics.engine.wait, final["tasks"][0]["mission"], 30)
+
+    [again] = shown(magics, f"objectives {tree.objective[:5]}")
+    assert widget_of(again).objective == tree.objective
+    text = again["text/plain"]
+    assert f"objective {tree.objective} done: Log" in text
+    assert "  scope: calc.py (low)" in text
+    assert "  task log done: log: change add()" in text
+    assert "builtin (" in text and ") exited: 2 tool calls, " in text
+    assert ("      ✓ read_file calc.py\n      ✓ edit_file calc.py\n"
+            "      message: Added a print." in text)
+    assert "merged: log: log: change add() (1 files)" in text
+    assert again["text/html"].startswith('<pre class="overmind-snapshot">objective ')
+
+    with pytest.raises(UsageError, match="no objective"):
+        shown(magics, "objectives nosuch")
+
+
+def test_prompt_wait_keeps_the_text_answer(magics):
+    with capture_output() as captured:
+        magics.shell.run_cell_magic("overmind", "prompt --wait", "log every addition")
+    assert captured.outputs == []  # printed once ended, no widget
+    assert captured.stdout.startswith("objective ") and " done: Log" in captured.stdout
+    assert VIEW not in shown(magics, "objectives")[0]  # the list stays a table
