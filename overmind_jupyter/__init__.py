@@ -16,6 +16,13 @@ def _jupyter_server_extension_points() -> list[dict]:
     return [{"module": "overmind_jupyter.server.app", "app": Overmind}]
 
 
+def _jupyter_labextension_paths() -> list[dict[str, str]]:
+    """Where the built labextension lives (``src``, relative to this package) and its name
+    (``dest``): what ``jupyter labextension develop --overwrite .`` links for an editable
+    install (``make ui`` makes the same link in the project's venv)."""
+    return [{"src": "labextension", "dest": "overmind-jupyter"}]
+
+
 def load_ipython_extension(ipython) -> None:  # pragma: no cover - thin re-export
     """``%load_ext overmind_jupyter``: register the ``%overmind`` magics."""
     from .magics import load_ipython_extension as load
