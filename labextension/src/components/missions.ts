@@ -1,7 +1,8 @@
 /**
  * The mission table (`%overmind ps` widget and the sidebar's Missions section): live
- * status, restarts, age, CPU/memory, latest activity; stop / kill / logs per row;
- * children listed under their parent, indented.
+ * status, restarts, age, CPU/memory, latest activity; stop / restart / kill / logs per
+ * row; children listed under their parent, indented. CPU/memory/last line of every live
+ * mission come from one `GET missions?stats=1` per poll.
  *
  * Rows are keyed by mission id and patched in place (only changed cells are touched),
  * at most once per animation frame, so bursts of events stay cheap.
@@ -28,12 +29,15 @@ interface RowEls {
   tr: HTMLTableRowElement;
   cells: Record<string, HTMLElement>;
   stop: HTMLButtonElement;
+  restart: HTMLButtonElement;
   kill: HTMLButtonElement;
 }
 
 const FULL = ['name', 'status', 'restarts', 'age', 'cpu', 'memory', 'activity', 'actions'];
 const COMPACT = ['name', 'status', 'actions'];
-const POLL_MAX = 20;
+/** Statuses a restart applies to (a live process, or a backoff it cuts short). */
+const RESTARTABLE = new Set(['spawning', 'running', 'stalled', 'restarting']);
+type Action = 'stop' | 'restart' | 'kill';
 
 /** Depth-first order: children after their parent; returns [row, depth] pairs. */
 export function treeOrder(rows: MissionRow[]): [MissionRow, number][] {
@@ -147,13 +151,14 @@ export class MissionTable {
       return b;
     };
     const stop = button('Stop', () => void this.act(row.id, 'stop'));
+    const restart = button('Restart', () => void this.act(row.id, 'restart'));
     const kill = button('Kill', () => void this.act(row.id, 'kill'));
-    cells.actions.append(stop, kill);
+    cells.actions.append(stop, restart, kill);
     if (this.options.onLogs) {
       const open = this.options.onLogs;
       cells.actions.append(button('Logs', () => open(this.session.missions.rows.get(row.id) ?? row)));
     }
-    return { tr, cells, stop, kill };
+    return { tr, cells, stop, restart, kill };
   }
 
   private fill(els: RowEls, row: MissionRow, depth: number): void {
@@ -166,6 +171,7 @@ export class MissionTable {
     els.tr.dataset.status = row.status;
     const ended = TERMINAL.has(row.status);
     els.stop.disabled = ended || row.status === 'stopping';
+    els.restart.disabled = !RESTARTABLE.has(row.status);
     els.kill.disabled = ended;
     if (cells.restarts) {
       setText(cells.restarts, String(row.restarts));
@@ -189,32 +195,47 @@ export class MissionTable {
     }
   }
 
+  /** CPU/memory/last line of every live mission: one request, whatever their number. */
   private async poll(): Promise<void> {
-    const live = [...this.session.missions.rows.values()].filter(r => !TERMINAL.has(r.status));
-    for (const row of live.slice(0, POLL_MAX)) {
-      try {
-        const info = await this.session.backend.mission(row.id);
-        const lineChanged = info.last_line && info.last_line !== row.last_line;
-        Object.assign(row, { cpu_percent: info.cpu_percent, rss_bytes: info.rss_bytes, last_line: info.last_line });
-        if (lineChanged) {
-          row.activity = info.last_line as string;
-        }
-        this.dirty.add(row.id);
-      } catch {
-        // the connection pill already tells when the server is away
+    const rows = this.session.missions.rows;
+    if (![...rows.values()].some(r => !TERMINAL.has(r.status))) {
+      return;
+    }
+    let stats: Mission[];
+    try {
+      stats = (await this.session.backend.call<{ missions: Mission[] }>('GET', 'missions?stats=1')).missions;
+    } catch {
+      return; // the connection pill already tells when the server is away
+    }
+    for (const info of stats) {
+      const row = rows.get(info.id);
+      if (!row || TERMINAL.has(row.status)) {
+        continue;
       }
+      if (info.last_line && info.last_line !== row.last_line) {
+        row.activity = info.last_line;
+      }
+      Object.assign(row, { cpu_percent: info.cpu_percent, rss_bytes: info.rss_bytes, last_line: info.last_line });
+      this.dirty.add(row.id);
     }
     this.schedule();
   }
 
-  private async act(id: string, action: 'stop' | 'kill'): Promise<void> {
+  private run(id: string, action: Action): Promise<Mission | Mission[]> {
+    const backend = this.session.backend;
+    return action === 'restart'
+      ? backend.call<Mission>('POST', `missions/${encodeURIComponent(id)}/restart`)
+      : backend[action](id);
+  }
+
+  private async act(id: string, action: Action): Promise<void> {
     const els = this.rows.get(id);
     if (els) {
-      els.stop.disabled = els.kill.disabled = true;
+      els.stop.disabled = els.restart.disabled = els.kill.disabled = true;
     }
     setText(this.message, '');
     try {
-      const result = await this.session.backend[action](id);
+      const result = await this.run(id, action);
       const ended = Array.isArray(result) ? result : [result];
       this.session.missions.load(ended);
       ended.forEach(m => this.dirty.add(m.id));
