@@ -14,6 +14,7 @@ from traitlets import Bool, Int, Unicode
 
 from .. import commands
 from .base import OvermindWidget
+from .changes import changes_widget, diff_widget
 from .party import party_widget
 from .tree import objective_widget, prompt_widget
 
@@ -79,7 +80,8 @@ async def _questions(api: Any, args: Any) -> Built:
 # the widget of each command that has one: (api, parsed args) → (class, traits) or None
 WIDGETS: dict[str, Builder] = {"ps": _ps, "logs": _logs, "questions": _questions,
                                "party": party_widget, "prompt": prompt_widget,
-                               "objectives": objective_widget}
+                               "objectives": objective_widget,
+                               "diff": diff_widget, "changes": changes_widget}
 
 
 async def _widget_args(api: Any, args: Any) -> Built:
