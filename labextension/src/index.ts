@@ -15,6 +15,7 @@ import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { LabIcon } from '@jupyterlab/ui-components';
 import { Widget } from '@lumino/widgets';
 import { HttpBackend } from './backend';
+import { changesArea } from './changesarea';
 import { LogView } from './components/logs';
 import { objectivesArea } from './objectivesarea';
 import { addCommand, type LabArea, type LabContext, type MainOpener,
@@ -80,7 +81,7 @@ const inbox: LabArea = ctx => addCommand(ctx, 'overmind:open-inbox', {
 });
 
 /** Every area of the UI, installed in this order. */
-const AREAS: LabArea[] = [inbox, partyArea, objectivesArea];
+const AREAS: LabArea[] = [inbox, partyArea, objectivesArea, changesArea];
 
 async function activate(app: JupyterFrontEnd, palette: ICommandPalette | null,
   registry: ISettingRegistry | null, restorer: ILayoutRestorer | null): Promise<void> {

@@ -10,6 +10,7 @@
  */
 import { type Backend, pageBackend } from './backend';
 import { CommBackend } from './comm';
+import { changesWidgetView, diffWidgetView } from './components/changes';
 import { LogView } from './components/logs';
 import { MissionTable } from './components/missions';
 import { partyView } from './components/party';
@@ -56,6 +57,8 @@ const questionsInbox: ViewFactory = ({ session }) => {
 
 /** The view of each `view` trait value. */
 const VIEWS: Record<string, ViewFactory> = {
+  changes: changesWidgetView,
+  diff: diffWidgetView,
   logs: logView,
   missions: missionTable,
   party: partyView,
