@@ -57,7 +57,9 @@ class AgentState:
     turn_usage: bool = False  # the agent reported per-turn usage during this prompt
     log: Any = None  # the mission's log, open for the transcript while it runs
     liveness: str = "idle"
-    task: asyncio.Task | None = None
+    task: asyncio.Task | None = None  # the ACP driver of the current process
+    over: asyncio.Event = dataclasses.field(default_factory=asyncio.Event)  # its session ended
+    stop_reason: str | None = None  # of the last answered prompt ("error": the driver failed)
 
 
 class AgentRuntime:
@@ -109,8 +111,24 @@ class AgentRuntime:
     def _spawned(self, m: Mission, child: Child) -> None:
         if m.kind is MissionKind.AGENT and child.popen is not None:
             state = self.agents.setdefault(m.id, AgentState())
+            state.stop_reason, state.over = None, asyncio.Event()
             state.task = asyncio.get_running_loop().create_task(self._drive(m, child),
                                                                 name=f"acp-{m.name}")
+
+    async def work_done(self, mission_id: str) -> bool:
+        """Wait until the ACP session of the mission's current process has ended.
+
+        Returns True when the agent answered every queued prompt and the last one ended
+        with ``end_turn``: its work is over and its process is only exiting (stdin closed),
+        so a caller need not wait for the exit — under load that exit takes 0.1–0.7 s
+        (interpreter shutdown, reaping). False when there is no driver (not an agent, the
+        spawn failed) or it ended otherwise (error, cancel, crash): wait for the mission.
+        """
+        state = self.agents.get(mission_id)
+        if state is None or state.task is None:
+            return False
+        await state.over.wait()
+        return state.stop_reason == "end_turn" and not state.prompts
 
     async def _exited(self, m: Mission) -> None:
         """Let the ACP driver record how the session ended before the mission moves on."""
@@ -135,14 +153,20 @@ class AgentRuntime:
             state.log = None
 
     async def _drive(self, m: Mission, child: Child) -> None:
-        writer, reader = await _pipes(child)
-        conn = connect_to_agent(EngineClient(self, m), writer, reader)
-        self.agents[m.id].conn = conn
+        state = self.agents[m.id]
+        try:
+            writer, reader = await _pipes(child)
+            state.conn = conn = connect_to_agent(EngineClient(self, m), writer, reader)
+        except BaseException:
+            state.over.set()
+            raise
         try:
             await self._session(conn, m)
         except (RequestError, OvermindError, ConnectionError, asyncio.IncompleteReadError) as exc:
+            state.stop_reason = "error"
             self.record(m, "agent-finished", {"stop_reason": "error", "error": str(exc)[:500]})
         finally:
+            state.over.set()  # before the close below, which waits for the process's exit
             with contextlib.suppress(Exception):
                 writer.close()  # EOF on the agent's stdin: it exits when idle
             with contextlib.suppress(Exception):
@@ -179,6 +203,7 @@ class AgentRuntime:
         response = await conn.prompt(session_id=state.session_id,
                                      prompt=[text_block(state.prompts[0])])
         state.prompts.pop(0)  # only once answered: a crash mid-turn retries it
+        state.stop_reason = str(response.stop_reason)
         meta = (response.field_meta or {}).get("overmind", {})
         totals = _usage_totals(response.usage, meta)
         if totals is not None and not state.turn_usage:  # agents without per-turn reports

@@ -24,6 +24,7 @@ from .scheduler import TaskNode
 
 StartAgent = Callable[[MissionSpec], Awaitable[Mission]]
 WaitMission = Callable[[str], Awaitable[Mission]]
+WorkDone = Callable[[str], Awaitable[bool]]  # AgentRuntime.work_done
 PROMPT = """You are one agent of a team, working on task "{name}" of the objective "{title}".
 
 Objective (what the team asked for):
@@ -51,17 +52,22 @@ class TaskRunner:
         roles: model per task.
         start_agent: starts an agent mission (the engine's ``run``).
         wait_mission: waits until a mission has ended (the engine's ``wait``).
-        provider_budget: called with the objective id; returns extra environment for the
+        budget_env: called with the objective id; returns extra environment for the
             agent (e.g. its remaining cost budget).
+        work_done: waits for the agent's last answer; True when it finished its work
+            (``AgentRuntime.work_done``): the task then goes on while the agent's process
+            exits, instead of waiting for the exit.
     """
 
     def __init__(self, records: Records, store: Store, pool: Any, changes: Changes,
                  roles: Callable[[], RoleModels], start_agent: StartAgent,
                  wait_mission: WaitMission,
-                 budget_env: Callable[[str], dict[str, str]] | None = None) -> None:
+                 budget_env: Callable[[str], dict[str, str]] | None = None,
+                 work_done: WorkDone | None = None) -> None:
         self.records, self.store, self.pool, self.changes = records, store, pool, changes
         self.roles, self.start_agent, self.wait_mission = roles, start_agent, wait_mission
         self.budget_env = budget_env or (lambda objective: {})
+        self.work_done = work_done
         self.workspaces: dict[str, Any] = {}  # change id → Workspace kept for review
 
     async def __call__(self, node: TaskNode) -> str:
@@ -72,11 +78,18 @@ class TaskRunner:
                                      shared=bool(objective.data.get("shared")))
         try:
             mission = await self._spawn(task, objective, ws)
-            mission = await self.wait_mission(mission.id)
+            ended = await self._ended(mission.id)
         except BaseException:
             await self.pool.release(ws, delete_branch=True, force=True)
             raise
-        return await self._finish(task, objective, ws, mission)
+        return await self._finish(task, objective, ws, mission.id, ended)
+
+    async def _ended(self, mission_id: str) -> Mission | None:
+        """The ended mission, or None once its agent finished its work (its process
+        is then only exiting: not worth waiting for on the critical path)."""
+        if self.work_done is not None and await self.work_done(mission_id):
+            return None
+        return await self.wait_mission(mission_id)
 
     async def _spawn(self, task: Record, objective: Record, ws: Any) -> Mission:
         name = task.data["name"]
@@ -103,17 +116,20 @@ class TaskRunner:
             scope=", ".join(task.data.get("scope") or []) or "(not limited)",
             story=f"\nProject story so far:\n{story}\n" if story else "")
 
-    async def _finish(self, task: Record, objective: Record, ws: Any, mission: Mission) -> str:
-        events = self._events(mission.id)
+    async def _finish(self, task: Record, objective: Record, ws: Any, mission_id: str,
+                      mission: Mission | None) -> str:
+        """Commit and record the agent's work (``mission``: the ended mission, or None
+        when the agent finished its work and its process is exiting)."""
+        events = self._events(mission_id)
         finished = _finished(events)
-        ok = mission.status is MissionStatus.EXITED and (mission.exit is None or
-                                                        mission.exit.code in (0, None)) \
-            and finished.get("stop_reason") == "end_turn"
+        exited_ok = mission is None or (mission.status is MissionStatus.EXITED and (
+            mission.exit is None or mission.exit.code in (0, None)))
+        ok = exited_ok and finished.get("stop_reason") == "end_turn"
         summary = _summary(events)
         files = await self._commit(task, objective, ws, summary) if ok else []
         self.records.update("task", task.id, summary=summary, files_changed=files,
                             error=None if ok else (finished.get("error")
-                                                   or f"agent ended {mission.status.value}, "
+                                                   or f"agent ended {_status(mission)}, "
                                                    f"stop reason {finished.get('stop_reason')}"))
         if ok and files and ws.branch:
             await self._record_change(task, objective, ws)
@@ -162,6 +178,10 @@ class TaskRunner:
         if ws is not None:
             await self.pool.release(ws, delete_branch=change.state == "merged", force=True)
 
+
+
+def _status(mission: Mission | None) -> str:
+    return "its work" if mission is None else mission.status.value
 
 
 def _finished(events: list[dict[str, Any]]) -> dict[str, Any]:
