@@ -35,6 +35,14 @@ def test_notebook_runs_under_nbval(notebook: Path, tmp_path: Path):
     assert not servers, f"the notebook left Overmind servers running: {servers}"
 
 
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_is_stored_without_outputs(notebook: Path):
+    nb = json.loads(notebook.read_text())
+    code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+    assert code and all(c["outputs"] == [] and c["execution_count"] is None for c in code)
+    assert all(c.get("id") for c in nb["cells"])  # stable ids: clean diffs
+
+
 def _stop_servers(runtime: Path) -> list[str]:
     """Kill the Overmind servers whose runtime files are left in ``runtime`` (a notebook
     that starts one must shut it down); return their roots."""
