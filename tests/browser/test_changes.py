@@ -1,0 +1,116 @@
+"""The change review in a real JupyterLab: a worktree mission's change (made by the
+engine on a real git repository) shows in the sidebar's Changes section; its review tab
+has the diff (unified and side by side, a notebook cell by cell) and merges it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import nbformat
+import pytest
+from jupyter_process import JupyterProcess, wait_until
+from lab_driver import TIMEOUT_MS, open_sidebar, screenshot
+from playwright.sync_api import Page, expect
+
+pytestmark = pytest.mark.timeout(240)
+
+
+def git(repo: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True,
+                          text=True).stdout
+
+
+def notebook(source: str) -> str:
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("# Analysis"), nbformat.v4.new_code_cell(source)]
+    for n, cell in enumerate(nb.cells):
+        cell.id = f"cell{n}"
+    return nbformat.writes(nb)
+
+
+def make_change(lab: JupyterProcess) -> dict:
+    """Commit a project in the lab's root, then let a worktree mission edit ``calc.py``
+    and ``analysis.ipynb``: the engine commits its edits and opens a change."""
+    root, spare = lab.root, lab.root.parent / "edits"
+    git(root, "config", "user.name", "Host")
+    git(root, "config", "user.email", "host@example.invalid")
+    (root / "calc.py").write_text("def add(a, b):\n    return a + b\n")
+    (root / "analysis.ipynb").write_text(notebook("x = 1\nprint(x)"))
+    git(root, "add", "calc.py", "analysis.ipynb")
+    git(root, "commit", "-qm", "init")
+    spare.mkdir()
+    (spare / "calc.py").write_text("def add(a, b):\n    # sum them\n    return a + b + 0\n")
+    (spare / "analysis.ipynb").write_text(notebook("x = 2\nprint(x)"))
+    argv = ["sh", "-c", f"cp {spare}/calc.py calc.py && cp {spare}/analysis.ipynb ."]
+    blueprint = f"[missions.edit]\ncommand = {json.dumps(argv)}\nworktree = true\n"
+    lab.api("POST", "blueprints", {"text": blueprint, "name": "edits"})
+    return wait_until(lambda: next(iter(lab.api("GET", "changes")["changes"]), None), 60,
+                      "the mission's change")
+
+
+def test_a_change_is_reviewed_in_its_diff_and_merged_from_the_panel(lab: JupyterProcess,
+                                                                   page: Page):
+    change = make_change(lab)
+    page.goto(f"{lab.url}lab?reset&token={lab.jupyter_token}")
+    sidebar = open_sidebar(page)
+    item = sidebar.locator(f'.om-change-row[data-change-id="{change["id"]}"]')
+    expect(item).to_have_attribute("data-state", "open", timeout=TIMEOUT_MS)
+    expect(item).to_contain_text("+3 −2")
+    item.click()
+
+    review = page.locator(f'.om-change-review[data-change-id="{change["id"]}"]')
+    expect(review).to_be_visible(timeout=TIMEOUT_MS)
+    files = review.locator(".om-diff-files li")
+    expect(files).to_have_count(2)
+    calc = review.locator('.om-diff-file[data-path="calc.py"]')
+    added = calc.locator('td.om-diff-code[data-kind="+"]')
+    expect(added.first).to_contain_text("# sum them")
+    expect(calc.locator(".om-tok-comment")).to_have_text("# sum them")  # highlighted
+    expect(calc.locator(".om-tok-keyword", has_text="return").first).to_be_visible()
+    nb = review.locator('.om-diff-file[data-path="analysis.ipynb"]')
+    expect(nb).to_have_attribute("data-kind", "notebook")
+    expect(nb.locator('.om-cell[data-status="unchanged"]')).to_contain_text("# Analysis")
+    modified = nb.locator('.om-cell[data-status="modified"]')
+    expect(modified.locator('td[data-kind="-"]')).to_contain_text("x = 1")
+    expect(modified.locator('td[data-kind="+"]')).to_contain_text("x = 2")
+    expect(nb).not_to_contain_text('"cell_type"')  # cells, not JSON lines
+    screenshot(page, "change-unified")
+
+    review.get_by_role("button", name="Side by side").click()
+    expect(review.locator(".om-diff")).to_have_attribute("data-mode", "split")
+    pair = calc.locator('table[data-mode="split"] tr[data-kind="change"]').first
+    expect(pair.locator("td.om-diff-code").nth(0)).to_contain_text("return a + b")
+    expect(pair.locator("td.om-diff-code").nth(1)).to_contain_text("# sum them")
+    screenshot(page, "change-side-by-side")
+
+    panel = review.locator(".om-change-panel")
+    expect(panel.locator(".om-change-state")).to_have_text("open")
+    expect(panel.get_by_role("button", name="Reopen")).to_be_disabled()
+    panel.get_by_role("button", name="Merge").click()
+    expect(panel.locator(".om-change-state")).to_have_text("merged", timeout=60_000)
+    expect(panel.get_by_role("button", name="Merge")).to_be_disabled()
+    expect(item).to_have_attribute("data-state", "merged", timeout=TIMEOUT_MS)
+    screenshot(page, "change-merged")
+
+    merged = lab.api("GET", f"changes/{change['id']}")
+    assert merged["state"] == "merged" and merged["merge_commit"]
+    target = merged["target"]  # the branch checked out in the lab's root
+    assert git(lab.root, "rev-parse", target).strip() == merged["merge_commit"]
+    assert "# sum them" in git(lab.root, "show", f"{target}:calc.py")
+
+
+def test_panel_errors_show_inline(lab: JupyterProcess, page: Page):
+    (change,) = [c for c in lab.api("GET", "changes")["changes"] if c["state"] == "merged"]
+    page.goto(f"{lab.url}lab?reset&token={lab.jupyter_token}")
+    sidebar = open_sidebar(page)
+    sidebar.locator(f'.om-change-row[data-change-id="{change["id"]}"]').click()
+    panel = page.locator(".om-change-panel")
+    expect(panel.get_by_role("button", name="Request changes…")).to_be_disabled(
+        timeout=TIMEOUT_MS)  # merged (and of no objective)
+    page.evaluate("([id]) => window.jupyterapp.commands.execute('overmind:open-change', "
+                  "{id: 'nosuch'})", [change["id"]])
+    missing = page.locator('.om-change-review[data-change-id="nosuch"]')
+    expect(missing.locator(".om-diff .om-message")).to_contain_text("no change",
+                                                                     timeout=TIMEOUT_MS)
