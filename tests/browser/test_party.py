@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 from collections.abc import Iterator
 
 import pytest
 from jupyter_process import JupyterProcess, wait_until
-from lab_driver import TIMEOUT_MS, check_built, lab_home, open_sidebar, screenshot
+from lab_driver import TIMEOUT_MS, open_sidebar, screenshot, start_lab
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page, Route, expect
+
+from overmind_jupyter.testing.repos import make_repo
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -25,18 +26,14 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[JupyterProcess]:
     """JupyterLab whose engine has a (scripted) model, so prompts become objectives. The
     script directory is empty: the story agent fails and each prompt becomes its own
     objective titled by its first line (``objectives.py``); planning then stops."""
-    check_built()
     base = tmp_path_factory.mktemp("party")
-    root, scripts = base / "root", base / "scripts"
-    scripts.mkdir()
-    root.mkdir()
-    for args in (["init", "-q", "-b", "main"], ["-c", "user.name=t", "-c", "user.email=t@x",
-                                                 "commit", "-q", "--allow-empty", "-m", "i"]):
-        subprocess.run(["git", *args], cwd=root, check=True)
-    server = JupyterProcess(root, base / "home", env=lab_home(base / "home"), args=(
-        "--ServerApp.base_url=/a@b/", "--LabApp.expose_app_in_browser=True",
-        f"--Overmind.model=scripted:{scripts}", "--Overmind.stop_missions_on_exit=False"))
-    server.start()
+    scripts, config = base / "scripts", base / "home" / "config"  # JUPYTER_CONFIG_DIR
+    for folder in (scripts, config):
+        folder.mkdir(parents=True)
+    make_repo(base / "root", {"README.md": "a project\n"})  # objectives need a commit
+    (config / "jupyter_server_config.json").write_text(
+        json.dumps({"Overmind": {"model": f"scripted:{scripts}"}}))
+    server = start_lab(base / "root", base / "home")
     yield server
     if server.proc is not None and server.proc.poll() is None:
         server.track_tree()
