@@ -18,7 +18,7 @@ function totals(change: Change): [number, number] {
 }
 
 function stateEl(): HTMLElement {
-  return h('span', { class: 'om-change-state' });
+  return h('span', { class: 'om-pill om-change-state' });
 }
 
 function showState(el: HTMLElement, state: string): void {
