@@ -6,7 +6,9 @@
  * Events of the hosted party update its members, invites and prompts in place (each event
  * carries the whole row, so applying one again changes nothing). Events mirrored from a
  * party this engine joined (`data.mirror`) only mark `joined` stale: their detail lives on
- * the host, and the panel reloads it (`reloadJoined`).
+ * the host, and the panel reloads it (`reloadJoined`). A snapshot that cannot be read is
+ * kept as `error` instead of failing the session (missions stay live); the panel shows it
+ * and reloads on the next party event.
  */
 import type { Backend } from './backend';
 import type { OvermindEvent } from './events';
@@ -104,8 +106,18 @@ export class PartyPart implements Part {
   /** True once a snapshot was loaded. */
   loaded = false;
 
+  /** Why the last snapshot could not be read (null when it was). */
+  error: string | null = null;
+
+  /** Read `GET party`; a failure is kept in `error` (the party panel shows it) rather than
+   * failing the session's snapshot, so missions and questions stay live without it. */
   async load(backend: Backend): Promise<void> {
-    this.set(await backend.call<PartyStatus>('GET', 'party'));
+    try {
+      this.set(await backend.call<PartyStatus>('GET', 'party'));
+    } catch (err) {
+      this.error = `party: ${err instanceof Error ? err.message : String(err)}`;
+      this.loaded = true;
+    }
   }
 
   /** Replace the state with a `GET party` answer. */
@@ -116,6 +128,7 @@ export class PartyPart implements Part {
     this.joined = status.joined;
     this.joinedStale = false;
     this.loaded = true;
+    this.error = null;
   }
 
   /** Reload the joined parties (after `joinedStale`); the hosted state is kept. */
@@ -143,6 +156,9 @@ export class PartyPart implements Part {
     if (d.mirror) {
       this.joinedStale = true;
       return true;
+    }
+    if (this.error !== null) {
+      return true; // the panel reloads the snapshot that failed
     }
     if (e.type === 'party-opened') {
       return this.opened(e.party, d);

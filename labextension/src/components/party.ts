@@ -75,7 +75,9 @@ export class PartyPanel {
       showConnection(this.pill, this.session.connection, this.session.detail);
     }
     if (change.parts.has(this.part.key)) {
-      if (this.part.joinedStale) {
+      if (this.part.error !== null) {
+        void this.part.load(this.session.backend).then(() => this.schedule());
+      } else if (this.part.joinedStale) {
         void this.refreshJoined();
       }
       this.schedule();
@@ -110,6 +112,9 @@ export class PartyPanel {
     const hosting = this.part.hosting;
     setText(this.name, hosting ? hosting.party.name : '');
     const nodes = hosting ? this.hosted(hosting) : this.notHosting();
+    if (this.part.error) {
+      nodes.unshift(h('div', { class: 'om-message', role: 'alert' }, this.part.error));
+    }
     if (this.part.joined.length) {
       nodes.push(heading('Joined parties'), this.joinedList());
     }
