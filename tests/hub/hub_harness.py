@@ -200,6 +200,14 @@ class Hub:
         assert self.proc is not None and self.proc.poll() is None, self.log()[-4000:]
         return bool(server.get("ready"))
 
+    def stop_server(self, user: str) -> None:
+        """Stop ``user``'s server and wait until the hub reports it gone."""
+        self._track_tree()
+        stopped = self.api("DELETE", f"users/{user}/server")
+        assert stopped.status in (202, 204), f"stop {user}: {stopped.status} {stopped.text}"
+        wait_until(lambda: not self.api("GET", f"users/{user}").json().get("servers"),
+                   START_TIMEOUT_S, f"{user}'s server to stop")
+
     def share(self, owner: str, with_user: str) -> dict[str, Any]:
         """Share ``owner``'s default server with ``with_user`` (JupyterHub 5 sharing)."""
         shared = self.api("POST", f"shares/{owner}/", {"user": with_user})

@@ -29,6 +29,7 @@ from overmind_jupyter.server.member_handlers import MEMBER_ROUTES
 pytestmark = pytest.mark.timeout(180)
 
 API = "user/alice/overmind/api/"
+LAB_LOAD_MS = 120_000  # JupyterLab on a busy 2-core machine
 
 
 def call(hub: Hub, token: str, method: str, path: str, body: Any = None) -> Response:
@@ -151,6 +152,37 @@ def test_a_hub_user_without_the_share_gets_nothing(hub, tokens, hosted):
                call(hub, tokens["alice"], "GET", "party").json()["hosting"]["members"])
 
 
+def restart_with_drop_in(hub: Hub, settings: dict[str, Any] | None) -> None:
+    """Restart alice's server with (or without) an Overmind drop-in file in her config."""
+    drop_in = hub.home / "homes" / "alice" / ".jupyter" / "jupyter_server_config.d" / \
+        "overmind-site.json"
+    hub.stop_server("alice")
+    if settings is None:
+        drop_in.unlink(missing_ok=True)
+    else:
+        drop_in.parent.mkdir(parents=True, exist_ok=True)
+        drop_in.write_text(json.dumps({"Overmind": settings}))
+    hub.spawn("alice")
+
+
+def test_a_drop_in_config_makes_hub_users_pending_viewers(hub, tokens, hosted):
+    restart_with_drop_in(hub, {"hub_member_role": "viewer",
+                               "hub_members_need_approval": True})
+    try:
+        call(hub, tokens["alice"], "POST", "party/close")
+        assert call(hub, tokens["alice"], "POST", "party", {"name": "alice"}).status == 201
+        me = call(hub, tokens["bob"], "GET", "party/me").json()["me"]
+        assert (me["role"], me["state"]) == ("viewer", "pending")
+        approved = call(hub, tokens["alice"], "POST", f"party/members/{me['id']}",
+                        {"action": "approve"})
+        assert approved.status == 200, approved.text
+        refused = call(hub, tokens["bob"], "POST", "party/me/prompts", {"text": "may I?"})
+        assert (refused.status, refused.json()["reason"]) == (403, "forbidden"), refused.text
+    finally:
+        restart_with_drop_in(hub, None)
+        call(hub, tokens["alice"], "POST", "party/close")  # the next party: defaults again
+
+
 # -- in Chromium -------------------------------------------------------------------------
 def login(page: Page, hub: Hub, user: str) -> None:
     """Log ``user`` in through the hub's login form."""
@@ -166,10 +198,14 @@ def open_shared_lab(page: Page, hub: Hub) -> None:
     page.goto(f"{hub.url}user/alice/lab")
     authorize = page.get_by_role("button", name="Authorize")  # the hub's consent page
     sidebar_tab = page.locator('.lm-TabBar-tab[data-id="overmind-sidebar"]')
-    expect(authorize.or_(sidebar_tab).first).to_be_visible(timeout=60_000)
+    expect(authorize.or_(sidebar_tab).first).to_be_visible(timeout=LAB_LOAD_MS)
     if authorize.is_visible():
         authorize.click()
-    expect(sidebar_tab).to_be_visible(timeout=60_000)
+    try:
+        expect(sidebar_tab).to_be_visible(timeout=LAB_LOAD_MS)
+    except AssertionError:
+        screenshot(page, "hub-no-sidebar")
+        raise
 
 
 PAGE_FETCH = """async ([method, path, body]) => {
@@ -203,6 +239,10 @@ def test_bob_opens_alices_lab_through_the_hub_and_submits_a_prompt(hub, tokens, 
     context = browser.new_context(viewport={"width": 1400, "height": 900})
     try:
         page = context.new_page()
+        errors: list[str] = []
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.on("close", lambda _: print("browser errors:", *errors, sep="\n  "))
         login(page, hub, "bob")
         open_shared_lab(page, hub)
         config = json.loads(page.locator("#jupyter-config-data").text_content() or "{}")
