@@ -124,22 +124,24 @@ class PartyFacade:
             self.subscribe(self._close_links_on_stop)
         return info
 
-    async def party_prompt(self, text: str, member: str | None = None) -> dict[str, Any]:
+    async def party_prompt(self, text: str, member: str | None = None,
+                           agent: str | None = None) -> dict[str, Any]:
         """Submit a prompt: through the link of joined ``member`` (or the only one), else
-        to the party hosted here as the host (approved at once).
+        to the party hosted here as the host (approved at once). ``agent``: which of the
+        host's configured agents runs its tasks (None: the host's default).
 
         Raises:
-            NotFound: no party hosted or joined. UsageError: several joined, no ``member``.
-            Forbidden: a viewer's prompt.
+            NotFound: no party hosted or joined. UsageError: several joined, no ``member``;
+                an agent the host does not have. Forbidden: a viewer's prompt.
         """
         link = self._link(member, required=False)
         if link is not None:
-            return await link.prompt(text)
+            return await link.prompt(text, agent)
         party = self.party.current()
         if party is None:
             raise NotFound("no party: `overmind host` opens one, `overmind join INVITE "
                            "--name NAME` joins one")
-        return public(self.party.submit_prompt(party.data["host"], text))
+        return public(self.party.submit_prompt(party.data["host"], text, agent))
 
     async def leave(self, member: str | None = None) -> dict[str, Any]:
         """Leave a joined party (``member``: the local name, needed if several)."""

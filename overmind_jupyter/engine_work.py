@@ -66,18 +66,25 @@ class WorkFacade:
                                          self.work_settings)
         self.subscribe(self.orchestrator.budget.on_events)
         self.party.on_prompt_approved = self._prompt_approved
+        self.party.known_agents = lambda: self.adapters  # a prompt's --agent: one of these
         self._prompt_objectives: dict[str, asyncio.Future[str]] = {}
 
     async def _prompt_approved(self, prompt: Record) -> None:
-        """A party prompt was approved: it joins an objective (``grouped``)."""
-        future = self.orchestrator.enqueue(prompt.id, prompt.data["name"], prompt.data["text"])
+        """A party prompt was approved: it joins an objective (``grouped``) with the
+        agent and workspace choice its submitter made, and is ``done`` once that
+        objective has ended (``outcome``: the objective's final state)."""
+        future = self.orchestrator.enqueue(prompt.id, prompt.data["name"], prompt.data["text"],
+                                           prompt.data.get("agent"),
+                                           bool(prompt.data.get("shared")))
         self._prompt_objectives[prompt.id] = future  # for a host's `prompt --wait`
         try:
             oid = await future
         finally:
             self._prompt_objectives.pop(prompt.id, None)
-        self.records.transition("prompt", prompt.id, "grouped", lifecycles.PROMPT,
-                                objective=oid)
+        self.party.advance_prompt(prompt.id, "grouped", objective=oid)
+        ended = await self.orchestrator.wait(oid)
+        if ended.state in lifecycles.OBJECTIVE_TERMINAL:  # not when the engine stops it
+            self.party.advance_prompt(prompt.id, "done", outcome=ended.state)
 
     async def _settled(self, runner: TaskRunner, change: Record) -> None:
         """A change was merged or closed: the worktree it kept can go."""
@@ -103,6 +110,7 @@ class WorkFacade:
             return
         for run in self.orchestrator.runs.values():
             run.cancel("engine stopping")
+        self.party.cancel_hooks()  # prompts waiting for their objective
         if stop_missions:  # while the pool is open: their worktrees go with them
             await self.supervisor.stop_many(self.command_changes.live_missions())
         await self.command_changes.close(stop_missions)
@@ -138,19 +146,24 @@ class WorkFacade:
         Returns the objective (``objective`` shape); with ``wait``, once it has ended.
         ``shared``: run its tasks in the host's own checkout instead of worktrees.
 
+        A guest (this engine joined a party and hosts none) sends it to the host's queue
+        and gets the queued prompt back; the host checks ``agent`` against its own agents.
+
         Raises:
-            UsageError: empty prompt, no model configured, not a git repository.
+            UsageError: empty prompt, no model configured, not a git repository, an
+                unknown agent.
         """
+        if self.party.current() is None and self.party_links:
+            return await self.party_prompt(text, agent=agent)  # the host's party plans it
         if agent is not None and agent not in self.adapters:
             raise UsageError(f"unknown agent {agent!r}; known agents: "
                              f"{', '.join(self.adapters)}")
-        if self.party.current() is None and self.party_links:
-            return await self.party_prompt(text)  # a guest: the host's party plans it
         self.roles()  # fail now, not in the background, when no model is configured
         await self.pool.start()  # spares get prepared while the planners think
         party = self.party.current()
         if party is not None:  # the host's prompt queues like any other (as the host, even
-            rec = self.party.submit_prompt(party.data["host"], text)  # if joined as a guest)
+            rec = self.party.submit_prompt(party.data["host"], text,  # if joined as a guest)
+                                           agent, shared)
             await asyncio.sleep(0)  # let the approval hook register its objective future
             oid = await self._prompt_objectives[rec.id]
         else:

@@ -175,11 +175,17 @@ class PartyLink:
             raise error_from(answer)
         return answer.get("data")
 
-    async def prompt(self, text: str) -> dict[str, Any]:
-        """Submit a prompt; returns it as queued by the host."""
+    async def prompt(self, text: str, agent: str | None = None) -> dict[str, Any]:
+        """Submit a prompt (``agent``: one of the host's agents, None: its default);
+        returns it as queued by the host.
+
+        Raises:
+            UsageError: no text, or the host does not have ``agent``. Forbidden: a viewer.
+        """
         if not text.strip():
             raise UsageError("a prompt needs some text")
-        return await self.request("prompt", text=text)
+        return await self.request("prompt", text=text,
+                                  **({"agent": agent} if agent is not None else {}))
 
     async def status(self) -> dict[str, Any]:
         """``info`` plus the host's view for this member (if connected)."""

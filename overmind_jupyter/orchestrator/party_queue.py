@@ -2,7 +2,9 @@
 
 A mixin of ``party.Party`` (it uses the party's records, role checks and references).
 Prompt records (kind ``prompt``, parent = party id) hold ``{member, name, text, position,
-visibility}``; ``position`` (a float) orders the queue, new prompts go last. Each change
+visibility}`` and, when the submitter chose them, ``agent`` (a configured agent's name) and
+``shared`` (host only: run in the host's checkout); ``position`` (a float) orders the
+queue, new prompts go last. Each change
 appends ``prompt-queued`` / ``prompt-status`` with ``{id, member, name, status, position,
 visibility, text}``; ``party_view`` strips ``text`` for other members while the prompt is
 private. When a prompt becomes approved, ``on_prompt_approved(record)`` is started as a
@@ -14,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from .. import lifecycles
@@ -34,6 +36,7 @@ class PromptQueue:
     """Prompt methods of ``Party`` (see the module docstring)."""
 
     on_prompt_approved: Callable[[Record], Awaitable[Any]] | None
+    known_agents: Callable[[], Iterable[str]] | None = None  # the engine's configured agents
     _tasks: set[asyncio.Task]
 
     def prompts(self: Party, party: Record) -> list[Record]:
@@ -41,17 +44,23 @@ class PromptQueue:
         found = self.records.list("prompt", parent=party.id)
         return sorted(found, key=lambda p: (p.state != "queued", p.data["position"]))
 
-    def submit_prompt(self: Party, member_id: str, text: str) -> Record:
-        """Queue ``text`` from member ``member_id`` (collaborator or host).
+    def submit_prompt(self: Party, member_id: str, text: str, agent: str | None = None,
+                      shared: bool = False) -> Record:
+        """Queue ``text`` from member ``member_id`` (collaborator or host); its tasks run
+        on ``agent`` (one of ``known_agents``; None: the engine's default) and, when
+        ``shared`` (the host's prompts only), in the host's own checkout.
 
         The host's prompts, and everyone's when the party auto-approves prompts, are
         approved at once.
 
         Raises:
-            Unauthorized / Forbidden: not an approved member, or a viewer.
-            UsageError: empty or longer than ``MAX_PROMPT_CHARS``.
+            Unauthorized / Forbidden: not an approved member, a viewer, or a guest's
+                ``shared``.
+            UsageError: empty or longer than ``MAX_PROMPT_CHARS``; an unknown agent.
         """
         member = self.require_role(member_id, "collaborator", "submit prompts")
+        if shared:
+            self.require_role(member_id, "host", "run prompts in the host's checkout")
         text = text.strip()
         if not text or len(text) > MAX_PROMPT_CHARS:
             raise UsageError(f"a prompt needs 1 to {MAX_PROMPT_CHARS} characters of text")
@@ -59,12 +68,26 @@ class PromptQueue:
         last = max((p.data["position"] for p in self.prompts(party)), default=0.0)
         pid = new_id("prm")
         data = {"member": member.id, "name": member.data["name"], "text": text,
-                "position": float(math.floor(last) + 1), "visibility": "private"}
+                "position": float(math.floor(last) + 1), "visibility": "private",
+                **({"agent": self._check_agent(agent)} if agent is not None else {}),
+                **({"shared": True} if shared else {})}
         rec = self.records.insert("prompt", pid, "queued", data, parent=party.id,
                                   event=_event("prompt-queued", pid, "queued", data, party.id))
         if member.data["role"] == "host" or party.data["auto_approve_prompts"]:
             rec = self._set_prompt_state(rec, "approved")
         return rec
+
+    def _check_agent(self: Party, agent: str) -> str:
+        """``agent`` if the host configured it (guests pick among those only).
+
+        Raises:
+            UsageError: unknown agent (the message lists the configured ones).
+        """
+        known = list(self.known_agents() if self.known_agents is not None else ("builtin",))
+        if agent not in known:
+            raise UsageError(f"unknown agent {agent[:64]!r}; this party's agents: "
+                             f"{', '.join(known)} (omit --agent for the default)")
+        return agent
 
     def prompt_action(self: Party, ref: str, action: str,
                       position: int | None = None) -> Record:
@@ -91,6 +114,24 @@ class PromptQueue:
                 "prompt-status", rec.id, rec.state, {**rec.data, "visibility": "shared"},
                 rec.parent))
         return rec
+
+    def advance_prompt(self: Party, prompt_id: str, state: str, **changes: Any) -> Record:
+        """Move an approved prompt on as its work goes: ``grouped`` (it joined objective
+        ``changes["objective"]``) then ``done`` (that objective ended; ``changes``: e.g.
+        its final ``outcome``), with a ``prompt-status`` event members see (redacted).
+
+        Raises:
+            NotFound: no such prompt. InvalidTransition: not the next state.
+        """
+        rec = self.records.get("prompt", prompt_id)
+        return self.records.transition("prompt", rec.id, state, lifecycles.PROMPT, **changes,
+                                       event=_event("prompt-status", rec.id, state,
+                                                    {**rec.data, **changes}, rec.parent))
+
+    def cancel_hooks(self: Party) -> None:
+        """Cancel the ``on_prompt_approved`` tasks still running (engine shutdown)."""
+        for task in list(self._tasks):
+            task.cancel()
 
     def _set_prompt_state(self: Party, rec: Record, state: str) -> Record:
         rec = self.records.transition("prompt", rec.id, state, lifecycles.PROMPT,

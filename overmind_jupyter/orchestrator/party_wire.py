@@ -5,7 +5,9 @@ Guest → host, JSON text frames (``ref``: any integer, echoed in the answer)::
     {"type": "hello", "credential": "<member id>.<secret>", "after": SEQ}   first, once
     {"type": "ping", "ref"?}             → {"type": "pong", "ref"}   (no role needed)
     {"type": "status", "ref"?}           → reply: the member's view (party_view.guest_status)
-    {"type": "prompt", "text", "ref"?}   → reply: the queued prompt      (collaborator+)
+    {"type": "prompt", "text", "agent"?, "ref"?}
+                                         → reply: the queued prompt      (collaborator+)
+                                           agent: one of the host's configured agents
     {"type": "leave", "ref"?}            → reply, then the host closes the socket
     approve | deny | kick | share | move | role | invite | revoke | close
                                          host-only: every guest gets an error frame
@@ -53,12 +55,14 @@ class Hello(BaseModel):
 
 
 class Request(BaseModel):
-    """Any later guest frame; ``text`` is the prompt of ``prompt`` frames."""
+    """Any later guest frame; ``text`` and ``agent`` (which of the host's agents runs it)
+    belong to ``prompt`` frames."""
 
     model_config = ConfigDict(extra="ignore")
     type: str = Field(max_length=40)
     ref: int | None = None
     text: str | None = Field(None, max_length=100_000)
+    agent: str | None = Field(None, min_length=1, max_length=64)
 
 
 def parse(message: str | bytes, model: type[BaseModel] = Request) -> Any:

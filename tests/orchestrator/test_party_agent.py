@@ -1,0 +1,113 @@
+"""``prompt --agent NAME`` through the party queue: the host's own prompts and guests'
+prompts run on the agent chosen (one of the host's configured agents), and a prompt's
+status follows its objective to ``done`` — real git, real ACP agent processes, scripted
+models."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flow_helpers import git, log_task_scripts, project
+
+from overmind_jupyter.agents.adapters import BUILTIN_MODULE
+from overmind_jupyter.engine import Engine
+from overmind_jupyter.errors import Forbidden, UsageError
+
+pytestmark = pytest.mark.timeout(90)
+
+TWIN = [sys.executable, "-m", BUILTIN_MODULE]  # a custom agent: another ACP command
+
+
+@pytest.fixture
+def model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The scripted model in the server's environment, not in ``provider_env``: the engine
+    gives ``provider_env`` to agents over each task's own ``OVERMIND_MODEL`` (its role
+    script), which only the built-in agent's ``--model`` argument escapes."""
+    scripts = log_task_scripts(tmp_path / "s")
+    monkeypatch.setenv("OVERMIND_MODEL", f"scripted:{scripts}")
+
+
+async def hosting(tmp_path: Path) -> Engine:
+    """An engine on a fresh project with the custom agent ``twin``, hosting a party."""
+    engine = Engine(project(tmp_path / "p"), provider_env={}, agents={"twin": TWIN})
+    engine.party_url = "http://127.0.0.1:9/"  # invites only: nobody connects in this test
+    await engine.start()
+    await engine.host("ann", auto_approve=["bob"])
+    return engine
+
+
+def guest(engine: Engine, name: str) -> str:
+    """A guest member (as the party endpoints admit one); returns its member id."""
+    rec, secret = engine.party.create_invite()
+    member, _ = engine.party.join(f"{rec.data['name']}.{secret}", name)
+    return member.id
+
+
+def prompt_states(engine: Engine, prompt_id: str) -> list[tuple[str, Any]]:
+    """(status, objective or outcome) of every ``prompt-status`` event of one prompt."""
+    engine.store.flush()
+    return [(e["data"]["status"], e["data"].get("outcome") or e["data"].get("objective"))
+            for e in engine.store.read_events(limit=10_000)
+            if e["type"] == "prompt-status" and e["data"]["id"] == prompt_id]
+
+
+def spawned_agents(engine: Engine, objective: str) -> list[str]:
+    engine.store.flush()
+    return [e["data"]["agent"] for e in engine.store.read_events(limit=10_000)
+            if e["type"] == "agent-spawned" and e["objective"] == objective]
+
+
+async def test_the_hosts_prompt_runs_on_its_agent_and_its_status_reaches_done(
+        tmp_path: Path, model: None) -> None:
+    engine = await hosting(tmp_path)
+    try:
+        done = await asyncio.wait_for(engine.prompt("log additions", agent="twin",
+                                                    wait=True), 60)
+        await asyncio.sleep(0.1)  # the prompt's own hook moves it to done right after
+        [prompt] = engine.party.prompts(engine.party.require())
+        states = prompt_states(engine, prompt.id)
+        agents = spawned_agents(engine, done["id"])
+    finally:
+        await engine.close()
+    assert done["state"] == "done" and done["agent"] == "twin" and agents == ["twin"]
+    assert [s for s, _ in states] == ["approved", "grouped", "done"]
+    assert states[1][1] == done["id"] and states[2][1] == "done"
+    assert [t["state"] for t in done["tasks"]] == ["done"]
+    authors = git(engine.root, "log", "--format=%an", "main").split("\n")
+    assert "Overmind twin agent" in authors  # the task's commit, merged
+
+
+async def test_a_guest_chooses_among_the_hosts_agents_only(tmp_path: Path, model: None
+                                                          ) -> None:
+    engine = await hosting(tmp_path)
+    try:
+        bob = guest(engine, "bob")
+        with pytest.raises(UsageError) as unknown:
+            engine.party.submit_prompt(bob, "log additions", agent="rm-rf-agent")
+        assert unknown.value.http_status == 400
+        assert "this party's agents: builtin, claude" in unknown.value.message
+        assert "twin" in unknown.value.message
+        with pytest.raises(Forbidden):  # the host's checkout is the host's alone
+            engine.party.submit_prompt(bob, "log additions", shared=True)
+        queued = engine.party.submit_prompt(bob, "log additions", agent="twin")
+        assert queued.state == "queued" and queued.data["agent"] == "twin"
+        await engine.prompt_action(queued.id, "approve")
+        oid = await asyncio.wait_for(_grouped(engine, queued.id), 30)
+        done = await engine.wait_objective(oid, 60)
+        agents = spawned_agents(engine, oid)
+    finally:
+        await engine.close()
+    assert done["state"] == "done" and done["agent"] == "twin" and agents == ["twin"]
+    assert done["members"] == ["bob"] and [t["state"] for t in done["tasks"]] == ["done"]
+
+
+async def _grouped(engine: Engine, prompt_id: str) -> str:
+    while True:
+        rec = engine.records.get("prompt", prompt_id)
+        if rec.data.get("objective"):
+            return rec.data["objective"]
+        await asyncio.sleep(0.05)
