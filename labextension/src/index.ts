@@ -22,6 +22,7 @@ import { addCommand, type LabArea, type LabContext, type MainOpener,
   type Settings } from './lab';
 import { Session, type MissionRow } from './session';
 import { partyArea } from './partyarea';
+import { addView, findView } from './shellarea';
 import { OvermindSidebar } from './sidebar';
 import iconSvg from '../style/overmind.svg';
 
@@ -50,7 +51,7 @@ async function readSettings(registry: ISettingRegistry | null): Promise<Settings
 
 function mainOpener(app: JupyterFrontEnd): MainOpener {
   return (id, label, make) => {
-    const open = Array.from(app.shell.widgets('main')).find(w => w.id === id);
+    const open = findView(app.shell, id);
     if (!open) {
       const view = make();
       const content = new Widget({ node: view.el });
@@ -60,7 +61,7 @@ function mainOpener(app: JupyterFrontEnd): MainOpener {
       widget.title.label = label;
       widget.title.icon = overmindIcon;
       widget.title.closable = true;
-      app.shell.add(widget, 'main');
+      addView(app.shell, widget); // Notebook 7 keeps `main` for the notebook
     }
     app.shell.activateById(id);
   };
