@@ -21,6 +21,9 @@ export interface PartyMember {
   name: string;
   role: string;
   state: string;
+  /** Whether the member has a live connection now, when the server tells (not yet:
+   * presence is otherwise derived from `state`, see `components/partyrows.ts`). */
+  connected?: boolean;
 }
 
 /** An invite: `name` is its code (the secret is never listed); `expires_at` in epoch s. */
@@ -185,7 +188,8 @@ export class PartyPart implements Part {
 
   private applyRow(h: Hosted, type: string, d: Record<string, any>): boolean {
     if (type.startsWith('member-')) {
-      h.members.set(d.member, { id: d.member, name: d.name, role: d.role, state: d.state });
+      h.members.set(d.member, { ...h.members.get(d.member), id: d.member, name: d.name,
+        role: d.role, state: d.state });
     } else if (type.startsWith('invite-')) {
       const state = d.state ?? (type === 'invite-created' ? 'active' : 'revoked');
       h.invites.set(d.id, { id: d.id, name: d.code, role: d.role, state,

@@ -6,22 +6,28 @@
 import { clip, h, setText } from '../dom';
 import type { PartyMember, PartyPrompt } from '../party';
 
-/** Presence of a member as far as member events tell (the host is this server). */
-export type Presence = 'present' | 'waiting' | 'gone';
+/** Presence of a member, derived from its state (member events): the server does not
+ * report connections yet; when a row carries `connected: false`, an approved member is
+ * `away`. */
+export type Presence = 'present' | 'away' | 'waiting' | 'gone';
 
-/** `present` (approved), `waiting` (pending approval) or `gone` (denied, kicked, left). */
+/** `present` (approved), `away` (approved, not connected), `waiting` (pending approval)
+ * or `gone` (denied, kicked, left). */
 export function presence(m: PartyMember): Presence {
-  return m.state === 'approved' ? 'present' : m.state === 'pending' ? 'waiting' : 'gone';
+  if (m.state === 'approved') {
+    return m.connected === false && m.role !== 'host' ? 'away' : 'present';
+  }
+  return m.state === 'pending' ? 'waiting' : 'gone';
 }
 
 const PRESENCE_LABEL: Record<Presence, string> = {
-  present: 'in the party', waiting: 'waiting for approval', gone: 'gone'
+  present: 'in the party', away: 'not connected', waiting: 'waiting for approval', gone: 'gone'
 };
 
 /** Members in display order: the host, then present, waiting, gone (each by name). */
 export function memberOrder(members: PartyMember[]): PartyMember[] {
-  const rank = (m: PartyMember) => (m.role === 'host' ? -1 : ['present', 'waiting', 'gone']
-    .indexOf(presence(m)));
+  const rank = (m: PartyMember) => (m.role === 'host' ? -1
+    : ['present', 'away', 'waiting', 'gone'].indexOf(presence(m)));
   return [...members].sort((a, b) => rank(a) - rank(b) || a.name.localeCompare(b.name));
 }
 
