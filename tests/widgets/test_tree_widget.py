@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,9 +20,12 @@ from IPython.utils.capture import capture_output
 from overmind_jupyter.engine import Engine
 from overmind_jupyter.magics import OvermindMagics
 from overmind_jupyter.testing.repos import make_repo
-from overmind_jupyter.testing.scripts import respond, say, tool, write_role_scripts
+from overmind_jupyter.testing.scripts import say, tool
 from overmind_jupyter.widgets.routes import request
 from overmind_jupyter.widgets.tree import ExecutionTree
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "orchestrator"))
+from flow_helpers import log_task_scripts
 
 pytestmark = pytest.mark.timeout(120)
 LABEXTENSION = Path(__file__).resolve().parents[2] / "labextension"
@@ -30,19 +34,11 @@ NEW = "    print('adding')\n    return a + b\n"
 
 
 def scripts(directory: Path) -> Path:
-    """One task "log": read calc.py, think aloud in two chunks, edit it, say done."""
-    return write_role_scripts(
-        directory, story=respond({"groups": [{"title": "Log", "prompt_ids": ["p1"],
-                                              "summary": "log"}], "story": "calc"}),
-        scope=respond({"files": [{"path": "calc.py"}], "complexity": "low",
-                       "rationale": "calc"}),
-        planner=respond({"tasks": [{"name": "log", "description": "log: change add()",
-                                    "scope": ["calc.py"]}]}),
-        evaluator=respond({"done": True, "feedback": "ok"}),
-        tasks={"log": [tool("read_file", path="calc.py"),
-                       tool("edit_file", path="calc.py", old_text="    return a + b\n",
-                            new_text=NEW),
-                       say("Added a print.")]})
+    """One task "log": read calc.py, edit it, say done (``flow_helpers``)."""
+    return log_task_scripts(directory, [
+        tool("read_file", path="calc.py"),
+        tool("edit_file", path="calc.py", old_text="    return a + b\n", new_text=NEW),
+        say("Added a print.")])
 
 
 def project(root: Path) -> Path:

@@ -188,7 +188,8 @@ export class ExecutionTree {
     private readonly options: TreeOptions = {}
   ) {
     this.root.li.dataset.objectiveId = objectiveId;
-    this.root.li.querySelector('.om-tree-row')?.append(this.state, this.usage);
+    this.root.li.querySelector('.om-tree-row')?.append(
+      h('span', { class: 'om-tree-name' }, `objective ${objectiveId}`), this.state, this.usage);
     this.root.children.append(this.scope, this.plan.li, this.changes.li, this.error);
     this.el = h('div', { class: 'om-view om-tree-view' },
       h('div', { class: 'om-header' }, h('span', { class: 'om-title' }, 'Execution tree'), this.title, this.pill),
