@@ -25,14 +25,15 @@ class FormBody extends Widget {
     this.addClass('om-form');
     this.inputs = fields.map(f => {
       const input = f.multiline
-        ? h('textarea', { class: 'om-form-input', rows: 8, name: f.key,
+        ? h('textarea', { class: 'om-answer-text om-form-input', rows: 8, name: f.key,
           placeholder: f.placeholder })
-        : h('input', { class: 'om-form-input', type: 'text', name: f.key,
+        : h('input', { class: 'om-answer-text om-form-input', type: 'text', name: f.key,
           placeholder: f.placeholder });
       input.value = f.value ?? '';
       input.addEventListener('keydown', (e: Event) => {
         const key = e as KeyboardEvent;
-        if (key.key === 'Enter' && (key.ctrlKey || key.metaKey)) { // the dialog's own Enter adds a line here
+        // Enter adds a line in a textarea (the dialog leaves it alone): Ctrl+Enter accepts
+        if (key.key === 'Enter' && (key.ctrlKey || key.metaKey)) {
           input.closest('.jp-Dialog')?.querySelector<HTMLButtonElement>('.jp-mod-accept')?.click();
         }
       });

@@ -208,6 +208,9 @@ def test_a_party_member_sees_the_member_view_and_prompts_through_party_me(
     screenshot(page, "party-member")
 
     palette(page, "Overmind: New prompt…")
-    fill_dialog(page, {"text": "please add tests"})
+    text = page.locator('.jp-Dialog textarea[name="text"]')
+    text.fill("please add tests")
+    text.press("Control+Enter")  # Enter alone adds a line
+    expect(page.locator(".jp-Dialog")).to_be_hidden(timeout=TIMEOUT_MS)
     pump_until(page, lambda: calls["posted"] == [{"text": "please add tests"}],
                "the prompt posted to party/me/prompts")

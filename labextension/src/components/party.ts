@@ -92,8 +92,8 @@ export class PartyPanel {
 
   /** Show a new invite string once, with a copy button (until dismissed). */
   showInvite(invite: NewInvite): void {
-    const field = h('input', { class: 'om-invite-string', type: 'text', readonly: true,
-      'aria-label': `invite ${invite.name}`, value: invite.invite });
+    const field = h('input', { class: 'om-answer-text om-invite-string', type: 'text',
+      readonly: true, 'aria-label': `invite ${invite.name}`, value: invite.invite });
     const copy = h('button', { class: 'om-button', type: 'button' }, 'Copy');
     copy.addEventListener('click', () => void copyText(field).then(ok =>
       setText(copy, ok ? 'Copied' : 'Select and copy')));
@@ -168,8 +168,8 @@ export class PartyPanel {
     if (m.state !== 'approved') {
       return [];
     }
-    const select = h('select', { class: 'om-role-select', 'data-focus': `${m.id}:role`,
-      'aria-label': `role of ${m.name}` },
+    const select = h('select', { class: 'om-answer-text om-role-select',
+      'data-focus': `${m.id}:role`, 'aria-label': `role of ${m.name}` },
     ...GUEST_ROLES.map(r => h('option', { value: r, selected: r === m.role }, r)));
     select.addEventListener('change', () =>
       void this.actions.run(select, act('role', select.value)));
@@ -210,8 +210,8 @@ export class PartyPanel {
   }
 
   private newInvite(): HTMLElement {
-    const role = h('select', { class: 'om-role-select', 'data-focus': 'invite-role',
-      'aria-label': 'role of the invited' },
+    const role = h('select', { class: 'om-answer-text om-role-select',
+      'data-focus': 'invite-role', 'aria-label': 'role of the invited' },
     ...GUEST_ROLES.map(r => h('option', { value: r }, r)));
     const create = this.actions.button('New invite', 'invite', async () =>
       this.showInvite(await this.call<NewInvite>('POST', 'party/invites', { role: role.value })),
