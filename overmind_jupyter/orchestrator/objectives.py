@@ -4,9 +4,11 @@
 Approved prompts gather for ``STORY_WINDOW_S``; the story agent groups them into
 objectives. Each objective then runs on its own: the scope extractor, the planner (with
 its overlap check), the scheduler running one agent mission per task, the evaluator
-(which may re-plan, at most ``max_rounds`` rounds), and — when ``auto_merge`` — the merge
-queue. Budgets (tokens, USD) are checked before every in-engine model call and before
-every task starts; reaching one pauses the objective with a question.
+(which may re-plan, at most ``max_rounds`` rounds by itself; past that, or when it says
+re-planning will not help, the objective pauses with a ``review`` question: another round,
+accept, or stop), and — when ``auto_merge`` — the merge queue. Budgets (tokens, USD) are
+checked before every in-engine model call and before every task starts; reaching one
+pauses the objective with a question.
 """
 
 from __future__ import annotations
@@ -55,6 +57,13 @@ class Settings:
 
 
 Runner = Callable[[TaskNode], Awaitable[str]]
+
+
+class ReviewStop(OvermindError):
+    """The host ended an objective whose result the evaluator did not accept."""
+
+    reason = "review"
+    http_status = 409
 
 
 class Orchestrator:
@@ -221,7 +230,7 @@ class Orchestrator:
             await self._pipeline(oid)
         except asyncio.CancelledError:
             return
-        except BudgetStop as exc:
+        except (BudgetStop, ReviewStop) as exc:
             self._fail(oid, str(exc), "cancelled")
         except Exception as exc:  # any failure ends the objective visibly, never silently
             log.exception("objective %s failed", oid)
@@ -242,20 +251,43 @@ class Orchestrator:
                             event=EventSpec("scope-ready", {
                                 "files": list(found.files), "complexity": found.complexity,
                                 "rationale": found.rationale}, objective=oid))
-        feedback = None
-        for round_ in range(1, self.settings.max_rounds + 1):
+        feedback, round_ = None, 0
+        while True:
+            round_ += 1
             results = await self._round(oid, found, round_, feedback)
             verdict = await self._model_call(
                 oid, "evaluator", lambda m, o, r=results, n=round_: evaluator.evaluate(
                     m, o.data["text"], r, n, self.settings.max_rounds))
             if verdict.done:
                 break
-            if not verdict.follow_up or round_ == self.settings.max_rounds:
-                raise OvermindError(f"the evaluator did not accept the result: "
-                                    f"{verdict.feedback}")
+            if not (verdict.follow_up and round_ < self.settings.max_rounds) and \
+                    not await self._review(oid, round_, verdict.feedback):
+                break  # the host accepts the result as it is
             feedback = verdict.feedback
             self.set_state(oid, "planning", f"re-plan: {feedback[:200]}")
         await self._merge_all(oid)
+
+    async def _review(self, oid: str, round_: int, feedback: str) -> bool:
+        """The evaluator wants what re-planning cannot give, or the rounds are used up:
+        the objective pauses with a ``review`` question. True: ``round`` (one more
+        planning round with the evaluator's feedback); False: ``accept`` (merge what the
+        tasks produced).
+
+        Raises:
+            ReviewStop: ``stop`` (the objective ends cancelled).
+        """
+        rec = self.set_state(oid, "paused", f"the evaluator did not accept round {round_}")
+        answer = await self.questions.ask(
+            "review", f"Objective {rec.data['title']!r}: the evaluator did not accept round "
+            f"{round_} (at most {self.settings.max_rounds} by itself): {feedback[:2000]} — "
+            "answer `round` for another planning round with that feedback, `accept` to "
+            "merge what the tasks produced, or `stop` to end the objective.",
+            objective=oid, options=("round", "accept", "stop"),
+            data={"round": round_, "feedback": feedback[:8000]})
+        if answer == "stop":
+            raise ReviewStop(f"stopped by the host after round {round_}: {feedback[:500]}")
+        self.set_state(oid, "evaluating", f"{answer} (the host's review)")
+        return answer == "round"
 
     async def _round(self, oid: str, found: scope.Scope, round_: int,
                      feedback: str | None) -> list[evaluator.TaskResult]:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 from pathlib import Path
 from typing import Any
 
+from overmind_jupyter.engine import Engine
 from overmind_jupyter.testing.scripts import respond, say, tool, write_role_scripts
 
 
@@ -46,3 +48,16 @@ def log_task_scripts(directory: Path, turns: list[dict[str, Any]] | None = None)
                                               "summary": "log"}], "story": "calc"}),
         scope=SCOPE, planner=plan("log"), evaluator=respond({"done": True, "feedback": "ok"}),
         tasks={"log": turns or edit(LOG_EDIT)})
+
+
+async def until_question(engine: Engine, kind: str, timeout: float = 60,
+                         skip: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The first open question of ``kind`` whose id is not in ``skip`` (polled)."""
+    async def poll() -> dict[str, Any]:
+        while True:
+            found = [q.to_dict() for q in await engine.list_questions()
+                     if q.kind == kind and q.id not in skip]
+            if found:
+                return found[0]
+            await asyncio.sleep(0.05)
+    return await asyncio.wait_for(poll(), timeout)

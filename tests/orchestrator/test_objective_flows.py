@@ -6,26 +6,24 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Any
 
 import pytest
-from flow_helpers import LOG_EDIT, SCOPE, edit, git, log_task_scripts, plan, project
+from flow_helpers import (
+    LOG_EDIT,
+    SCOPE,
+    edit,
+    git,
+    log_task_scripts,
+    plan,
+    project,
+    until_question,
+)
 
 from overmind_jupyter.engine import Engine
 from overmind_jupyter.orchestrator.objectives import Settings
 from overmind_jupyter.testing.scripts import respond, tool, write_role_scripts
 
 pytestmark = pytest.mark.timeout(120)
-
-
-async def until_question(engine: Engine, kind: str, timeout: float = 60) -> dict[str, Any]:
-    async def poll() -> dict[str, Any]:
-        while True:
-            found = [q.to_dict() for q in await engine.list_questions() if q.kind == kind]
-            if found:
-                return found[0]
-            await asyncio.sleep(0.05)
-    return await asyncio.wait_for(poll(), timeout)
 
 
 async def test_budget_pauses_the_objective_and_stop_ends_it(tmp_path: Path) -> None:
