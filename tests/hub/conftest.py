@@ -3,11 +3,13 @@
 ``hub``: a running ``hub_harness.Hub`` whose user alice has her server spawned (a git
 repository as her home) and shared with bob; carol has no share. Every process of the
 hub's tree must be gone at the end (else they are killed and the module fails).
-``tokens``: a hub API token per user. ``browser``: Debian's Chromium through Playwright.
+``tokens``: a hub API token per user. ``browser`` (Debian's Chromium through Playwright)
+and the no-in-process-server overrides come from the browser tests' conftest.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,20 +19,18 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "browser"))  # lab_driver
 
 from hub_harness import USERS, Hub
-from lab_driver import check_built, launch
-from playwright.sync_api import Browser, sync_playwright
+from lab_driver import check_built
 
 from overmind_jupyter.testing.repos import make_repo
 
-
-@pytest.fixture(autouse=True)
-def jp_asyncio_loop() -> None:
-    """No in-process Jupyter server here; Playwright's sync API runs its own loop."""
-
-
-@pytest.fixture(autouse=True)
-def jp_server_cleanup() -> None:
-    """No in-process Jupyter server to clean up (see ``jp_asyncio_loop``)."""
+BROWSER_TESTS = Path(__file__).resolve().parents[1] / "browser"
+_spec = importlib.util.spec_from_file_location("browser_conftest", BROWSER_TESTS / "conftest.py")
+assert _spec is not None and _spec.loader is not None
+_browser_conftest = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_browser_conftest)
+browser = _browser_conftest.browser
+jp_asyncio_loop = _browser_conftest.jp_asyncio_loop  # autouse: Playwright runs its own loop
+jp_server_cleanup = _browser_conftest.jp_server_cleanup
 
 
 @pytest.fixture(scope="module")
@@ -51,11 +51,3 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
 @pytest.fixture(scope="module")
 def tokens(hub: Hub) -> dict[str, str]:
     return {user: hub.token(user) for user in USERS}
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        b = launch(p)
-        yield b
-        b.close()
