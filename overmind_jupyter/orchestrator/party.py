@@ -314,6 +314,10 @@ class Party(PromptQueue):
             changed.set()
 
     # -- views ------------------------------------------------------------------------
+    def connected(self) -> set[str]:
+        """Ids of the members with a live party connection now (presence)."""
+        return {member_id for member_id, closes in self._sessions.items() if closes}
+
     def members(self, party: Record) -> list[Record]:
         """Every member record of ``party``, oldest first."""
         return self.records.list("member", parent=party.id)
@@ -327,7 +331,7 @@ class Party(PromptQueue):
         party = self.require()
         return host_status(party, self.members(party),
                            self.records.list("invite", parent=party.id),
-                           self.prompts(party))
+                           self.prompts(party), connected=self.connected())
 
     def guest_status(self, member_id: str) -> dict[str, Any]:
         """What member ``member_id`` may see (``party_view.guest_status``)."""

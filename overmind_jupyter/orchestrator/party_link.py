@@ -188,9 +188,15 @@ class PartyLink:
                                   **({"agent": agent} if agent is not None else {}))
 
     async def status(self) -> dict[str, Any]:
-        """``info`` plus the host's view for this member (if connected)."""
-        view = await self.request("status") if self.info["connected"] else None
-        return {**self.info, "name": self.name, "view": view}
+        """``info`` plus the host's view for this member (if connected), or in
+        ``view_error`` why the host would not show it (e.g. still awaiting approval)."""
+        view, error = None, None
+        if self.info["connected"]:
+            try:
+                view = await self.request("status")
+            except OvermindError as exc:  # the link itself is fine: report, do not fail
+                error = exc.message
+        return {**self.info, "name": self.name, "view": view, "view_error": error}
 
     async def leave(self) -> dict[str, Any]:
         """Tell the host this member leaves, then close."""

@@ -58,13 +58,22 @@ def member_row(rec: Record) -> dict[str, Any]:
             "state": rec.state}
 
 
+def _presence(member: Record, connected: set[str]) -> bool | None:
+    if member.data.get("source") == "hub" or member.data.get("role") == "host":
+        return None
+    return member.id in connected
+
+
 def host_status(party: Record, members: list[Record], invites: list[Record],
-                prompts: list[Record]) -> dict[str, Any]:
+                prompts: list[Record], connected: set[str] = frozenset()) -> dict[str, Any]:
     """The host's view: ``{party, members, invites, queue, prompts}`` (no secrets).
 
     ``queue`` holds queued prompts in queue order; ``prompts`` every prompt, oldest first.
+    Each member carries ``connected``: whether its id is in ``connected`` (a live party
+    websocket), or None for the host and hub members, who use REST (presence unknown).
     """
-    return {"party": public(party), "members": [public(m) for m in members],
+    return {"party": public(party),
+            "members": [{**public(m), "connected": _presence(m, connected)} for m in members],
             "invites": [public(i) for i in invites],
             "queue": [public(p) for p in prompts if p.state == "queued"],
             "prompts": [public(p) for p in prompts]}

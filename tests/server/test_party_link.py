@@ -87,3 +87,21 @@ async def test_leaving_ends_the_link_and_the_membership(guest_engine):
     with pytest.raises(NotFound, match="not joined as 'bob'"):
         await engine.party_prompt("anyone?", member="bob")
     assert (await engine.party_prompt("as the host"))["name"] == "ann"  # no link left
+
+
+async def test_party_status_reports_presence_and_a_link_still_awaiting_approval(guest_engine):
+    engine = guest_engine
+    hosted = await engine.host("ann")
+    joined = await engine.join(hosted["invite"], "bob")
+    assert joined["member"]["state"] == "pending"
+    status = await engine.party_status()  # the link's own view is refused while pending
+    [link] = status["joined"]
+    assert link["view"] is None and "approv" in link["view_error"]
+    members = {m["name"]: m for m in status["hosting"]["members"]}
+    assert members["ann"]["connected"] is None  # the host uses REST: presence unknown
+    await engine.member_action("bob", "approve")
+    await eventually(lambda: engine.party.connected(), what="bob's connection")
+    members = {m["name"]: m for m in (await engine.party_status())["hosting"]["members"]}
+    assert members["bob"]["connected"] is True
+    await engine.leave("bob")
+    await eventually(lambda: not engine.party.connected(), what="bob gone")
