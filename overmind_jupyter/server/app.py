@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from typing import Any
 
 from jupyter_server.extension.application import ExtensionApp
 from jupyter_server.utils import url_path_join
@@ -67,7 +68,7 @@ class Overmind(ExtensionApp):
     daemon = Bool(False, config=True, help=(
         "Set by `overmind start`: `overmind shutdown` then stops this whole server."))
 
-    def load_config_file(self, *args, **kwargs) -> None:
+    def load_config_file(self, *args: Any, **kwargs: Any) -> None:
         """Drop-in defaults (``admin_config``) first, then Jupyter's config files on top."""
         self.update_config(drop_in_config(self.config_file_paths))
         super().load_config_file(*args, **kwargs)
@@ -82,7 +83,7 @@ class Overmind(ExtensionApp):
         if self.model:
             keys.setdefault("OVERMIND_MODEL", self.model)
         self.engine = Engine(root, mode="server", provider_env=keys, agents=dict(self.agents))
-        self.policy = self._policy() if self.command_policy else None
+        self.agent_policy = self._policy() if self.command_policy else None
         self.engine.work_settings = Settings(story_window_s=self.story_window_s,
                                              max_tokens=self.max_tokens,
                                              max_cost_usd=self.max_cost_usd)
@@ -123,8 +124,8 @@ class Overmind(ExtensionApp):
     async def _start_jupyter_server_extension(self, serverapp) -> None:
         """Open the store, reconcile missions, publish the runtime file."""
         report = await self.engine.start()
-        if self.policy is not None:
-            self.engine.agents.policy = self.policy
+        if self.agent_policy is not None:  # the runtime exists once the engine started
+            self.engine.agents.policy = self.agent_policy
         # the address in party invites: through the hub's proxy when the hub says where
         self.engine.party_url = hub.public_url() or self._url()
         os.environ["OVERMIND_URL"] = self._url()  # the port is final once the server runs
