@@ -51,7 +51,7 @@ EventType = Literal[
     "plan-ready",  # data: {round, tasks: [{id, name, description, scope, depends_on, agent}]}
     "task-status",  # data: {task, name, state, previous, reason}
     "agent-spawned",  # data: {task, name, agent, workspace, branch}
-    "change-status",  # data: {change, state, previous, reason, merge_commit?}
+    "change-status",  # data: {change, task (name), state, previous, reason, merge_commit?}
     "verification",  # data: {change, command, ok, exit_code, output_tail}
     "run-complete",  # data: {objective, tasks, changes, merged, usage}
     "run-error",  # data: {objective, error}

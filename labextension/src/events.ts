@@ -113,7 +113,7 @@ export const DATA_FIELDS: Record<EventType, Fields> = {
   'plan-ready': { round: N, tasks: A },
   'task-status': { task: S, name: S, state: S, previous: S_, reason: S_ },
   'agent-spawned': { task: S, name: S, agent: S, workspace: S, branch: S },
-  'change-status': { change: S, state: S, previous: S_, reason: S_, merge_commit: S_ },
+  'change-status': { change: S, task: S_, state: S, previous: S_, reason: S_, merge_commit: S_ },
   verification: { change: S, command: 'any', ok: B, exit_code: N_, output_tail: S },
   'run-complete': { objective: S, tasks: 'any', changes: 'any', merged: 'any', usage: 'any' },
   'run-error': { objective: S, error: S }

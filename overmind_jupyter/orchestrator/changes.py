@@ -59,7 +59,7 @@ class Changes:
                "requested_by": requested_by, "workspace": workspace, "stat": stat,
                "files": [s["path"] for s in stat], "merge_commit": None}
         return self.records.insert(KIND, cid, "open", doc, parent=objective, event=EventSpec(
-            "change-status", {"change": cid, "state": "open", "previous": None,
+            "change-status", {"change": cid, "task": task, "state": "open", "previous": None,
                               "reason": f"task {task} finished", "files": doc["files"]},
             objective=objective))
 
@@ -84,7 +84,8 @@ class Changes:
 
     def set_state(self, rec: Record, state: str, reason: str, **changes: Any) -> Record:
         """Move ``rec`` to ``state`` (validated) with a ``change-status`` event."""
-        data = {"change": rec.id, "state": state, "previous": rec.state, "reason": reason}
+        data = {"change": rec.id, "task": rec.data.get("task"), "state": state,
+                "previous": rec.state, "reason": reason}
         data.update({k: v for k, v in changes.items() if k == "merge_commit"})
         return self.records.transition(KIND, rec.id, state, lifecycles.CHANGE, **changes,
                                        event=EventSpec("change-status", data,
