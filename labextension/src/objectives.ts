@@ -10,66 +10,14 @@
  * which makes the reducer idempotent under the session's overlapping replay.
  *
  * Event shapes: `overmind_jupyter/events.py`. Agent events (tool-use …) carry only the
- * mission; `agent-spawned` (objective + mission) links a mission to its task.
+ * mission; `agent-spawned` (objective + mission) links a mission to its task. The agent
+ * nodes and their steps are reduced in `agentsteps.ts`.
  */
+import { type AgentNode, AGENT_TYPES, addUsage, applyAgentEvent, type Data, newAgent, noUsage,
+  str, strings, type Usage } from './agentsteps';
 import type { Backend } from './backend';
 import type { OvermindEvent } from './events';
 import type { Part } from './session';
-
-/** Tokens and cost (USD) of a node; `cost` is 0 when the model reports no price. */
-export interface Usage {
-  input: number;
-  output: number;
-  cached: number;
-  cost: number;
-}
-
-/** One tool call: `start` / `end` are event timestamps (epoch s). */
-export interface ToolStep {
-  kind: 'tool';
-  id: string;
-  title: string;
-  toolKind: string;
-  /** What it acted on: the first path, or a command / path from its input. */
-  target: string;
-  status: string;
-  start: number;
-  end: number | null;
-  input: unknown;
-  /** The result preview (the runtime clips it to 2,000 characters). */
-  output: string;
-  rev: number;
-}
-
-/** Agent text: consecutive chunks of one kind are merged into one step. */
-export interface TextStep {
-  kind: 'thinking' | 'message' | 'prompt';
-  text: string;
-  start: number;
-  rev: number;
-}
-
-export type Step = ToolStep | TextStep;
-
-export interface AgentNode {
-  mission: string;
-  name: string;
-  agent: string;
-  task: string | null;
-  objective: string | null;
-  status: string;
-  liveness: string;
-  branch: string;
-  steps: Step[];
-  tools: Map<string, ToolStep>;
-  toolCount: number;
-  usage: Usage;
-  stopReason: string | null;
-  started: number;
-  ended: number | null;
-  seq: number;
-  rev: number;
-}
 
 export interface TaskNode {
   id: string;
@@ -121,48 +69,6 @@ export interface ObjectivesOptions {
 }
 
 const PAGE = 10_000; // the events route's largest page
-const AGENT_TYPES = new Set([
-  'mission-created', 'mission-status', 'agent-prompt', 'agent-thinking', 'agent-message',
-  'tool-use', 'tool-result', 'agent-usage', 'agent-liveness', 'agent-finished'
-]);
-const TEXT_KINDS: Record<string, TextStep['kind']> = {
-  'agent-prompt': 'prompt', 'agent-thinking': 'thinking', 'agent-message': 'message'
-};
-
-type Data = Record<string, any>;
-
-/** Zero usage. */
-export function noUsage(): Usage {
-  return { input: 0, output: 0, cached: 0, cost: 0 };
-}
-
-/** `a += b`, returning `a`. */
-export function addUsage(a: Usage, b: Usage): Usage {
-  a.input += b.input;
-  a.output += b.output;
-  a.cached += b.cached;
-  a.cost += b.cost;
-  return a;
-}
-
-function str(value: unknown): string {
-  return typeof value === 'string' ? value : value === undefined || value === null ? '' : String(value);
-}
-
-function strings(value: unknown): string[] {
-  return Array.isArray(value) ? value.map(str) : [];
-}
-
-/** What a tool call acted on: its first path, else `path` / `command` of its input. */
-export function toolTarget(d: Data): string {
-  const paths = strings(d.paths);
-  if (paths.length) {
-    return paths[0];
-  }
-  const input = d.input && typeof d.input === 'object' ? (d.input as Data) : {};
-  const found = input.path ?? input.file_path ?? input.command ?? input.cmd ?? input.url ?? '';
-  return Array.isArray(found) ? found.map(str).join(' ') : str(found);
-}
 
 /** All events of `filter` (`objective=ID` / `mission=ID`), page after page. */
 export async function replayEvents(backend: Backend, filter: string): Promise<OvermindEvent<string>[]> {
@@ -375,11 +281,7 @@ export class ObjectivesPart implements Part {
   private agentNode(mission: string, ts: number): AgentNode {
     let agent = this.agents.get(mission);
     if (!agent) {
-      agent = {
-        mission, name: '', agent: '', task: null, objective: null, status: 'pending', liveness: '',
-        branch: '', steps: [], tools: new Map(), toolCount: 0, usage: noUsage(), stopReason: null,
-        started: ts, ended: null, seq: 0, rev: 0
-      };
+      agent = newAgent(mission, ts);
       this.agents.set(mission, agent);
     }
     return agent;
@@ -397,75 +299,8 @@ export class ObjectivesPart implements Part {
     }
     agent.seq = e.seq;
     agent.rev++;
-    this.agentEvent(agent, e, d);
+    applyAgentEvent(agent, e, d);
     return true;
-  }
-
-  private agentEvent(agent: AgentNode, e: OvermindEvent<string>, d: Data): void {
-    switch (e.type) {
-      case 'mission-created':
-        agent.name = agent.name || str(d.name);
-        break;
-      case 'mission-status':
-        agent.status = str(d.status);
-        agent.ended = ['exited', 'failed', 'killed', 'lost'].includes(agent.status) ? e.ts : null;
-        break;
-      case 'agent-liveness':
-        agent.liveness = str(d.state);
-        break;
-      case 'tool-use':
-      case 'tool-result':
-        this.tool(agent, e, d);
-        break;
-      case 'agent-usage':
-        addUsage(agent.usage, {
-          input: Number(d.input_tokens) || 0, output: Number(d.output_tokens) || 0,
-          cached: Number(d.cached_tokens) || 0, cost: Number(d.cost_usd) || 0
-        });
-        break;
-      case 'agent-finished':
-        agent.stopReason = str(d.stop_reason) || str(d.error);
-        break;
-      default:
-        this.text(agent, TEXT_KINDS[e.type], str(d.text), e.ts);
-    }
-  }
-
-  private text(agent: AgentNode, kind: TextStep['kind'] | undefined, text: string, ts: number): void {
-    if (!kind) {
-      return;
-    }
-    const last = agent.steps[agent.steps.length - 1];
-    if (last && last.kind === kind && kind !== 'prompt') {
-      last.text += text; // a streamed chunk of the same message
-      last.rev++;
-      return;
-    }
-    agent.steps.push({ kind, text, start: ts, rev: 0 });
-  }
-
-  private tool(agent: AgentNode, e: OvermindEvent<string>, d: Data): void {
-    const id = str(d.id);
-    let step = agent.tools.get(id);
-    if (!step) {
-      step = {
-        kind: 'tool', id, title: '', toolKind: '', target: '', status: 'pending', start: e.ts,
-        end: null, input: null, output: '', rev: 0
-      };
-      agent.tools.set(id, step);
-      agent.steps.push(step);
-      agent.toolCount++;
-    }
-    step.rev++;
-    step.title = str(d.title) || step.title || id;
-    step.toolKind = str(d.kind) || step.toolKind;
-    step.status = str(d.status) || step.status;
-    step.input = d.input ?? step.input;
-    step.target = toolTarget(d) || step.target;
-    if (e.type === 'tool-result') {
-      step.end = e.ts;
-      step.output = str(d.output);
-    }
   }
 
   // -- derived views ---------------------------------------------------------------

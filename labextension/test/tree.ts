@@ -1,4 +1,4 @@
-// The objectives reducer (src/objectives.ts), driven by tests/widgets/test_tree_reducer.py:
+// The objectives reducer (src/objectives.ts, src/agentsteps.ts), driven by tests/widgets/test_tree_widget.py:
 // reads {events, objective, snapshot_at, replay_from} (argv[2]) and prints the outline of
 // the objective's tree built four ways: live (every event once, in order), replay (a
 // snapshot loaded through `load` from the events up to `snapshot_at`, then the live
@@ -6,9 +6,10 @@
 // applied two times) and summary (detail off: no agents). Also whether the second pass
 // of `twice` reported any change.
 import { readFileSync } from 'node:fs';
+import type { Step } from '../src/agentsteps';
 import type { Backend } from '../src/backend';
 import type { OvermindEvent } from '../src/events';
-import { ObjectivesPart, type Step } from '../src/objectives';
+import { ObjectivesPart } from '../src/objectives';
 
 type Ev = OvermindEvent<string>;
 const input = JSON.parse(readFileSync(process.argv[2], 'utf8'));

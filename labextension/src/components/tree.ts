@@ -11,8 +11,8 @@
  * message / thinking / prompt / change), `data-state` / `data-status`, ids.
  */
 import { clip, frameThrottle, h, setText } from '../dom';
-import { type AgentNode, type ChangeNode, type ObjectiveNode, ObjectivesPart,
-  type TaskNode } from '../objectives';
+import type { AgentNode } from '../agentsteps';
+import { type ChangeNode, type ObjectiveNode, ObjectivesPart, type TaskNode } from '../objectives';
 import type { Change, Session } from '../session';
 import type { ViewFactory } from '../widgetview';
 import { connectionPill, showConnection } from './connection';

@@ -8,7 +8,7 @@
  * update touches only what changed.
  */
 import { clip, h, setText } from '../dom';
-import type { Step, TextStep, ToolStep, Usage } from '../objectives';
+import type { Step, TextStep, ToolStep, Usage } from '../agentsteps';
 
 const PREVIEW = 160;
 const STATUS_MARK: Record<string, string> = {
