@@ -295,7 +295,8 @@ def spec_to_body(spec: MissionSpec) -> dict:
             "restart": {"mode": r.mode.value, "max_restarts": r.max_restarts,
                         "window_s": r.window_s, "backoff_ms": r.backoff_ms, "cap_s": r.cap_s,
                         "stable_s": r.stable_s, "jitter": r.jitter},
-            "activity_timeout_s": spec.activity_timeout_s, "grace_s": spec.grace_s}
+            "activity_timeout_s": spec.activity_timeout_s, "grace_s": spec.grace_s,
+            "worktree": spec.worktree}
 
 
 def _q(ref: str) -> str:

@@ -85,6 +85,8 @@ def _add_run(sub: Any) -> None:
     p.add_argument("--activity-timeout", type=_positive_float, metavar="S")
     p.add_argument("--grace", type=float, default=5.0, metavar="S")
     p.add_argument("--env", type=_env_pair, action="append", default=[], metavar="KEY=VALUE")
+    p.add_argument("--worktree", action="store_true", help="run in a git worktree of its own; "
+                   "a clean exit that edited files opens a change")
     p.add_argument("command", nargs=argparse.REMAINDER, metavar="-- CMD…")
 
 
@@ -179,7 +181,7 @@ def spec_from_args(args: argparse.Namespace, cwd: str) -> MissionSpec:
                        cwd=str(Path(cwd, args.cwd or ".").resolve()), env=dict(args.env),
                        kind=MissionKind(args.kind), parent=args.parent, restart=policy,
                        activity_timeout_s=args.activity_timeout, agent=args.agent,
-                       grace_s=args.grace)
+                       grace_s=args.grace, worktree=args.worktree)
 
 
 async def execute(api: Any, args: argparse.Namespace, cwd: str | None = None) -> Result:

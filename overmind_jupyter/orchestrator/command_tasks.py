@@ -36,6 +36,7 @@ from ..store import Store
 from ..store.records import Record, Records
 from ..supervisor import logs
 from ..workspace.commit import commit_all
+from ..workspace.errors import WorkspaceError
 from ..workspace.git import GitError, current_branch, git
 from ..workspace.worktrees import Workspace
 from .changes import Changes
@@ -69,9 +70,10 @@ class CommandChanges:
         """``specs`` with every ``worktree`` one moved into a new worktree of its own.
 
         Raises:
-            UsageError: a ``cwd`` outside the repository, or the host's checkout is on a
-                detached HEAD (no branch for the changes to land on).
-            WorkspaceError: not a git repository, or git failed (nothing stays acquired).
+            UsageError: the engine's root is not in a git repository, a ``cwd`` outside
+                the repository, or the host's checkout is on a detached HEAD (no branch
+                for the changes to land on).
+            WorkspaceError: git failed (nothing stays acquired).
         """
         done: list[MissionSpec] = []
         try:
@@ -83,7 +85,10 @@ class CommandChanges:
         return done
 
     async def _prepare_one(self, spec: MissionSpec) -> MissionSpec:
-        await self.pool.start()
+        try:
+            await self.pool.start()
+        except WorkspaceError as exc:  # the user's mistake (400), not the server's
+            raise UsageError(f"a worktree mission needs a git repository: {exc}") from None
         top = Path((await git("rev-parse", "--show-toplevel", cwd=self.root)).strip()).resolve()
         where = Path(spec.cwd or self.root).resolve()
         if not where.is_relative_to(top):

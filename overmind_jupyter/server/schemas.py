@@ -38,6 +38,7 @@ class RunBody(_Strict):
     restart: RestartBody = Field(default_factory=RestartBody)
     activity_timeout_s: float | None = Field(None, gt=0)
     grace_s: float = Field(5.0, ge=0, le=3600)
+    worktree: bool = False  # in a worktree of its own; a clean exit's edits open a change
 
     def to_spec(self) -> MissionSpec:
         """The engine's ``MissionSpec`` for this body."""
@@ -46,7 +47,7 @@ class RunBody(_Strict):
         return MissionSpec(command=self.command, name=self.name, cwd=self.cwd, env=self.env,
                            kind=MissionKind(self.kind), parent=self.parent, restart=restart,
                            activity_timeout_s=self.activity_timeout_s, agent=self.agent,
-                           grace_s=self.grace_s)
+                           grace_s=self.grace_s, worktree=self.worktree)
 
 
 class SendBody(_Strict):

@@ -12,9 +12,12 @@ from pathlib import Path
 import pytest
 from engine_harness import Harness
 
+from overmind_jupyter import commands
+from overmind_jupyter.client import spec_to_body
 from overmind_jupyter.engine import Engine
 from overmind_jupyter.errors import UsageError
 from overmind_jupyter.model import MissionSpec
+from overmind_jupyter.server.schemas import RunBody
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -185,6 +188,15 @@ worktree = true
     harness.run(body)
 
 
+def test_a_worktree_mission_needs_a_repository(harness: Harness) -> None:
+    async def body(engine: Engine) -> None:
+        with pytest.raises(UsageError, match="needs a git repository"):
+            await engine.run(MissionSpec(command=["true"], worktree=True))
+        assert await engine.ps(all=True) == []
+
+    harness.run(body)
+
+
 def test_a_worktree_mission_needs_a_branch_to_land_on(harness: Harness) -> None:
     repo = project(harness.root)
     git(repo, "checkout", "-q", "--detach")
@@ -193,5 +205,23 @@ def test_a_worktree_mission_needs_a_branch_to_land_on(harness: Harness) -> None:
         with pytest.raises(UsageError, match="detached HEAD"):
             await engine.run(MissionSpec(command=["true"], worktree=True))
         assert worktrees(repo) == [str(repo)]
+
+    harness.run(body)
+
+
+def test_run_worktree_in_the_grammar_and_over_rest(harness: Harness) -> None:
+    repo = project(harness.root)
+    args = commands.build_parser().parse_args(
+        ["run", "--worktree", "--name", "fmt", "--cwd", "b", "--", "sh", "-c",
+         "echo THREE = 3 >> two.py"])
+    spec = commands.spec_from_args(args, str(repo))
+    assert spec.worktree and spec.cwd == str(repo / "b")
+    assert RunBody.model_validate(spec_to_body(spec)).to_spec() == spec  # REST keeps it
+
+    async def body(engine: Engine) -> None:
+        await commands.execute(engine, args, str(repo))
+        await engine.wait("fmt", timeout_s=30)
+        (change,) = await engine.changes()
+        assert change["files"] == ["b/two.py"] and change["title"].startswith("fmt: sh -c")
 
     harness.run(body)
