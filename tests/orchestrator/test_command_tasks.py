@@ -15,9 +15,10 @@ from engine_harness import Harness
 from overmind_jupyter import commands
 from overmind_jupyter.client import spec_to_body
 from overmind_jupyter.engine import Engine
-from overmind_jupyter.errors import UsageError
+from overmind_jupyter.errors import BlueprintError, UsageError
 from overmind_jupyter.model import MissionSpec
 from overmind_jupyter.server.schemas import RunBody
+from overmind_jupyter.supervisor.blueprint import parse
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -225,3 +226,11 @@ def test_run_worktree_in_the_grammar_and_over_rest(harness: Harness) -> None:
         assert change["files"] == ["b/two.py"] and change["title"].startswith("fmt: sh -c")
 
     harness.run(body)
+
+
+def test_worktree_in_a_blueprint_must_be_a_boolean(tmp_path: Path) -> None:
+    text = '[missions.fix]\ncommand = "true"\nworktree = "yes"\n'
+    with pytest.raises(BlueprintError, match=r"\[missions.fix\]: worktree must be true"):
+        parse(text, "bp.toml", tmp_path)
+    ok = parse(text.replace('"yes"', "true"), "bp.toml", tmp_path)
+    assert ok.specs["fix"].worktree
