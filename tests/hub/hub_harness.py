@@ -59,7 +59,7 @@ def proxy_command() -> str:
     assert npm, "configurable-http-proxy needs Node.js and npm (.ci/run installs them)"
     done = subprocess.run([npm, "install", "--no-audit", "--no-fund", "--prefix",
                            str(CHP_DIR), CHP_PACKAGE], capture_output=True, text=True,
-                          timeout=300)
+                          timeout=120)  # within the first test's 180 s
     assert done.returncode == 0 and exe.exists(), f"npm install failed:\n{done.stderr}"
     return str(exe)
 
