@@ -1,5 +1,6 @@
 """The widgets and the sidebar in a real JupyterLab (one for the module): live mission
-status, stop from the widget, followed logs, the questions inbox, a page reload."""
+status, stop and restart from the widget, CPU/memory, followed logs, the questions inbox,
+a page reload (missions and open questions stay)."""
 
 from __future__ import annotations
 
@@ -51,6 +52,43 @@ def test_a_mission_shows_in_the_widget_and_sidebar_and_stops_from_the_widget(
     screenshot(page, "missions-stopped")
 
 
+SPINNER = ("python3 -c 'import itertools; b = bytearray(48 << 20); "
+           "print(\"spinning\", flush=True); any(itertools.repeat(0))'")  # one busy core
+
+
+def test_restart_from_the_widget_and_live_cpu_memory_from_one_request(
+        lab: JupyterProcess, page: Page):
+    write_notebook(lab.root, "restart-row.ipynb", [
+        "%load_ext overmind", f"%overmind run --name spinner -- {SPINNER}", "%overmind ps"])
+    open_notebook(page, lab, "restart-row.ipynb")
+    first = lab.track(lab.missions()["spinner"]["pid"])
+    calls: list[str] = []
+    page.on("request", lambda r: calls.append(r.url) if "/overmind/api/missions" in r.url
+            else None)
+    widget = page.locator(".overmind-widget .om-missions")
+    spinner = row(widget, "spinner")
+    expect(spinner.locator('td[data-col="memory"]')).to_have_text(
+        re.compile(r"^(4[89]|[5-9]\d|\d{3})\.\d MiB$"), timeout=TIMEOUT_MS)  # its 48 MiB
+    expect(spinner.locator('td[data-col="cpu"]')).to_have_text(re.compile(r"^[1-9]\d* %$"),
+                                                               timeout=TIMEOUT_MS)
+    expect(spinner.locator('td[data-col="activity"]')).to_have_text("spinning")
+    assert calls and all(u.endswith("missions?stats=1") for u in calls), calls  # batched
+    screenshot(page, "missions-cpu-memory")
+
+    spinner.get_by_role("button", name="Restart spinner").click()
+    expect(spinner.locator('td[data-col="restarts"]')).to_have_text("1", timeout=TIMEOUT_MS)
+    expect(spinner).to_have_attribute("data-status", "running", timeout=TIMEOUT_MS)
+    wait_until(lambda: not alive(first), what="the first run's process to end")
+    again = lab.track(lab.missions()["spinner"]["pid"])
+    assert again != first and alive(again)
+    sidebar = open_sidebar(page)
+    expect(row(sidebar, "spinner").get_by_role("button", name="Restart spinner")).to_be_enabled()
+    screenshot(page, "missions-restarted")
+    spinner.get_by_role("button", name="Kill spinner").click()
+    expect(spinner).to_have_attribute("data-status", "killed", timeout=TIMEOUT_MS)
+    expect(spinner.get_by_role("button", name="Restart spinner")).to_be_disabled()
+
+
 CHATTY = ("sh -c 'i=0; while true; do i=$((i+1)); "
           "printf \"\\033[31mred\\033[0m line %s <b>bold?</b>\\n\" $i; sleep 0.1; done'")
 
@@ -91,10 +129,17 @@ def test_logs_follow_a_chatty_mission_with_colours_search_and_pause(
 def test_reloading_the_page_shows_the_same_state(lab: JupyterProcess, page: Page):
     write_notebook(lab.root, "reload.ipynb", [
         "%load_ext overmind", "%overmind run --name keeper -- sleep 300",
-        "%overmind run --name goner -- sleep 300", "%overmind ps --all"])
+        "%overmind run --name goner -- sleep 300", "%overmind ps --all",
+        "%overmind questions"])
     open_notebook(page, lab, "reload.ipynb")
     for name in ("keeper", "goner"):
         lab.track(lab.missions()[name]["pid"])
+    waiter = lab.api("POST", "missions", {  # the scripted agent asks, and waits for an answer
+        "command": ["ask", "make", "deploy"], "kind": "agent", "agent": "fake",
+        "name": "waiter"})
+    lab.track(waiter["pid"])
+    inbox = page.locator(".overmind-widget .om-inbox")
+    expect(inbox.locator(".om-question")).to_contain_text("make deploy", timeout=TIMEOUT_MS)
     widget = page.locator(".overmind-widget .om-missions")
     row(widget, "goner").get_by_role("button", name="Kill goner").click()
     expect(row(widget, "goner")).to_have_attribute("data-status", "killed",
@@ -107,10 +152,16 @@ def test_reloading_the_page_shows_the_same_state(lab: JupyterProcess, page: Page
     expect(row(widget, "keeper")).to_have_attribute("data-status", "running",
                                                     timeout=TIMEOUT_MS)
     expect(row(widget, "goner")).to_have_attribute("data-status", "killed")
+    inbox = page.locator(".overmind-widget .om-inbox")  # the open question is still asked
+    expect(inbox.locator(".om-question")).to_contain_text("make deploy", timeout=TIMEOUT_MS)
+    expect(page.locator(SIDEBAR_TAB)).to_have_attribute("data-count", "1")
     sidebar = open_sidebar(page)
     expect(row(sidebar, "keeper")).to_have_attribute("data-status", "running")
     expect(row(sidebar, "goner")).to_have_count(0)  # ended before the page loaded
+    expect(sidebar.locator(".om-question")).to_contain_text("make deploy")
     screenshot(page, "reloaded")
+    inbox.locator(".om-question").get_by_role("button", name="deny").click()
+    assert lab.api("POST", "missions/waiter/wait", {"timeout_s": 30})["status"] == "exited"
 
 
 def test_a_question_from_an_agent_is_answered_from_the_inbox(lab: JupyterProcess, page: Page):
