@@ -178,8 +178,10 @@ class PartyFacade:
 
 
 def _login_name() -> str:
+    """The host's default member name: the JupyterHub owner's hub name under a hub (the
+    login there is a shared account such as ``jovyan``), else the login name."""
     try:
-        name = getpass.getuser()
+        name = os.environ.get("JUPYTERHUB_USER") or getpass.getuser()
     except (OSError, KeyError):
         return "host"
     return name if NAME_RE.fullmatch(name) else "host"

@@ -150,3 +150,10 @@ def test_the_party_grammar_refuses_bad_input():
         commands.parse(["party", "invite", "--role", "host"])
     with pytest.raises(UsageError):
         commands.parse(["party", "move", "prm-1", "first"])
+
+
+async def test_under_jupyterhub_the_host_is_named_after_the_servers_owner(
+        engine, monkeypatch):
+    monkeypatch.setenv("JUPYTERHUB_USER", "alice")
+    hosted = await engine.host()  # the login there is a shared account (jovyan, root)
+    assert hosted["host"]["name"] == "alice"
