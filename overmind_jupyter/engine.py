@@ -233,8 +233,8 @@ class Engine(PartyFacade, WorkFacade, ReviewFacade):
         """``ps`` in the ``mission_to_dict`` shape; each live mission also has
         ``last_line`` and, while its process runs, ``cpu_percent`` (% of one core since
         the previous measurement) and ``rss_bytes`` of its process tree, measured in one
-        pass over the process table (``supervisor.stats``)."""
-        return stats.rows(self.store.missions(live_only=not all))
+        pass over the process table (``supervisor.stats``), off the event loop."""
+        return await asyncio.to_thread(stats.rows, self.store.missions(live_only=not all))
 
     async def info(self, ref: str) -> dict[str, Any]:
         """``mission_to_dict`` plus ``children``, ``last_line`` and live ``cpu_percent``/``rss``."""
@@ -243,7 +243,7 @@ class Engine(PartyFacade, WorkFacade, ReviewFacade):
         data["children"] = [c.id for c in self.store.children(m.id)]
         data["last_line"] = logs.last_line(m.log_path)
         data["log_bytes"] = logs.size(m.log_path)
-        data.update(stats.measure([m]).get(m.id, {}))
+        data.update((await asyncio.to_thread(stats.measure, [m])).get(m.id, {}))
         if m.kind is MissionKind.AGENT:
             data["liveness"] = self.agents.liveness(m.id) or (
                 "done" if m.status is MissionStatus.EXITED else "dead")
