@@ -275,9 +275,11 @@ class Supervisor:
         """
         rt = self.runtimes.get(mission_id)
         if rt is None or rt.cause is ExitCause.USER_STOP:
-            status = self.store.get_mission(mission_id).status.value
-            raise InvalidTransition(f"cannot restart a {status} mission: only a live one "
-                                    "restarts; start an ended one again with `run`")
+            m = self.store.get_mission(mission_id)
+            raise InvalidTransition(
+                f"{m.name} has ended ({m.status.value}); start it again with `run`"
+                if m.status.terminal else f"{m.name} is {m.status.value}: only a started "
+                "mission that is not being stopped can restart")
         rt.restart_asked = True
         rt.wake.set()
         child = rt.child

@@ -44,7 +44,7 @@ async def test_restart_command_runs_the_mission_again_over_rest(client, reaper):
     assert [e["data"]["reason"] for e in events if e["type"] == "mission-restart"] == [
         "restarted by user"]
     await client.stop("web", force=True)
-    with pytest.raises(InvalidTransition, match="cannot restart a killed mission"):
+    with pytest.raises(InvalidTransition, match=r"web has ended \(killed\)"):
         await run(client, "restart", "web")
     with pytest.raises(NotFound, match="did you mean web"):
         await client.restart("wbe")

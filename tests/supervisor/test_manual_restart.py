@@ -102,7 +102,7 @@ def test_ended_missions_and_blueprints_are_not_restarted(harness, tmp_path) -> N
     async def body(engine):
         m = await engine.run(MissionSpec(["true"], name="once"))
         await engine.wait(m.id)
-        with pytest.raises(InvalidTransition, match="start an ended one again with `run`"):
+        with pytest.raises(InvalidTransition, match=r"once has ended \(exited\); start it again"):
             await engine.restart("once")
         bp = await engine.apply(blueprint, "bp.toml", str(tmp_path), name="bp")
         with pytest.raises(UsageError, match="apply the blueprint again"):
@@ -126,3 +126,14 @@ def test_a_stop_during_a_restart_ends_the_mission(harness) -> None:
     m, stopped, info = harness.run(body)
     assert stopped.status.value == "killed" and info["status"] == "killed"
     assert harness.survivors([m.pid]) == []
+
+
+def test_two_restarts_at_once_restart_once(harness) -> None:
+    async def body(engine):
+        m = await engine.run(MissionSpec(sh("echo run; exec sleep 30")))
+        both = await asyncio.gather(engine.restart(m.id), engine.restart(m.id))
+        return m, both, await engine.info(m.id)
+
+    m, both, info = harness.run(body)
+    assert {x.pid for x in both} == {info["pid"]} and info["pid"] != m.pid
+    assert info["restarts"] == 1 and info["status"] == "running"
