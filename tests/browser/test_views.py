@@ -209,7 +209,10 @@ def test_with_an_engine_embedded_in_the_kernel_the_widget_goes_through_the_comm(
     pid = int(page.locator(".jp-OutputArea-output", has_text="started inkernel")
               .text_content().rsplit("pid", 1)[1])
     assert alive(pid)
+    mission.get_by_role("button", name="Restart inkernel").click()  # a REST route, in the kernel
+    expect(mission.locator('td[data-col="restarts"]')).to_have_text("1", timeout=TIMEOUT_MS)
+    wait_until(lambda: not alive(pid), what="the embedded mission's first run to end")
+    expect(mission).to_have_attribute("data-status", "running", timeout=TIMEOUT_MS)
     mission.get_by_role("button", name="Stop inkernel").click()  # a call over the comm
     expect(mission).to_have_attribute("data-status", "killed", timeout=TIMEOUT_MS)
-    wait_until(lambda: not alive(pid), what="the embedded mission to end")
     screenshot(page, "embedded-comm")
