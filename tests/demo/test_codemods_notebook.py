@@ -10,12 +10,9 @@ import sys
 from pathlib import Path
 
 import nbformat
-import psutil
 import pytest
+from demo_helpers import git, left_behind, records
 from nbclient import NotebookClient
-
-from overmind_jupyter.store.records import Records
-from overmind_jupyter.store.store import Store, default_db_path
 
 pytestmark = pytest.mark.timeout(300)
 CHECKOUT = Path(__file__).resolve().parents[2]
@@ -24,11 +21,6 @@ PARTS = {"library": {"tabulate/__init__.py"}, "benchmark": {"benchmark.py"},
          "tests": {"test/test_api.py", "test/test_cli.py", "test/test_input.py",
                    "test/test_internal.py", "test/test_output.py", "test/test_regression.py",
                    "test/test_textwrapper.py"}}
-
-
-def git(repo: Path, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True,
-                          text=True).stdout
 
 
 @pytest.fixture(scope="module")
@@ -70,11 +62,7 @@ def test_each_part_landed_as_one_merge_commit_of_overminds_commit(run: dict) -> 
 
 
 def test_the_changes_are_merged_with_passing_verification(run: dict) -> None:
-    store = Store(default_db_path(run["repo"]))
-    try:
-        changes = Records(store).list("change")
-    finally:
-        store.close()
+    changes = records(run["repo"], "change")
     assert sorted(c.data["task"] for c in changes) == sorted(PARTS)
     assert {c.state for c in changes} == {"merged"}
     assert all(c.data["verification"]["ok"] for c in changes)
@@ -94,17 +82,4 @@ def test_the_codemods_are_complete_and_tabulates_tests_pass(run: dict) -> None:
 
 
 def test_nothing_is_left_behind(run: dict) -> None:
-    repo = run["repo"]
-    worktrees = [line for line in git(repo, "worktree", "list", "--porcelain").splitlines()
-                 if line.startswith("worktree ")]
-    assert worktrees == [f"worktree {repo}"]
-    assert git(repo, "branch", "--list", "overmind/*") == ""
-    assert not list(Path(run["env"]["JUPYTER_RUNTIME_DIR"]).glob("overmind-*.json"))
-    left = []
-    for proc in psutil.process_iter(["pid"]):
-        try:
-            if Path(proc.cwd()).is_relative_to(run["work"]) and proc.status() != "zombie":
-                left.append(proc.pid)
-        except psutil.Error:
-            continue
-    assert not left
+    assert not left_behind(run["repo"], run["work"], Path(run["env"]["JUPYTER_RUNTIME_DIR"]))

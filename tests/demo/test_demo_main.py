@@ -16,11 +16,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-import psutil
 import pytest
+from demo_helpers import git, left_behind, records
 
 from overmind_jupyter.agents.adapters import PROVIDER_KEYS
-from overmind_jupyter.store.records import Records
 from overmind_jupyter.store.store import Store, default_db_path
 
 CHECKOUT = Path(__file__).resolve().parents[2]
@@ -30,11 +29,6 @@ from demo import scenario  # noqa: E402
 
 pytestmark = pytest.mark.timeout(420)
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
-
-
-def git(repo: Path, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True,
-                          text=True).stdout
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +54,7 @@ def test_the_demo_succeeds_and_says_the_model_is_scripted(run: dict) -> None:
 
 
 def test_main_moved_by_one_merge_commit_per_change(run: dict) -> None:
-    changes = _records(run["repo"], "change")
+    changes = records(run["repo"], "change")
     first_parent = git(run["repo"], "log", "--first-parent", "--format=%P|%s", "main")
     lines = first_parent.splitlines()
     assert lines[-1].endswith("|tabulate 0.9.0 from its PyPI source distribution")
@@ -95,7 +89,7 @@ def test_the_documented_example_is_what_tabulate_prints(run: dict) -> None:
 
 
 def test_overmind_dir_holds_the_objectives_events(run: dict) -> None:
-    (objective,) = _records(run["repo"], "objective")
+    (objective,) = records(run["repo"], "objective")
     assert objective.state == "done"
     assert objective.data["members"] == ["alice", "bob"]  # two prompts, one objective
     store = Store(default_db_path(run["repo"]))
@@ -125,29 +119,4 @@ def test_the_executed_notebook_is_written_with_widget_snapshots(run: dict) -> No
 
 
 def test_nothing_is_left_behind_after_shutdown(run: dict) -> None:
-    lines = git(run["repo"], "worktree", "list", "--porcelain").splitlines()
-    assert [line for line in lines if line.startswith("worktree ")] == \
-        [f"worktree {run['repo']}"]
-    assert not list((run["repo"] / ".overmind" / "worktrees").glob("*"))
-    assert git(run["repo"], "branch", "--list", "overmind/*") == ""
-    assert not list(Path(run["env"]["JUPYTER_RUNTIME_DIR"]).glob("overmind-*.json"))
-    assert not _processes_in(run["work"])
-
-
-def _records(repo: Path, kind: str) -> list:
-    store = Store(default_db_path(repo))
-    try:
-        return Records(store).list(kind)
-    finally:
-        store.close()
-
-
-def _processes_in(work: Path) -> list[str]:
-    found = []
-    for proc in psutil.process_iter(["pid", "name"]):
-        try:
-            if Path(proc.cwd()).is_relative_to(work) and proc.status() != "zombie":
-                found.append(f"{proc.pid} {proc.info['name']}")
-        except psutil.Error:
-            continue
-    return found
+    assert not left_behind(run["repo"], run["work"], Path(run["env"]["JUPYTER_RUNTIME_DIR"]))
