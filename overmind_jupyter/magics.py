@@ -127,6 +127,14 @@ class OvermindMagics(Magics):
         if widget is None:
             return False
         display(widget)
+        follow_up = getattr(widget, "follow_up", None)  # `prompt --wait`: text at the end
+        if follow_up is not None:
+            try:
+                result = self.portal.call(follow_up, api)
+            except KeyboardInterrupt:
+                result = Result("(stopped waiting; the objective goes on)\n")
+            if result is not None:
+                self._show(result)
         return True
 
     def _cell_words(self, words: list[str], cell: str) -> list[str]:

@@ -1,8 +1,9 @@
 """The execution tree widget: one objective → plan → tasks → agents → tool calls, live.
 
 ``%%overmind prompt`` shows it as soon as the prompt's objective exists (the view then
-fills in from events; ``--wait`` keeps the text answer, which comes once the objective has
-ended); ``%overmind objectives ID`` shows it for an existing objective. The view is
+fills in from events; with ``--wait`` the magic then waits for the objective to end and
+prints its summary, ``ExecutionTree.follow_up``); ``%overmind objectives ID`` shows it for
+an existing objective. The view is
 ``labextension/src/components/tree.ts``; the snapshot (``text/plain`` and escaped
 ``text/html``) is the same tree as text, built here from the objective's record and the
 events of the objective and of its agent missions.
@@ -10,11 +11,13 @@ events of the objective and of its agent missions.
 
 from __future__ import annotations
 
+import argparse
 from typing import Any
 
-from traitlets import Unicode
+from traitlets import Bool, Unicode
 
 from .. import commands
+from ..commands import Result
 from ..events import Event
 from .base import OvermindWidget
 
@@ -28,6 +31,19 @@ class ExecutionTree(OvermindWidget):
 
     view = Unicode("tree").tag(sync=True)
     objective = Unicode("").tag(sync=True)
+    wait = Bool(False, help="``--wait``: once shown, wait for the objective to end")
+
+    async def follow_up(self, api: Any) -> Result | None:
+        """What the magic prints after showing the tree: with ``wait``, once the objective
+        has ended (no time limit), its summary as ``objectives ID`` gives it; else None.
+
+        Raises:
+            NotFound: the objective went away.
+        """
+        if not self.wait:
+            return None
+        await api.wait_objective(self.objective)
+        return await commands.execute(api, commands.parse(["objectives", self.objective]), None)
 
 
 async def _all_events(api: Any, **filters: str) -> list[Event]:
@@ -122,17 +138,19 @@ async def tree_snapshot(api: Any, ref: str) -> tuple[str, str]:
     return objective["id"], tree_text(objective, own, agents)
 
 
-async def _tree(api: Any, ref: str) -> tuple[type[OvermindWidget], dict[str, Any]]:
+async def _tree(api: Any, ref: str, wait: bool = False
+                ) -> tuple[type[OvermindWidget], dict[str, Any]]:
     oid, text = await tree_snapshot(api, ref)
-    return ExecutionTree, {"objective": oid, "title": f"objective {oid}", "snapshot_text": text}
+    return ExecutionTree, {"objective": oid, "title": f"objective {oid}", "snapshot_text": text,
+                           "wait": wait}
 
 
 async def prompt_widget(api: Any, args: Any) -> tuple[type[OvermindWidget], dict[str, Any]] | None:
-    """``prompt``: submit it, then the tree of its objective (None with ``--wait``)."""
-    if args.wait:
-        return None
-    result = await commands.execute(api, args, None)
-    return await _tree(api, result.data["id"])
+    """``prompt``: submit it (without waiting), then the tree of its objective; with
+    ``--wait`` the tree's ``follow_up`` waits for the objective's end."""
+    submit = argparse.Namespace(**{**vars(args), "wait": False})
+    result = await commands.execute(api, submit, None)
+    return await _tree(api, result.data["id"], wait=args.wait)
 
 
 async def objective_widget(api: Any, args: Any

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from test_widgets import Frontend, magics, shown, widget_of  # noqa: F401 (fixture)
+from test_widgets import Frontend, shown, widget_of
 
 from overmind_jupyter.orchestrator.invites import parse_invite
 from overmind_jupyter.widgets.party import PartyPanel
@@ -16,7 +16,7 @@ PARTY_URL = "http://127.0.0.1:9/"  # invites name it; nobody connects in these t
 
 
 @pytest.fixture
-def hosting(magics, monkeypatch: pytest.MonkeyPatch):  # noqa: F811 (the imported fixture)
+def hosting(magics, monkeypatch: pytest.MonkeyPatch):
     """Magics whose embedded engine hosts a party as ada; returns the magics."""
     monkeypatch.setenv("OVERMIND_PARTY_URL", PARTY_URL)
     magics.shell.run_line_magic("overmind", "host --name ada")
@@ -31,7 +31,7 @@ def call(front: Frontend, call_id: int, method: str, path: str, body: Any = None
     return reply["result"]
 
 
-def test_party_shows_a_panel_before_and_after_a_party_opens(magics, monkeypatch):  # noqa: F811
+def test_party_shows_a_panel_before_and_after_a_party_opens(magics, monkeypatch):
     [before] = shown(magics, "party")
     panel = widget_of(before)
     assert isinstance(panel, PartyPanel) and panel.view == "party"

@@ -8,14 +8,12 @@ import subprocess
 from pathlib import Path
 
 import pytest
-import test_widgets
 from IPython.utils.capture import capture_output
 from test_widgets import Frontend, shown, widget_of
 
 from overmind_jupyter.widgets.changes import ChangeList, DiffView, diffstat
 
 pytestmark = pytest.mark.timeout(90)
-magics = test_widgets.magics  # the fixture: magics with an embedded engine
 
 
 def git(repo: Path, *args: str) -> str:

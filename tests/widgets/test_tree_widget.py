@@ -8,17 +8,15 @@ import asyncio
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from IPython.core.error import UsageError
-from IPython.testing.globalipapp import start_ipython
 from IPython.utils.capture import capture_output
+from test_widgets import VIEW, shown, widget_of
 
 from overmind_jupyter.engine import Engine
-from overmind_jupyter.magics import OvermindMagics
 from overmind_jupyter.testing.repos import make_repo
 from overmind_jupyter.testing.scripts import say, tool
 from overmind_jupyter.widgets.routes import request
@@ -29,7 +27,6 @@ from flow_helpers import log_task_scripts
 
 pytestmark = pytest.mark.timeout(120)
 LABEXTENSION = Path(__file__).resolve().parents[2] / "labextension"
-VIEW = "application/vnd.jupyter.widget-view+json"
 NEW = "    print('adding')\n    return a + b\n"
 
 
@@ -102,37 +99,11 @@ def test_the_reducer_builds_the_tree_and_replays_to_the_same_tree(tmp_path):
 
 
 @pytest.fixture
-def magics(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[OvermindMagics]:
-    """Magics with widgets on and an engine embedded in this process, in a git project
-    whose agents follow the scripts above."""
-    root = project(tmp_path / "project")
-    monkeypatch.chdir(root)
-    for var in ("OVERMIND_URL", "OVERMIND_TOKEN", "OVERMIND_ROOT"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(tmp_path / "runtime"))
+def magics_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The magics' project (``conftest.magics``): a git repository whose agents follow the
+    scripts above."""
     monkeypatch.setenv("OVERMIND_MODEL", f"scripted:{scripts(tmp_path / 's')}")
-    start_ipython()
-    from IPython.terminal.interactiveshell import TerminalInteractiveShell
-    shell = TerminalInteractiveShell.instance()
-    shell.config.pop("OvermindMagics", None)
-    m = OvermindMagics(shell=shell, mode="embedded", widgets="on")
-    shell.register_magics(m)
-    yield m
-    m.close()
-
-
-def shown(magics: OvermindMagics, line: str, cell: str | None = None) -> list[dict[str, Any]]:
-    with capture_output() as captured:
-        if cell is None:
-            magics.shell.run_line_magic("overmind", line)
-        else:
-            magics.shell.run_cell_magic("overmind", line, cell)
-    return [o.data for o in captured.outputs]
-
-
-def widget_of(data: dict[str, Any]) -> Any:
-    from ipywidgets.widgets.widget import _instances
-    return _instances[data[VIEW]["model_id"]]
+    return project(tmp_path / "project")
 
 
 def test_prompt_shows_the_tree_at_once_and_objectives_id_shows_it_filled(magics):
@@ -161,9 +132,14 @@ def test_prompt_shows_the_tree_at_once_and_objectives_id_shows_it_filled(magics)
         shown(magics, "objectives nosuch")
 
 
-def test_prompt_wait_keeps_the_text_answer(magics):
+def test_prompt_wait_shows_the_live_tree_then_prints_the_summary_once_ended(magics):
     with capture_output() as captured:
         magics.shell.run_cell_magic("overmind", "prompt --wait", "log every addition")
-    assert captured.outputs == []  # printed once ended, no widget
-    assert captured.stdout.startswith("objective ") and " done: Log" in captured.stdout
+    [first] = [o.data for o in captured.outputs]
+    tree = widget_of(first)
+    assert isinstance(tree, ExecutionTree) and tree.wait
+    head = first["text/plain"].splitlines()[0]
+    assert head.startswith(f"objective {tree.objective} ") and " done" not in head  # shown early
+    assert captured.stdout.startswith(f"objective {tree.objective} done: Log\n")  # at the end
+    assert "model: " in captured.stdout
     assert VIEW not in shown(magics, "objectives")[0]  # the list stays a table

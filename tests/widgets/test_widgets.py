@@ -4,13 +4,10 @@ Jupyter server is reachable."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from IPython.core.error import UsageError
-from IPython.testing.globalipapp import start_ipython
 from IPython.utils.capture import capture_output
 from jupyter_process import wait_until
 
@@ -21,29 +18,14 @@ pytestmark = pytest.mark.timeout(90)
 VIEW = "application/vnd.jupyter.widget-view+json"
 
 
-@pytest.fixture
-def magics(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[OvermindMagics]:
-    """Magics with widgets on, an engine embedded in this process, in a scratch project."""
-    root = tmp_path / "project"
-    root.mkdir()
-    monkeypatch.chdir(root)
-    for var in ("OVERMIND_URL", "OVERMIND_TOKEN", "OVERMIND_ROOT"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(tmp_path / "runtime"))
-    start_ipython()
-    from IPython.terminal.interactiveshell import TerminalInteractiveShell
-    shell = TerminalInteractiveShell.instance()
-    shell.config.pop("OvermindMagics", None)
-    m = OvermindMagics(shell=shell, mode="embedded", widgets="on")
-    shell.register_magics(m)
-    yield m
-    m.close()
-
-
-def shown(magics: OvermindMagics, line: str) -> list[dict[str, Any]]:
-    """The display data of ``%overmind line`` (one dict per displayed output)."""
+def shown(magics: OvermindMagics, line: str, cell: str | None = None) -> list[dict[str, Any]]:
+    """The display data of ``%overmind line`` (``%%overmind line`` with ``cell``), one
+    dict per displayed output."""
     with capture_output() as captured:
-        magics.shell.run_line_magic("overmind", line)
+        if cell is None:
+            magics.shell.run_line_magic("overmind", line)
+        else:
+            magics.shell.run_cell_magic("overmind", line, cell)
     return [o.data for o in captured.outputs]
 
 
