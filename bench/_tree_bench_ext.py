@@ -4,17 +4,18 @@ It adds nothing to the product. ``POST <base>overmind-tree-bench/objective`` (Ju
 auth) records objective ``bench`` with one task whose agent mission is ``bench-agent``
 (``objective-created``, ``plan-ready``, ``task-status``, ``agent-spawned``, as the
 orchestrator does). ``POST <base>overmind-tree-bench/emit`` with ``{"rate", "n"}`` then
-appends ``n`` tool calls for that agent — a ``tool-use`` then its ``tool-result`` — at a
-steady ``rate`` of events/s (``_pacing.paced``), as the ACP runtime records them.
+appends ``n`` events for that agent — tool call ``k`` is event ``2k``, its ``tool-use``,
+and ``2k + 1``, its ``tool-result`` — at a steady ``rate`` of events/s
+(``_bench_ext.emit_handler``), as the ACP runtime records them.
 """
 
 from __future__ import annotations
 
 import json
+from typing import Any
 
-from _pacing import paced
+from _bench_ext import add_routes, emit_handler
 from jupyter_server.base.handlers import APIHandler
-from jupyter_server.utils import url_path_join
 from tornado import web
 
 from overmind_jupyter.store.records import EventSpec, Records
@@ -43,30 +44,15 @@ class ObjectiveHandler(APIHandler):
         self.finish(json.dumps({"objective": OBJECTIVE}))
 
 
-class EmitHandler(APIHandler):
-    @web.authenticated
-    async def post(self) -> None:
-        a = json.loads(self.request.body or b"{}")
-        store = self.settings["overmind_engine"].store
-        store.flush()
-        first = store.last_seq() + 1
-
-        def emit(start: int, count: int) -> None:
-            for i in range(start, start + count):
-                call = f"call-{i // 2}"
-                if i % 2 == 0:
-                    store.append_event("tool-use", {
-                        "id": call, "title": f"read_file src/module_{i // 2}.py", "kind": "read",
-                        "status": "in_progress", "input": {"path": f"src/module_{i // 2}.py"},
-                        "paths": [f"src/module_{i // 2}.py"]}, mission=AGENT)
-                else:
-                    store.append_event("tool-result", {
-                        "id": call, "status": "completed",
-                        "output": f"def f{i}():\n    return {i}\n" * 4}, mission=AGENT)
-
-        stats = await paced(float(a["rate"]), int(a["n"]), emit)
-        store.flush()
-        self.finish(json.dumps({**stats, "first": first, "last": store.last_seq()}))
+def tool_call(body: dict[str, Any], i: int) -> tuple[str, dict[str, Any], dict[str, Any]]:
+    """Event ``i``: half ``k = i // 2`` of tool call ``call-k`` (reading one module)."""
+    k, path = i // 2, f"src/module_{i // 2}.py"
+    if i % 2 == 0:
+        return "tool-use", {"id": f"call-{k}", "title": f"read_file {path}", "kind": "read",
+                            "status": "in_progress", "input": {"path": path},
+                            "paths": [path]}, {"mission": AGENT}
+    return "tool-result", {"id": f"call-{k}", "status": "completed",
+                           "output": f"def f{i}():\n    return {i}\n" * 4}, {"mission": AGENT}
 
 
 def _jupyter_server_extension_points() -> list[dict]:
@@ -74,7 +60,5 @@ def _jupyter_server_extension_points() -> list[dict]:
 
 
 def _load_jupyter_server_extension(serverapp) -> None:
-    base = serverapp.web_app.settings["base_url"]
-    serverapp.web_app.add_handlers(".*$", [
-        (url_path_join(base, "overmind-tree-bench", "objective"), ObjectiveHandler),
-        (url_path_join(base, "overmind-tree-bench", "emit"), EmitHandler)])
+    add_routes(serverapp, "overmind-tree-bench", {"objective": ObjectiveHandler,
+                                                  "emit": emit_handler(tool_call)})

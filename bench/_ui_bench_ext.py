@@ -9,31 +9,15 @@ the pacing stats and the seq range.
 
 from __future__ import annotations
 
-import json
+from typing import Any
 
-from _pacing import paced
-from jupyter_server.base.handlers import APIHandler
-from jupyter_server.utils import url_path_join
-from tornado import web
+from _bench_ext import add_routes, emit_handler
 
 
-class EmitHandler(APIHandler):
-    @web.authenticated
-    async def post(self) -> None:
-        a = json.loads(self.request.body or b"{}")
-        store = self.settings["overmind_engine"].store
-        store.flush()
-        first = store.last_seq() + 1
-
-        def emit(start: int, count: int) -> None:
-            for i in range(start, start + count):
-                store.append_event("tool-use", {"id": f"bench-{i}", "title": f"bench {i}",
-                                                "kind": "other", "status": "in_progress"},
-                                   mission=a["mission"])
-
-        stats = await paced(float(a["rate"]), int(a["n"]), emit)
-        store.flush()
-        self.finish(json.dumps({**stats, "first": first, "last": store.last_seq()}))
+def tool_use(body: dict[str, Any], i: int) -> tuple[str, dict[str, Any], dict[str, Any]]:
+    """The ``i``-th event: a tool call of ``body["mission"]`` starting."""
+    return "tool-use", {"id": f"bench-{i}", "title": f"bench {i}", "kind": "other",
+                        "status": "in_progress"}, {"mission": body["mission"]}
 
 
 def _jupyter_server_extension_points() -> list[dict]:
@@ -41,6 +25,4 @@ def _jupyter_server_extension_points() -> list[dict]:
 
 
 def _load_jupyter_server_extension(serverapp) -> None:
-    base = serverapp.web_app.settings["base_url"]
-    serverapp.web_app.add_handlers(".*$", [
-        (url_path_join(base, "overmind-ui-bench", "emit"), EmitHandler)])
+    add_routes(serverapp, "overmind-ui-bench", {"emit": emit_handler(tool_use)})

@@ -17,31 +17,13 @@ Always exits 0 when a target is missed; a broken harness exits non-zero.
 
 from __future__ import annotations
 
-import argparse
 import gzip
-import json
 import statistics
-import subprocess
-import sys
-import tempfile
-import time
-from pathlib import Path
 
-BENCH = Path(__file__).resolve().parent
-REPO = BENCH.parent
-sys.path[:0] = [str(BENCH), str(REPO / "tests"), str(REPO / "tests" / "browser")]
-
-from _report import Row, print_head  # noqa: E402
-from jupyter_process import JupyterProcess  # noqa: E402
-from lab_driver import (  # noqa: E402
-    LABEXTENSION,
-    WIDGET_BUNDLE,
-    check_built,
-    lab_home,
-    launch,
-    open_notebook,
-    write_notebook,
-)
+from _lab_bench import p, post, quick_flag, run  # first: it puts tests/ on sys.path
+from _report import Row, print_head
+from jupyter_process import JupyterProcess
+from lab_driver import LABEXTENSION, WIDGET_BUNDLE, launch, open_notebook, write_notebook
 
 RATE = 200  # events/s
 OBSERVE = """(id) => {
@@ -52,19 +34,6 @@ OBSERVE = """(id) => {
     [Number(cell.dataset.seq), performance.timeOrigin + performance.now()]))
     .observe(cell, {attributes: true, childList: true, characterData: true, subtree: true});
 }"""
-
-
-def start_server(base: Path) -> JupyterProcess:
-    """JupyterLab + Overmind + the bench extension on a scratch git repository."""
-    root, home = base / "root", base / "home"
-    root.mkdir()
-    subprocess.run(["git", "init", "-q", str(root)], check=True)
-    enable = home / "config" / "jupyter_server_config.d" / "ui_bench.json"
-    enable.parent.mkdir(parents=True)
-    enable.write_text(json.dumps({"ServerApp": {"jpserver_extensions": {"_ui_bench_ext": True}}}))
-    env = {**lab_home(home), "PYTHONPATH": f"{BENCH}:{REPO}"}
-    return JupyterProcess(root, home, env=env, args=(
-        "--LabApp.expose_app_in_browser=True",)).start()
 
 
 def latencies(observed: list[list[float]], ts: dict[int, float]) -> tuple[list[float], int]:
@@ -95,10 +64,8 @@ def measure(server: JupyterProcess, n: int) -> dict:
                             'td[data-col="activity"]')
         expect(cell).to_be_attached(timeout=30_000)
         page.evaluate(OBSERVE, mission["id"])
-        resp = server.request("POST", "overmind-ui-bench/emit", {
-            "mission": mission["id"], "rate": RATE, "n": n},
-            {"Authorization": f"token {server.jupyter_token}"}, timeout=n / RATE + 60)
-        stats = resp.json()
+        stats = post(server, "overmind-ui-bench/emit", {
+            "mission": mission["id"], "rate": RATE, "n": n}, timeout=n / RATE + 60)
         page.wait_for_timeout(1000)
         observed = page.evaluate("window.__om")
         browser.close()
@@ -107,12 +74,6 @@ def measure(server: JupyterProcess, n: int) -> dict:
     ts = {e["seq"]: e["ts"] for e in events if e["type"] == "tool-use"}
     values, missing = latencies(observed, ts)
     return {"stats": stats, "values": values, "missing": missing, "dom_updates": len(observed)}
-
-
-def p(values: list[float], q: float) -> float:
-    """The ``q`` quantile (0–1) of ``values`` (nearest rank)."""
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(q * len(ordered)) - 1))]
 
 
 def bundle_rows() -> list[Row]:
@@ -126,19 +87,9 @@ def bundle_rows() -> list[Row]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="5 s of events instead of 20 s")
-    quick = parser.parse_args().quick
-    check_built()
+    quick = quick_flag(__doc__, "5 s of events instead of 20 s")
     n = RATE * (5 if quick else 20)
-    began = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="ui-bench-") as tmp:
-        server = start_server(Path(tmp))
-        try:
-            found = measure(server, n)
-        finally:
-            server.api("POST", "shutdown", {}, timeout=60)
-            left = server.reap()
+    found, left, took = run("_ui_bench_ext", lambda server: measure(server, n))
     values = found["values"]
     rows = [Row("1", f"event → DOM at {RATE} events/s, p99", p(values, 0.99), "{:.1f} ms",
                 "", None, "≤ 100 ms", p(values, 0.99) <= 100),
@@ -150,8 +101,8 @@ def main() -> None:
     s = found["stats"]
     print(f"events emitted: {n} in {s['elapsed_s']:.1f} s (max batch {s['max_batch']}, "
           f"emitter late ≤ {s['late_ms_max']:.1f} ms); DOM updates: {found['dom_updates']}; "
-          f"events never shown: {found['missing']}; leftover processes: {len(left)}; "
-          f"run {time.monotonic() - began:.0f} s")
+          f"events never shown: {found['missing']}; leftover processes: {left}; "
+          f"run {took:.0f} s")
 
 
 if __name__ == "__main__":

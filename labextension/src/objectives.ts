@@ -89,6 +89,8 @@ export class ObjectivesPart implements Part {
   readonly key = 'objectives';
   readonly objectives = new Map<string, ObjectiveNode>();
   readonly agents = new Map<string, AgentNode>();
+  /** Main-thread time spent in `apply` so far (ms): what the tree's live updates cost. */
+  busyMs = 0;
   private readonly detail: boolean;
 
   constructor(readonly options: ObjectivesOptions = {}) {
@@ -136,8 +138,15 @@ export class ObjectivesPart implements Part {
     return node;
   }
 
-  /** Apply one event; true when a node changed. */
+  /** Apply one event; true when a node changed. Its time adds to `busyMs`. */
   apply(e: OvermindEvent<string>): boolean {
+    const began = performance.now();
+    const changed = this.reduce(e);
+    this.busyMs += performance.now() - began;
+    return changed;
+  }
+
+  private reduce(e: OvermindEvent<string>): boolean {
     if (e.objective) {
       return this.applyObjective(e, e.data as Data);
     }

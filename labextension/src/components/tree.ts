@@ -16,6 +16,8 @@ import { type ChangeNode, type ObjectiveNode, ObjectivesPart, type TaskNode } fr
 import type { Change, Session } from '../session';
 import type { ViewFactory } from '../widgetview';
 import { connectionPill, showConnection } from './connection';
+import { DiffView } from './diff';
+import { profiledRender, profileLog } from './treeprofile';
 import { duration, StepList, toggle, usageText } from './treesteps';
 
 export interface TreeOptions {
@@ -177,9 +179,10 @@ export class ExecutionTree {
   private readonly error = h('li', { class: 'om-tree-line om-tree-error', role: 'alert' });
   private readonly tasks = new Map<string, TaskView>();
   private readonly changeViews = new Map<string, ChangeView>();
-  private readonly schedule = frameThrottle(() => this.render());
+  private readonly schedule = frameThrottle(() => profiledRender(this.el, () => this.render()));
   private readonly unlisten: () => void;
   private rev = -1;
+  private busyMs = 0; // the part's busyMs at the last batch
 
   constructor(
     private readonly session: Session,
@@ -206,6 +209,8 @@ export class ExecutionTree {
       showConnection(this.pill, this.session.connection, this.session.detail);
     }
     if (change.parts.has(this.part.key)) {
+      profileLog()?.push({ kind: 'batch', at: performance.now(), ms: this.part.busyMs - this.busyMs });
+      this.busyMs = this.part.busyMs;
       this.schedule();
     }
   }
@@ -273,11 +278,21 @@ export class ExecutionTree {
   }
 }
 
-/** `VIEWS.tree` of the widget bundle: trait `objective` (its id). */
-export const treeWidgetView: ViewFactory = ({ model, session }) => {
+/**
+ * `VIEWS.tree` of the widget bundle: trait `objective` (its id). A change node's "diff"
+ * opens that change's `DiffView` under the tree (one at a time).
+ */
+export const treeWidgetView: ViewFactory = ({ model, backend, el, session }) => {
   const live = session();
   const objective = String(model.get('objective'));
   const part = live.addPart(new ObjectivesPart({ detail: true, only: objective }));
-  const tree = new ExecutionTree(live, part, objective);
-  return { nodes: [tree.el], dispose: () => tree.dispose() };
+  let diff: DiffView | null = null;
+  const onOpenChange = (id: string) => {
+    diff?.dispose();
+    diff?.el.remove();
+    diff = new DiffView(backend, id);
+    el.append(diff.el);
+  };
+  const tree = new ExecutionTree(live, part, objective, { onOpenChange });
+  return { nodes: [tree.el], dispose: () => (tree.dispose(), diff?.dispose()) };
 };

@@ -5,7 +5,10 @@
  * An agent may make thousands of tool calls; `StepList` renders the last `window` steps
  * (default 100) and offers "show N earlier" to widen it, appending new steps and patching
  * changed ones in place (each step carries a `rev` bumped by the reducer), so one live
- * update touches only what changed.
+ * update touches only what changed. It lets up to `window / 2` more steps pile up before
+ * it drops the oldest rows: dropping rows shifts every row below them, which costs the
+ * browser a layout and a repaint of the whole list, so that happens once per `window / 2`
+ * new steps instead of on every update.
  */
 import { clip, h, setText } from '../dom';
 import type { Step, TextStep, ToolStep, Usage } from '../agentsteps';
@@ -144,11 +147,10 @@ export class StepList {
   render(steps: Step[]): void {
     this.steps = steps;
     const start = Math.max(0, steps.length - this.window);
-    while (this.from < start && this.views.length) {
-      this.views.shift()?.li.remove();
-      this.from++;
+    if (this.from < start && steps.length - this.from > this.window + Math.floor(this.window / 2)) {
+      this.views.splice(0, start - this.from).forEach(v => v.li.remove());
+      this.from = start;
     }
-    this.from = Math.max(this.from, start);
     if (start < this.from) {
       const older = steps.slice(start, this.from).map(s => this.view(s));
       this.list.prepend(...older.map(v => v.li));
