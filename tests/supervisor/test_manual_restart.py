@@ -4,12 +4,15 @@ a new one at once, under the same mission, outside the restart budget."""
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 
 import pytest
 from engine_harness import py, sh, statuses, until_in_log, until_status
 
+from overmind_jupyter.engine import Engine
 from overmind_jupyter.errors import InvalidTransition, UsageError
-from overmind_jupyter.model import MissionSpec, RestartMode, RestartPolicy
+from overmind_jupyter.model import MissionKind, MissionSpec, RestartMode, RestartPolicy
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -137,3 +140,34 @@ def test_two_restarts_at_once_restart_once(harness) -> None:
     m, both, info = harness.run(body)
     assert {x.pid for x in both} == {info["pid"]} and info["pid"] != m.pid
     assert info["restarts"] == 1 and info["status"] == "running"
+
+
+def test_a_restarted_agent_answers_the_next_prompt(tmp_path) -> None:
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    agents = {"fake": [sys.executable, "-m", "overmind_jupyter.testing.acp_agent"]}
+
+    async def said(engine, mission_id: str, text: str) -> str:
+        for _ in range(200):
+            events = await engine.events(mission=mission_id)
+            told = "".join(e["data"].get("text", "") for e in events
+                           if e["type"] == "agent-message")
+            if text in told:
+                return told
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"the agent never said {text!r}; it said {told!r}")
+
+    async def main():
+        engine = Engine(tmp_path, agents=agents, provider_env={})
+        await engine.start()
+        try:
+            m = await engine.run(MissionSpec(["hello"], kind=MissionKind.AGENT, agent="fake"))
+            await said(engine, m.id, "echo: hello")
+            again = await engine.restart(m.id)
+            await engine.send(m.id, "again")
+            return m, again, await said(engine, m.id, "echo: again")
+        finally:
+            await engine.close()
+
+    m, again, told = asyncio.run(main())
+    assert again.pid != m.pid and again.restarts == 1
+    assert told == "echo: helloecho: again"
