@@ -1,7 +1,8 @@
 """The execution tree in a real JupyterLab: ``%%overmind prompt`` with a scripted model
 fills the tree in live (objective, plan, task, agent, tool calls, change) until it is done;
-the sidebar's Objectives section opens the same tree in the main area, and after a page
-reload the replayed tree is the same."""
+its change's "diff" opens the diff under the tree in the widget. The sidebar's Objectives
+section opens the same tree in the main area, where "diff" opens that change's review tab
+(``overmind:open-change`` with its id); after a page reload the replayed tree is the same."""
 
 from __future__ import annotations
 
@@ -59,8 +60,8 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[JupyterProcess]:
 
 
 def outline(tree: Locator) -> list[str]:
-    """Each tree row's node kind, state and text (what a user reads; buttons aside: only
-    the lab wires a change's "diff"), in order."""
+    """Each tree row's node kind, state and text (what a user reads; buttons aside), in
+    order."""
     return tree.locator("li[data-node]").evaluate_all("""items => items.map(li => {
       const row = (li.querySelector(':scope > .om-tree-row') || li).cloneNode(true);
       row.querySelectorAll('button').forEach(b => b.remove());
@@ -88,6 +89,14 @@ def check_done(tree: Locator) -> None:
     expect(tree.locator('li[data-node="scope"]')).to_have_text("scope: calc.py (low)")
 
 
+def check_diff(diff: Locator) -> None:
+    """``diff`` shows the change of the scripted task: the print added to calc.py."""
+    calc = diff.locator('.om-diff-file[data-path="calc.py"]')
+    expect(calc).to_be_visible(timeout=TIMEOUT_MS)
+    expect(calc.locator('td.om-diff-code[data-kind="+"]')).to_have_text(
+        ["+    print('adding')"])
+
+
 def test_prompt_fills_the_tree_live_and_a_reload_replays_the_same_tree(
         lab: JupyterProcess, page: Page):
     # The kernel starts with a first opening: under load the page's first kernel websocket
@@ -108,6 +117,11 @@ def test_prompt_fills_the_tree_live_and_a_reload_replays_the_same_tree(
         "def add(a, b):\n    return a + b\n")
     screenshot(page, "tree-widget-done")
     in_widget = outline(tree)
+    change = tree.locator('li[data-node="change"]').get_attribute("data-change-id")
+    tree.get_by_role("button", name=f"diff of change {change}").click()
+    diff = page.locator(f'.overmind-widget .om-diff[data-change="{change}"]')
+    check_diff(diff)
+    screenshot(page, "tree-widget-diff")
 
     sidebar = open_sidebar(page)
     row = sidebar.locator(".om-objective-row")
@@ -117,6 +131,8 @@ def test_prompt_fills_the_tree_live_and_a_reload_replays_the_same_tree(
     main = page.locator('[id^="overmind-tree-"] .om-tree-view')
     check_done(main)
     screenshot(page, "tree-main-area")
+    main.get_by_role("button", name=f"diff of change {change}").click()
+    check_diff(page.locator(f'.om-change-review[data-change-id="{change}"] .om-diff'))
 
     page.reload()
     row = open_sidebar(page).locator(".om-objective-row")
