@@ -54,7 +54,8 @@ function summary(e: OvermindEvent<string>): string | null {
     case 'mission-status':
       return d.reason ? `${d.status}: ${d.reason}` : null;
     case 'mission-restart':
-      return `restart #${d.attempt} in ${Number(d.delay_s).toFixed(1)} s`;
+      return d.reason === 'restarted by user' ? `restarted by user (#${d.attempt})`
+        : `restart #${d.attempt} in ${Number(d.delay_s).toFixed(1)} s`;
     case 'mission-stalled':
       return `stalled: no output for ${Math.round(d.idle_s)} s`;
     case 'mission-child-failed':
