@@ -101,9 +101,11 @@ class WorkFacade:
             raise
 
     def _kept_worktrees(self) -> set[Path]:
-        """Worktrees of changes still under review (reconcile keeps them)."""
+        """Worktrees of changes still under review and of live worktree missions
+        (reconcile keeps them)."""
         return {Path(c.data["workspace"]) for c in self.records.list("change")
-                if c.state in ("open", "approved", "conflicted") and c.data.get("workspace")}
+                if c.state in ("open", "approved", "conflicted") and c.data.get("workspace")
+                } | self.command_changes.live_worktrees()
 
     async def _close_work(self, stop_missions: bool = True) -> None:
         if self.orchestrator is None:

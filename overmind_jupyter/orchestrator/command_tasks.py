@@ -29,7 +29,7 @@ import shlex
 from pathlib import Path
 from typing import Any
 
-from ..errors import OvermindError, UsageError
+from ..errors import UsageError
 from ..events import Event
 from ..model import ExitInfo, Mission, MissionSpec, MissionStatus
 from ..store import Store
@@ -37,7 +37,7 @@ from ..store.records import Record, Records
 from ..supervisor import logs
 from ..workspace.commit import commit_all
 from ..workspace.errors import WorkspaceError
-from ..workspace.git import GitError, current_branch, git
+from ..workspace.git import current_branch, git
 from ..workspace.worktrees import Workspace
 from .changes import Changes
 
@@ -114,18 +114,23 @@ class CommandChanges:
 
     async def ending(self, m: Mission, status: MissionStatus, info: ExitInfo) -> None:
         """Supervisor ``on_ending`` hook: a clean exit's edits become a change; otherwise
-        the worktree and its branch go. Never raises (a failure is logged and written to
-        the mission's log; the worktree is then kept for inspection)."""
+        the worktree and its branch go; a re-adopted mission's unknown exit keeps them. Never
+        raises (a failure is logged and written to the mission's log; the worktree is then
+        kept for inspection)."""
         ws = self._claim(m)
         if ws is None:
             return
         try:
-            if status is MissionStatus.EXITED and info.returncode == 0 and \
-                    await self._open_change(m, ws):
-                return
-            await self.pool.release(ws, delete_branch=True, force=True)
-        except (OvermindError, GitError, OSError) as exc:
-            log.warning("worktree mission %s: %s", m.name, exc)
+            await self.pool.start()  # after an engine restart it may not be yet
+            if status is MissionStatus.EXITED and info.returncode is None and \
+                    info.signal is None:  # re-adopted: whether it finished is unknown
+                logs.write_marker(m.log_path, f"exit status unknown: its worktree {ws.path} "
+                                  f"and branch {ws.branch} are kept as they are")
+            elif not (status is MissionStatus.EXITED and info.returncode == 0
+                      and await self._open_change(m, ws)):
+                await self.pool.release(ws, delete_branch=True, force=True)
+        except Exception as exc:  # raising here would leave the mission live forever
+            log.exception("worktree mission %s", m.name)
             logs.write_marker(m.log_path, f"its worktree {ws.path} is kept: {exc}")
 
     def _claim(self, m: Mission) -> Workspace | None:
@@ -185,7 +190,15 @@ class CommandChanges:
 
     def live_missions(self) -> list[str]:
         """Ids of the live worktree missions (to stop before the pool closes)."""
-        return [m.id for m in self.store.missions(live_only=True) if TARGET_ENV in m.env]
+        return [m.id for m in self._live()]
+
+    def live_worktrees(self) -> set[Path]:
+        """Worktrees of live worktree missions (a reconcile must keep them)."""
+        return {Path(m.env["OVERMIND_WORKSPACE"]) for m in self._live()}
+
+    def _live(self) -> list[Mission]:
+        return [m for m in self.store.missions(live_only=True)
+                if TARGET_ENV in m.env and "OVERMIND_WORKSPACE" in m.env]
 
     async def close(self, missions_stopped: bool) -> None:
         """Engine shutdown: wait for background releases; once every mission is stopped

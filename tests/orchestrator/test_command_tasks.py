@@ -234,3 +234,22 @@ def test_worktree_in_a_blueprint_must_be_a_boolean(tmp_path: Path) -> None:
         parse(text, "bp.toml", tmp_path)
     ok = parse(text.replace('"yes"', "true"), "bp.toml", tmp_path)
     assert ok.specs["fix"].worktree
+
+
+def test_a_readopted_mission_whose_exit_is_unknown_keeps_its_work(harness: Harness) -> None:
+    repo = project(harness.root)
+
+    async def body(engine: Engine) -> None:
+        m = await engine.run(MissionSpec(
+            command=["sh", "-c", "echo ONE = 11 > a/one.py; sleep 1.5"], name="slow",
+            worktree=True))
+        await engine.close(stop_missions=False)  # the process keeps running
+        later = await harness.engine()  # re-adopts it; its exit status will be unknown
+        ended = await later.wait(m.id, timeout_s=30)
+        assert ended.exit is not None and ended.exit.returncode is None
+        assert await later.changes() == []  # not known to be clean: no change opened …
+        kept = repo / ".overmind" / "worktrees" / "slow"
+        assert (kept / "a" / "one.py").read_text() == "ONE = 11\n"  # … and nothing lost
+        assert "exit status unknown" in await later.logs(m.id)
+
+    harness.run(body)
