@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flow_helpers import (
@@ -63,7 +64,7 @@ async def test_conflicting_objectives_referee_rejected_then_host_closes(tmp_path
         evaluator=[respond({"done": True, "feedback": "ok"})] * 2,
         referee=respond({"resolution": leftover, "confidence": 0.95,
                          "explanation": "kept both"}),
-        tasks={"double": edit("    return 2 * (a + b)\n"),
+        tasks={"double": slow(edit("    return 2 * (a + b)\n")),
                "square": edit("    return (a + b) ** 2\n")})
     engine = Engine(repo, provider_env={"OVERMIND_MODEL": f"scripted:{scripts}"})
     await engine.start()
@@ -89,6 +90,12 @@ async def test_conflicting_objectives_referee_rejected_then_host_closes(tmp_path
     landed = {"double": "2 * (a + b)", "square": "(a + b) ** 2"}[changes["merged"]["task"]]
     assert (repo / "calc.py").read_text() == f"def add(a, b):\n    return {landed}\n"
     assert f"overmind/{closed['task']}" in git(repo, "branch", "--list", "overmind/*")
+
+
+def slow(turns: list[dict[str, Any]], delay_s: float = 1.0) -> list[dict[str, Any]]:
+    """``turns`` with ``delay_s`` s of model latency first: the first objective cannot
+    merge before the second is created (0.35 s later), so both start from one base."""
+    return [{**turns[0], "delay_s": delay_s}, *turns[1:]]
 
 
 async def test_restart_reconciles_worktrees_never_deleting_dirty_ones(tmp_path: Path) -> None:

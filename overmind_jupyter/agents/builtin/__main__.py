@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import gc
 import os
 import sys
@@ -94,5 +95,16 @@ def _defer_schema_builds() -> None:
         defaults["defer_build"] = True
 
 
+def _exit_at_once(code: int) -> None:
+    """End the process without the interpreter's teardown (freeing every module and the
+    ~270 schema classes costs 60–160 ms of CPU, taken from agents starting beside it).
+    Nothing is lost: the ACP session is over (stdin closed), transcripts are written
+    synchronously, and the standard streams are flushed first."""
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):
+            stream.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    _exit_at_once(main())
