@@ -20,7 +20,8 @@ def add_parsers(sub: Any) -> None:
     """Add the orchestration subcommands to ``sub`` (an argparse subparsers action)."""
     p = sub.add_parser("prompt", help="submit a prompt: it is planned and run by agents")
     p.add_argument("text", nargs="*")
-    p.add_argument("--agent")
+    p.add_argument("--agent", help="which configured agent runs its tasks (`overmind agents`; "
+                   "a guest chooses among the host's)")
     p.add_argument("--wait", action="store_true", help="wait until its objective has ended")
     p.add_argument("--shared", action="store_true",
                    help="run its tasks in your own checkout, one at a time (no worktrees)")
