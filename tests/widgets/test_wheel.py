@@ -26,12 +26,13 @@ def run(argv: list[str], env: dict[str, str], timeout: float = 300) -> str:
 
 
 def build_wheel(dest: Path) -> Path:
-    """``pip wheel`` of this checkout with this environment's hatchling and build hook
-    (the hook rebuilds the UI only when its sources are newer than the built assets)."""
+    """``python -m build --wheel`` of this checkout with this environment's hatchling and
+    build hook (the hook rebuilds the UI only when its sources are newer than the built
+    assets)."""
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}"
                                  f"{os.environ.get('PATH', '')}"}
-    run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
-         "-w", str(dest), str(REPO)], env)
+    run([sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(dest),
+         str(REPO)], env)
     [wheel] = dest.glob("overmind_jupyter-*.whl")
     return wheel
 
