@@ -16,6 +16,7 @@ from flow_helpers import git, log_task_scripts, project
 from overmind_jupyter.agents.adapters import BUILTIN_MODULE
 from overmind_jupyter.engine import Engine
 from overmind_jupyter.errors import Forbidden, UsageError
+from overmind_jupyter.orchestrator import party_wire
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -111,3 +112,11 @@ async def _grouped(engine: Engine, prompt_id: str) -> str:
         if rec.data.get("objective"):
             return rec.data["objective"]
         await asyncio.sleep(0.05)
+
+
+def test_a_prompt_frame_carries_the_agent_chosen() -> None:
+    frame = party_wire.parse(party_wire.frame("prompt", ref=1, text="x", agent="twin"))
+    assert (frame.text, frame.agent) == ("x", "twin")
+    assert party_wire.parse(party_wire.frame("prompt", text="x")).agent is None
+    with pytest.raises(UsageError, match="check agent"):
+        party_wire.parse(party_wire.frame("prompt", text="x", agent="a" * 65))
