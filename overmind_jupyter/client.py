@@ -269,9 +269,11 @@ class Client(WorkClient):
         """See ``Engine.join``."""
         return await self._call("POST", "party/join", {"invite": invite, "name": name})
 
-    async def party_prompt(self, text: str, member: str | None = None) -> dict[str, Any]:
+    async def party_prompt(self, text: str, member: str | None = None,
+                           agent: str | None = None) -> dict[str, Any]:
         """See ``Engine.party_prompt``."""
-        return await self._call("POST", "party/prompts", {"text": text, "member": member})
+        return await self._call("POST", "party/prompts",
+                                {"text": text, "member": member, "agent": agent})
 
     async def leave(self, member: str | None = None) -> dict[str, Any]:
         """See ``Engine.leave``."""

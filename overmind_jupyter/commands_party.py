@@ -69,6 +69,7 @@ def _add_party_actions(acts: Any) -> None:
     p = acts.add_parser("prompt", help="submit a prompt to the party")
     p.add_argument("text", nargs="+")
     p.add_argument("--as", dest="member", metavar="NAME")
+    p.add_argument("--agent", metavar="NAME", help="which of the host's agents runs it")
     acts.add_parser("leave", help="leave a joined party").add_argument(
         "--as", dest="member", metavar="NAME")
     acts.add_parser("close", help="close the hosted party")
@@ -122,7 +123,7 @@ _ACTIONS = {
     "role": lambda api, a: api.member_action(a.ref, "role", a.role),
     "share": lambda api, a: api.prompt_action(a.ref, "share"),
     "move": lambda api, a: api.prompt_action(a.ref, "move", a.position),
-    "prompt": lambda api, a: api.party_prompt(" ".join(a.text), a.member),
+    "prompt": lambda api, a: api.party_prompt(" ".join(a.text), a.member, a.agent),
     "leave": lambda api, a: api.leave(a.member),
     "close": lambda api, a: api.close_party(),
 }

@@ -247,7 +247,7 @@ class PartySocket(WebSocketMixin, WebSocketHandler, JupyterHandler):
         if request.type == "status":
             return self.party.guest_status(self.member_id)
         if request.type == "prompt":
-            rec = self.party.submit_prompt(self.member_id, request.text or "")
+            rec = self.party.submit_prompt(self.member_id, request.text or "", request.agent)
             return prompt_view(rec, self.member_id)
         if request.type == "leave":
             return member_row(self.party.leave(self.member_id))
@@ -323,7 +323,7 @@ class PromptsHandler(OvermindHandler):
     @endpoint
     async def post(self) -> None:
         b = self.body(PartyPromptBody)
-        self.send_json(await self.engine.party_prompt(b.text, b.member), 201)
+        self.send_json(await self.engine.party_prompt(b.text, b.member, b.agent), 201)
 
 
 class PromptHandler(OvermindHandler):

@@ -123,10 +123,12 @@ class PromptActionBody(_Strict):
 
 
 class PartyPromptBody(_Strict):
-    """``POST /party/prompts``: a prompt to the party (``member``: which joined identity)."""
+    """``POST /party/prompts``: a prompt to the party (``member``: which joined identity;
+    ``agent``: which of the host's agents runs its tasks)."""
 
     text: str = Field(min_length=1, max_length=100_000)
     member: str | None = Field(None, min_length=1, max_length=40)
+    agent: str | None = Field(None, min_length=1, max_length=64)
 
 
 class JoinBody(_Strict):

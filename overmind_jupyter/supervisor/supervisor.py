@@ -118,8 +118,10 @@ class Supervisor:
 
     async def _one_run(self, rt: Runtime, m: Mission) -> tuple[ExitCause, ExitInfo]:
         self.store.transition(m.id, S.SPAWNING, fetch=False)
-        env = {**(self.base_env if self.base_env is not None else os.environ), **m.env,
-               **self.secret_env(m), "OVERMIND_MISSION_ID": m.id,
+        # provider keys and defaults fill in; what the mission itself sets wins (a task's
+        # own model and remaining budget must not be replaced by server-wide defaults)
+        env = {**(self.base_env if self.base_env is not None else os.environ),
+               **self.secret_env(m), **m.env, "OVERMIND_MISSION_ID": m.id,
                "OVERMIND_MISSION_NAME": m.name}
         try:
             child = spawn(m.command, m.cwd, env, m.log_path,

@@ -105,3 +105,12 @@ async def test_party_status_reports_presence_and_a_link_still_awaiting_approval(
     assert members["bob"]["connected"] is True
     await engine.leave("bob")
     await eventually(lambda: not engine.party.connected(), what="bob gone")
+
+
+async def test_a_guests_agent_choice_reaches_the_host_and_is_checked_there(guest_engine):
+    engine, _ = guest_engine, await join_own_party(guest_engine)
+    with pytest.raises(UsageError, match="this party's agents: builtin"):
+        await engine.party_prompt("use a made-up agent", member="bob", agent="nosuch")
+    await engine.party_prompt("use the built-in agent", member="bob", agent="builtin")
+    [queued] = [p for p in engine.party.prompts(engine.party.require())]
+    assert queued.data["agent"] == "builtin"

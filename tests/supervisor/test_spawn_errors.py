@@ -66,3 +66,17 @@ def test_run_returns_at_the_first_spawn_failure_even_when_restarting(harness) ->
     assert "command not found" in first.exit.reason
     assert done.status.value == "failed"
     assert log.count("spawn failed") == 4
+
+
+def test_a_missions_own_environment_wins_over_provider_defaults(harness) -> None:
+    async def body(engine):
+        # provider keys and defaults are given to the child, never stored; a value the
+        # mission sets itself (a task's remaining budget) must not be replaced by them
+        engine.supervisor.secret_env = lambda m: {"OVERMIND_MAX_TOKENS": "999", "KEY": "k"}
+        m = await engine.run(MissionSpec(
+            ["sh", "-c", 'echo "$OVERMIND_MAX_TOKENS $KEY"'], env={"OVERMIND_MAX_TOKENS": "5"}))
+        await engine.wait(m.id, 10)
+        return await engine.logs(m.id), engine.store.get_mission(m.id).env
+    log, stored = harness.run(body)
+    assert log.strip() == "5 k"
+    assert "KEY" not in stored  # the secret stays out of the store
