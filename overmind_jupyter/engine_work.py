@@ -59,7 +59,8 @@ class WorkFacade:
         self.blueprints.worktrees = self.command_changes
         runner = TaskRunner(self.records, self.store, self.pool, self.changes_, self.roles,
                             self.run, self.wait, budget_env=lambda oid: self.orchestrator
-                            .budget.env(oid), work_done=self.agents.work_done)
+                            .budget.env(oid), work_done=self.agents.work_done,
+                            stop_mission=self.stop)
         runner_ref.append(runner)
         self.orchestrator = Orchestrator(self.root, self.records, self.questions,
                                          self.changes_, runner, self.roles,

@@ -10,10 +10,13 @@ its worktree is released at once.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import secrets
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from ..errors import OvermindError
 from ..model import Mission, MissionKind, MissionSpec, MissionStatus
 from ..store import Store
 from ..store.records import EventSpec, Record, Records
@@ -25,6 +28,7 @@ from .scheduler import TaskNode
 StartAgent = Callable[[MissionSpec], Awaitable[Mission]]
 WaitMission = Callable[[str], Awaitable[Mission]]
 WorkDone = Callable[[str], Awaitable[bool]]  # AgentRuntime.work_done
+StopMission = Callable[[str], Awaitable[Any]]  # the engine's ``stop``
 PROMPT = """You are one agent of a team, working on task "{name}" of the objective "{title}".
 
 Objective (what the team asked for):
@@ -57,17 +61,20 @@ class TaskRunner:
         work_done: waits for the agent's last answer; True when it finished its work
             (``AgentRuntime.work_done``): the task then goes on while the agent's process
             exits, instead of waiting for the exit.
+        stop_mission: stops an agent mission (the engine's ``stop``): a cancelled task
+            stops its agent before its worktree is released.
     """
 
     def __init__(self, records: Records, store: Store, pool: Any, changes: Changes,
                  roles: Callable[[], RoleModels], start_agent: StartAgent,
                  wait_mission: WaitMission,
                  budget_env: Callable[[str], dict[str, str]] | None = None,
-                 work_done: WorkDone | None = None) -> None:
+                 work_done: WorkDone | None = None,
+                 stop_mission: StopMission | None = None) -> None:
         self.records, self.store, self.pool, self.changes = records, store, pool, changes
         self.roles, self.start_agent, self.wait_mission = roles, start_agent, wait_mission
         self.budget_env = budget_env or (lambda objective: {})
-        self.work_done = work_done
+        self.work_done, self.stop_mission = work_done, stop_mission
         self.workspaces: dict[str, Any] = {}  # change id → Workspace kept for review
 
     async def __call__(self, node: TaskNode) -> str:
@@ -76,10 +83,15 @@ class TaskRunner:
         objective = self.records.get("objective", node.objective)
         ws = await self.pool.acquire(task.data["name"], base=objective.data["base_commit"],
                                      shared=bool(objective.data.get("shared")))
+        mission = None
         try:
             mission = await self._spawn(task, objective, ws)
             ended = await self._ended(mission.id)
         except BaseException:
+            if mission is not None and self.stop_mission is not None:
+                # the agent must not go on writing into a worktree about to be removed
+                with contextlib.suppress(OvermindError):
+                    await asyncio.shield(self.stop_mission(mission.id))
             await self.pool.release(ws, delete_branch=True, force=True)
             raise
         return await self._finish(task, objective, ws, mission.id, ended)

@@ -22,7 +22,7 @@ from flow_helpers import (
 
 from overmind_jupyter.engine import Engine
 from overmind_jupyter.orchestrator.objectives import Settings
-from overmind_jupyter.testing.scripts import respond, tool, write_role_scripts
+from overmind_jupyter.testing.scripts import respond, say, tool, write_role_scripts
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -148,3 +148,33 @@ async def test_shared_opt_out_edits_the_host_checkout_without_a_worktree(tmp_pat
     assert [t["workspace"] for t in done["tasks"]] == [str(repo)]
     assert "print('adding')" in (repo / "calc.py").read_text()  # left for the host to commit
     assert git(repo, "rev-list", "--count", "main").strip() == "1"
+
+
+async def test_cancelling_an_objective_stops_its_running_agent(tmp_path: Path) -> None:
+    repo = project(tmp_path / "p")
+    slow = [{**say("Thinking it over."), "delay_s": 60.0}]
+    scripts = log_task_scripts(tmp_path / "s", slow)
+    engine = Engine(repo, provider_env={"OVERMIND_MODEL": f"scripted:{scripts}"})
+    await engine.start()
+    try:
+        objective = await engine.prompt("log every addition")
+        spawned = await until_event(engine, "agent-spawned")
+        await engine.cancel_objective(objective["id"])
+        agent = await engine.wait(spawned["mission"], 20)  # stopped, not left running
+        final = await engine.wait_objective(objective["id"], 20)
+        await until_event(engine, "task-status", lambda d: d["state"] == "cancelled")
+    finally:
+        await engine.close(stop_missions=False)  # what is still running would show here
+    assert agent.status.value in ("exited", "killed") and final["state"] == "cancelled"
+    assert not list((repo / ".overmind" / "worktrees").glob("log*"))  # released
+
+
+async def until_event(engine: Engine, kind: str, match: Any = lambda data: True,
+                      timeout: float = 60) -> dict[str, Any]:
+    """The first event of type ``kind`` whose data ``match`` accepts (polled)."""
+    async def poll() -> dict[str, Any]:
+        while not (found := [e for e in await engine.events(limit=10_000)
+                             if e["type"] == kind and match(e["data"])]):
+            await asyncio.sleep(0.05)
+        return found[0]
+    return await asyncio.wait_for(poll(), timeout)
