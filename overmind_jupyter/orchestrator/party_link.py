@@ -142,6 +142,7 @@ class PartyLink:
         kind = msg.get("type")
         if kind == "events" and msg["events"]:
             self.last_seq = msg["events"][-1]["seq"]
+            self._follow_own_member(msg["events"])
             self.on_events(msg["events"])
         elif kind == "welcome":
             self.info.update(party=msg["party"], member=msg["member"])
@@ -151,6 +152,15 @@ class PartyLink:
                 future.set_result(msg)
         elif kind == "error":
             log.info("party %s: %s", self.invite.url, msg.get("message"))
+
+    def _follow_own_member(self, events: list[dict[str, Any]]) -> None:
+        """Keep ``info["member"]`` current: the host may change this member's role."""
+        me = (self.info.get("member") or {}).get("id")
+        for e in events:
+            d = e.get("data") or {}
+            if e.get("type", "").startswith("member-") and me and d.get("member") == me:
+                self.info["member"] = {**self.info["member"], "role": d.get("role"),
+                                       "state": d.get("state")}
 
     async def request(self, type_: str, **fields: Any) -> Any:
         """Send one request frame and return its reply's ``data``.

@@ -114,3 +114,14 @@ async def test_a_guests_agent_choice_reaches_the_host_and_is_checked_there(guest
     await engine.party_prompt("use the built-in agent", member="bob", agent="builtin")
     [queued] = [p for p in engine.party.prompts(engine.party.require())]
     assert queued.data["agent"] == "builtin"
+
+
+async def test_a_role_change_by_the_host_shows_on_the_guests_side(guest_engine):
+    engine, _ = guest_engine, await join_own_party(guest_engine)
+    await engine.member_action("bob", "role", "viewer")
+
+    def bobs_role() -> str | None:
+        return engine.party_links["bob"].info["member"]["role"]
+    await eventually(lambda: bobs_role() == "viewer", what="bob's new role on his side")
+    [link] = (await engine.party_status())["joined"]
+    assert link["member"]["role"] == "viewer" and link["member"]["state"] == "approved"
