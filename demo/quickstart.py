@@ -26,6 +26,8 @@ from pathlib import Path
 from overmind_jupyter import runtime_files
 from overmind_jupyter.agents import adapters
 from overmind_jupyter.errors import EngineUnavailable
+from overmind_jupyter.llm.registry import split_base_url
+from overmind_jupyter.llm.retry import public_url
 
 from . import project, scenario
 
@@ -35,6 +37,9 @@ SCRIPTS_DIR = "scripted-model"  # under the work directory
 LABEL_ENV = "OVERMIND_DEMO_MODEL"  # demo/main.py tells the notebook which model answers
 CLI_TIMEOUT_S = 120.0
 SERVER_VARS = ("OVERMIND_URL", "OVERMIND_TOKEN")  # which server a kernel or the CLI uses
+BASE_URL_VARS = {"openai": "OPENAI_BASE_URL", "gemini": "GOOGLE_GEMINI_BASE_URL"}
+PROVIDER_APIS = {"openai": "https://api.openai.com/v1",  # where the SDKs go by default
+                 "gemini": "https://generativelanguage.googleapis.com"}
 SCRIPTED = "scripted model (no API key set: every answer is pre-written in demo/scenario.py)"
 
 
@@ -63,9 +68,16 @@ def configured_model(env: Mapping[str, str]) -> str | None:
     return None
 
 
-def describe(model: str) -> str:
-    """A label for a configured model id: a real model, or a user's own script."""
-    return f"scripted model ({model})" if model.startswith("scripted:") else \
+def describe(model: str, env: Mapping[str, str]) -> str:
+    """A label for a configured model id: a user's own script, or a real model and the
+    endpoint it is asked at (``openai:MODEL@URL``, else ``OPENAI_BASE_URL`` /
+    ``GOOGLE_GEMINI_BASE_URL``, else the provider's own API)."""
+    if model.startswith("scripted:"):
+        return f"scripted model ({model})"
+    provider, _, rest = model.partition(":")
+    name, url = split_base_url(rest)
+    url = url or env.get(BASE_URL_VARS.get(provider, "")) or PROVIDER_APIS.get(provider)
+    return f"{provider}:{name} at {public_url(url)} (a real model)" if url else \
         f"{model} (a real model)"
 
 
@@ -77,7 +89,7 @@ def model_env(env: Mapping[str, str], scripts: Path) -> tuple[dict[str, str], st
     """
     model = configured_model(env)
     if model is not None:
-        return {}, describe(model)
+        return {}, describe(model, env)
     scenario.write_scripts(scripts)
     return {"OVERMIND_MODEL": f"scripted:{scripts}"}, SCRIPTED
 
@@ -134,7 +146,7 @@ def prepare(work: str | Path | None = None, folder: str = project.TABULATE.name)
         (info, label), started = start_server(repo, work), True
     else:  # started earlier, e.g. by demo/main.py (which says which model it uses)
         model = configured_model(os.environ)
-        label = os.environ.get(LABEL_ENV) or (describe(model) if model else SCRIPTED)
+        label = os.environ.get(LABEL_ENV) or (describe(model, os.environ) if model else SCRIPTED)
     os.chdir(repo)
     os.environ["OVERMIND_URL"], os.environ["OVERMIND_TOKEN"] = info["url"], info["token"]
     return Session(repo, info["url"], label, started)

@@ -57,7 +57,10 @@ def _cost(objective: Mapping[str, Any]) -> str:
     if objective.get("scripted"):
         return "$0 (scripted model: no provider was called)"
     usd = objective["spent"].get("cost_usd") or 0.0
-    return f"${usd:.4f}" if usd else "not priced (the model is not in pricing.toml)"
+    # pricing.toml prices only the providers' own APIs: an OpenAI-compatible endpoint
+    # (OPENAI_BASE_URL) is unpriced even for a model name it lists
+    return f"${usd:.4f}" if usd else \
+        "not priced (pricing.toml has no price for this model at this endpoint)"
 
 
 def objective_lines(o: Mapping[str, Any]) -> list[tuple[str, str]]:
