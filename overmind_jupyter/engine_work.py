@@ -22,7 +22,7 @@ from .errors import AmbiguousReference, NotFound, OvermindError, UsageError
 from .llm.contract import ChatModel
 from .model import Mission, MissionSpec
 from .orchestrator import referee as referee_mod
-from .orchestrator.changes import Changes
+from .orchestrator.changes import UNDER_REVIEW, Changes
 from .orchestrator.command_tasks import CommandChanges
 from .orchestrator.mailbox import Mailbox
 from .orchestrator.objectives import Orchestrator, Settings
@@ -105,7 +105,7 @@ class WorkFacade:
         """Worktrees of changes still under review and of live worktree missions
         (reconcile keeps them)."""
         return {Path(c.data["workspace"]) for c in self.records.list("change")
-                if c.state in ("open", "approved", "conflicted") and c.data.get("workspace")
+                if c.state in UNDER_REVIEW and c.data.get("workspace")
                 } | self.command_changes.live_worktrees()
 
     async def _close_work(self, stop_missions: bool = True) -> None:

@@ -24,6 +24,7 @@ from ..workspace.merge import MergeOutcome, MergeQueue, MergeRequest
 from .questions import Question, Questions
 
 KIND = "change"
+UNDER_REVIEW = ("open", "approved", "conflicted")  # states that can still merge or close
 Released = Callable[[Record], Awaitable[None]]  # called when a change no longer needs its worktree
 
 

@@ -17,11 +17,10 @@ from typing import Any
 
 from ..errors import UsageError
 from ..store.records import EventSpec, Record, Records
-from .changes import Changes
+from .changes import UNDER_REVIEW, Changes
 from .scheduler import TaskNode
 
 MAX_DIFF_CHARS = 20_000  # characters of the previous diff quoted to the agent
-REVIEWABLE = ("open", "approved", "conflicted")
 DESCRIPTION = """Address the review of change {change} ("{title}").
 
 The reviewer ({member}) requested changes:
@@ -56,7 +55,7 @@ class FollowUps:
         if not text.strip():
             raise UsageError("say what should change: the review text is empty")
         rec = self.changes.resolve(ref)
-        if rec.state not in REVIEWABLE:
+        if rec.state not in UNDER_REVIEW:
             raise UsageError(f"change {rec.id} is {rec.state}; only an open, approved or "
                              "conflicted change can get requested changes")
         if rec.parent is None:
