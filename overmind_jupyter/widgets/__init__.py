@@ -7,8 +7,9 @@ builds the widget of a parsed command.
 
 from __future__ import annotations
 
+from .ansi import strip_ansi
 from .base import OvermindWidget
-from .views import LogView, MissionTable, QuestionsInbox, for_command, strip_ansi
+from .views import LogView, MissionTable, QuestionsInbox, for_command
 
 __all__ = ["LogView", "MissionTable", "OvermindWidget", "QuestionsInbox", "for_command",
            "strip_ansi"]

@@ -15,6 +15,7 @@ from typing import Any
 from traitlets import Unicode
 
 from .. import commands
+from .ansi import strip_ansi
 from .base import OvermindWidget
 
 
@@ -60,7 +61,6 @@ async def diff_widget(api: Any, args: Any) -> tuple[type[OvermindWidget], dict[s
     """
     if getattr(args, "path", None):
         return None
-    from .views import strip_ansi  # views imports this module for its WIDGETS table
     change = await api.change(args.id)
     text = await api.diff(change["id"])
     head = (f"change {change['id']} [{change['state']}] {change['title']}\n"

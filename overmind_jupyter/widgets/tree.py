@@ -19,6 +19,7 @@ from traitlets import Bool, Unicode
 from .. import commands
 from ..commands import Result
 from ..events import Event
+from .ansi import strip_ansi
 from .base import OvermindWidget
 
 PAGE = 10_000  # the events route's largest page
@@ -97,7 +98,7 @@ def _agent_lines(mission: str, spawned: dict[str, Any], events: list[Event]) -> 
 
 def tree_text(objective: dict[str, Any], objective_events: list[Event],
               agent_events: dict[str, list[Event]]) -> str:
-    """The execution tree as text.
+    """The execution tree as text (escape sequences and control characters stripped).
 
     Args:
         objective: ``GET objectives/{ref}`` (with ``tasks`` and ``changes``).
@@ -122,7 +123,7 @@ def tree_text(objective: dict[str, Any], objective_events: list[Event],
     spent = o.get("spent") or {}
     lines.append(f"  tokens {spent.get('tokens', 0)}"
                  + (f", ${spent['cost_usd']:.4f}" if spent.get("cost_usd") else ""))
-    return "\n".join(lines) + "\n"
+    return strip_ansi("\n".join(lines) + "\n")  # agents' texts are untrusted output
 
 
 async def tree_snapshot(api: Any, ref: str) -> tuple[str, str]:

@@ -6,26 +6,17 @@ bundle; ``for_command`` builds the widget of a parsed ``%overmind`` command.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from traitlets import Bool, Int, Unicode
 
 from .. import commands
+from .ansi import strip_ansi
 from .base import OvermindWidget
 from .changes import changes_widget, diff_widget
 from .party import party_widget
 from .tree import objective_widget, prompt_widget
-
-# CSI / OSC / two-byte escapes and other control characters (tab and newline stay)
-_ANSI = re.compile(r"\x1b\[[0-9;?]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]"
-                   r"|[\x00-\x08\x0b-\x1f\x7f]")
-
-
-def strip_ansi(text: str) -> str:
-    """``text`` without escape sequences or control characters (but tab and newline)."""
-    return _ANSI.sub("", text)
 
 
 class MissionTable(OvermindWidget):

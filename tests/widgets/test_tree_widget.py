@@ -20,7 +20,7 @@ from overmind_jupyter.engine import Engine
 from overmind_jupyter.testing.repos import make_repo
 from overmind_jupyter.testing.scripts import say, tool
 from overmind_jupyter.widgets.routes import request
-from overmind_jupyter.widgets.tree import ExecutionTree
+from overmind_jupyter.widgets.tree import ExecutionTree, tree_text
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "orchestrator"))
 from flow_helpers import log_task_scripts
@@ -143,3 +143,13 @@ def test_prompt_wait_shows_the_live_tree_then_prints_the_summary_once_ended(magi
     assert captured.stdout.startswith(f"objective {tree.objective} done: Log\n")  # at the end
     assert "model: " in captured.stdout
     assert VIEW not in shown(magics, "objectives")[0]  # the list stays a table
+
+
+def test_the_snapshot_shows_agent_output_as_plain_text_without_escapes():
+    objective = {"id": "o1", "state": "running", "title": "Colour", "error": "\x1b[2Jboom",
+                 "tasks": [{"id": "t1", "name": "paint", "state": "running"}]}
+    spawned = [{"type": "agent-spawned", "mission": "m1", "data": {"task": "t1"}}]
+    said = [{"type": "agent-message", "data": {"text": "\x1b[31mred\x1b[0m\x07 done"}}]
+    text = tree_text(objective, spawned, {"m1": said})
+    assert "      message: red done\n" in text and "  error: boom\n" in text
+    assert "\x1b" not in text and "\x07" not in text
