@@ -40,11 +40,10 @@ class Hunk:
 
 @dataclass
 class FileBlock:
-    """One file of a diff: ``status`` (added | deleted | modified | renamed), line counts
-    ``added`` / ``removed`` (0 for binary files), ``binary``, its hunks and whether lines
-    were cut (``truncated``, past ``MAX_LINES``)."""
+    """One file of a diff: line counts ``added`` / ``removed`` (0 for binary files),
+    ``binary``, its hunks and whether lines were cut (``truncated``, past ``MAX_LINES``).
+    Its status and paths come from the ``--name-status -z`` list (``filediff``)."""
 
-    status: str = "modified"
     added: int = 0
     removed: int = 0
     binary: bool = False
@@ -54,12 +53,9 @@ class FileBlock:
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON shape: the fields above with hunks as dicts."""
-        return {"status": self.status, "added": self.added, "removed": self.removed,
+        return {"added": self.added, "removed": self.removed,
                 "binary": self.binary, "truncated": self.truncated,
                 "hunks": [h.to_dict() for h in self.hunks]}
-
-
-_STATUS = {"new file mode": "added", "deleted file mode": "deleted", "rename from": "renamed"}
 
 
 def parse(text: str) -> list[FileBlock]:
@@ -98,8 +94,5 @@ def _header(block: FileBlock, line: str) -> None:
         block.hunks.append(Hunk(int(a), 1 if b is None else int(b), int(c),
                                 1 if d is None else int(d), ctx))
         return
-    for prefix, status in _STATUS.items():
-        if line.startswith(prefix):
-            block.status = status
     if line.startswith("Binary files ") or line == "GIT binary patch":
         block.binary = True
