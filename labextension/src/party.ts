@@ -21,9 +21,9 @@ export interface PartyMember {
   name: string;
   role: string;
   state: string;
-  /** Whether the member has a live connection now, when the server tells (not yet:
-   * presence is otherwise derived from `state`, see `components/partyrows.ts`). */
-  connected?: boolean;
+  /** Whether the member had a live party websocket when the snapshot was taken (null for
+   * the host and hub members, who use REST; see `components/partyrows.ts`). */
+  connected?: boolean | null;
 }
 
 /** An invite: `name` is its code (the secret is never listed); `expires_at` in epoch s. */

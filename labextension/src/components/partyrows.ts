@@ -6,9 +6,10 @@
 import { clip, h, setText } from '../dom';
 import type { PartyMember, PartyPrompt } from '../party';
 
-/** Presence of a member, derived from its state (member events): the server does not
- * report connections yet; when a row carries `connected: false`, an approved member is
- * `away`. */
+/** Presence of a member, derived from its state (member events) and, for an approved
+ * member, the `connected` flag of the last `GET party` snapshot (`party_view.host_status`:
+ * false = no live party websocket; no event reports connections, so it is as fresh as the
+ * snapshot). */
 export type Presence = 'present' | 'away' | 'waiting' | 'gone';
 
 /** `present` (approved), `away` (approved, not connected), `waiting` (pending approval)
