@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__, missions
-from .agents import adapters
-from .agents.policy import DEFAULT_POLICY
+from .agents import adapters, admin_policy
+from .agents.policy import DEFAULT_POLICY, CommandPolicy
 from .agents.runtime import AgentRuntime
 from .engine_party import PartyFacade
 from .engine_review import ReviewFacade
@@ -51,12 +51,17 @@ class Engine(PartyFacade, WorkFacade, ReviewFacade):
         provider_env: model provider keys given to agent missions only (never stored);
             default: those found in this process's environment.
         agents: custom ACP agents, name → argv.
+        command_policy: the administrator's command policy (``c.Overmind.command_policy``):
+            it answers agents' permission requests and binds the built-in agent through
+            ``OVERMIND_COMMAND_POLICY`` (see ``agents.admin_policy``); None: the built-in
+            policy answers, and agents keep their own.
     """
 
     def __init__(self, root: str | Path, *, clock: Clock | None = None,
                  base_env: dict[str, str] | None = None, mode: str = "local",
                  provider_env: dict[str, str] | None = None,
-                 agents: dict[str, list[str]] | None = None) -> None:
+                 agents: dict[str, list[str]] | None = None,
+                 command_policy: CommandPolicy | None = None) -> None:
         self.root = Path(root).resolve()
         self.mode = mode
         self.state_dir = self.root / ".overmind"
@@ -71,6 +76,7 @@ class Engine(PartyFacade, WorkFacade, ReviewFacade):
         self.blueprints: blueprint_run.Coordinators | None = None
         self.provider_env = adapters.provider_env() if provider_env is None else provider_env
         self.adapters = adapters.registry(agents)
+        self.command_policy = command_policy
         self.questions: Questions | None = None
         self.agents: AgentRuntime | None = None
 
@@ -90,7 +96,7 @@ class Engine(PartyFacade, WorkFacade, ReviewFacade):
         self.questions = Questions(self.store)
         self.questions.start()
         self.agents = AgentRuntime(self.store, self.supervisor, self.questions.ask,
-                                   DEFAULT_POLICY)
+                                   self.command_policy or DEFAULT_POLICY)
         self.party = Party(Records(self.store), self.store)
         report = self._reconcile()
         await self._start_work()
@@ -198,6 +204,7 @@ class Engine(PartyFacade, WorkFacade, ReviewFacade):
         prompt = " ".join(spec.command).strip()
         if not prompt:
             raise UsageError("an agent mission needs a prompt: run --type agent -- TEXT")
+        admin_policy.check_mission_env(self.command_policy, spec.env)
         env = {**self.provider_env, **spec.env}
         command = adapters.command_for(spec.agent or "builtin", self.adapters, env)
         # transcripts for ACP session/load after a restart of the agent process
@@ -210,7 +217,11 @@ class Engine(PartyFacade, WorkFacade, ReviewFacade):
         return self.store.get_mission(m.id)
 
     def _secret_env(self, m: Mission) -> dict[str, str]:
-        return self.provider_env if m.kind is MissionKind.AGENT else {}
+        """Environment an agent mission gets at every launch and that is never stored:
+        provider keys and the admin's command policy (the current one, also on restarts)."""
+        if m.kind is not MissionKind.AGENT:
+            return {}
+        return {**self.provider_env, **admin_policy.mission_env(self.command_policy)}
 
     def _create(self, spec: MissionSpec, status: MissionStatus = MissionStatus.PENDING,
                 command: list[str] | None = None) -> Mission:

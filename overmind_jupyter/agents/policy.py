@@ -73,6 +73,10 @@ class CommandPolicy:
         allow: prefixes run without asking, e.g. ``"pytest"``, ``"git status"``.
         deny: prefixes refused outright; they win over ``allow``.
         default: the decision for commands on neither list.
+
+    Raises:
+        UsageError: lists that are not lists of plain command prefixes (strings), or a
+            default other than allow/ask/deny.
     """
 
     allow: Sequence[str]
@@ -82,7 +86,8 @@ class CommandPolicy:
     def __post_init__(self) -> None:
         for field in ("allow", "deny"):
             entries = getattr(self, field)
-            if isinstance(entries, str) or not all(isinstance(e, str) for e in entries):
+            if not isinstance(entries, (list, tuple)) or not all(isinstance(e, str)
+                                                                 for e in entries):
                 raise UsageError(f"{field} must be a list of command prefixes (strings)")
             for entry in entries:
                 _entry_words(entry)  # validates

@@ -20,9 +20,9 @@ from traitlets import Bool, Dict, Enum, Float, Int, Unicode
 
 from .. import runtime_files
 from ..agents import adapters
+from ..agents.admin_policy import policy_from_mapping
 from ..agents.policy import CommandPolicy
 from ..engine import Engine
-from ..errors import UsageError
 from ..orchestrator.objectives import Settings
 from . import hub
 from .admin_config import drop_in_config
@@ -59,7 +59,9 @@ class Overmind(ExtensionApp):
         "Default cost budget of each objective in USD (None: unlimited)."))
     command_policy = Dict({}, config=True, help=(
         "Command policy of agents' commands: {'allow': [prefix…], 'deny': [prefix…], "
-        "'default': 'allow'|'ask'|'deny'} (empty: the built-in policy)."))
+        "'default': 'allow'|'ask'|'deny'} (empty: the built-in policy). It answers agents' "
+        "permission requests and binds the built-in agent's own checks (deny wins; see "
+        "docs/jupyterhub.md)."))
     hub_member_role = Enum(["collaborator", "viewer"], "collaborator", config=True, help=(
         "Under JupyterHub: the party role of hub users the owner shared the server with."))
     hub_members_need_approval = Bool(False, config=True, help=(
@@ -82,8 +84,8 @@ class Overmind(ExtensionApp):
             os.environ.pop(name, None)
         if self.model:
             keys.setdefault("OVERMIND_MODEL", self.model)
-        self.engine = Engine(root, mode="server", provider_env=keys, agents=dict(self.agents))
-        self.agent_policy = self._policy() if self.command_policy else None
+        self.engine = Engine(root, mode="server", provider_env=keys, agents=dict(self.agents),
+                             command_policy=self._policy() if self.command_policy else None)
         self.engine.work_settings = Settings(story_window_s=self.story_window_s,
                                              max_tokens=self.max_tokens,
                                              max_cost_usd=self.max_cost_usd)
@@ -107,11 +109,7 @@ class Overmind(ExtensionApp):
         Raises:
             UsageError: unknown keys or bad entries (the server then fails to start).
         """
-        unknown = set(self.command_policy) - {"allow", "deny", "default"}
-        if unknown:
-            raise UsageError(f"c.Overmind.command_policy: unknown keys {sorted(unknown)}; "
-                             "use allow, deny and default")
-        return CommandPolicy(**{"allow": [], "deny": [], **self.command_policy})
+        return policy_from_mapping(self.command_policy, "c.Overmind.command_policy")
 
     def initialize_handlers(self) -> None:
         """Register the host REST routes and the party's guest routes (the base URL is
@@ -124,8 +122,6 @@ class Overmind(ExtensionApp):
     async def _start_jupyter_server_extension(self, serverapp) -> None:
         """Open the store, reconcile missions, publish the runtime file."""
         report = await self.engine.start()
-        if self.agent_policy is not None:  # the runtime exists once the engine started
-            self.engine.agents.policy = self.agent_policy
         # the address in party invites: through the hub's proxy when the hub says where
         self.engine.party_url = hub.public_url() or self._url()
         os.environ["OVERMIND_URL"] = self._url()  # the port is final once the server runs

@@ -1,4 +1,9 @@
-"""``python -m overmind_jupyter.agents.builtin [--model ID]``: serve ACP on stdio."""
+"""``python -m overmind_jupyter.agents.builtin [--model ID]``: serve ACP on stdio.
+
+Its ``run_command`` policy is the built-in one, bound by the administrator's policy in
+``$OVERMIND_COMMAND_POLICY`` when set (see ``agents.admin_policy``); a malformed value makes
+it exit with status 2 and a message naming the variable.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,10 @@ import contextlib
 import gc
 import os
 import sys
+
+from ...errors import UsageError
+from ..admin_policy import BoundPolicy, policy_from_env
+from ..policy import DEFAULT_POLICY, CommandPolicy
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -33,6 +42,9 @@ def main(argv: list[str] | None = None) -> int:
         print("overmind-builtin-agent: no model configured: pass --model or set "
               "OVERMIND_MODEL", file=sys.stderr)
         return 2
+    policy = _command_policy()
+    if policy is None:
+        return 2
     _skip_schema_docstrings()
     _defer_schema_builds()
     gc.disable()  # the imports below make ~100k objects and free none: collecting is waste
@@ -43,9 +55,20 @@ def main(argv: list[str] | None = None) -> int:
     gc.enable()
     limits = LoopLimits(max_model_calls=args.max_model_calls, max_cost_usd=args.max_cost_usd,
                         max_tokens=args.max_tokens)
-    asyncio.run(run_agent(BuiltinAgent(args.model, limits=limits,
+    asyncio.run(run_agent(BuiltinAgent(args.model, limits=limits, policy=policy,
                                        state_dir=state_dir_from_env())))
     return 0
+
+
+def _command_policy() -> CommandPolicy | BoundPolicy | None:
+    """The built-in policy bound by ``$OVERMIND_COMMAND_POLICY``; None (after saying why on
+    stderr) when that is malformed: the agent then refuses to start rather than run
+    commands unconfined by the administrator's policy."""
+    try:
+        return policy_from_env(DEFAULT_POLICY, os.environ)
+    except UsageError as exc:
+        print(f"overmind-builtin-agent: not starting: {exc.message}", file=sys.stderr)
+        return None
 
 
 def _env_float(name: str) -> float | None:

@@ -31,6 +31,7 @@ from acp.schema import Usage as AcpUsage
 from ... import __version__
 from ...errors import OvermindError
 from ...llm.contract import ChatModel, Message, ProviderError
+from ..admin_policy import BoundPolicy
 from ..confine import Workspace
 from ..guards import LoopGuard, LoopLimits
 from ..policy import DEFAULT_POLICY, CommandPolicy
@@ -64,12 +65,15 @@ class BuiltinAgent:
     Args:
         model_id: e.g. ``openai:gpt-4.1`` or ``scripted:/path/script.json``.
         limits: loop guard budgets per prompt.
-        policy: the command policy of ``run_command``.
+        policy: the command policy of ``run_command`` (default ``DEFAULT_POLICY``; the
+            process entry point binds it with ``OVERMIND_COMMAND_POLICY``, see
+            ``admin_policy``).
         state_dir: where transcripts are kept for ``session/load`` (None: in memory only).
     """
 
     def __init__(self, model_id: str, limits: LoopLimits | None = None,
-                 policy: CommandPolicy | None = None, state_dir: Path | None = None) -> None:
+                 policy: CommandPolicy | BoundPolicy | None = None,
+                 state_dir: Path | None = None) -> None:
         self.model_id, self.limits = model_id, limits or LoopLimits()
         self.policy, self.state_dir = policy or DEFAULT_POLICY, state_dir
         self.sessions: dict[str, Session] = {}

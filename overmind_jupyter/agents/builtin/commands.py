@@ -1,5 +1,8 @@
 """``run_command`` for the built-in agent: tool policy, scrubbed environment, timeout.
 
+The policy is the agent's own, bound by the administrator's when the engine passes one in
+``OVERMIND_COMMAND_POLICY`` (``admin_policy.BoundPolicy``: the stricter decision wins).
+
 A command the policy allows runs as an argv (no shell); one the host approved after an
 "ask" runs under ``/bin/sh -c`` exactly as shown to the host. Output is truncated to
 ``MAX_OUTPUT_CHARS`` (head and tail kept, with a note). A command that outlives its
@@ -17,7 +20,8 @@ import signal
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from ..policy import CommandPolicy, Decision, decide
+from ..admin_policy import BoundPolicy
+from ..policy import CommandPolicy, Decision
 from ..tool_env import scrubbed_env
 
 MAX_OUTPUT_CHARS = 16_000
@@ -35,12 +39,12 @@ class CommandOutcome:
 class CommandRunner:
     """Runs commands under ``policy``; ``ask`` asks the host when the policy says so."""
 
-    def __init__(self, policy: CommandPolicy, ask: Ask) -> None:
+    def __init__(self, policy: CommandPolicy | BoundPolicy, ask: Ask) -> None:
         self.policy, self.ask = policy, ask
 
     async def run(self, command: str, cwd: Path, timeout_s: float) -> CommandOutcome:
         """Decide, maybe ask, then run ``command`` in ``cwd`` for at most ``timeout_s`` s."""
-        decision, reason = decide(self.policy, command)
+        decision, reason = self.policy.decide(command)
         if decision is Decision.DENY:
             return CommandOutcome(False, f"refused by the tool policy: {reason}")
         if decision is Decision.ASK and not await self.ask(command, reason):
