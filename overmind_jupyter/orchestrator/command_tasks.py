@@ -75,29 +75,37 @@ class CommandChanges:
                 for the changes to land on).
             WorkspaceError: git failed (nothing stays acquired).
         """
+        if not any(spec.worktree for spec in specs):
+            return list(specs)
+        top, target = await self._repository()
         done: list[MissionSpec] = []
         try:
             for spec in specs:
-                done.append(await self._prepare_one(spec) if spec.worktree else spec)
+                done.append(await self._prepare_one(spec, top, target) if spec.worktree
+                            else spec)
         except BaseException:
             await self.discard(done)
             raise
         return done
 
-    async def _prepare_one(self, spec: MissionSpec) -> MissionSpec:
+    async def _repository(self) -> tuple[Path, str]:
+        """The host's work tree and its current branch (once per ``prepare``)."""
         try:
             await self.pool.start()
         except WorkspaceError as exc:  # the user's mistake (400), not the server's
             raise UsageError(f"a worktree mission needs a git repository: {exc}") from None
         top = Path((await git("rev-parse", "--show-toplevel", cwd=self.root)).strip()).resolve()
-        where = Path(spec.cwd or self.root).resolve()
-        if not where.is_relative_to(top):
-            raise UsageError(f"a worktree mission runs inside the repository {top}; its "
-                             f"cwd {where} is outside it")
         target = await current_branch(top)
         if target is None:
             raise UsageError(f"{top} is on a detached HEAD: check out the branch the "
                              "mission's change should land on, then run it again")
+        return top, target
+
+    async def _prepare_one(self, spec: MissionSpec, top: Path, target: str) -> MissionSpec:
+        where = Path(spec.cwd or self.root).resolve()
+        if not where.is_relative_to(top):
+            raise UsageError(f"a worktree mission runs inside the repository {top}; its "
+                             f"cwd {where} is outside it")
         ws = await self.pool.acquire(spec.name or "command")
         self._held[str(ws.path)] = ws
         env = {**spec.env, **ws.env(), TARGET_ENV: target, BASE_ENV: ws.base_commit}
