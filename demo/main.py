@@ -152,6 +152,22 @@ def succeeded(objectives: list[dict[str, Any]]) -> bool:
         all(c["state"] == "merged" for c in o["changes"]) for o in objectives)
 
 
+def failures(notebook_ok: bool, objectives: list[dict[str, Any]], left: list[str]
+             ) -> list[str]:
+    """Why the demo failed (empty when it succeeded): a failed cell, each objective not
+    done with its error (e.g. the provider's "rejected the API key (401): check
+    OPENAI_API_KEY"), a task or change left unfinished, what was left behind."""
+    reasons = [] if notebook_ok else ["a notebook cell failed (see above)"]
+    reasons += [f"objective {o['id']} {o['state']}: {o.get('error') or 'no error recorded'}"
+                for o in objectives if o["state"] != "done"]
+    if not objectives:
+        reasons.append("no objective was created")
+    elif not reasons and not succeeded(objectives):
+        reasons.append("not every task is done and every change merged")
+    reasons += [f"left behind: {'; '.join(left)}"] if left else []
+    return reasons
+
+
 def execute(work: Path, repo: Path, label: str, timings: dict[str, float]
             ) -> tuple[bool, list[dict[str, Any]]]:
     """Step 3 and 4: run the notebook, print the summary; return (notebook ok, objectives)."""
@@ -188,7 +204,9 @@ def main(argv: list[str] | None = None) -> int:
     finally:  # whatever happened, no server, mission or worktree outlives the demo
         print("\n== overmind shutdown")
         left = shutdown(work, repo)
-    return 0 if notebook_ok and succeeded(objectives) and not left else 1
+    failed = failures(notebook_ok, objectives, left)
+    print("\ndemo failed: " + "\n  ".join(failed) if failed else "\ndemo succeeded")
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

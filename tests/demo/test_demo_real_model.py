@@ -72,6 +72,7 @@ def test_the_demo_says_it_uses_the_openai_model(run: dict, replay: ScriptReplayS
     assert f"openai:{MODEL}" in line and replay.url in line and "real model" in line
     assert "scripted model" not in run["out"]
     assert "left behind: no process, no worktree" in run["out"]
+    assert run["out"].rstrip().endswith("demo succeeded")
 
 
 def test_the_objective_is_done_with_every_change_merged(run: dict) -> None:
@@ -128,8 +129,8 @@ def test_a_refused_key_fails_clearly_and_leaves_nothing_behind(
         run = run_demo(tmp_path / "demo", server.url)
     assert server.requests, "the demo never called the endpoint"
     assert run["code"] != 0
-    origin = server.base_url
-    assert f"{origin} rejected the API key (401): check OPENAI_API_KEY" in run["out"], \
-        run["out"][-4000:]
+    refused = f"endpoint {server.base_url} rejected the API key (401): check OPENAI_API_KEY"
+    closing = run["out"][run["out"].rindex("demo failed: "):]
+    assert refused in closing, run["out"][-4000:]
     assert KEY not in run["out"]
     assert not left_behind(run["repo"], run["work"], Path(run["env"]["JUPYTER_RUNTIME_DIR"]))
