@@ -152,12 +152,13 @@ def succeeded(objectives: list[dict[str, Any]]) -> bool:
         all(c["state"] == "merged" for c in o["changes"]) for o in objectives)
 
 
-def failures(notebook_ok: bool, objectives: list[dict[str, Any]], left: list[str]
+def failures(cell_error: str | None, objectives: list[dict[str, Any]], left: list[str]
              ) -> list[str]:
-    """Why the demo failed (empty when it succeeded): a failed cell, each objective not
-    done with its error (e.g. the provider's "rejected the API key (401): check
-    OPENAI_API_KEY"), a task or change left unfinished, what was left behind."""
-    reasons = [] if notebook_ok else ["a notebook cell failed (see above)"]
+    """Why the demo failed (empty when it succeeded): a failed cell (``cell_error``: its
+    ``ename: evalue``, e.g. the provider's "rejected the API key (401): check
+    OPENAI_API_KEY"), each objective not done with its error, a task or change left
+    unfinished, what was left behind."""
+    reasons = [] if cell_error is None else [f"a notebook cell failed: {cell_error}"]
     reasons += [f"objective {o['id']} {o['state']}: {o.get('error') or 'no error recorded'}"
                 for o in objectives if o["state"] != "done"]
     if not objectives:
@@ -169,19 +170,20 @@ def failures(notebook_ok: bool, objectives: list[dict[str, Any]], left: list[str
 
 
 def execute(work: Path, repo: Path, label: str, timings: dict[str, float]
-            ) -> tuple[bool, list[dict[str, Any]]]:
-    """Step 3 and 4: run the notebook, print the summary; return (notebook ok, objectives)."""
-    notebook_ok = True
+            ) -> tuple[str | None, list[dict[str, Any]]]:
+    """Step 3 and 4: run the notebook, print the summary; return (the failed cell's
+    ``ename: evalue`` or None, objectives)."""
+    cell_error = None
     try:
         step(timings, "notebook", "3. notebooks/quickstart.ipynb, executed headless",
              lambda: run_notebook(work, label))
     except CellExecutionError as exc:
-        notebook_ok = False
+        cell_error = f"{exc.ename}: {exc.evalue}"
         print(f"a cell failed:\n{str(exc)[-3000:]}")
     print(f"executed notebook: {work / NOTEBOOK.name}")
     objectives = asyncio.run(_collect(repo))
     print(f"\n== 4. Summary ({label})\n{summary.render(objectives, timings)}")
-    return notebook_ok, objectives
+    return cell_error, objectives
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -200,11 +202,11 @@ def main(argv: list[str] | None = None) -> int:
         info, label = step(timings, "server", "2. Overmind: a headless Jupyter server with "
                            "the extension", lambda: quickstart.start_server(repo, work))
         print(f"{info['url']} (pid {info['pid']}); model: {label}", flush=True)
-        notebook_ok, objectives = execute(work, repo, label, timings)
+        cell_error, objectives = execute(work, repo, label, timings)
     finally:  # whatever happened, no server, mission or worktree outlives the demo
         print("\n== overmind shutdown")
         left = shutdown(work, repo)
-    failed = failures(notebook_ok, objectives, left)
+    failed = failures(cell_error, objectives, left)
     print("\ndemo failed: " + "\n  ".join(failed) if failed else "\ndemo succeeded")
     return 1 if failed else 0
 

@@ -24,6 +24,7 @@ from typing import Any
 
 from .. import lifecycles
 from ..errors import NotFound, OvermindError, UsageError
+from ..llm.contract import ProviderError
 from ..store.records import EventSpec, Record, Records, only
 from ..workspace.git import GitError, current_branch, rev_parse
 from . import evaluator, planner, scope, story
@@ -32,6 +33,7 @@ from .changes import Changes
 from .questions import Questions
 from .roles import RoleModels
 from .scheduler import Scheduler, TaskNode
+from .structured import Spent
 
 log = logging.getLogger("overmind.objectives")
 STORY_WINDOW_S = 0.3  # s approved prompts wait for companions (default of Settings)
@@ -116,22 +118,35 @@ class Orchestrator:
         try:
             result = await story.group(self.roles().engine_model("story"), prompts,
                                        self._story())
-        except OvermindError as exc:  # no story agent: one objective per prompt
+        except OvermindError as exc:
+            if isinstance(exc, ProviderError) and exc.kind == "auth":
+                for _, future in batch:  # every later call would be refused the same way
+                    future.set_exception(exc)
+                return
             log.warning("story agent failed, one objective per prompt: %s", exc)
-            result = None
+            result = None  # no story agent: one objective per prompt
         groups = result.groups if result else [
             story.Group(p.text.splitlines()[0][:80], (p.id,), p.text) for p in prompts]
         if result:
             self._save_story(result.story)
+        await self._create_groups(groups, batch, result.spent if result else None)
+
+    async def _create_groups(self, groups: list[story.Group],
+                             batch: list[tuple[dict[str, Any], asyncio.Future[str]]],
+                             story_spent: Spent | None) -> None:
+        """Create one objective per group; settle each prompt's future with its
+        objective id (or the error). One story call served the whole batch: the first
+        objective created starts with its cost (``story_spent``) already spent."""
         by_id = {f"p{n}": item for n, item in enumerate(batch, start=1)}
         for group in groups:
             members = [by_id[i][0] for i in group.prompt_ids]
             try:
-                oid = await self.create(group.title, group.summary, members)
+                oid = await self.create(group.title, group.summary, members, story_spent)
             except OvermindError as exc:
                 for i in group.prompt_ids:
                     by_id[i][1].set_exception(exc)
                 continue
+            story_spent = None
             for i in group.prompt_ids:
                 if not by_id[i][1].done():
                     by_id[i][1].set_result(oid)
@@ -148,8 +163,10 @@ class Orchestrator:
             self.records.insert("story", "project", "current", {"text": text})
 
     # -- objectives -----------------------------------------------------------------
-    async def create(self, title: str, summary: str, prompts: list[dict[str, Any]]) -> str:
+    async def create(self, title: str, summary: str, prompts: list[dict[str, Any]],
+                     spent: Spent | None = None) -> str:
         """Record an objective for ``prompts`` and start its pipeline; return its id.
+        ``spent``: model use already made on its behalf (the story agent's call).
 
         Raises:
             UsageError: the project is not a git repository with a checked-out branch.
@@ -165,7 +182,7 @@ class Orchestrator:
                "shared": any(p.get("shared") for p in prompts),
                "story": self._story(), "base_commit": base, "target": target, "round": 0,
                "budget": {"max_tokens": s.max_tokens, "max_cost_usd": s.max_cost_usd},
-               "spent": {"tokens": 0, "cost_usd": 0.0}, "auto_merge": s.auto_merge,
+               "spent": _spent_doc(spent), "auto_merge": s.auto_merge,
                "model": self.roles().model_id, "scripted": self.roles().scripted}
         self.records.insert(KIND, oid, "queued", doc, event=EventSpec(
             "objective-created", {"id": oid, "title": title, "prompts": doc["prompts"],
@@ -367,3 +384,11 @@ async def _base(repo: Path) -> tuple[str, str]:
         raise UsageError(f"{repo} is not a git repository with a checked-out branch and a "
                          "commit; objectives need one (git init && git commit)")
     return commit, branch
+
+
+def _spent_doc(spent: Spent | None) -> dict[str, Any]:
+    """An objective's ``spent`` (tokens, USD) starting from ``spent`` (None: nothing)."""
+    if spent is None:
+        return {"tokens": 0, "cost_usd": 0.0}
+    return {"tokens": spent.usage.input_tokens + spent.usage.output_tokens,
+            "cost_usd": spent.cost_usd or 0.0}

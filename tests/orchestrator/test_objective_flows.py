@@ -21,6 +21,7 @@ from flow_helpers import (
 )
 
 from overmind_jupyter.engine import Engine
+from overmind_jupyter.llm.contract import ProviderError
 from overmind_jupyter.orchestrator.objectives import Settings
 from overmind_jupyter.testing.scripts import respond, say, tool, write_role_scripts
 
@@ -29,24 +30,27 @@ pytestmark = pytest.mark.timeout(120)
 
 async def test_budget_pauses_the_objective_and_stop_ends_it(tmp_path: Path) -> None:
     repo = project(tmp_path / "p")
-    scripts = log_task_scripts(tmp_path / "s")
+    big = {"input_tokens": 400, "output_tokens": 100}  # each of the agent's two turns
+    turns = [tool("edit_file", usage=big, path="calc.py", old_text="    return a + b\n",
+                  new_text=LOG_EDIT), say("Changed add().", usage=big)]
+    scripts = log_task_scripts(tmp_path / "s", turns)
     engine = Engine(repo, provider_env={"OVERMIND_MODEL": f"scripted:{scripts}"})
-    engine.work_settings = Settings(max_tokens=300)  # scope 240 + planner 240 > 300
+    engine.work_settings = Settings(max_tokens=700)  # story + scope + planner: 720 > 700
     await engine.start()
     try:
         objective = await engine.prompt("log every addition")
         question = await until_question(engine, "budget")
-        assert "token budget reached (480 of 300 tokens)" in question["text"]
+        assert "token budget reached (720 of 700 tokens)" in question["text"]
         assert (await engine.objective(objective["id"]))["state"] == "paused"
-        await engine.answer(question["id"], "raise")  # doubles it: the task runs
-        second = await until_question(engine, "budget")  # the agent spent past 960
+        await engine.answer(question["id"], "raise")  # doubles it (1,440): the task runs
+        second = await until_question(engine, "budget")  # the agent spent 1,000 more
         assert second["id"] != question["id"]
         await engine.answer(second["id"], "stop")
         final = await engine.wait_objective(objective["id"], 30)
     finally:
         await engine.close()
     assert final["state"] == "cancelled" and "stopped by the host" in final["error"]
-    assert final["budget"]["max_tokens"] == 960 and final["spent"]["tokens"] >= 960
+    assert final["budget"]["max_tokens"] == 1440 and final["spent"]["tokens"] >= 1440
     assert [t["state"] for t in final["tasks"]] == ["done"]
     assert git(repo, "rev-list", "--count", "main").strip() == "1"  # nothing merged
 
@@ -178,3 +182,36 @@ async def until_event(engine: Engine, kind: str, match: Any = lambda data: True,
             await asyncio.sleep(0.05)
         return found[0]
     return await asyncio.wait_for(poll(), timeout)
+
+
+async def test_a_refused_api_key_fails_the_prompt_at_once(tmp_path: Path) -> None:
+    repo = project(tmp_path / "p")
+    refusal = {"error": {"kind": "auth", "message": "401: bad key"}}
+    scripts = write_role_scripts(tmp_path / "s", story=refusal)
+    engine = Engine(repo, provider_env={"OVERMIND_MODEL": f"scripted:{scripts}"})
+    await engine.start()
+    try:
+        with pytest.raises(ProviderError) as refused:
+            await asyncio.wait_for(engine.prompt("log every addition"), 30)
+        objectives = await engine.objectives()
+    finally:
+        await engine.close()
+    assert refused.value.kind == "auth"
+    assert objectives == []  # not one objective per prompt, each failing the same way
+
+
+async def test_the_story_agents_tokens_are_charged_to_the_batchs_objective(tmp_path: Path
+                                                                           ) -> None:
+    repo = project(tmp_path / "p")
+    story = respond({"groups": [{"title": "Log", "prompt_ids": ["p1"], "summary": "log"}],
+                     "story": "calc"}, usage={"input_tokens": 7000, "output_tokens": 77})
+    scripts = write_role_scripts(tmp_path / "s", story=story, scope=SCOPE, planner=plan("log"),
+                                 evaluator=respond({"done": True, "feedback": "ok"}),
+                                 tasks={"log": edit(LOG_EDIT)})
+    engine = Engine(repo, provider_env={"OVERMIND_MODEL": f"scripted:{scripts}"})
+    await engine.start()
+    try:
+        done = await asyncio.wait_for(engine.prompt("log every addition", wait=True), 60)
+    finally:
+        await engine.close()
+    assert done["state"] == "done" and done["spent"]["tokens"] >= 7077
