@@ -42,6 +42,7 @@ EventType = Literal[
     # party (party field set; prompt text only in the submitter's and host's views)
     "party-opened", "party-closed",  # data: {name, host}
     "member-joined", "member-approved", "member-left", "member-kicked",  # data: {member}
+    "member-presence",  # data: {member, name, role, state, connected}  (party websocket)
     "invite-created", "invite-revoked",  # data: {id, code, expires_at}   (never a secret)
     "prompt-queued", "prompt-status",  # data: {id, member, status, text?}
     # orchestration (Overmind multiplayer vocabulary)

@@ -14,7 +14,7 @@ export const EVENT_TYPES = [
   'agent-session', 'agent-prompt', 'agent-thinking', 'agent-message', 'tool-use',
   'tool-result', 'agent-plan', 'agent-usage', 'agent-context', 'agent-liveness',
   'agent-finished', 'question-asked', 'question-answered', 'message', 'party-opened',
-  'party-closed', 'member-joined', 'member-approved', 'member-left', 'member-kicked',
+  'party-closed', 'member-joined', 'member-approved', 'member-left', 'member-kicked', 'member-presence',
   'invite-created', 'invite-revoked', 'prompt-queued', 'prompt-status',
   'objective-created', 'objective-status', 'scope-ready', 'plan-ready', 'task-status',
   'agent-spawned', 'change-status', 'verification', 'run-complete', 'run-error'
@@ -103,6 +103,7 @@ export const DATA_FIELDS: Record<EventType, Fields> = {
   'member-approved': MEMBER,
   'member-left': MEMBER,
   'member-kicked': MEMBER,
+  'member-presence': { member: S, name: S, role: S, state: S, connected: B },
   'invite-created': INVITE,
   'invite-revoked': INVITE,
   'prompt-queued': PROMPT,

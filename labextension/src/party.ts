@@ -189,7 +189,8 @@ export class PartyPart implements Part {
   private applyRow(h: Hosted, type: string, d: Record<string, any>): boolean {
     if (type.startsWith('member-')) {
       h.members.set(d.member, { ...h.members.get(d.member), id: d.member, name: d.name,
-        role: d.role, state: d.state });
+        role: d.role, state: d.state,
+        ...(typeof d.connected === 'boolean' ? { connected: d.connected } : {}) });
     } else if (type.startsWith('invite-')) {
       const state = d.state ?? (type === 'invite-created' ? 'active' : 'revoked');
       h.invites.set(d.id, { id: d.id, name: d.code, role: d.role, state,

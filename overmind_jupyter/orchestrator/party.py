@@ -302,9 +302,26 @@ class Party(PromptQueue):
     def attach(self, member_id: str, close: Callable[[str], None]) -> Callable[[], None]:
         """Register a connection of ``member_id``: ``close(reason)`` is called when the
         member is kicked or leaves, or the party closes. Returns the function that
-        unregisters it."""
-        self._sessions.setdefault(member_id, set()).add(close)
-        return lambda: self._sessions.get(member_id, set()).discard(close)
+        unregisters it. The first connection and the end of the last one append
+        ``member-presence`` (the host's party panel shows who is connected)."""
+        sessions = self._sessions.setdefault(member_id, set())
+        if not sessions:
+            self._presence(member_id, True)
+        sessions.add(close)
+
+        def detach() -> None:
+            live = self._sessions.get(member_id)
+            if live is not None and close in live:
+                live.discard(close)
+                if not live:
+                    self._presence(member_id, False)
+        return detach
+
+    def _presence(self, member_id: str, connected: bool) -> None:
+        member = self.records.get("member", member_id)
+        self.store.append_event("member-presence", {
+            "member": member_id, "name": member.data["name"], "role": member.data["role"],
+            "state": member.state, "connected": connected}, party=member.parent)
 
     def _disconnect(self, member_id: str, why: str) -> None:
         for close in list(self._sessions.pop(member_id, ())):

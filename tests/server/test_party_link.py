@@ -103,8 +103,13 @@ async def test_party_status_reports_presence_and_a_link_still_awaiting_approval(
     await eventually(lambda: engine.party.connected(), what="bob's connection")
     members = {m["name"]: m for m in (await engine.party_status())["hosting"]["members"]}
     assert members["bob"]["connected"] is True
-    await engine.leave("bob")
-    await eventually(lambda: not engine.party.connected(), what="bob gone")
+    engine.party_links["bob"].close()  # the socket drops; bob stays a member
+    await eventually(lambda: not engine.party.connected(), what="bob's socket gone")
+    engine.store.flush()
+    presence = [(e["data"]["name"], e["data"]["connected"], e["data"]["state"])
+                for e in engine.store.read_events(limit=10_000)
+                if e["type"] == "member-presence" and "mirror" not in e["data"]]
+    assert presence == [("bob", True, "pending"), ("bob", False, "approved")]
 
 
 async def test_a_guests_agent_choice_reaches_the_host_and_is_checked_there(guest_engine):

@@ -47,6 +47,8 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "member-approved": {"member": {"id": "u1", "name": "bob", "role": "collaborator"}},
     "member-left": {"member": "u1"},
     "member-kicked": {"member": "u1"},
+    "member-presence": {"member": "u1", "name": "bob", "role": "collaborator",
+                        "state": "approved", "connected": True},
     "invite-created": _INVITE,
     "invite-revoked": _INVITE,
     "prompt-queued": _PROMPT,
