@@ -30,6 +30,8 @@ class Kernel:
     def __init__(self, connection_file: Path) -> None:
         self.client = BlockingKernelClient(connection_file=str(connection_file))
         self.client.load_connection_file()
+        # the default 1 s heartbeat deadline declares a busy machine's kernel dead
+        self.client.hb_channel.time_to_dead = 10.0
         self.client.start_channels()
         self.client.wait_for_ready(timeout=60)
 
