@@ -8,11 +8,10 @@ matching several), ``UsageError`` (bad arguments), ``BlueprintError``.
 from __future__ import annotations
 
 import asyncio
-import codecs
 import logging
 import os
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,15 +21,16 @@ from .agents.policy import DEFAULT_POLICY, CommandPolicy
 from .agents.runtime import AgentRuntime
 from .engine_party import PartyFacade
 from .engine_review import ReviewFacade
+from .engine_views import MissionViews
 from .engine_work import WorkFacade
 from .errors import UsageError
 from .events import Event
-from .model import ExitInfo, Mission, MissionKind, MissionSpec, MissionStatus, mission_to_dict
+from .model import ExitInfo, Mission, MissionKind, MissionSpec, MissionStatus
 from .orchestrator.party import Party
 from .orchestrator.questions import Question, Questions
 from .store import Store, default_db_path, exclude_from_git
 from .store.records import Records
-from .supervisor import blueprint_run, logs, reconcile, stats
+from .supervisor import blueprint_run, reconcile
 from .supervisor.clock import Clock
 from .supervisor.supervisor import Supervisor
 
@@ -40,7 +40,7 @@ FLUSH_DELAY_S = 0.002  # s an appended event may wait before its batch is commit
 BURST_BATCH = 16  # a committed batch this large means a burst: batch the next ones
 
 
-class Engine(PartyFacade, WorkFacade, ReviewFacade):
+class Engine(MissionViews, PartyFacade, WorkFacade, ReviewFacade):
     """Missions and events of one project root.
 
     Args:
@@ -231,50 +231,6 @@ class Engine(PartyFacade, WorkFacade, ReviewFacade):
     def resolve(self, ref: str) -> Mission:
         """See ``missions.resolve``."""
         return missions.resolve(self.store, ref)
-
-    async def ps(self, all: bool = False) -> list[Mission]:
-        """Missions, oldest first: live ones only unless ``all``."""
-        return self.store.missions(live_only=not all)
-
-    async def ps_json(self, all: bool = False) -> str:
-        """``ps`` as JSON text in the ``mission_to_dict`` shape (fast path for ``--json``)."""
-        return self.store.missions_json(live_only=not all)
-
-    async def ps_stats(self, all: bool = False) -> list[dict[str, Any]]:
-        """``ps`` in the ``mission_to_dict`` shape; each live mission also has
-        ``last_line`` and, while its process runs, ``cpu_percent`` (% of one core since
-        the previous measurement) and ``rss_bytes`` of its process tree, measured in one
-        pass over the process table (``supervisor.stats``), off the event loop."""
-        return await asyncio.to_thread(stats.rows, self.store.missions(live_only=not all))
-
-    async def info(self, ref: str) -> dict[str, Any]:
-        """``mission_to_dict`` plus ``children``, ``last_line`` and live ``cpu_percent``/``rss``."""
-        m = self.resolve(ref)
-        data = mission_to_dict(m)
-        data["children"] = [c.id for c in self.store.children(m.id)]
-        data["last_line"] = logs.last_line(m.log_path)
-        data["log_bytes"] = logs.size(m.log_path)
-        data.update((await asyncio.to_thread(stats.measure, [m])).get(m.id, {}))
-        if m.kind is MissionKind.AGENT:
-            data["liveness"] = self.agents.liveness(m.id) or (
-                "done" if m.status is MissionStatus.EXITED else "dead")
-        return data
-
-    async def logs(self, ref: str, tail: int | None = None) -> str:
-        """The mission's log text: the last ``tail`` lines (≤ 256 KiB), or all of that."""
-        return logs.tail(self.resolve(ref).log_path, tail)
-
-    async def follow(self, ref: str, tail: int | None = 10) -> AsyncIterator[str]:
-        """Yield the last ``tail`` lines, then new output until the mission has ended."""
-        m = self.resolve(ref)
-        offset = logs.size(m.log_path)
-        if tail != 0:
-            yield logs.tail(m.log_path, tail)
-        decoder = codecs.getincrementaldecoder("utf-8")("replace")
-        finished = lambda: m.id not in self.supervisor.runtimes  # noqa: E731
-        async for chunk in logs.follow(m.log_path, offset, finished):
-            yield decoder.decode(chunk)
-        yield decoder.decode(b"", final=True)
 
     async def send(self, ref: str, text: str) -> Mission:
         """A line to a session mission's terminal, or a follow-up prompt to an agent."""
