@@ -64,11 +64,16 @@ class WorkFacade:
         runner_ref.append(runner)
         self.orchestrator = Orchestrator(self.root, self.records, self.questions,
                                          self.changes_, runner, self.roles,
-                                         self.work_settings)
+                                         self.work_settings,
+                                         known_agents=self._installed_agents)
         self.subscribe(self.orchestrator.budget.on_events)
         self.party.on_prompt_approved = self._prompt_approved
         self.party.known_agents = lambda: self.adapters  # a prompt's --agent: one of these
         self._prompt_objectives: dict[str, asyncio.Future[str]] = {}
+
+    def _installed_agents(self) -> tuple[str, ...]:
+        """Names of the agents a plan may give a task: configured and installed."""
+        return tuple(name for name, a in self.adapters.items() if a.installed())
 
     async def _prompt_approved(self, prompt: Record) -> None:
         """A party prompt was approved: it joins an objective (``grouped``) with the

@@ -102,12 +102,27 @@ class Retrying:
 StreamItem = Union[TextDelta, ToolCallReady, Usage, TurnEnd, Retrying]
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class ResponseFormat:
+    """Ask for the turn's text to be one JSON value matching ``schema`` (a JSON Schema).
+
+    Adapters use the provider's own mechanism: OpenAI Chat Completions ``response_format``
+    ``{"type": "json_schema", ...}`` (llama-server turns it into a grammar), Gemini
+    ``response_mime_type="application/json"`` with ``response_json_schema``. ``name`` is the
+    schema's name on the wire ([a-zA-Z0-9_-], ≤ 64 chars).
+    """
+
+    name: str
+    schema: dict[str, Any]
+
+
 class ProviderError(OvermindError):
     """A model provider failed and retries did not help.
 
     Attributes:
         kind: "auth" (key rejected: 401/403), "bad-request" (400), "rate-limit" (429 after
-            retries), "server" (5xx after retries), "timeout", "connection", "stream-cut".
+            retries), "quota" (429 quota exhausted, never retried), "server" (5xx after
+            retries), "timeout", "connection", "stream-cut".
         status: HTTP status when there was one.
     """
 
@@ -127,13 +142,18 @@ class ChatModel(Protocol):
         model_id: configured id, e.g. ``openai:gpt-4.1``, ``gemini:gemini-2.5-pro``,
             ``scripted:/path/script.json``.
         label: what the UI shows, e.g. ``"gpt-4.1 (OpenAI)"`` or ``"scripted model"``.
+        structured_output: whether ``stream`` honours ``response_format`` (scripted
+            models replay their scripts and do not).
     """
 
     model_id: str
     label: str
+    structured_output: bool
 
-    def stream(self, messages: list[Message], tools: list[ToolSpec]) -> AsyncIterator[StreamItem]:
-        """Stream one assistant turn for ``messages`` with ``tools`` available.
+    def stream(self, messages: list[Message], tools: list[ToolSpec],
+               response_format: ResponseFormat | None = None) -> AsyncIterator[StreamItem]:
+        """Stream one assistant turn for ``messages`` with ``tools`` available; with
+        ``response_format`` (and no tools) the text is JSON matching its schema.
 
         Raises:
             ProviderError: the provider failed after the retry budget.

@@ -13,9 +13,18 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator, Callable
 
-from .contract import ChatModel, Message, ProviderError, Retrying, StreamItem, ToolSpec
+from .contract import (
+    ChatModel,
+    Message,
+    ProviderError,
+    ResponseFormat,
+    Retrying,
+    StreamItem,
+    ToolSpec,
+)
 
-FALLBACK_KINDS = frozenset({"rate-limit", "server", "timeout", "connection", "stream-cut"})
+FALLBACK_KINDS = frozenset({"rate-limit", "quota", "server", "timeout", "connection",
+                            "stream-cut"})
 
 
 class FallbackModel:
@@ -38,6 +47,7 @@ class FallbackModel:
         self.alternative = alternative
         self.model_id = primary.model_id
         self.label = f"{primary.label}, falling back to {alternative.label}"
+        self.structured_output = primary.structured_output and alternative.structured_output
         self.served_by: ChatModel = primary
         self._stay_s = stay_s
         self._clock = clock
@@ -50,7 +60,8 @@ class FallbackModel:
         return self._switched_at is not None and self._clock() - self._switched_at < self._stay_s
 
     async def stream(
-        self, messages: list[Message], tools: list[ToolSpec]
+        self, messages: list[Message], tools: list[ToolSpec],
+        response_format: ResponseFormat | None = None,
     ) -> AsyncIterator[StreamItem]:
         """Stream one turn from the primary, or from the alternative (see the module doc).
 
@@ -60,7 +71,7 @@ class FallbackModel:
         if not self._staying_on_alternative():
             self.served_by = self.primary
             try:
-                async for item in self.primary.stream(messages, tools):
+                async for item in self.primary.stream(messages, tools, response_format):
                     yield item
                 return
             except ProviderError as exc:
@@ -71,5 +82,5 @@ class FallbackModel:
                           f"switching to {self.alternative.label}")
             yield Retrying(attempt=1, delay_s=0.0, reason=reason)
         self.served_by = self.alternative
-        async for item in self.alternative.stream(messages, tools):
+        async for item in self.alternative.stream(messages, tools, response_format):
             yield item

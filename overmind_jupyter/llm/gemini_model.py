@@ -36,6 +36,7 @@ from google.genai import types
 from .contract import (
     Message,
     ProviderError,
+    ResponseFormat,
     StreamItem,
     TextDelta,
     ToolCall,
@@ -109,8 +110,11 @@ class GeminiModel:
     def __repr__(self) -> str:
         return f"GeminiModel({self.model_id!r})"
 
+    structured_output = True
+
     async def stream(
-        self, messages: list[Message], tools: list[ToolSpec]
+        self, messages: list[Message], tools: list[ToolSpec],
+        response_format: ResponseFormat | None = None,
     ) -> AsyncIterator[StreamItem]:
         """Stream one assistant turn (see ``ChatModel.stream``).
 
@@ -119,23 +123,27 @@ class GeminiModel:
                 blocked the prompt.
         """
         contents = to_contents(messages, self._memory)
-        config = self._config(messages, tools)
+        config = self._config(messages, tools, response_format)
         async for item in stream_with_retries(lambda: self._attempt(contents, config),
                                               self._classify, policy=self.policy,
                                               sleep=self._sleep, rng=self._rng):
             yield item
 
     def _config(
-        self, messages: list[Message], tools: list[ToolSpec]
+        self, messages: list[Message], tools: list[ToolSpec],
+        response_format: ResponseFormat | None = None,
     ) -> types.GenerateContentConfig:
         declarations = [types.FunctionDeclaration(name=t.name, description=t.description,
                                                   parameters_json_schema=t.parameters)
                         for t in tools]
+        structured: dict[str, Any] = {} if response_format is None else {
+            "response_mime_type": "application/json",
+            "response_json_schema": response_format.schema}
         return types.GenerateContentConfig(
             system_instruction=to_system_instruction(messages),
             tools=[types.Tool(function_declarations=declarations)] if declarations else None,
             automatic_function_calling=types.AutomaticFunctionCallingConfig(disable=True),
-            max_output_tokens=self.max_output_tokens)
+            max_output_tokens=self.max_output_tokens, **structured)
 
     def _client(self) -> genai.Client:
         options = types.HttpOptions(base_url=self.base_url, timeout=int(self.timeout_s * 1000),
@@ -189,7 +197,7 @@ class GeminiModel:
             return Failure("auth", f"Gemini rejected the API key (400): check {self.key_env}",
                            False, 400)
         return status_failure("Gemini", exc.code, detail, key_env=self.key_env,
-                              retry_after_s=_retry_delay(exc))
+                              retry_after_s=_retry_delay(exc), quota=_quota_exhausted(exc))
 
 
 class _GeminiTurn:
@@ -256,6 +264,22 @@ def _is_key_rejection(exc: Any) -> bool:
         exc.details, dict) else []
     reasons = {d.get("reason") for d in details if isinstance(d, dict)}
     return "API_KEY_INVALID" in reasons or "API key not valid" in str(exc.message or "")
+
+
+def _quota_exhausted(exc: Any) -> bool:
+    """A 429 ``RESOURCE_EXHAUSTED`` that waiting will not cure: a ``QuotaFailure`` naming a
+    per-day quota, or a billing/credit message without a ``RetryInfo`` delay (a per-minute
+    rate limit says when to come back)."""
+    if exc.code != 429:
+        return False
+    details = exc.details.get("error", {}).get("details", []) if isinstance(
+        exc.details, dict) else []
+    quota_ids = [str(v.get("quotaId", "")) for d in details if isinstance(d, dict)
+                 for v in d.get("violations", []) or [] if isinstance(v, dict)]
+    if any("PerDay" in q for q in quota_ids):
+        return True
+    message = str(exc.message or "").lower()
+    return _retry_delay(exc) is None and any(w in message for w in ("billing", "credit"))
 
 
 def _retry_delay(exc: Any) -> float | None:

@@ -32,6 +32,7 @@ import openai
 
 from .contract import (
     Message,
+    ResponseFormat,
     StreamItem,
     TextDelta,
     ToolCall,
@@ -107,26 +108,34 @@ class OpenAIModel:
     def __repr__(self) -> str:
         return f"OpenAIModel({self.model_id!r})"
 
+    structured_output = True
+
     async def stream(
-        self, messages: list[Message], tools: list[ToolSpec]
+        self, messages: list[Message], tools: list[ToolSpec],
+        response_format: ResponseFormat | None = None,
     ) -> AsyncIterator[StreamItem]:
         """Stream one assistant turn (see ``ChatModel.stream``).
 
         Raises:
             ProviderError: the endpoint failed after the retry budget, or refused the call.
         """
-        request = self._request(messages, tools)
+        request = self._request(messages, tools, response_format)
         async for item in stream_with_retries(lambda: self._attempt(request), self._classify,
                                               policy=self.policy, sleep=self._sleep,
                                               rng=self._rng):
             yield item
 
-    def _request(self, messages: list[Message], tools: list[ToolSpec]) -> dict[str, Any]:
+    def _request(self, messages: list[Message], tools: list[ToolSpec],
+                 response_format: ResponseFormat | None = None) -> dict[str, Any]:
         request: dict[str, Any] = {
             "model": self.model, "messages": [to_openai_message(m) for m in messages],
             "stream": True, "stream_options": {"include_usage": True}}
         if tools:
             request["tools"] = [to_openai_tool(t) for t in tools]
+        if response_format is not None:
+            request["response_format"] = {"type": "json_schema", "json_schema": {
+                "name": response_format.name, "schema": response_format.schema,
+                "strict": False}}
         if self.max_output_tokens is not None:
             field = "max_tokens" if self.base_url else "max_completion_tokens"
             request[field] = self.max_output_tokens
@@ -160,7 +169,8 @@ class OpenAIModel:
         if isinstance(exc, openai.APIStatusError):
             return status_failure(provider, exc.status_code,
                                   redact(_detail(exc), [self._api_key]), key_env=self.key_env,
-                                  retry_after_s=parse_retry_after(exc.response.headers))
+                                  retry_after_s=parse_retry_after(exc.response.headers),
+                                  quota=_error_code(exc) == "insufficient_quota")
         if isinstance(exc, openai.APIError):
             return Failure("server", f"{provider} reported an error mid-stream: "
                            f"{redact(_detail(exc), [self._api_key])}", True)
@@ -287,6 +297,16 @@ def _detail(exc: Any) -> str:
         if isinstance(error.get("message"), str):
             return error["message"]
     return str(getattr(exc, "message", "") or exc)
+
+
+def _error_code(exc: Any) -> str | None:
+    """The error body's ``code`` (or ``type``), e.g. ``insufficient_quota``."""
+    body = getattr(exc, "body", None)
+    error = body.get("error") if isinstance(body, dict) and isinstance(
+        body.get("error"), dict) else body
+    if not isinstance(error, dict):
+        return None
+    return error.get("code") or error.get("type")
 
 
 def _cause(exc: BaseException) -> str:

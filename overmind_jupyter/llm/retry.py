@@ -5,7 +5,10 @@ only when ``HttpRetryOptions`` ask for it, and the adapter sets ``attempts=1``),
 module is the only place that decides whether to call again:
 
 - retried: HTTP 408, 409, 429, 5xx, connection errors, timeouts, streams cut midway;
-- not retried: every other status (400, 401, 403, 404, 422, …) and anything unknown;
+- not retried: every other status (400, 401, 403, 404, 422, …), anything unknown, and a
+  429 that says the quota is exhausted (OpenAI ``insufficient_quota``, Gemini
+  ``RESOURCE_EXHAUSTED`` for a daily or billing quota): waiting does not refill it, so the
+  caller falls back or asks at once;
 - delay before attempt *k+1*: the server's ``Retry-After`` (``retry-after-ms``, seconds
   or an HTTP date; capped at ``max_retry_after_s``) when it sent one, otherwise
   exponential backoff ``min(max_delay_s, base_delay_s · 2^(k-1))`` with "equal jitter"
@@ -93,10 +96,18 @@ def is_retryable_status(status: int) -> bool:
 
 
 def status_failure(
-    provider: str, status: int, detail: str, *, key_env: str, retry_after_s: float | None = None
+    provider: str, status: int, detail: str, *, key_env: str, retry_after_s: float | None = None,
+    quota: bool = False,
 ) -> Failure:
-    """Classify an HTTP error status into a ``Failure`` with a message saying what to do."""
+    """Classify an HTTP error status into a ``Failure`` with a message saying what to do.
+
+    ``quota``: the provider said the key's quota is exhausted (a 429 never retried).
+    """
     detail = f": {detail}" if detail else ""
+    if status == 429 and quota:
+        return Failure("quota", f"{provider} says the quota of the key in {key_env} is "
+                       f"exhausted (429){detail}: add credit or raise the quota, or set "
+                       "OVERMIND_FALLBACK_MODEL to another model", False, status)
     if status == 401:
         return Failure("auth", f"{provider} rejected the API key (401): check {key_env}",
                        False, status)

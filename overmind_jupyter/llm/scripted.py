@@ -35,6 +35,7 @@ from ..errors import OvermindError
 from .contract import (
     Message,
     ProviderError,
+    ResponseFormat,
     StreamItem,
     TextDelta,
     ToolCall,
@@ -108,10 +109,13 @@ class ScriptedModel:
         """Turns not played yet."""
         return len(self._turns) - self._played
 
+    structured_output = False  # scripts answer structured requests with tool calls
+
     async def stream(
-        self, messages: list[Message], tools: list[ToolSpec]
+        self, messages: list[Message], tools: list[ToolSpec],
+        response_format: ResponseFormat | None = None,
     ) -> AsyncIterator[StreamItem]:
-        """Play the next turn (see ``ChatModel.stream``).
+        """Play the next turn (see ``ChatModel.stream``; ``response_format`` is ignored).
 
         Raises:
             ScriptError: the script is played out, or the turn's ``expect`` failed.

@@ -26,7 +26,7 @@ Given the objective and how each task ended (state, summary, files changed), dec
 done=true when the objective is fully met; otherwise done=false with feedback saying
 precisely what is missing or wrong, and follow_up=true when another planning round of
 agent tasks can fix it, follow_up=false when it needs a human (unclear request, missing
-access, repeated failure). Give your answer by calling the tool respond."""
+access, repeated failure)."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -18,7 +18,7 @@ import contextlib
 import dataclasses
 import logging
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from pathlib import Path
 from typing import Any
 
@@ -77,12 +77,16 @@ class Orchestrator:
         runner: runs one task (a ``TaskRunner``), behind the budget gate.
         roles: returns the current ``RoleModels``.
         settings: defaults for new objectives and the scheduler's caps.
+        known_agents: the configured agent names (a plan naming another gets the
+            objective's agent); None: names are not checked.
     """
 
     def __init__(self, repo: Path, records: Records, questions: Questions, changes: Changes,
                  runner: Runner, roles: Callable[[], RoleModels],
-                 settings: Settings | None = None) -> None:
+                 settings: Settings | None = None,
+                 known_agents: Callable[[], Collection[str]] | None = None) -> None:
         self.repo, self.records, self.questions = repo, records, questions
+        self.known_agents = known_agents or (lambda: None)
         self.changes, self.runner, self.roles = changes, runner, roles
         self.settings = settings or Settings()
         self.budget = Budget(records, questions)
@@ -309,7 +313,8 @@ class Orchestrator:
     async def _round(self, oid: str, found: scope.Scope, round_: int,
                      feedback: str | None) -> list[evaluator.TaskResult]:
         plan = await self._model_call(oid, "planner", lambda m, o: planner.plan(
-            m, o.data["text"], found, o.data["story"], round=round_, feedback=feedback))
+            m, o.data["text"], found, o.data["story"], round=round_, feedback=feedback,
+            agents=self.known_agents()))
         nodes = self._record_plan(oid, plan, round_)
         self.set_state(oid, "running", f"{len(nodes)} tasks", round=round_)
         self.scheduler.add(nodes)

@@ -4,6 +4,8 @@ The model's plan is made sound before anyone runs it, each repair written to
 ``Plan.notes``:
 
 - names become unique slugs (``[a-z0-9-]``, ≤ 40 chars; clashes get ``-2``, ``-3`` …);
+- an agent that is not configured (a model's ``"None"``, ``"null"``, an invented name) is
+  replaced by the objective's agent, so no task fails at start for its agent's name;
 - dependencies on unknown tasks or on the task itself are dropped;
 - cycles are repaired, not refused: a depth-first walk in plan order drops each edge that
   closes a cycle (the note names the cycle), so the plan that remains is the model's minus
@@ -23,6 +25,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import unicodedata
+from collections.abc import Collection
 from typing import Any
 
 import pydantic
@@ -41,8 +44,8 @@ Split the objective into named tasks: one task when it is small, rarely more tha
 Each task has a short kebab-case name, a description precise enough for an agent working
 alone, its file scope (the paths it will change or create; directories end with /), and
 the names of the tasks it depends on (it starts only after they finish). Tasks that change
-the same files must depend on one another. Leave agent empty unless a particular coding
-agent is requested. Give your answer by calling the tool respond."""
+the same files must depend on one another. Set agent to null unless the objective asks
+for a particular coding agent by name."""
 
 
 class _TaskAnswer(pydantic.BaseModel):
@@ -87,8 +90,11 @@ class Plan:
 
 
 async def plan(model: ChatModel, objective_text: str, scope: Scope, story: str, *,
-               round: int = 1, feedback: str | None = None) -> Plan:
+               round: int = 1, feedback: str | None = None,
+               agents: Collection[str] | None = None) -> Plan:
     """Plan ``objective_text`` (round ``round``; ``feedback`` from the evaluator on re-plans).
+
+    ``agents``: the configured agent names a task may name (None: any name is kept).
 
     Raises:
         PlanningError: the model gave no valid plan.
@@ -96,7 +102,7 @@ async def plan(model: ChatModel, objective_text: str, scope: Scope, story: str, 
     """
     request = _request(objective_text, scope, story, round, feedback)
     answer = await ask(model, SYSTEM, request, _PlanAnswer)
-    tasks, notes = _sanitise(answer.value.tasks)
+    tasks, notes = _sanitise(answer.value.tasks, agents)
     return check_overlap(Plan(tasks, notes, round, answer.spent))
 
 
@@ -126,7 +132,8 @@ def _unique(base: str, taken: set[str]) -> str:
     return name
 
 
-def _sanitise(answered: list[_TaskAnswer]) -> tuple[list[TaskPlan], list[str]]:
+def _sanitise(answered: list[_TaskAnswer], agents: Collection[str] | None = None
+              ) -> tuple[list[TaskPlan], list[str]]:
     """Unique slug names, clean scopes, dependencies resolved to names, no cycles."""
     notes: list[str] = []
     taken: set[str] = set()
@@ -137,12 +144,14 @@ def _sanitise(answered: list[_TaskAnswer]) -> tuple[list[TaskPlan], list[str]]:
             notes.append(f"renamed task {item.name!r} to {final!r}")
         names.setdefault(item.name, final)
         names.setdefault(slug(item.name), final)
-    tasks = [_task(item, final, names, notes) for item, final in zip(answered, finals, strict=True)]
+    tasks = [_task(item, final, names, notes, agents)
+             for item, final in zip(answered, finals, strict=True)]
     acyclic, cycle_notes = break_cycles(tasks)
     return acyclic, notes + cycle_notes
 
 
-def _task(item: _TaskAnswer, name: str, names: dict[str, str], notes: list[str]) -> TaskPlan:
+def _task(item: _TaskAnswer, name: str, names: dict[str, str], notes: list[str],
+          agents: Collection[str] | None = None) -> TaskPlan:
     scope: list[str] = []
     for raw in item.scope:
         path = clean_path(raw)
@@ -159,7 +168,26 @@ def _task(item: _TaskAnswer, name: str, names: dict[str, str], notes: list[str])
         elif dep not in deps:
             deps.append(dep)
     return TaskPlan(name, item.description.strip(), tuple(scope), tuple(deps),
-                    (item.agent or "").strip() or None)
+                    known_agent(item.agent, agents, name, notes))
+
+
+_NO_AGENT = frozenset({"", "none", "null", "nil", "default", "any", "n/a", "-"})
+
+
+def known_agent(raw: str | None, agents: Collection[str] | None, task: str,
+                notes: list[str]) -> str | None:
+    """The configured agent ``raw`` names (case-insensitive), or None (the objective's
+    agent) with a note when it names none: ``"None"``, ``"null"`` or an unknown name."""
+    text = (raw or "").strip()
+    if not text:
+        return None
+    if agents is None:
+        return None if text.lower() in _NO_AGENT else text
+    match = next((a for a in agents if a.lower() == text.lower()), None)
+    if match is None:
+        notes.append(f"task {task}: the plan named the agent {text[:40]!r}, which is not "
+                     "configured; it runs with the objective's agent")
+    return match
 
 
 def break_cycles(tasks: list[TaskPlan]) -> tuple[list[TaskPlan], list[str]]:

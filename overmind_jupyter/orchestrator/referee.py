@@ -31,8 +31,7 @@ SYSTEM = """You resolve git merge conflicts in one file.
 You get the common ancestor (base), our version, their version and the file with conflict
 markers. Write the complete resolved file: keep the intent of both sides, no conflict
 markers. Give your confidence from 0 to 1 that the resolution is correct (below 0.5 when
-the sides contradict each other and a human should choose) and a short explanation.
-Give your answer by calling the tool respond."""
+the sides contradict each other and a human should choose) and a short explanation."""
 
 
 class ConflictLike(Protocol):

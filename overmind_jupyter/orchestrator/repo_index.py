@@ -6,12 +6,18 @@ all (files whose path matches a word first), ``MAX_FILE_BYTES`` per file, binari
 byte in the first ``SNIFF_BYTES``) and anything that is not a regular file inside the
 repository (symlinks, submodules) skipped, so no content from outside the repo reaches
 the model. Matching is case-insensitive substring matching of words of ≥ 3 characters.
+
+Files are ranked by the inverse document frequency of the words they contain (Spärck
+Jones, 1972: ``idf(w) = ln((N + 1) / (df(w) + 0.5))``, N files read, df(w) files holding
+w), a word in the path counting twice: a rare word of the prompt (``jira``) outweighs the
+words every file has (``table``, ``test``). ``mentioned`` finds the paths a prompt names.
 """
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
+import math
 import os
 import re
 import stat
@@ -73,7 +79,7 @@ async def index(repo: Path) -> RepoIndex:
     return RepoIndex(files, frozenset(dirs))
 
 
-def keywords(text: str, limit: int = 12) -> list[str]:
+def keywords(text: str, limit: int = 20) -> list[str]:
     """Distinct lower-case words of ``text`` worth searching for (≥ 3 chars, no stopwords),
     in order of appearance, at most ``limit``."""
     seen: dict[str, None] = {}
@@ -109,25 +115,50 @@ def outline(files: tuple[str, ...], limit: int = 300) -> str:
     return "\n".join(lines)
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class Found:
+    """What a search found: ``hits`` (the best files' matching lines, best first) and
+    ``ranked`` (``(path, score)`` of every matching file, best first; score in idf units)."""
+
+    hits: list[Hit]
+    ranked: list[tuple[str, float]]
+
+    def candidates(self, limit: int = 8, ratio: float = 0.5) -> list[str]:
+        """The best paths: at most ``limit``, each scoring ≥ ``ratio`` × the best score."""
+        if not self.ranked:
+            return []
+        best = self.ranked[0][1]
+        return [p for p, score in self.ranked[:limit] if score >= ratio * best]
+
+
 async def search(repo: Path, files: tuple[str, ...], words: list[str], *,
                  max_hits: int = 30, per_file: int = 3,
                  max_bytes: int = MAX_READ_BYTES) -> list[Hit]:
-    """Lines of tracked text files containing any of ``words`` (case-insensitive).
+    """Lines of tracked text files containing any of ``words`` (case-insensitive), from
+    the best-ranked files (see ``find``)."""
+    found = await find(repo, files, words, max_hits=max_hits, per_file=per_file,
+                       max_bytes=max_bytes)
+    return found.hits
 
-    Files are ranked by how many distinct words they match (a word in the path counts
-    twice); the best files give up to ``per_file`` hits each, ``max_hits`` in all. At most
+
+async def find(repo: Path, files: tuple[str, ...], words: list[str], *,
+               max_hits: int = 30, per_file: int = 3,
+               max_bytes: int = MAX_READ_BYTES) -> Found:
+    """Files of ``files`` ranked for ``words`` (idf, module docstring) with their lines.
+
+    The best files give up to ``per_file`` hits each, ``max_hits`` in all. At most
     ``max_bytes`` bytes are read (see the module docstring). Runs in a worker thread.
     """
     if not words:
-        return []
-    return await asyncio.to_thread(_search, repo, files, [w.lower() for w in words],
+        return Found([], [])
+    return await asyncio.to_thread(_find, repo, files, [w.lower() for w in words],
                                    max_hits, per_file, max_bytes)
 
 
-def _search(repo: Path, files: tuple[str, ...], words: list[str], max_hits: int,
-            per_file: int, max_bytes: int) -> list[Hit]:
+def _find(repo: Path, files: tuple[str, ...], words: list[str], max_hits: int,
+          per_file: int, max_bytes: int) -> Found:
     root = repo.resolve()
-    ranked: list[tuple[int, str, list[Hit]]] = []
+    scanned: list[tuple[str, str, set[str]]] = []
     budget = max_bytes
     for path in sorted(files, key=lambda p: -_matches(p.lower(), words)):
         if budget <= 0:
@@ -136,11 +167,47 @@ def _search(repo: Path, files: tuple[str, ...], words: list[str], max_hits: int,
         if data is None:
             continue
         budget -= len(data)
-        score, hits = _scan(path, data.decode("utf-8", errors="replace"), words, per_file)
-        if score:
-            ranked.append((score, path, hits))
-    ranked.sort(key=lambda r: (-r[0], r[1]))
-    return [hit for _, _, hits in ranked for hit in hits][:max_hits]
+        text = data.decode("utf-8", errors="replace")
+        low = text.lower()
+        scanned.append((path, text, {w for w in words if w in low or w in path.lower()}))
+    idf = _idf(words, [found for _, _, found in scanned])
+    ranked = sorted(((path, _score(path, found, idf), text) for path, text, found in scanned
+                     if found), key=lambda r: (-r[1], r[0]))
+    hits: list[Hit] = []
+    for path, _, text in ranked:
+        if len(hits) >= max_hits:
+            break
+        hits += _best_lines(path, text, idf, min(per_file, max_hits - len(hits)))
+    return Found(hits, [(path, round(score, 3)) for path, score, _ in ranked])
+
+
+def _idf(words: list[str], found: list[set[str]]) -> dict[str, float]:
+    n = len(found)
+    return {w: math.log((n + 1) / (sum(w in f for f in found) + 0.5)) for w in words}
+
+
+def _score(path: str, found: set[str], idf: dict[str, float]) -> float:
+    low = path.lower()
+    return sum(max(idf[w], 0.0) * (3 if w in low else 1) for w in found)
+
+
+_PATHLIKE = re.compile(r"[\w.\-]+(?:/[\w.\-]+)*\.[A-Za-z0-9]{1,8}\b|[\w.\-]+(?:/[\w.\-]+)+/?")
+
+
+def mentioned(text: str, tree: RepoIndex) -> list[str]:
+    """Paths ``text`` names that are tracked files or directories, in order of mention;
+    a bare file name (``__init__.py``) counts when exactly one tracked file has it."""
+    out: list[str] = []
+    for token in _PATHLIKE.findall(text):
+        path = clean_path(token.strip(".,;:'\"`()"))
+        if path is None:
+            continue
+        if not tree.has(path) and "/" not in path:
+            same = [f for f in tree.files if PurePosixPath(f).name == path]
+            path = same[0] if len(same) == 1 else path
+        if tree.has(path) and path not in out:
+            out.append(path)
+    return out
 
 
 def _matches(text: str, words: list[str]) -> int:
@@ -163,19 +230,17 @@ def _read(root: Path, path: str, limit: int) -> bytes | None:
     return None if b"\0" in data[:SNIFF_BYTES] else data
 
 
-def _scan(path: str, text: str, words: list[str], per_file: int) -> tuple[int, list[Hit]]:
-    """(score, first ``per_file`` matching lines) of one file's text."""
-    low = text.lower()
-    found = {w for w in words if w in low}
-    score = len(found) + 2 * _matches(path.lower(), words)
-    hits: list[Hit] = []
+def _best_lines(path: str, text: str, idf: dict[str, float], count: int) -> list[Hit]:
+    """The ``count`` lines of ``text`` holding the rarest words (by summed idf), in order."""
+    scored = []
     for number, line in enumerate(text.splitlines(), 1):
-        if len(hits) >= per_file or not found:
-            break
-        if any(w in line.lower() for w in found):
-            hits.append(Hit(path, number, line.strip()[:MAX_LINE_CHARS]))
-    return score, hits
+        low = line.lower()
+        score = sum(v for w, v in idf.items() if v > 0 and w in low)
+        if score > 0:
+            scored.append((score, number, line))
+    best = sorted(sorted(scored, key=lambda r: (-r[0], r[1]))[:count], key=lambda r: r[1])
+    return [Hit(path, number, line.strip()[:MAX_LINE_CHARS]) for _, number, line in best]
 
 
-__all__ = ["MAX_READ_BYTES", "Hit", "RepoIndex", "clean_path", "index", "keywords",
-           "outline", "search"]
+__all__ = ["MAX_READ_BYTES", "Found", "Hit", "RepoIndex", "clean_path", "find", "index",
+           "keywords", "mentioned", "outline", "search"]

@@ -1,8 +1,9 @@
 """The scope extractor: which files an objective will likely touch, and how hard it looks.
 
-Context for the model: the tracked files (``repo_index.outline``) and the lines a keyword
-search found for the objective's words (``path:line: text``). Its answer is checked
-against the tree:
+Context for the model: the tracked files (``repo_index.outline``), the candidate files a
+search of the repository ranks first for the objective's words (``repo_index.find``: rare
+words weigh most, so ``jira`` finds ``tabulate/__init__.py``), and their best lines
+(``path:line: text``). Its answer is checked against the tree:
 
 - a path that is tracked, or a directory (``"dir/"``) holding tracked files, is kept;
 - a path that does not exist is kept only when the model marks it ``new`` *and* its parent
@@ -10,6 +11,10 @@ against the tree:
   to existing ones. Such paths are listed in ``Scope.new_files``;
 - anything else (invented paths, unsafe paths: absolute, ``..``, ``.git``) is dropped, with
   a note; the result is capped at ``MAX_FILES`` paths.
+
+The scope is then grounded in the repository, not in the model's recall alone: paths the
+objective names come first, then the model's files that the search found, then the
+search's best candidates the model left out (each noted), then the model's other files.
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ Given the objective, the project story, the tracked files and search hits, list 
 (at most 15, most important first) that the work will most likely change or create, and
 rate the complexity: low (one small edit), medium (a few files, some design), high (many
 files or deep changes). Use only paths from the file list, except files the objective
-creates: mark those new=true. Give your answer by calling the tool respond."""
+creates: mark those new=true."""
 
 
 class _FileAnswer(pydantic.BaseModel):
@@ -77,18 +82,59 @@ async def extract(model: ChatModel, repo: Path, objective_text: str, story: str)
         GitError: ``repo`` is not a git work tree.
     """
     tree = await repo_index.index(repo)
-    hits = await repo_index.search(repo, tree.files, repo_index.keywords(objective_text))
-    answer = await ask(model, SYSTEM, _request(objective_text, story, tree, hits), _ScopeAnswer)
+    found = await repo_index.find(repo, tree.files, repo_index.keywords(objective_text))
+    named = repo_index.mentioned(objective_text, tree)
+    candidates = list(dict.fromkeys([*named, *found.candidates()]))
+    answer = await ask(model, SYSTEM, _request(objective_text, story, tree, found.hits,
+                                               candidates), _ScopeAnswer)
     files, new, notes = _check_files(answer.value.files, tree)
+    files, notes = ground(files, named, found, notes)
     return Scope(tuple(files), answer.value.complexity, clip(answer.value.rationale, 1_000),
-                 tuple(new), tuple(notes), answer.spent)
+                 tuple(p for p in new if p in files), tuple(notes), answer.spent)
 
 
-def _request(objective: str, story: str, tree: RepoIndex, hits: list[repo_index.Hit]) -> str:
-    found = "\n".join(str(h) for h in hits) or "(no matches)"
+def _request(objective: str, story: str, tree: RepoIndex, hits: list[repo_index.Hit],
+             candidates: list[str]) -> str:
+    lines = "\n".join(str(h) for h in hits) or "(no matches)"
     return (f"Objective:\n{objective.strip()}\n\nProject story:\n{story.strip() or '(none)'}"
             f"\n\nTracked files:\n{repo_index.outline(tree.files) or '(empty repository)'}"
-            f"\n\nSearch hits (path:line: text):\n{found}")
+            f"\n\nCandidate files (a search of the repository for the objective's words, "
+            f"best first):\n{chr(10).join(candidates) or '(none)'}"
+            f"\n\nSearch hits (path:line: text):\n{lines}")
+
+
+def ground(files: list[str], named: list[str], found: repo_index.Found, notes: list[str],
+           limit: int = MAX_FILES) -> tuple[list[str], list[str]]:
+    """The model's checked ``files`` grounded in the repository (order in the module
+    docstring), at most ``limit``; ``notes`` grows by a line per path added or cut.
+
+    Returns:
+        ``(files, notes)``.
+    """
+    searched = {p for p, _ in found.ranked}
+    best = found.candidates(limit=3)
+    notes = list(notes)
+    out: list[str] = []
+    for path in named:
+        _add(out, path, files, notes, "the objective names it")
+    for path in files:
+        if path in searched:
+            _add(out, path, files, notes, "")
+    for path in best:
+        _add(out, path, files, notes, "a search for the objective's words ranks it first")
+    for path in files:
+        _add(out, path, files, notes, "")
+    if len(out) > limit:
+        notes.append(f"kept the first {limit} of {len(out)} files")
+    return out[:limit], notes
+
+
+def _add(out: list[str], path: str, answered: list[str], notes: list[str], why: str) -> None:
+    if path in out:
+        return
+    out.append(path)
+    if why and path not in answered:
+        notes.append(f"added {path}: {why}")
 
 
 def _check_files(answered: list[_FileAnswer], tree: RepoIndex
@@ -113,10 +159,6 @@ def _check_files(answered: list[_FileAnswer], tree: RepoIndex
             files.append(path)
             if verdict == "new":
                 new.append(path)
-    if len(files) > MAX_FILES:
-        notes.append(f"kept the first {MAX_FILES} of {len(files)} files")
-        files = files[:MAX_FILES]
-        new = [p for p in new if p in files]
     return files, new, notes
 
 
@@ -132,4 +174,4 @@ def _verdict(path: str | None, new: bool, tree: RepoIndex) -> str | None:
     return None
 
 
-__all__ = ["MAX_FILES", "SYSTEM", "Complexity", "Scope", "extract"]
+__all__ = ["MAX_FILES", "SYSTEM", "Complexity", "Scope", "extract", "ground"]

@@ -27,7 +27,7 @@ related changes go in one group; unrelated prompts go in separate groups. Each p
 goes in exactly one group. For each group give a short title and a one-paragraph summary
 of what is wanted. Then rewrite the project story: a short summary (under 1,500
 characters) of what the team is building and has asked for so far, including these
-prompts. Give your answer by calling the tool respond."""
+prompts."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

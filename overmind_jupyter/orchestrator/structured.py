@@ -1,10 +1,18 @@
 """Ask a ``ChatModel`` for one answer validated by a pydantic model.
 
-``ask`` offers a single tool whose parameters are the pydantic JSON schema and asks the
-model to call it. The arguments are validated by pydantic; a missing or invalid call gets
-one more attempt (by default) in which the model is told the validation error, as a tool
-result when it called a tool and as a user message otherwise. Models that answer in text
-are accepted too: a ```json fenced block or a bare JSON object, validated the same way.
+Where the provider has its own mechanism for structured output (``ChatModel.
+structured_output``: OpenAI-compatible ``response_format`` json_schema, which llama-server
+enforces with a grammar; Gemini ``response_json_schema``), ``ask`` uses it: no tools, the
+turn's text is the JSON answer. Otherwise (scripted models) it offers a single tool whose
+parameters are the schema and asks the model to call it. Either way the answer is
+validated by pydantic; an invalid answer gets one repair turn (by default) that quotes the
+validation error, as a tool result when the model called a tool and as a user message
+otherwise. Text answers are accepted in both modes: a ```json fenced block or a bare JSON
+object. A ``PlanningError`` keeps the last raw output (``raw``) for the event log.
+
+The system prompt is sent byte for byte with a fixed suffix per mode (``ANSWER_AS_JSON``,
+``ANSWER_BY_TOOL``), so a role's prefix stays cacheable across calls; what varies goes in
+the user message.
 
 Every turn's tokens are summed into ``Spent`` so the caller can charge budgets; the cost
 (USD) comes from ``llm.pricing`` per turn, ``None`` when the model has no known price.
@@ -23,6 +31,7 @@ from ..errors import OvermindError
 from ..llm.contract import (
     ChatModel,
     Message,
+    ResponseFormat,
     Retrying,
     TextDelta,
     ToolCall,
@@ -36,20 +45,26 @@ T = TypeVar("T", bound=pydantic.BaseModel)
 
 _FENCED = re.compile(r"```(?:json)?\s*\n?(.*?)```", re.DOTALL | re.IGNORECASE)
 MAX_ERROR_CHARS = 1_500  # validation feedback sent back to the model
+MAX_RAW_CHARS = 4_000  # raw output kept with a failure
+ANSWER_AS_JSON = "Answer with one JSON object that matches the given schema, nothing else."
+ANSWER_BY_TOOL = "Give your answer by calling the tool {tool}."
 
 
 class PlanningError(OvermindError):
     """A model never gave a valid structured answer (story, scope, plan, verdict …).
 
-    ``spent``: what the failed attempts cost (charge it like a successful call's).
+    ``spent``: what the failed attempts cost (charge it like a successful call's);
+    ``raw``: the model's last output as received (text, or the tool call's arguments),
+    at most ``MAX_RAW_CHARS`` characters.
     """
 
     reason = "planning"
     http_status = 502
 
-    def __init__(self, message: str, spent: Spent | None = None) -> None:
+    def __init__(self, message: str, spent: Spent | None = None, raw: str = "") -> None:
         super().__init__(message)
         self.spent = spent if spent is not None else Spent()
+        self.raw = raw
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -88,44 +103,58 @@ class _Turn:
 
 async def ask(model: ChatModel, system: str, user: str, schema: type[T], *,
               tool_name: str = "respond", attempts: int = 2) -> Answer[T]:
-    """Ask ``model`` for one answer of shape ``schema``.
+    """Ask ``model`` for one answer of shape ``schema`` (mode: see the module docstring).
 
     Args:
-        system: the system prompt (should say the answer is given by calling the tool).
+        system: the role's system prompt, without how to answer (``ask`` adds that).
         user: the request.
-        schema: the pydantic model the tool arguments (or JSON text) must validate as.
-        tool_name: the name of the one tool offered.
-        attempts: turns allowed in all (the first plus retries with the error), ≥ 1.
+        schema: the pydantic model the answer must validate as.
+        tool_name: the name of the one tool offered (tool mode) or of the schema.
+        attempts: turns allowed in all (the first plus repair turns), ≥ 1.
 
     Returns:
         ``Answer(value, spent)``; ``spent`` sums the tokens of every attempt.
 
     Raises:
         PlanningError: no valid answer after ``attempts`` turns (the message has the last
-            validation error).
+            validation error, ``raw`` the last output).
         ProviderError: the provider failed (passed through untouched).
     """
-    tool = ToolSpec(tool_name, f"Give your answer ({schema.__name__}).",
-                    schema.model_json_schema())
-    messages = [Message("system", system), Message("user", user)]
-    spent, error = Spent(model=model.label), "no attempt was made"
+    json_schema = schema.model_json_schema()
+    native = bool(getattr(model, "structured_output", False))
+    tool = ToolSpec(tool_name, f"Give your answer ({schema.__name__}).", json_schema)
+    fmt = ResponseFormat(tool_name, json_schema) if native else None
+    suffix = ANSWER_AS_JSON if native else ANSWER_BY_TOOL.format(tool=tool_name)
+    messages = [Message("system", f"{system}\n{suffix}"), Message("user", user)]
+    spent, error, raw = Spent(model=model.label), "no attempt was made", ""
     for _ in range(max(1, attempts)):
-        turn = await _play(model, messages, tool)
+        turn = await _play(model, messages, None if native else tool, fmt)
         spent += turn.spent
-        value, error = parse_answer(turn.text, turn.calls, schema, tool_name)
+        value, error = parse_answer(turn.text, turn.calls, schema, tool_name, native)
         if value is not None:
             return Answer(value, spent)
-        messages += _feedback(turn, error, tool_name)
+        raw = _raw(turn)
+        messages += _feedback(turn, error, tool_name, native)
     raise PlanningError(f"{model.label} gave no valid {schema.__name__} in {max(1, attempts)} "
                         f"attempt(s): {error}. Try again, or configure a stronger model.",
-                        spent)
+                        spent, raw)
 
 
-async def _play(model: ChatModel, messages: list[Message], tool: ToolSpec) -> _Turn:
+def _raw(turn: _Turn) -> str:
+    """The turn's output as received: its text, then each call's arguments."""
+    calls = [f"{c.name}({json.dumps(c.arguments) if not c.arguments_error else '?'})"
+             for c in turn.calls]
+    return "\n".join([turn.text, *calls]).strip()[:MAX_RAW_CHARS]
+
+
+async def _play(model: ChatModel, messages: list[Message], tool: ToolSpec | None,
+                fmt: ResponseFormat | None) -> _Turn:
     """One streamed turn: its text, complete tool calls and cost."""
     turn = _Turn("", [], Spent(calls=1))
     parts: list[str] = []
-    async for item in model.stream(messages, [tool]):
+    stream = model.stream(messages, [tool] if tool else [], fmt) if fmt else \
+        model.stream(messages, [tool] if tool else [])
+    async for item in stream:
         if isinstance(item, TextDelta):
             parts.append(item.text)
         elif isinstance(item, ToolCallReady):
@@ -144,8 +173,9 @@ def _priced(model: ChatModel, usage: Usage) -> Spent:
 
 
 def parse_answer(text: str, calls: list[ToolCall], schema: type[T],
-                 tool_name: str) -> tuple[T | None, str]:
-    """Validate a turn's answer: the first call of ``tool_name``, else JSON in ``text``.
+                 tool_name: str, native: bool = False) -> tuple[T | None, str]:
+    """Validate a turn's answer: the first call of ``tool_name``, else JSON in ``text``
+    (``native``: JSON text was asked for, so an answer without JSON is described so).
 
     Returns:
         ``(value, "")`` when valid, else ``(None, what was wrong)``.
@@ -159,9 +189,23 @@ def parse_answer(text: str, calls: list[ToolCall], schema: type[T],
         return None, (f"you called {', '.join(sorted({c.name for c in calls}))}, "
                       f"but the only tool is {tool_name}")
     data = json_in_text(text)
+    if data is None and native:
+        return None, f"the answer was not one JSON object ({_json_problem(text)})"
     if data is None:
         return None, f"you did not call the tool {tool_name}"
     return _validate(data, schema)
+
+
+def _json_problem(text: str) -> str:
+    """Why ``text`` is no JSON object, in a few words (for the repair turn)."""
+    candidate = text.strip()
+    if not candidate:
+        return "it was empty"
+    try:
+        json.loads(candidate)
+    except ValueError as exc:
+        return f"invalid JSON: {exc}"
+    return "it was JSON, but not an object"
 
 
 def json_in_text(text: str) -> Any | None:
@@ -190,10 +234,11 @@ def describe(exc: pydantic.ValidationError) -> str:
     return "invalid answer: " + "; ".join(parts)[:MAX_ERROR_CHARS]
 
 
-def _feedback(turn: _Turn, error: str, tool_name: str) -> list[Message]:
+def _feedback(turn: _Turn, error: str, tool_name: str, native: bool) -> list[Message]:
     """The turn as history, plus the error: a tool result per call, or a user message."""
-    retry = f"Your answer was not accepted: {error}. Call the tool {tool_name} again, " \
-            "with arguments that match its schema."
+    how = ("Answer again with one JSON object that matches the schema" if native else
+           f"Call the tool {tool_name} again, with arguments that match its schema")
+    retry = f"Your answer was not accepted: {error}. {how}."
     history = [Message("assistant", turn.text, tuple(turn.calls))]
     if not turn.calls:
         return [*history, Message("user", retry)]

@@ -78,12 +78,17 @@ class Fail:
         message: the error message in the provider's JSON error body.
         retry_after: value of a ``Retry-After`` header (seconds or HTTP date), if any.
         retry_info: Gemini only: a ``RetryInfo.retryDelay`` such as ``"3s"``, if any.
+        code: OpenAI only: the error body's ``code``, e.g. ``"insufficient_quota"``.
+        quota_id: Gemini only: a ``QuotaFailure`` violation's ``quotaId``, e.g.
+            ``"GenerateRequestsPerDayPerProjectPerModel-FreeTier"``.
     """
 
     status: int
     message: str = "scripted failure"
     retry_after: str | None = None
     retry_info: str | None = None
+    code: str | None = None
+    quota_id: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)

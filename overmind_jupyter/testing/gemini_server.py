@@ -75,9 +75,16 @@ class _GenerateHandler(WireHandler):
 def _error_body(fail: Fail) -> dict[str, Any]:
     error: dict[str, Any] = {"code": fail.status, "message": fail.message,
                              "status": _STATUS_NAMES.get(fail.status, "UNKNOWN")}
+    details: list[dict[str, Any]] = []
+    if fail.quota_id is not None:
+        details.append({"@type": "type.googleapis.com/google.rpc.QuotaFailure",
+                        "violations": [{"quotaMetric": "generativelanguage.googleapis.com/"
+                                        "generate_content_requests", "quotaId": fail.quota_id}]})
     if fail.retry_info is not None:
-        error["details"] = [{"@type": "type.googleapis.com/google.rpc.RetryInfo",
-                             "retryDelay": fail.retry_info}]
+        details.append({"@type": "type.googleapis.com/google.rpc.RetryInfo",
+                        "retryDelay": fail.retry_info})
+    if details:
+        error["details"] = details
     if "API key not valid" in fail.message:
         error["details"] = [{"@type": "type.googleapis.com/google.rpc.ErrorInfo",
                              "reason": "API_KEY_INVALID", "domain": "googleapis.com"}]

@@ -71,7 +71,9 @@ class _ChatHandler(WireHandler):
 
 def _error_body(fail: Fail) -> dict[str, Any]:
     kind = {401: "invalid_request_error", 429: "rate_limit_exceeded"}.get(fail.status, "error")
-    return {"error": {"message": fail.message, "type": kind, "param": None, "code": None}}
+    if fail.code == "insufficient_quota":
+        kind = "insufficient_quota"  # OpenAI sends the same word as type and code
+    return {"error": {"message": fail.message, "type": kind, "param": None, "code": fail.code}}
 
 
 def _error_headers(fail: Fail) -> dict[str, str]:

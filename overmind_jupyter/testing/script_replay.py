@@ -6,7 +6,9 @@ by a loopback Chat Completions endpoint, so the whole pipeline can run through t
 ``openai`` SDK and ``OpenAIModel`` instead of ``ScriptedModel``. Each request is routed
 to a script by what the pipeline itself sends:
 
-- the system message equal to an in-engine role's ``SYSTEM`` prompt → that role;
+- the system message starting with an in-engine role's ``SYSTEM`` prompt → that role;
+- a request with ``response_format`` json_schema gets the scripted call of that schema's
+  tool as JSON text, as providers with structured output answer;
 - the built-in agent's system prompt → ``task-<name>``, ``name`` read from the engine's
   task prompt (``working on task "NAME"``, ``orchestrator.tasks.PROMPT``).
 
@@ -41,7 +43,7 @@ __all__ = ["ScriptReplayServer", "Served"]
 
 ENGINE_SYSTEMS = {story.SYSTEM: "story", scope.SYSTEM: "scope", planner.SYSTEM: "planner",
                   evaluator.SYSTEM: "evaluator", referee.SYSTEM: "referee"}
-AGENT_PREFIX = AGENT_SYSTEM.split("{cwd}")[0]
+AGENT_PREFIX = AGENT_SYSTEM
 TASK_NAME = re.compile(r'working on task "([^"]+)"')
 
 
@@ -101,7 +103,7 @@ class ScriptReplayServer(OpenAIWireServer):
             what = "no script recognises its system prompt" if name is None else \
                 f"script {name} has {len(turns)} turn(s), this is turn {index + 1}"
             return self._refuse(what)
-        turn = turns[index]
+        turn = _as_json_text(turns[index], body.get("response_format"))
         problem = _mismatch(turn, messages, body.get("tools") or [])
         if problem:
             return self._refuse(f"{name} turn {index + 1}: {problem}")
@@ -134,8 +136,9 @@ class _ReplayHandler(_ChatHandler):
 def script_for(messages: Sequence[Mapping[str, Any]]) -> str | None:
     """The script a conversation belongs to (``story`` … ``task-<name>``), or None."""
     system = next((_text(m) for m in messages if m.get("role") == "system"), "")
-    if system in ENGINE_SYSTEMS:
-        return ENGINE_SYSTEMS[system]
+    role = next((r for s, r in ENGINE_SYSTEMS.items() if system.startswith(s + "\n")), None)
+    if role is not None:  # ``structured.ask`` adds how to answer after the role's prompt
+        return role
     if not system.startswith(AGENT_PREFIX):
         return None
     first = next((_text(m) for m in messages if m.get("role") == "user"), "")
@@ -160,6 +163,18 @@ def _mismatch(turn: Mapping[str, Any], messages: Sequence[Mapping[str, Any]],
     offered = {t.get("function", {}).get("name") for t in tools}
     missing = [c["name"] for c in turn.get("tool_calls") or [] if c["name"] not in offered]
     return f"calls {', '.join(missing)}, not among the offered tools" if missing else ""
+
+
+def _as_json_text(turn: Mapping[str, Any], response_format: Any) -> Mapping[str, Any]:
+    """A scripted call of the requested schema's tool as the JSON text a provider with
+    ``response_format`` json_schema sends (the scripts answer structured requests with
+    a call of the tool ``respond``)."""
+    schema = response_format.get("json_schema") if isinstance(response_format, dict) else None
+    name = schema.get("name") if isinstance(schema, dict) else None
+    calls = turn.get("tool_calls") or []
+    if not name or [c["name"] for c in calls] != [name]:
+        return turn
+    return {**turn, "tool_calls": [], "text": json.dumps(calls[0].get("arguments") or {})}
 
 
 def to_turn(turn: Mapping[str, Any], call_prefix: str) -> Turn:

@@ -110,6 +110,23 @@ def test_429_honours_google_retry_info(gemini_server, sleep):
     assert sleep.delays == [4.5]
 
 
+def test_a_daily_quota_is_never_retried(gemini_server, sleep):
+    gemini_server.script(Fail(429, "You exceeded your current quota.",
+                              quota_id="GenerateRequestsPerDayPerProjectPerModel-FreeTier"),
+                         Turn(text="no"))
+    items, error = collect_until_error(make_model(gemini_server, sleep), ASK)
+    assert (error.kind, error.status) == ("quota", 429)
+    assert items == [] and sleep.delays == [] and len(gemini_server.requests) == 1
+
+
+def test_a_per_minute_limit_is_still_retried(gemini_server, sleep):
+    gemini_server.script(Fail(429, "You exceeded your current quota.", retry_info="2s",
+                              quota_id="GenerateRequestsPerMinutePerProjectPerModel-FreeTier"),
+                         Turn(text="ok"))
+    collect(make_model(gemini_server, sleep), ASK)
+    assert sleep.delays == [2.0]
+
+
 def test_server_errors_are_retried_then_succeed(gemini_server, sleep):
     gemini_server.script(Fail(500), Fail(503), Turn(text="fine"))
     items = collect(make_model(gemini_server, sleep), ASK)

@@ -137,6 +137,17 @@ def test_rate_limit_budget_spent_raises_rate_limit(openai_server, sleep):
     assert kinds(items) == ["Retrying", "Retrying"]
 
 
+def test_insufficient_quota_is_never_retried(openai_server, sleep):
+    """An exhausted quota (the issue's 429 ``insufficient_quota``, retried 4 times before)
+    fails at once with kind ``quota``: waiting does not refill it."""
+    openai_server.script(Fail(429, "You exceeded your current quota, please check your plan "
+                              "and billing details.", code="insufficient_quota"), Turn(text="no"))
+    items, error = collect_until_error(make_model(openai_server, sleep), ASK)
+    assert (error.kind, error.status) == ("quota", 429)
+    assert "quota" in error.message and "OVERMIND_FALLBACK_MODEL" in error.message
+    assert items == [] and sleep.delays == [] and len(openai_server.requests) == 1
+
+
 def test_401_is_not_retried_and_says_which_variable(openai_server, sleep):
     model = make_model(openai_server, sleep, key="sk-wrong-secret-value", provider="OpenAI")
     items, error = collect_until_error(model, ASK)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Literal
 
 import pydantic
@@ -11,7 +12,7 @@ from planning_helpers import respond, run, scripted
 from overmind_jupyter.llm.contract import ProviderError, Usage
 from overmind_jupyter.llm.registry import resolve_model
 from overmind_jupyter.orchestrator.structured import PlanningError, ask
-from overmind_jupyter.testing.openai_server import Call, OpenAIWireServer, Turn
+from overmind_jupyter.testing.openai_server import OpenAIWireServer, Turn
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -93,17 +94,21 @@ def test_provider_errors_pass_through(tmp_path):
 
 
 def test_structured_output_over_the_openai_wire():
-    """Through the real ``openai`` SDK: malformed JSON arguments, then a valid call."""
+    """Through the real ``openai`` SDK: the schema goes as ``response_format`` (no tools);
+    malformed JSON text gets one repair turn quoting the error, then a valid answer."""
     with OpenAIWireServer() as server:
-        server.script(Turn(tool_calls=[Call("respond", '{"city": "Oslo", "degr', id="c1")]),
-                      Turn(tool_calls=[Call("respond", GOOD, id="c2")], usage=(30, 9, 0)))
+        server.script(Turn(text='{"city": "Oslo", "degr'),
+                      Turn(text=json.dumps(GOOD), usage=(30, 9, 0)))
         model = resolve_model(f"openai:gpt-4.1@{server.url}", env={})
-        answer = run(ask(model, "Answer by calling the tool respond.", "Weather?", Weather))
+        answer = run(ask(model, "You report the weather.", "Weather?", Weather))
     assert answer.value == Weather(**GOOD)
-    assert answer.spent.usage == Usage(42, 16, 0) and answer.spent.cost_usd is None
+    assert answer.spent.calls == 2 and answer.spent.cost_usd is None
     first, second = (r.body for r in server.requests)
-    assert first["tools"][0]["function"]["name"] == "respond"
-    assert first["tools"][0]["function"]["parameters"] == Weather.model_json_schema()
-    tool_reply = second["messages"][-1]
-    assert tool_reply["role"] == "tool" and tool_reply["tool_call_id"] == "c1"
-    assert "not valid JSON" in tool_reply["content"]
+    assert "tools" not in first
+    fmt = first["response_format"]
+    assert fmt["type"] == "json_schema" and fmt["json_schema"]["name"] == "respond"
+    assert fmt["json_schema"]["schema"] == Weather.model_json_schema()
+    assert first["messages"][0]["content"].startswith("You report the weather.\n")
+    repair = second["messages"][-1]
+    assert repair["role"] == "user" and "not accepted" in repair["content"]
+    assert "did not call" not in repair["content"]

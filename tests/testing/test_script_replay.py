@@ -57,7 +57,7 @@ def turn(server: ScriptReplayServer, messages: list[Message]) -> list:
 
 
 def agent_start() -> list[Message]:
-    return [Message("system", SYSTEM_PROMPT.format(cwd="/w")), Message("user", TASK_PROMPT)]
+    return [Message("system", SYSTEM_PROMPT), Message("user", TASK_PROMPT)]
 
 
 def after_search(result: str) -> list[Message]:

@@ -42,10 +42,15 @@ from .mail import AcpMail
 from .reporter import AcpReporter
 from .tools import Toolbox
 
-SYSTEM_PROMPT = """You are a careful software engineer working in a git worktree at {cwd}.
-Use the tools to read the code before changing it, make small, correct edits, add or
-update tests, and run the project's tests with run_command when useful. Paths are relative
-to the worktree. When done, reply with a short summary of what you changed."""
+# byte-stable across sessions (a provider's prefix cache holds it and the tool list); what
+# varies, the workspace, follows in a second system message
+SYSTEM_PROMPT = """You are a careful software engineer working in a git worktree, your workspace.
+Use the tools to read the code before changing it, make small, correct edits with
+edit_file (write_file only for new files), add or update tests, and run the project's tests
+with run_command when useful. Every path is relative to the workspace root, for example
+src/app.py: never an absolute path. After a tool call succeeds, go on to the next step
+instead of repeating it. When done, reply with a short summary of what you changed."""
+WORKSPACE_NOTE = "Your workspace root is {cwd}: give every path relative to it."
 
 
 class Session:
@@ -53,7 +58,8 @@ class Session:
 
     def __init__(self, session_id: str, cwd: Path) -> None:
         self.id, self.cwd = session_id, cwd
-        self.messages: list[Message] = [Message("system", SYSTEM_PROMPT.format(cwd=cwd))]
+        self.messages: list[Message] = [Message("system", SYSTEM_PROMPT),
+                                        Message("system", WORKSPACE_NOTE.format(cwd=cwd))]
         self.cancelled = False
         self.lock = asyncio.Lock()
         self.task: asyncio.Future[LoopOutcome] | None = None

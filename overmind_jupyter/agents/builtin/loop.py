@@ -3,11 +3,22 @@
 One step: stream a turn (text deltas to the reporter), then run its tool calls and append
 their results; stop when the model ends its turn without tool calls, when a loop guard
 trips, or when cancelled. ``run_loop`` returns a ``LoopOutcome`` (a small tagged result).
+
+Small models' habits, seen with Qwen2.5-Coder 1.5B (tests/agents/fixtures/):
+
+- a tool call written as text (a ```json block ``{"name": …, "arguments": …}`` naming one
+  of the tools) is taken as that call;
+- a call repeated exactly after it succeeded, with no change to the workspace since, is
+  not run again: the turn ends (the model had finished and did not know how to say so);
+- a reply of code in text while nothing changed gets one nudge to use the tools, then the
+  next text reply ends the prompt.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
+import re
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -24,6 +35,14 @@ from ...llm.contract import (
 from ...llm.pricing import cost_usd
 from ..guards import LoopGuard
 from .tools import SPECS, Toolbox, ToolResult
+
+TOOL_NAMES = frozenset(spec.name for spec in SPECS)
+CHANGING_TOOLS = frozenset({"write_file", "edit_file", "run_command"})
+NUDGE = ("You answered with code in text, but nothing in the workspace changed. If the task "
+         "needs a change, make it now with edit_file or write_file (paths relative to the "
+         "workspace root). If nothing needs to change, reply with a one-line summary.")
+REPEATED = "not run again: this exact call already succeeded and nothing changed since"
+_FENCED_JSON = re.compile(r"```(?:json)?\s*\n?(\{.*?\})\s*```", re.DOTALL)
 
 
 class Reporter(Protocol):
@@ -45,6 +64,8 @@ class LoopOutcome:
     changed: list[str] = dataclasses.field(default_factory=list)
     usage: Usage = dataclasses.field(default_factory=Usage)
     cost_usd: float | None = None
+    nudged: bool = False
+    succeeded: set[str] = dataclasses.field(default_factory=set)  # since the last change
 
 
 async def run_loop(model: ChatModel, messages: list[Message], toolbox: Toolbox,
@@ -61,14 +82,50 @@ async def run_loop(model: ChatModel, messages: list[Message], toolbox: Toolbox,
             outcome.stop_reason, outcome.guard = "max_turn_requests", reason
             return outcome
         text, calls, stop = await _turn(model, messages, reporter, guard, outcome)
+        calls = calls or calls_in_text(text)
         messages.append(Message("assistant", text, tuple(calls)))
+        if not calls and _nudge(text, outcome):
+            messages.append(Message("user", NUDGE))
+            continue
         if not calls:
             outcome.stop_reason = "max_tokens" if stop == "max_tokens" else "end_turn"
+            return outcome
+        if all(call_key(c) in outcome.succeeded for c in calls):
+            messages.extend(Message("tool", REPEATED, tool_call_id=c.id, name=c.name)
+                            for c in calls)
             return outcome
         reason = await _tools(calls, messages, toolbox, reporter, guard, outcome)
         if reason:
             outcome.stop_reason, outcome.guard = "max_turn_requests", reason
             return outcome
+
+
+def calls_in_text(text: str) -> list[ToolCall]:
+    """Tool calls a model wrote as text: ```json blocks ``{"name", "arguments"}`` naming a
+    known tool (``[]`` when there are none)."""
+    calls = []
+    for k, block in enumerate(_FENCED_JSON.findall(text)):
+        try:
+            data = json.loads(block)
+        except ValueError:
+            continue
+        if isinstance(data, dict) and data.get("name") in TOOL_NAMES and \
+                isinstance(data.get("arguments", {}), dict):
+            calls.append(ToolCall(f"text_call_{k}", data["name"], data.get("arguments") or {}))
+    return calls
+
+
+def call_key(call: ToolCall) -> str:
+    """What makes two calls the same: the tool and its arguments."""
+    return f"{call.name}:{json.dumps(call.arguments, sort_keys=True)}"
+
+
+def _nudge(text: str, outcome: LoopOutcome) -> bool:
+    """Whether a text reply gets the one nudge: code in text while nothing changed."""
+    if outcome.nudged or outcome.changed or "```" not in text:
+        return False
+    outcome.nudged = True
+    return True
 
 
 async def _turn(model: ChatModel, messages: list[Message], reporter: Reporter,
@@ -116,5 +173,14 @@ async def _tools(calls: list[ToolCall], messages: list[Message], toolbox: Toolbo
         messages.append(Message("tool", result.text if result.ok else f"ERROR: {result.text}",
                                 tool_call_id=call.id, name=call.name))
         outcome.changed.extend(p for p in result.changed if p not in outcome.changed)
+        _remember(call, result, outcome)
         results.append((call.name, call.arguments, result.ok, result.text))
     return guard.after_tools(results)
+
+
+def _remember(call: ToolCall, result: ToolResult, outcome: LoopOutcome) -> None:
+    """Keep the successful calls since the workspace last changed (``REPEATED``)."""
+    if call.name in CHANGING_TOOLS and result.ok:
+        outcome.succeeded.clear()
+    if result.ok:
+        outcome.succeeded.add(call_key(call))

@@ -4,11 +4,17 @@ Tools: ``read_file``, ``list_dir``, ``search`` (regex over text files, with limi
 ``write_file``, ``edit_file`` (exact search/replace; a missing or ambiguous anchor is an
 error), ``run_command`` (tool policy, timeout, output truncated with a note). A tool
 returns ``ToolResult``; an exception from a tool becomes an error result, never a crash.
+
+Paths are relative to the workspace. Small models also write absolute paths: one inside
+the workspace is used as is (``Workspace`` confines it), one into the host checkout the
+worktree was made from (``host_checkout``) is mapped to the same path in the worktree, and
+a refusal says which relative path to use instead.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import logging
 import os
 import re
@@ -88,6 +94,7 @@ class Toolbox:
         self.root, self.files, self.commands = root, files, commands
         self.plan, self.mail = plan, mail
         self.workspace = Workspace(root)
+        self.host = host_checkout(root)
         self._tools: dict[str, Callable[..., Awaitable[ToolResult]]] = {
             "read_file": self.read_file, "list_dir": self.list_dir, "search": self.search,
             "write_file": self.write_file, "edit_file": self.edit_file,
@@ -103,14 +110,38 @@ class Toolbox:
             return ToolResult(False, f"malformed arguments for {call.name}: "
                                      f"{call.arguments_error}")
         try:
-            return await tool(**call.arguments)
+            arguments = self._mapped(call.arguments)
+            return await tool(**arguments)
         except TypeError as exc:
             return ToolResult(False, f"bad arguments for {call.name}: {exc}")
         except (OvermindError, OSError, ValueError, re.error) as exc:
-            return ToolResult(False, f"{call.name} failed: {getattr(exc, 'message', exc)}")
+            hint = self._hint(call.arguments.get("path"))
+            return ToolResult(False, f"{call.name} failed: {getattr(exc, 'message', exc)}{hint}")
         except Exception as exc:  # a tool bug must not end the prompt: the model hears it
             log.exception("tool %s crashed", call.name)
             return ToolResult(False, f"{call.name} failed unexpectedly: {exc!r}")
+
+    def _mapped(self, arguments: dict[str, Any]) -> dict[str, Any]:
+        """``arguments`` with an absolute ``path`` into the host checkout made relative."""
+        path = arguments.get("path")
+        if not isinstance(path, str) or self.host is None or not os.path.isabs(path):
+            return arguments
+        inside = _relative(path, self.host)
+        if inside is None or _relative(path, self.root) is not None or \
+                inside.split(os.sep)[0] == ".overmind":  # other worktrees stay refused
+            return arguments
+        return {**arguments, "path": inside or "."}
+
+    def _hint(self, path: Any) -> str:
+        """What to do instead, for a path that was refused or not found."""
+        if not isinstance(path, str):
+            return ""
+        name = os.path.basename(path.rstrip("/"))
+        same = list(itertools.islice((p for p in _text_files(self.root) if p.name == name),
+                                     3)) if name else []
+        tips = ", ".join(repr(str(p.relative_to(self.root))) for p in same)
+        found = f"; files with that name here: {tips}" if tips else ""
+        return f" (paths are relative to the workspace root{found})"
 
     async def read_file(self, path: str) -> ToolResult:
         text = await self.files.read(path)
@@ -176,6 +207,32 @@ class Toolbox:
         if self.mail is None:
             return ToolResult(False, "no mailbox in this session")
         return await self.mail.read()
+
+
+def host_checkout(root: Path) -> Path | None:
+    """The work tree a git worktree at ``root`` was added from, or None.
+
+    A linked worktree's ``.git`` is a file ``gitdir: <checkout>/.git/worktrees/<name>``
+    (git-worktree(1)); the checkout is two levels above that ``worktrees`` directory.
+    """
+    try:
+        line = (root / ".git").read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+    if not line.startswith("gitdir:"):
+        return None
+    gitdir = Path(line.removeprefix("gitdir:").strip())
+    if gitdir.parent.name != "worktrees" or gitdir.parent.parent.name != ".git":
+        return None
+    return gitdir.parent.parent.parent
+
+
+def _relative(path: str, base: Path) -> str | None:
+    """``path`` relative to ``base`` (``""`` for base itself), None when outside it."""
+    norm, top = os.path.normpath(path), os.path.normpath(str(base))
+    if norm == top:
+        return ""
+    return norm[len(top) + 1:] if norm.startswith(top + os.sep) else None
 
 
 def _text_files(base: Path):
