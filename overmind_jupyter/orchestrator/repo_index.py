@@ -7,10 +7,11 @@ byte in the first ``SNIFF_BYTES``) and anything that is not a regular file insid
 repository (symlinks, submodules) skipped, so no content from outside the repo reaches
 the model. Matching is case-insensitive substring matching of words of ≥ 3 characters.
 
-Files are ranked by the inverse document frequency of the words they contain (Spärck
-Jones, 1972: ``idf(w) = ln((N + 1) / (df(w) + 0.5))``, N files read, df(w) files holding
-w), a word in the path counting twice: a rare word of the prompt (``jira``) outweighs the
-words every file has (``table``, ``test``). ``mentioned`` finds the paths a prompt names.
+Files are ranked by tf·idf (Spärck Jones, 1972; Salton & Buckley, 1988): each word w of
+the prompt that a file holds adds ``idf(w) · (1 + ln tf)``, ``idf(w) = ln((N + 1) / (df(w) +
+0.5))`` over the N files read, df(w) of them holding w, tf its occurrences in the file
+(capped at 100), three times that when w is in the path: a rare word of the prompt
+(``jira``) outweighs the words every file has (``table``, ``test``). ``mentioned`` finds the paths a prompt names.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ MAX_FILE_BYTES = 256_000
 SNIFF_BYTES = 8_192
 MAX_LINE_CHARS = 160
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]{2,}")
+_PATHLIKE = re.compile(r"[\w.\-]+(?:/[\w.\-]+)*\.[A-Za-z0-9]{1,8}\b|[\w.\-]+(?:/[\w.\-]+)+/?")
 STOPWORDS = frozenset("""
 a about add all also an and any are as at be been but by can change code could do does
 each file files fix for from get has have how if in into is it its let make makes more
@@ -80,10 +82,10 @@ async def index(repo: Path) -> RepoIndex:
 
 
 def keywords(text: str, limit: int = 20) -> list[str]:
-    """Distinct lower-case words of ``text`` worth searching for (≥ 3 chars, no stopwords),
-    in order of appearance, at most ``limit``."""
+    """Distinct lower-case words of ``text`` worth searching for (≥ 3 chars, no stopwords,
+    not from a path: ``mentioned`` takes those), in order of appearance, at most ``limit``."""
     seen: dict[str, None] = {}
-    for word in _WORD.findall(text):
+    for word in _WORD.findall(_PATHLIKE.sub(" ", text)):
         low = word.lower()
         if low not in STOPWORDS:
             seen.setdefault(low, None)
@@ -158,7 +160,7 @@ async def find(repo: Path, files: tuple[str, ...], words: list[str], *,
 def _find(repo: Path, files: tuple[str, ...], words: list[str], max_hits: int,
           per_file: int, max_bytes: int) -> Found:
     root = repo.resolve()
-    scanned: list[tuple[str, str, set[str]]] = []
+    scanned: list[tuple[str, str, dict[str, int]]] = []
     budget = max_bytes
     for path in sorted(files, key=lambda p: -_matches(p.lower(), words)):
         if budget <= 0:
@@ -169,7 +171,9 @@ def _find(repo: Path, files: tuple[str, ...], words: list[str], max_hits: int,
         budget -= len(data)
         text = data.decode("utf-8", errors="replace")
         low = text.lower()
-        scanned.append((path, text, {w for w in words if w in low or w in path.lower()}))
+        counts = {w: min(low.count(w), 100) for w in words}
+        scanned.append((path, text, {w: n for w, n in counts.items()
+                                     if n or w in path.lower()}))
     idf = _idf(words, [found for _, _, found in scanned])
     ranked = sorted(((path, _score(path, found, idf), text) for path, text, found in scanned
                      if found), key=lambda r: (-r[1], r[0]))
@@ -181,17 +185,15 @@ def _find(repo: Path, files: tuple[str, ...], words: list[str], max_hits: int,
     return Found(hits, [(path, round(score, 3)) for path, score, _ in ranked])
 
 
-def _idf(words: list[str], found: list[set[str]]) -> dict[str, float]:
+def _idf(words: list[str], found: list[dict[str, int]]) -> dict[str, float]:
     n = len(found)
     return {w: math.log((n + 1) / (sum(w in f for f in found) + 0.5)) for w in words}
 
 
-def _score(path: str, found: set[str], idf: dict[str, float]) -> float:
+def _score(path: str, found: dict[str, int], idf: dict[str, float]) -> float:
     low = path.lower()
-    return sum(max(idf[w], 0.0) * (3 if w in low else 1) for w in found)
-
-
-_PATHLIKE = re.compile(r"[\w.\-]+(?:/[\w.\-]+)*\.[A-Za-z0-9]{1,8}\b|[\w.\-]+(?:/[\w.\-]+)+/?")
+    return sum(max(idf[w], 0.0) * (1 + math.log(max(tf, 1))) * (3 if w in low else 1)
+               for w, tf in found.items())
 
 
 def mentioned(text: str, tree: RepoIndex) -> list[str]:

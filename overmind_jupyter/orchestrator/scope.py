@@ -13,8 +13,8 @@ words weigh most, so ``jira`` finds ``tabulate/__init__.py``), and their best li
   a note; the result is capped at ``MAX_FILES`` paths.
 
 The scope is then grounded in the repository, not in the model's recall alone: paths the
-objective names come first, then the model's files that the search found, then the
-search's best candidates the model left out (each noted), then the model's other files.
+objective names come first, then the search's best candidates (those the model chose,
+then those it left out, each noted), then the model's other files.
 """
 
 from __future__ import annotations
@@ -111,14 +111,13 @@ def ground(files: list[str], named: list[str], found: repo_index.Found, notes: l
     Returns:
         ``(files, notes)``.
     """
-    searched = {p for p, _ in found.ranked}
     best = found.candidates(limit=3)
     notes = list(notes)
     out: list[str] = []
     for path in named:
         _add(out, path, files, notes, "the objective names it")
     for path in files:
-        if path in searched:
+        if path in best:
             _add(out, path, files, notes, "")
     for path in best:
         _add(out, path, files, notes, "a search for the objective's words ranks it first")

@@ -141,3 +141,17 @@ def test_check_overlap_keeps_every_dependency_of_an_acyclic_plan(raw):
     added = sum(len(a.depends_on) - len(b.depends_on)
                 for b, a in zip(acyclic.tasks, checked.tasks, strict=True))
     assert len([n for n in checked.notes if n.startswith("serialised")]) == added
+
+
+def test_agents_the_model_invents_become_the_objectives_agent(tmp_path):
+    """Qwen2.5-Coder 1.5B wrote ``"agent": "None"`` (issue 13): every task failed at start.
+    Unknown, null-like and invented names run with the objective's agent, noted; a
+    configured name in another case is kept in its configured spelling."""
+    tasks = [{"name": n, "description": "d", "agent": a} for n, a in
+             (("a", "None"), ("b", "gpt-4"), ("c", "Claude"), ("d", None), ("e", ""))]
+    model = scripted(tmp_path, respond({"tasks": tasks}))
+    result = run(plan(model, "Objective", Scope((), "low", ""), "", agents=("builtin", "claude")))
+    assert [t.agent for t in result.tasks] == [None, None, "claude", None, None]
+    notes = " ".join(result.notes)
+    assert "'None', which is not configured" in notes and "'gpt-4'" in notes
+    assert "Claude" not in notes

@@ -95,3 +95,46 @@ def test_search_reads_a_bounded_number_of_bytes(tmp_path):
 def test_keywords_skip_filler_words():
     assert repo_index.keywords("Please fix the greeting so it says Hello in French") == [
         "greeting", "says", "hello", "french"]
+
+
+TABLES = {  # the shape of tabulate: one module holds every format, many files say "table"
+    "pkg/__init__.py": "\n".join(["# table formats", "def simple_table(): pass"] +
+                                 [f"# table row {i}" for i in range(30)] +
+                                 ['"jira": TableFormat(lineabove=None, ...)', "def _jira(): pass"]),
+    "test/test_output.py": "def test_simple_table(): assert table\n",
+    "test/test_input.py": "def test_table_input(): table\n",
+    "benchmark.py": "import pkg\n# benchmark table formats\n",
+    "tox.ini": "[tox]\n# table tests\n",
+    "README.md": "Pretty tables. Formats: simple, grid, jira.\n",
+}
+BBCODE = ("Add a 'bbcode' table format to the library, similar to the existing 'jira' format. "
+          "Add a test for it in test/test_output.py.")
+
+
+def test_rare_words_rank_the_file_that_holds_them_first(tmp_path):
+    """``jira`` is rare, ``table`` is everywhere: the module with the jira format wins."""
+    repo = make_repo(tmp_path / "repo", TABLES)
+    tree = run(repo_index.index(repo))
+    found = run(repo_index.find(repo, tree.files, repo_index.keywords(BBCODE)))
+    assert "test_output" not in repo_index.keywords(BBCODE)  # a named path is no keyword
+    assert "pkg/__init__.py" in found.candidates()
+    assert {"tox.ini", "benchmark.py"}.isdisjoint(found.candidates())
+    jira_lines = [h for h in found.hits if h.path == "pkg/__init__.py"]
+    assert sum("jira" in h.text for h in jira_lines) == 2  # the rare word's lines, not row 1-30
+    assert repo_index.mentioned(BBCODE, tree) == ["test/test_output.py"]
+
+
+def test_scope_is_grounded_when_the_model_recalls_the_wrong_files(tmp_path):
+    """The real 1.5B model's scope for the bbcode prompt (issue 13): config and test files,
+    not the module. The named path comes first, the search's best file is added."""
+    repo = make_repo(tmp_path / "repo", TABLES)
+    answer = {"files": [{"path": "tox.ini"}, {"path": "benchmark.py"},
+                        {"path": "test/test_input.py"}],
+              "complexity": "low", "rationale": "Add a format."}
+    model = scripted(tmp_path, respond(answer, expect="Candidate files"))
+    scope = run(extract(model, repo, BBCODE, ""))
+    assert scope.files[0] == "test/test_output.py" and "pkg/__init__.py" in scope.files[:3]
+    assert set(scope.files) >= {"tox.ini", "benchmark.py", "test/test_input.py"}
+    notes = " ".join(scope.notes)
+    assert "added test/test_output.py: the objective names it" in notes
+    assert "added pkg/__init__.py" in notes
