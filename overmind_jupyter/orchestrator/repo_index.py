@@ -11,7 +11,8 @@ Files are ranked by tf·idf (Spärck Jones, 1972; Salton & Buckley, 1988): each 
 the prompt that a file holds adds ``idf(w) · (1 + ln tf)``, ``idf(w) = ln((N + 1) / (df(w) +
 0.5))`` over the N files read, df(w) of them holding w, tf its occurrences in the file
 (capped at 100), three times that when w is in the path: a rare word of the prompt
-(``jira``) outweighs the words every file has (``table``, ``test``). ``mentioned`` finds the paths a prompt names.
+(``jira``) outweighs the words every file has (``table``, ``test``).
+``mentioned`` finds the paths a prompt names.
 """
 
 from __future__ import annotations

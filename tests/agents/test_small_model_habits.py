@@ -94,10 +94,10 @@ def test_an_absolute_path_into_the_host_checkout_lands_in_the_worktree(worktree)
 
 
 def test_a_refused_path_says_which_relative_path_to_use(worktree, tmp_path):
-    outcome, reporter, _, _ = play(worktree, [
+    _, reporter, _, _ = play(worktree, [
         write(str(tmp_path / "elsewhere" / "__init__.py"), "x"),
         {"expect": "relative", "text": "ok"}])
-    name, ok, text = reporter.tools[0]
+    _, ok, text = reporter.tools[0]
     assert not ok and "outside the workspace" in text
     assert "relative to the workspace root" in text and "'pkg/__init__.py'" in text
     assert not (tmp_path / "elsewhere").exists()
@@ -117,7 +117,7 @@ def test_a_write_repeated_after_it_succeeded_ends_the_turn(worktree):
 def test_a_tool_call_written_as_text_is_run(worktree):
     fenced = ('I will add it.\n```json\n{"name": "write_file", "arguments": '
               '{"path": "pkg/bbcode.py", "content": "X = 1\\n"}}\n```')
-    outcome, reporter, _, _ = play(worktree, [{"text": fenced},
+    outcome, _, _, _ = play(worktree, [{"text": fenced},
                                               {"expect": "wrote", "text": "Done."}])
     assert (worktree / "pkg" / "bbcode.py").read_text() == "X = 1\n"
     assert outcome.changed == ["pkg/bbcode.py"]
