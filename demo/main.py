@@ -13,18 +13,21 @@
 
 With no API key the scripted model of ``demo/scenario.py`` answers, and the output says
 so; with ``OVERMIND_MODEL``, ``OPENAI_API_KEY`` / ``OPENAI_BASE_URL`` or
-``GEMINI_API_KEY`` set, that real model does. Exit status 0 when the objective is done
-with every change merged and nothing is left behind, else 1.
+``GEMINI_API_KEY`` set, that real model does; with ``--model local`` the real local model
+(``make local-model``: Qwen2.5-Coder 1.5B under llama-server on 127.0.0.1, started here
+and stopped at the end) does. Exit status 0 when the objective is done with every change
+merged and nothing is left behind, else 1.
 
-Usage: ``python -m demo.main [--workdir DIR]`` (default ``~/.cache/overmind-demo/run``,
-outside any other project whose test configuration could apply; a previous run's project
-there is shut down and replaced).
+Usage: ``python -m demo.main [--workdir DIR] [--model local]`` (default work directory
+``~/.cache/overmind-demo/run``, outside any other project whose test configuration could
+apply; a previous run's project there is shut down and replaced).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import shutil
 import sys
@@ -41,12 +44,15 @@ from nbclient.exceptions import CellExecutionError
 from overmind_jupyter import runtime_files
 from overmind_jupyter.agents import adapters
 from overmind_jupyter.client import Client
+from overmind_jupyter.localmodel import install as local_install
+from overmind_jupyter.localmodel.serve import LocalServer
 
 from . import project, quickstart, summary
 
 HERE = Path(__file__).resolve().parent
 NOTEBOOK = HERE.parent / "notebooks" / "quickstart.ipynb"
 CELL_TIMEOUT_S = 600
+LOCAL_CELL_TIMEOUT_S = 2_400  # a 1.5B model on 2 cores: minutes per role, not seconds
 IMPORT_SUBJECT = f"{project.TABULATE.name} {project.TABULATE.version} from its PyPI"
 T = TypeVar("T")
 
@@ -88,7 +94,7 @@ def kernel_env(label: str) -> dict[str, str]:
     return {**env, quickstart.LABEL_ENV: label}
 
 
-def run_notebook(work: Path, label: str) -> Path:
+def run_notebook(work: Path, label: str, timeout_s: float = CELL_TIMEOUT_S) -> Path:
     """Execute the quickstart notebook with ``work`` as the kernel's directory; write the
     executed notebook (widget state included) to ``<work>/quickstart.ipynb``.
 
@@ -96,7 +102,7 @@ def run_notebook(work: Path, label: str) -> Path:
         CellExecutionError: a cell failed (the notebook is written anyway).
     """
     nb = nbformat.read(NOTEBOOK, as_version=4)
-    client = NotebookClient(nb, timeout=CELL_TIMEOUT_S, kernel_name="python3",
+    client = NotebookClient(nb, timeout=timeout_s, kernel_name="python3",
                             resources={"metadata": {"path": str(work)}},
                             store_widget_state=True,
                             # a local kernel on 127.0.0.1: its TCP warning is noise here
@@ -169,14 +175,14 @@ def failures(cell_error: str | None, objectives: list[dict[str, Any]], left: lis
     return reasons
 
 
-def execute(work: Path, repo: Path, label: str, timings: dict[str, float]
-            ) -> tuple[str | None, list[dict[str, Any]]]:
+def execute(work: Path, repo: Path, label: str, timings: dict[str, float],
+            timeout_s: float = CELL_TIMEOUT_S) -> tuple[str | None, list[dict[str, Any]]]:
     """Step 3 and 4: run the notebook, print the summary; return (the failed cell's
     ``ename: evalue`` or None, objectives)."""
     cell_error = None
     try:
         step(timings, "notebook", "3. notebooks/quickstart.ipynb, executed headless",
-             lambda: run_notebook(work, label))
+             lambda: run_notebook(work, label, timeout_s))
     except CellExecutionError as exc:
         cell_error = f"{exc.ename}: {exc.evalue}"
         print(f"a cell failed:\n{str(exc)[-3000:]}")
@@ -191,7 +197,42 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m demo.main",
                                      description=__doc__.split("\n\n")[0])
     parser.add_argument("--workdir", type=Path, default=project.cache_dir() / "run")
-    work = parser.parse_args(argv).workdir.resolve()
+    parser.add_argument("--model", choices=("local",), default=None,
+                        help="local: the real local model (make local-model) answers")
+    args = parser.parse_args(argv)
+    try:
+        with contextlib.ExitStack() as stack:
+            timeout_s = CELL_TIMEOUT_S
+            if args.model == "local":
+                os.environ["OVERMIND_MODEL"] = stack.enter_context(local_model()).model_id
+                timeout_s = LOCAL_CELL_TIMEOUT_S
+            return run(args.workdir.resolve(), timeout_s)
+    except project.DemoError as exc:
+        print(f"\ndemo failed: {exc.message}", file=sys.stderr)
+        return 1
+
+
+@contextlib.contextmanager
+def local_model():
+    """The real local model served on 127.0.0.1 for the demo's duration.
+
+    Raises:
+        project.DemoError: it is not set up (``make local-model``) or did not start.
+    """
+    ready = local_install.installed()
+    if ready is None:
+        raise project.DemoError("the local model is not set up: run `make local-model`")
+    print(f"\n== 0. the real local model: {ready.spec.alias} under llama-server", flush=True)
+    try:
+        with LocalServer(ready, slots=2) as server:
+            print(f"{server.endpoint} (log {server.log})", flush=True)
+            yield server
+    except local_install.LocalModelError as exc:
+        raise project.DemoError(exc.message) from exc
+
+
+def run(work: Path, timeout_s: float) -> int:
+    """The demo's four steps in ``work``; returns the exit status."""
     work.mkdir(parents=True, exist_ok=True)
     timings: dict[str, float] = {}
     fresh(work)
@@ -202,7 +243,7 @@ def main(argv: list[str] | None = None) -> int:
         info, label = step(timings, "server", "2. Overmind: a headless Jupyter server with "
                            "the extension", lambda: quickstart.start_server(repo, work))
         print(f"{info['url']} (pid {info['pid']}); model: {label}", flush=True)
-        cell_error, objectives = execute(work, repo, label, timings)
+        cell_error, objectives = execute(work, repo, label, timings, timeout_s)
     finally:  # whatever happened, no server, mission or worktree outlives the demo
         print("\n== overmind shutdown")
         left = shutdown(work, repo)

@@ -33,7 +33,7 @@ from .changes import Changes
 from .questions import Questions
 from .roles import RoleModels
 from .scheduler import Scheduler, TaskNode
-from .structured import Spent
+from .structured import PlanningError, Spent
 
 log = logging.getLogger("overmind.objectives")
 STORY_WINDOW_S = 0.3  # s approved prompts wait for companions (default of Settings)
@@ -248,7 +248,8 @@ class Orchestrator:
     # -- the pipeline -----------------------------------------------------------------
     async def _run(self, oid: str) -> None:
         try:
-            await self._pipeline(oid)
+            while not await self._attempt(oid):
+                pass
         except asyncio.CancelledError:
             return
         except (BudgetStop, ReviewStop) as exc:
@@ -257,6 +258,26 @@ class Orchestrator:
             log.exception("objective %s failed", oid)
             self._fail(oid, str(exc) if isinstance(exc, OvermindError)
                        else f"{type(exc).__name__}: {exc}")
+
+    async def _attempt(self, oid: str) -> bool:
+        """Run the pipeline once; True when it ended. A role that got no valid answer from
+        its model (``PlanningError``) pauses the objective with a ``planning`` question:
+        ``retry`` runs the pipeline again (False), ``stop`` ends it failed (True)."""
+        try:
+            await self._pipeline(oid)
+            return True
+        except PlanningError as exc:
+            self.records.store.append_event("run-error", {
+                "objective": oid, "error": exc.message, "raw": exc.raw}, objective=oid)
+            self.set_state(oid, "paused", exc.message[:300])
+            answer = await self.questions.ask(
+                "planning", f"{exc.message} — answer `retry` to run the objective's planning "
+                "again, or `stop` to end it.", objective=oid, options=("retry", "stop"),
+                data={"raw": exc.raw})
+            if answer == "stop":
+                self._fail(oid, f"stopped by the host: {exc.message}")
+                return True
+            return False  # the pipeline starts again: paused → planning
 
     def _fail(self, oid: str, error: str, state: str = "failed") -> None:
         with contextlib.suppress(OvermindError):

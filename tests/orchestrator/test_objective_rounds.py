@@ -137,3 +137,30 @@ async def test_a_failing_verification_gate_leaves_the_target_untouched(tmp_path:
         "retry", "close"]
     assert git(repo, "rev-parse", "main") == head  # the target did not move
     assert (repo / "calc.py").read_text() == "def add(a, b):\n    return a + b\n"
+
+
+async def test_a_planner_without_a_valid_answer_asks_and_retry_plans_again(tmp_path: Path
+                                                                            ) -> None:
+    """A model that never gives a valid plan (its repair turn included) pauses the
+    objective with a ``planning`` question keeping its raw output; ``retry`` runs the
+    planning again and the objective lands."""
+    repo = project(tmp_path / "p")
+    empty = respond({"tasks": []})
+    scripts = write_role_scripts(tmp_path / "s", story=STORY, scope=[SCOPE, SCOPE],
+                                 planner=[empty, empty, plan("log")], evaluator=DONE,
+                                 tasks={"log": edit(LOG_EDIT)})
+    engine = await engine_for(repo, scripts)
+    try:
+        objective = await engine.prompt("log every addition")
+        question = await until_question(engine, "planning")
+        assert "gave no valid _PlanAnswer in 2 attempt(s)" in question["text"]
+        assert '"tasks": []' in question["data"]["raw"]
+        assert (await engine.objective(objective["id"]))["state"] == "paused"
+        await engine.answer(question["id"], "retry")
+        final = await engine.wait_objective(objective["id"], 60)
+        engine.store.flush()
+        errors = [e for e in await engine.events(limit=10_000) if e["type"] == "run-error"]
+    finally:
+        await engine.close()
+    assert final["state"] == "done" and [c["state"] for c in final["changes"]] == ["merged"]
+    assert len(errors) == 1 and '"tasks": []' in errors[0]["data"]["raw"]
