@@ -30,6 +30,7 @@ from jupyter_server.base.websocket import WebSocketMixin
 from tornado import web
 from tornado.websocket import WebSocketClosedError, WebSocketHandler
 
+from .. import bounds
 from ..errors import OvermindError, UsageError
 from ..events import Event
 from .base import OvermindAuth
@@ -231,9 +232,9 @@ class EventsHandler(OvermindAuth, WebSocketMixin, WebSocketHandler, JupyterHandl
     def on_message(self, message: str | bytes) -> None:
         """Clients may send ``{"type": "ping"}``; anything else gets an error frame."""
         try:
-            data = json.loads(message)
-        except (ValueError, UnicodeDecodeError):
-            self._reply(frame("error", message="frames must be JSON text"))
+            data = bounds.load_json(message, what="frame", max_bytes=MAX_FRAME_BYTES)
+        except UsageError as exc:
+            self._reply(frame("error", message=exc.message, reason=exc.reason))
             return
         if isinstance(data, dict) and data.get("type") == "ping":
             self._reply(frame("pong"))
