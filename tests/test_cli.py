@@ -125,7 +125,19 @@ def test_blueprint_apply_and_wait(project):
     (repo / "cycle.toml").write_text('[missions.a]\ncommand = "true"\ndepends_on = ["b"]\n'
                                      '[missions.b]\ncommand = "true"\ndepends_on = ["a"]\n')
     cyc = cli("apply", "cycle.toml")
-    assert cyc.returncode == 1 and "a → b → a" in cyc.stderr
+    assert cyc.returncode == 2 and "a → b → a" in cyc.stderr  # bad input: exit 2
+    (repo / "types.toml").write_text('[missions.a]\ncommand = "true"\nmax_restarts = "x"\n')
+    typed = cli("apply", "types.toml")
+    assert typed.returncode == 2
+    assert "types.toml: [missions.a]: max_restarts: must be a valid integer" in typed.stderr
+    assert "Traceback" not in typed.stderr and "invalid literal" not in typed.stderr
+    (repo / "named.toml").write_text('[missions.ok]\ncommand = "true"\n'
+                                     '[missions."not ok"]\ncommand = "true"\n')
+    for _ in range(2):  # a refused blueprint records nothing, however often it is applied
+        named = cli("apply", "named.toml")
+        assert named.returncode == 2 and "invalid mission name" in named.stderr
+    listing = json.loads(cli("ps", "--all", "--json").stdout)
+    assert [m["name"] for m in listing if m["status"] == "pending"] == []
 
 
 def _read_until(fd: int, needle: bytes, timeout: float = 20.0) -> bytes:
