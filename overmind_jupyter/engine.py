@@ -233,14 +233,20 @@ class Engine(MissionViews, PartyFacade, WorkFacade, ReviewFacade):
         return missions.resolve(self.store, ref)
 
     async def send(self, ref: str, text: str) -> Mission:
-        """A line to a session mission's terminal, or a follow-up prompt to an agent."""
+        """A line to a session mission's terminal (written whole: at most
+        ``supervisor.process.MAX_SEND_BYTES`` = 4,095 bytes with the newline added), or a
+        follow-up prompt to an agent.
+
+        Raises:
+            UsageError: a longer line (nothing is written), or a mission that takes no input.
+        """
         m = self.resolve(ref)
         if m.kind is MissionKind.AGENT:
             if m.status.terminal:
                 raise UsageError(f"{m.name} has ended; start a new agent mission")
             self.agents.submit(m, text)
         else:
-            self.supervisor.send(m.id, (text + "\n").encode())
+            await self.supervisor.send(m.id, (text + "\n").encode())
         return m
 
     def attach(self, ref: str, listener: Callable[[bytes], None]
@@ -258,7 +264,7 @@ class Engine(MissionViews, PartyFacade, WorkFacade, ReviewFacade):
 
     def type_keys(self, mission_id: str, data: bytes) -> None:
         """Write raw bytes (keystrokes) to a session mission's terminal."""
-        self.supervisor.send(mission_id, data)
+        self.supervisor.type_keys(mission_id, data)
 
     async def stop(self, ref: str, force: bool = False) -> Mission:
         """Stop one mission (SIGTERM, grace, SIGKILL; ``force``: SIGKILL now); never restarted.

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import errno
 import logging
 import os
 import random
@@ -32,7 +33,17 @@ from ..model import (
 from ..store import Store
 from . import logs
 from .clock import Clock, SystemClock
-from .process import Child, SpawnFailed, signal_group, spawn, wait_exit, write_input
+from .process import (
+    MAX_SEND_BYTES,
+    SEND_TIMEOUT_S,
+    Child,
+    SpawnFailed,
+    signal_group,
+    spawn,
+    wait_exit,
+    write_input,
+    write_whole,
+)
 from .runtime import Runtime
 
 log = logging.getLogger("overmind.supervisor")
@@ -56,6 +67,7 @@ class Supervisor:
         self.clock = clock or SystemClock()
         self.base_env = base_env
         self.runtimes: dict[str, Runtime] = {}
+        self._send_locks: dict[str, asyncio.Lock] = {}  # mission id → one send at a time
         self.on_end: list[Callable[[Mission], None]] = []  # called with each ended mission
         self.on_running: list[Callable[[Mission], None]] = []  # … each started run
         self.on_spawn: list[Callable[[Mission, Child], None]] = []  # … with its process
@@ -317,8 +329,29 @@ class Supervisor:
                 self.store.transition(mission_id, S.KILLED, reason="stopped before it ran")
 
     # -- input ----------------------------------------------------------------------
-    def send(self, mission_id: str, data: bytes) -> None:
-        """Write ``data`` to a live session (pty) or agent (stdin) mission.
+    async def send(self, mission_id: str, data: bytes) -> None:
+        """Write all of ``data`` (at most ``MAX_SEND_BYTES``) to a live session (pty) or
+        stdin mission, or nothing: sends to one mission are written one after another.
+
+        Raises:
+            UsageError: more than ``MAX_SEND_BYTES``; the mission is not running, takes no
+                input, or did not read for ``SEND_TIMEOUT_S``.
+        """
+        if len(data) > MAX_SEND_BYTES:
+            raise UsageError(f"a send is at most {MAX_SEND_BYTES:,} bytes with its newline "
+                             f"(one terminal line), not {len(data):,}; split it into lines or "
+                             "write it to a file the mission reads")
+        rt = self.runtimes.get(mission_id)
+        if rt is None or rt.child is None:
+            raise UsageError("the mission is not running: nothing to send to")
+        async with self._send_locks.setdefault(mission_id, asyncio.Lock()):
+            try:
+                await write_whole(rt.child, data)
+            except OSError as exc:
+                raise _input_refused(exc) from None
+
+    def type_keys(self, mission_id: str, data: bytes) -> None:
+        """Write keystrokes (an attached terminal's) to a live session mission now.
 
         Raises:
             UsageError: the mission is not running or takes no input.
@@ -329,9 +362,7 @@ class Supervisor:
         try:
             write_input(rt.child, data)
         except OSError as exc:
-            raise UsageError(f"the mission does not take input ({exc.strerror}); "
-                             "only session missions (--type session) read what you send") \
-                from None
+            raise _input_refused(exc) from None
 
     def watch_output(self, mission_id: str, listener: Callable[[bytes], None]
                      ) -> Callable[[], None]:
@@ -368,6 +399,14 @@ class Supervisor:
         except asyncio.TimeoutError:
             return False
         return True
+
+
+def _input_refused(exc: OSError) -> UsageError:
+    if exc.errno == errno.EAGAIN:
+        return UsageError(f"the mission has not read its input for {SEND_TIMEOUT_S:g} s; "
+                          "try again later")
+    return UsageError(f"the mission does not take input ({exc.strerror}); only session "
+                      "missions (--type session) read what you send")
 
 
 def _cause(info: ExitInfo) -> ExitCause:
