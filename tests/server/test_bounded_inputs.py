@@ -132,3 +132,35 @@ async def test_hostile_frames_after_the_hello_get_error_frames(jp_fetch, jp_ws_f
     await ws.write_message(party_wire.frame("ping", ref=7))
     assert await answer(ws) == {"type": "pong", "ref": 7}
     ws.close()
+
+
+ODD_REFS = ["%00", "%FF", "%ED%A0%80", "%F0%9F%98%80", "a" * 5000, "%2E%2E", "x%0Ay",
+            "-1", "9" * 40]
+ODD_QUERIES = ["%00", "%FF", "%ED%A0%80", "9" * 40, "-1", "%C2%B2", "a" * 5000]
+QUERY_NAMES = ("after", "limit", "tail", "all", "stats", "path", "objective", "to", "mission",
+               "party")
+
+
+async def test_every_route_survives_odd_refs_and_query_values(
+        http_server_client, jp_base_url, overmind_token, engine):
+    """Raw URLs (not re-escaped): bad UTF-8, surrogates, NUL, huge numbers → never 5xx."""
+    headers = {"X-Overmind-Token": overmind_token, "Authorization": ""}
+    base = jp_base_url.rstrip("/") + "/overmind/api/"
+    calls = 0
+    for method, path in every_operation():
+        if path in ("shutdown", "events") or path.endswith("attach"):
+            continue  # stops the engine / websockets (their queries are covered below)
+        for value in ODD_REFS if "/x" in path or path.startswith("x") else ["x"]:
+            for query in ("", *(f"{n}={q}" for n in QUERY_NAMES for q in ODD_QUERIES[:3])):
+                url = base + path.replace("x", value, 1) + ("?" + query if query else "")
+                resp = await http_server_client.fetch(
+                    url, method=method, headers=headers, raise_error=False,
+                    body="{}" if method == "POST" else None)
+                assert resp.code < 500, (method, url[:200], resp.code, resp.body[:300])
+                calls += 1
+    for query in (f"{n}={q}" for n in ("after", "limit", *QUERY_NAMES) for q in ODD_QUERIES):
+        resp = await http_server_client.fetch(base + "events?" + query, headers=headers,
+                                              raise_error=False)
+        assert resp.code < 500, (query[:100], resp.code, resp.body[:300])
+        calls += 1
+    assert calls > 500
