@@ -233,7 +233,8 @@ class Party(PromptQueue):
     def member_action(self, ref: str, action: str, role: str | None = None) -> Record:
         """``approve`` (optionally with ``role``), ``deny``, ``kick`` or ``role`` a member.
 
-        Kicking revokes the member's credential and closes its connections.
+        Kicking revokes the member's credential and closes its connections; kicking or
+        denying also takes the name off the party's auto-approve list.
 
         Raises:
             NotFound / AmbiguousReference: ``ref`` (id, prefix, name) matches none/several.
@@ -246,6 +247,8 @@ class Party(PromptQueue):
         if action == "approve":
             return self._move(member, "approved", "member-approved",
                               role=check_role(role or member.data["role"]))
+        if action in ("deny", "kick"):
+            self._forget_auto_approval(member)
         if action == "deny" or (action == "kick" and member.state == "pending"):
             return self._move(member, "denied", "member-kicked", credential_sha256=None)
         if action == "kick":
@@ -253,6 +256,15 @@ class Party(PromptQueue):
         if action == "role":
             return self._set_role(member, check_role(role or ""))
         raise UsageError(f"member action must be approve, deny, kick or role, not {action!r}")
+
+    def _forget_auto_approval(self, member: Record) -> None:
+        """A kicked or denied name is no longer approved at once: rejoining with the same
+        invite waits for the host again."""
+        party = self.records.get("party", member.parent)
+        names = party.data["auto_approve"]
+        if member.data["name"] in names:
+            self.records.update("party", party.id, auto_approve=[
+                n for n in names if n != member.data["name"]])
 
     def leave(self, member_id: str) -> Record:
         """Member ``member_id`` leaves; its credential stops working."""

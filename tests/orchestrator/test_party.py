@@ -231,3 +231,18 @@ def test_no_secret_is_stored_or_sent_in_clear(room, tmp_path):
         assert secret not in text
         for path in tmp_path.iterdir():
             assert secret.encode() not in path.read_bytes()
+
+
+def test_a_kicked_guest_loses_its_auto_approval(tmp_path):
+    room = Room(tmp_path, auto_approve=["bea", "cy"])
+    bea, _ = room.party.join(room.invite, "bea")
+    assert bea.state == "approved"
+    room.party.member_action("bea", "kick")
+    again, _ = room.party.join(room.invite, "bea")  # same invite, same name
+    assert again.state == "pending"  # the host decides this time
+    assert room.party.require().data["auto_approve"] == ["cy"]
+    room.party.member_action(again.id, "deny")  # denying does the same
+    room.party.join(room.invite, "cy")
+    room.party.member_action("cy", "kick")
+    assert room.party.require().data["auto_approve"] == []
+    room.store.close()
