@@ -33,10 +33,12 @@ from ..errors import (
 )
 from ..store import Store
 from ..store.records import EventSpec, Record, Records, only
+from ..supervisor.clock import Clock
 from . import invites
 from .invites import BAD_INVITE, Unauthorized, new_id
-from .party_queue import PromptQueue
+from .party_queue import PromptQueue, PromptQuota
 from .party_view import guest_status, host_status
+from .ratelimit import RateLimiter
 
 ROLES = {"viewer": 0, "collaborator": 1, "host": 2}  # role → rank
 GUEST_ROLES = ("collaborator", "viewer")
@@ -75,6 +77,8 @@ class Party(PromptQueue):
         records: the store's records.
         store: the store (events outside a record write).
         now: wall clock for invite expiry (epoch s); tests pass a fake.
+        quota: what each guest may queue (``PromptQuota``; default: its defaults).
+        clock: time source of the quota's rate (default: the system's monotonic clock).
 
     Attributes:
         on_prompt_approved: optional ``async f(prompt_record)`` called (as a task) each
@@ -82,8 +86,12 @@ class Party(PromptQueue):
     """
 
     def __init__(self, records: Records, store: Store, *,
-                 now: Callable[[], float] = time.time) -> None:
+                 now: Callable[[], float] = time.time, quota: PromptQuota | None = None,
+                 clock: Clock | None = None) -> None:
         self.records, self.store, self.now = records, store, now
+        self.quota = quota or PromptQuota()
+        self.prompt_rate = RateLimiter(self.quota.rate, None, clock=clock,
+                                       what="prompts", scope="from you")
         self.on_prompt_approved: OnApproved | None = None
         self._sessions: dict[str, set[Callable[[str], None]]] = {}
         self._member_changed: dict[str, asyncio.Event] = {}
