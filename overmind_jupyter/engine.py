@@ -30,7 +30,7 @@ from .orchestrator.party import Party
 from .orchestrator.questions import Question, Questions
 from .store import Store, default_db_path, exclude_from_git
 from .store.records import Records
-from .supervisor import blueprint_run, reconcile
+from .supervisor import blueprint_run, logs, reconcile
 from .supervisor.clock import Clock
 from .supervisor.supervisor import Supervisor
 
@@ -55,14 +55,22 @@ class Engine(MissionViews, PartyFacade, WorkFacade, ReviewFacade):
             it answers agents' permission requests and binds the built-in agent through
             ``OVERMIND_COMMAND_POLICY`` (see ``agents.admin_policy``); None: the built-in
             policy answers, and agents keep their own.
+        log_max_bytes: each mission log's cap before rotation (bytes; two files are kept);
+            default: ``OVERMIND_LOG_MAX_BYTES`` or 64 MiB.
+
+    Raises:
+        UsageError: a bad ``OVERMIND_LOG_MAX_BYTES``.
     """
 
     def __init__(self, root: str | Path, *, clock: Clock | None = None,
                  base_env: dict[str, str] | None = None, mode: str = "local",
                  provider_env: dict[str, str] | None = None,
                  agents: dict[str, list[str]] | None = None,
-                 command_policy: CommandPolicy | None = None) -> None:
+                 command_policy: CommandPolicy | None = None,
+                 log_max_bytes: int | None = None) -> None:
         self.root = Path(root).resolve()
+        # each mission log's cap (two are kept); default: OVERMIND_LOG_MAX_BYTES or 64 MiB
+        self.log_max_bytes = log_max_bytes or logs.max_bytes_from(dict(os.environ))
         self.mode = mode
         self.state_dir = self.root / ".overmind"
         self.logs_dir = self.state_dir / "logs"
@@ -90,7 +98,8 @@ class Engine(MissionViews, PartyFacade, WorkFacade, ReviewFacade):
         exclude_from_git(self.root)
         self.store = Store(default_db_path(self.root), on_commit=self._publish)
         self.store.schedule_flush = self._schedule_flush
-        self.supervisor = Supervisor(self.store, self._clock, self._base_env)
+        self.supervisor = Supervisor(self.store, self._clock, self._base_env,
+                                     self.log_max_bytes)
         self.supervisor.secret_env = self._secret_env
         self.blueprints = blueprint_run.Coordinators(self.store, self.supervisor, self._create)
         self.questions = Questions(self.store)

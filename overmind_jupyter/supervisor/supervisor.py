@@ -49,6 +49,7 @@ from .runtime import Runtime
 log = logging.getLogger("overmind.supervisor")
 S = MissionStatus
 STALL_POLL_MAX_S = 1.0
+LOG_CAP_POLL_S = 0.2  # how often a running mission's log size is checked against its cap
 WAIT_POLL_S = 0.05  # `wait` on a mission that has not started yet
 
 
@@ -59,13 +60,17 @@ class Supervisor:
         store: the durable store (status changes and events go through it).
         clock: time source for backoff, stall detection and restart windows.
         base_env: environment every mission starts from (default: this process's).
+        log_max_bytes: a running mission's log is rotated once over this size (checked
+            every ``LOG_CAP_POLL_S`` s; see ``logs.rotate``).
     """
 
     def __init__(self, store: Store, clock: Clock | None = None,
-                 base_env: dict[str, str] | None = None) -> None:
+                 base_env: dict[str, str] | None = None,
+                 log_max_bytes: int = logs.LOG_MAX_BYTES) -> None:
         self.store = store
         self.clock = clock or SystemClock()
         self.base_env = base_env
+        self.log_max_bytes = log_max_bytes
         self.runtimes: dict[str, Runtime] = {}
         self._send_locks: dict[str, asyncio.Lock] = {}  # mission id → one send at a time
         self.on_end: list[Callable[[Mission], None]] = []  # called with each ended mission
@@ -160,8 +165,9 @@ class Supervisor:
         if child.pty_master is not None:
             rt.pump = logs.PtyPump(child.pty_master, m.log_path)
         rt.running.set()
-        stall = (asyncio.get_running_loop().create_task(self._stall_watch(rt, m))
-                 if m.activity_timeout_s else None)
+        loop = asyncio.get_running_loop()
+        stall = loop.create_task(self._stall_watch(rt, m)) if m.activity_timeout_s else None
+        cap = loop.create_task(self._log_cap_watch(m))
         cancelled = False
         try:
             info = await wait_exit(child)
@@ -169,6 +175,7 @@ class Supervisor:
             cancelled = True  # leave the process running for the next engine to adopt
             raise
         finally:
+            cap.cancel()
             if stall:
                 stall.cancel()
             if not cancelled:
@@ -179,6 +186,13 @@ class Supervisor:
             rt.running.clear()
             rt.gone.set()
         return _cause(info), info
+
+    async def _log_cap_watch(self, m: Mission) -> None:
+        """Rotate the mission's log whenever it grew over ``log_max_bytes``."""
+        while True:
+            await asyncio.sleep(LOG_CAP_POLL_S)  # real time: disk fills in real time
+            if logs.size(m.log_path) > self.log_max_bytes:
+                await asyncio.to_thread(logs.rotate, m.log_path)
 
     async def _stall_watch(self, rt: Runtime, m: Mission) -> None:
         timeout = float(m.activity_timeout_s or 0)
