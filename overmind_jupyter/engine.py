@@ -182,13 +182,26 @@ class Engine(MissionViews, PartyFacade, WorkFacade, ReviewFacade):
         """Stop calling ``listener``."""
         self.listeners.discard(listener)
 
-    async def events(self, after: int = 0, limit: int = 1000, **filters: str | None) -> list[Event]:
-        """Committed events with ``seq > after`` (at most ``limit``), optionally filtered."""
-        return self.store.read_events(after=after, limit=limit, **filters)
+    async def events(self, after: int = 0, limit: int = 1000, latest: bool = False,
+                     **filters: str | None) -> list[Event]:
+        """Committed events with ``seq > after`` (at most ``limit``: the first, or with
+        ``latest`` the last ones), optionally filtered by ``mission`` (id, id prefix or
+        name, as every command takes), ``objective`` or ``party`` (ids).
+
+        Raises:
+            NotFound / AmbiguousReference: ``mission`` matches no or several missions.
+        """
+        return self.store.read_events(after=after, limit=limit, latest=latest,
+                                      **self._event_filters(filters))
+
+    def _event_filters(self, filters: dict[str, str | None]) -> dict[str, str | None]:
+        mission = filters.get("mission")
+        return {**filters, "mission": self.resolve(mission).id} if mission else filters
 
     async def events_json(self, after: int = 0, limit: int = 1000, **filters: str | None
                           ) -> list[tuple[int, str]]:
-        """``events`` as ``(seq, JSON text)`` pairs, not decoded (websocket replay)."""
+        """``events`` as ``(seq, JSON text)`` pairs, not decoded (websocket replay; its
+        filters are ids, as the live events it then delivers are matched on)."""
         return self.store.read_events_json(after=after, limit=limit, **filters)
 
     # -- missions -------------------------------------------------------------------
