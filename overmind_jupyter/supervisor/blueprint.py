@@ -139,6 +139,7 @@ def _mission(name: str, table: Any, source: str, base_dir: Path
 _EXPECTED = {  # the union-typed keys: one sentence instead of one per alternative
     "command": "must be a non-empty string or a list of strings",
     "env": "must be a table of strings, numbers or booleans",
+    "worktree": "must be true or false",
     "depends_on": f"must be a list of names or a table name = condition; depends_on "
                   f"conditions must be one of {CONDITIONS}",
 }

@@ -115,7 +115,7 @@ depends_on = { a = "completed" }
      "[missions.a]: command: must be a non-empty string or a list of strings"),
     ("[missions.a]\ncommand = 'true'\nenv = 'X=1'\n", "env: must be a table of strings"),
     ("[missions.a]\ncommand = 'true'\nworktree = 'yes'\n",
-     "worktree: must be a valid boolean"),
+     "worktree: must be true or false"),
     ("[missions.a]\ncommand = 'true'\n[missions.'b c']\ncommand = 'true'\n",
      "[missions.b c]: invalid mission name"),
     ("x = " + "[" * 5000 + "]" * 5000 + "\n", "stack.toml is nested too deeply"),
