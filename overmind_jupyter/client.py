@@ -173,10 +173,11 @@ class Client(WorkClient):
         body = {"text": text, "source": source, "base_dir": base_dir, "name": name}
         return mission_from_dict(await self._call("POST", "blueprints", body))
 
-    async def events(self, after: int = 0, limit: int = 1000, **filters: str | None
-                     ) -> list[Event]:
+    async def events(self, after: int = 0, limit: int = 1000, latest: bool = False,
+                     **filters: str | None) -> list[Event]:
         """See ``Engine.events``."""
         data = await self._call("GET", "events", query={"after": after, "limit": limit,
+                                                        **({"latest": 1} if latest else {}),
                                                         **filters})
         return data["events"]
 

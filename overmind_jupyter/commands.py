@@ -124,10 +124,11 @@ def build_parser(prog: str = "overmind") -> argparse.ArgumentParser:
     p = sub.add_parser("apply", help="apply a blueprint TOML file")
     p.add_argument("blueprint")
     p.add_argument("--name")
-    p = sub.add_parser("events", help="the event log after a cursor")
-    p.add_argument("--after", type=_count, default=0)
+    p = sub.add_parser("events", help="the latest events, or those after a cursor")
+    p.add_argument("--after", type=_count, metavar="SEQ",
+                   help="the events after SEQ (default: the latest --limit events)")
     p.add_argument("--limit", type=_count, default=100)
-    p.add_argument("--mission")
+    p.add_argument("--mission", help="one mission's events: its id, id prefix or name")
     p.add_argument("--json", action="store_true")
     for name in ("start", "shutdown"):
         sub.add_parser(name, help=f"{name} the Overmind engine")
@@ -288,7 +289,8 @@ async def _apply(api: Any, args: argparse.Namespace, cwd: str) -> Result:
 
 
 async def _events(api: Any, args: argparse.Namespace, cwd: str) -> Result:
-    events = await api.events(after=args.after, limit=args.limit, mission=args.mission)
+    events = await api.events(after=args.after or 0, limit=args.limit,
+                              latest=args.after is None, mission=args.mission)
     if args.json:
         return _json(events)
     rows = [[str(e["seq"]), e["type"], (e["mission"] or "")[:8],

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import socket
 import subprocess
 import sys
 import time
+import urllib.parse
+import urllib.request
 from pathlib import Path
 
 from . import runtime_files
 from .errors import EngineUnavailable
 
 START_TIMEOUT_S = 60.0
+ANSWER_TIMEOUT_S = 5.0  # a live server answers its status route well within this
+DAEMON_FILE = "daemon.json"  # in <root>/.overmind: {"port": the last daemon's port}
 
 
 def free_port() -> int:
@@ -35,25 +40,36 @@ def server_argv(root: Path, port: int) -> list[str]:
 
 
 def start(root: Path) -> dict:
-    """Start a daemon for ``root`` unless one runs; return its runtime info.
+    """Start a daemon for ``root`` unless a live one answers; return its runtime info.
+
+    A runtime file whose server is gone (dead, a zombie, or its pid reused) is removed and
+    a new server started — on the port the project's last daemon had (kept in
+    ``<root>/.overmind/daemon.json``) when that port is free, so invites and guests'
+    links that name it keep working.
 
     Raises:
-        EngineUnavailable: the server did not come up (its log path is in the message).
+        EngineUnavailable: the server did not come up (its log path is in the message), or
+            a server for ``root`` runs but does not answer (its pid is in the message).
     """
     info = runtime_files.find(root)
     if info is not None:
-        return info
+        if answers(info):
+            return info
+        raise EngineUnavailable(f"the Overmind server for {root} (pid {info['pid']}) runs "
+                                f"but does not answer at {info['url']}; stop it (kill "
+                                f"{info['pid']}) and run `overmind start` again")
     state = root / ".overmind"
     state.mkdir(parents=True, exist_ok=True)
     log_path = state / "server.log"
     with open(log_path, "ab") as log:
-        proc = subprocess.Popen(server_argv(root, free_port()), cwd=root, stdout=log,
+        proc = subprocess.Popen(server_argv(root, _port_for(state)), cwd=root, stdout=log,
                                 stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                 start_new_session=True, env=_clean_env())
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
         info = runtime_files.find(root)
         if info is not None and info.get("pid") == proc.pid:
+            _remember_port(state, info["url"])
             return info
         if proc.poll() is not None:
             break
@@ -61,6 +77,42 @@ def start(root: Path) -> dict:
     if proc.poll() is None:
         proc.kill()
     raise EngineUnavailable(f"the Overmind server did not start; see {log_path}")
+
+
+def answers(info: dict, timeout_s: float = ANSWER_TIMEOUT_S) -> bool:
+    """Whether the server of runtime ``info`` answers ``GET overmind/api/status``."""
+    request = urllib.request.Request(info["url"] + "overmind/api/status",
+                                     headers={runtime_files.TOKEN_HEADER: info["token"]})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout_s) as resp:
+            return resp.status == 200
+    except (OSError, ValueError):
+        return False
+
+
+def _port_for(state: Path) -> int:
+    """The port the project's last daemon had if it is free now, else a free one."""
+    try:
+        port = int(json.loads((state / DAEMON_FILE).read_text())["port"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return free_port()
+    return port if _port_free(port) else free_port()
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server binds
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def _remember_port(state: Path, url: str) -> None:
+    port = urllib.parse.urlsplit(url).port
+    if port is not None:
+        (state / DAEMON_FILE).write_text(json.dumps({"port": port}))
 
 
 def _clean_env() -> dict[str, str]:

@@ -30,7 +30,7 @@ from .orchestrator.party import Party
 from .orchestrator.questions import Question, Questions
 from .store import Store, default_db_path, exclude_from_git
 from .store.records import Records
-from .supervisor import blueprint_run, reconcile
+from .supervisor import blueprint_run, logs, reconcile
 from .supervisor.clock import Clock
 from .supervisor.supervisor import Supervisor
 
@@ -55,14 +55,22 @@ class Engine(MissionViews, PartyFacade, WorkFacade, ReviewFacade):
             it answers agents' permission requests and binds the built-in agent through
             ``OVERMIND_COMMAND_POLICY`` (see ``agents.admin_policy``); None: the built-in
             policy answers, and agents keep their own.
+        log_max_bytes: each mission log's cap before rotation (bytes; two files are kept);
+            default: ``OVERMIND_LOG_MAX_BYTES`` or 64 MiB.
+
+    Raises:
+        UsageError: a bad ``OVERMIND_LOG_MAX_BYTES``.
     """
 
     def __init__(self, root: str | Path, *, clock: Clock | None = None,
                  base_env: dict[str, str] | None = None, mode: str = "local",
                  provider_env: dict[str, str] | None = None,
                  agents: dict[str, list[str]] | None = None,
-                 command_policy: CommandPolicy | None = None) -> None:
+                 command_policy: CommandPolicy | None = None,
+                 log_max_bytes: int | None = None) -> None:
         self.root = Path(root).resolve()
+        # each mission log's cap (two are kept); default: OVERMIND_LOG_MAX_BYTES or 64 MiB
+        self.log_max_bytes = log_max_bytes or logs.max_bytes_from(dict(os.environ))
         self.mode = mode
         self.state_dir = self.root / ".overmind"
         self.logs_dir = self.state_dir / "logs"
@@ -90,7 +98,8 @@ class Engine(MissionViews, PartyFacade, WorkFacade, ReviewFacade):
         exclude_from_git(self.root)
         self.store = Store(default_db_path(self.root), on_commit=self._publish)
         self.store.schedule_flush = self._schedule_flush
-        self.supervisor = Supervisor(self.store, self._clock, self._base_env)
+        self.supervisor = Supervisor(self.store, self._clock, self._base_env,
+                                     self.log_max_bytes)
         self.supervisor.secret_env = self._secret_env
         self.blueprints = blueprint_run.Coordinators(self.store, self.supervisor, self._create)
         self.questions = Questions(self.store)
@@ -173,13 +182,26 @@ class Engine(MissionViews, PartyFacade, WorkFacade, ReviewFacade):
         """Stop calling ``listener``."""
         self.listeners.discard(listener)
 
-    async def events(self, after: int = 0, limit: int = 1000, **filters: str | None) -> list[Event]:
-        """Committed events with ``seq > after`` (at most ``limit``), optionally filtered."""
-        return self.store.read_events(after=after, limit=limit, **filters)
+    async def events(self, after: int = 0, limit: int = 1000, latest: bool = False,
+                     **filters: str | None) -> list[Event]:
+        """Committed events with ``seq > after`` (at most ``limit``: the first, or with
+        ``latest`` the last ones), optionally filtered by ``mission`` (id, id prefix or
+        name, as every command takes), ``objective`` or ``party`` (ids).
+
+        Raises:
+            NotFound / AmbiguousReference: ``mission`` matches no or several missions.
+        """
+        return self.store.read_events(after=after, limit=limit, latest=latest,
+                                      **self._event_filters(filters))
+
+    def _event_filters(self, filters: dict[str, str | None]) -> dict[str, str | None]:
+        mission = filters.get("mission")
+        return {**filters, "mission": self.resolve(mission).id} if mission else filters
 
     async def events_json(self, after: int = 0, limit: int = 1000, **filters: str | None
                           ) -> list[tuple[int, str]]:
-        """``events`` as ``(seq, JSON text)`` pairs, not decoded (websocket replay)."""
+        """``events`` as ``(seq, JSON text)`` pairs, not decoded (websocket replay; its
+        filters are ids, as the live events it then delivers are matched on)."""
         return self.store.read_events_json(after=after, limit=limit, **filters)
 
     # -- missions -------------------------------------------------------------------
@@ -233,14 +255,20 @@ class Engine(MissionViews, PartyFacade, WorkFacade, ReviewFacade):
         return missions.resolve(self.store, ref)
 
     async def send(self, ref: str, text: str) -> Mission:
-        """A line to a session mission's terminal, or a follow-up prompt to an agent."""
+        """A line to a session mission's terminal (written whole: at most
+        ``supervisor.process.MAX_SEND_BYTES`` = 4,095 bytes with the newline added), or a
+        follow-up prompt to an agent.
+
+        Raises:
+            UsageError: a longer line (nothing is written), or a mission that takes no input.
+        """
         m = self.resolve(ref)
         if m.kind is MissionKind.AGENT:
             if m.status.terminal:
                 raise UsageError(f"{m.name} has ended; start a new agent mission")
             self.agents.submit(m, text)
         else:
-            self.supervisor.send(m.id, (text + "\n").encode())
+            await self.supervisor.send(m.id, (text + "\n").encode())
         return m
 
     def attach(self, ref: str, listener: Callable[[bytes], None]
@@ -258,7 +286,7 @@ class Engine(MissionViews, PartyFacade, WorkFacade, ReviewFacade):
 
     def type_keys(self, mission_id: str, data: bytes) -> None:
         """Write raw bytes (keystrokes) to a session mission's terminal."""
-        self.supervisor.send(mission_id, data)
+        self.supervisor.type_keys(mission_id, data)
 
     async def stop(self, ref: str, force: bool = False) -> Mission:
         """Stop one mission (SIGTERM, grace, SIGKILL; ``force``: SIGKILL now); never restarted.

@@ -4,10 +4,10 @@
 
     OvermindError                 root; ``message`` says what went wrong and what to do
     ├── UsageError                bad command line / bad request arguments (HTTP 400, exit 2)
+    │   └── BlueprintError        a blueprint file that cannot be applied (HTTP 400, exit 2)
     ├── NotFound                  unknown mission / objective / change id (HTTP 404)
     │   └── AmbiguousReference    an id prefix matches several records (HTTP 400)
     ├── InvalidTransition         a status change the transition table forbids (HTTP 409)
-    ├── BlueprintError            a blueprint file that cannot be applied (HTTP 400)
     ├── EngineUnavailable         no engine reachable (CLI / client side)
     ├── NotAvailable              a command whose subsystem has not landed yet (HTTP 501)
     ├── Unauthorized              a missing or bad party credential or invite (HTTP 401)
@@ -70,8 +70,9 @@ class InvalidTransition(OvermindError):
     http_status = 409
 
 
-class BlueprintError(OvermindError):
-    """A blueprint that cannot be applied (syntax, unknown dependency, cycle)."""
+class BlueprintError(UsageError):
+    """A blueprint that cannot be applied (syntax, types, unknown dependency, cycle):
+    bad input, so CLI exit status 2."""
 
     reason = "blueprint"
     http_status = 400

@@ -3,7 +3,10 @@
 The extension writes ``<jupyter runtime dir>/overmind-<server pid>.json`` (mode 0600)::
 
     {"url": "http://127.0.0.1:8888/base/", "token": "<scoped Overmind token>",
-     "root": "/path/to/project", "pid": 1234, "daemon": true}
+     "root": "/path/to/project", "pid": 1234, "pid_start": 1765000000.5, "daemon": true}
+
+A file whose ``pid`` is gone, a zombie, or another process (``pid_start`` differs) is
+stale: ``find`` removes it.
 
 ``OVERMIND_URL`` / ``OVERMIND_TOKEN`` in the environment take precedence (kernels).
 """
@@ -15,6 +18,7 @@ import json
 import os
 from pathlib import Path
 
+import psutil
 from jupyter_core.paths import jupyter_runtime_dir
 
 TOKEN_HEADER = "X-Overmind-Token"  # carries the scoped token on every request
@@ -54,7 +58,7 @@ def find(root: str | Path) -> dict | None:
         info = _load(path)
         if info is None:
             continue
-        if not _alive(info.get("pid")):
+        if not _alive(info.get("pid"), info.get("pid_start")):
             with contextlib.suppress(OSError):
                 path.unlink()
             continue
@@ -70,16 +74,25 @@ def _load(path: Path) -> dict | None:
         return None
 
 
-def _alive(pid: object) -> bool:
+def _alive(pid: object, started: object = None) -> bool:
+    """``pid`` runs — a zombie (killed, not reaped yet) is dead — and, when the file
+    says when its server started, it is that process (not a reused pid)."""
     if not isinstance(pid, int):
         return False
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        proc = psutil.Process(pid)
+        if proc.status() == psutil.STATUS_ZOMBIE:
+            return False
+        return not isinstance(started, (int, float)) or abs(proc.create_time() - started) < 1
+    except psutil.NoSuchProcess:
         return False
-    except PermissionError:
+    except psutil.Error:  # another user's process: assume it is the server
         return True
-    return True
+
+
+def process_started() -> float:
+    """This process's start time (epoch s), for ``pid_start`` in a runtime file."""
+    return psutil.Process().create_time()
 
 
 def project_root(start: str | Path) -> Path:

@@ -99,12 +99,16 @@ class JupyterProcess:
         self.info: dict[str, Any] = {}
         self.log_path = self.home / "server.log"
         self.tracked: dict[int, float | None] = {}  # pids that must not outlive the test
+        self.port: int | None = None  # chosen at the first start, kept by later ones
 
     # -- lifecycle ---------------------------------------------------------------------
     def start(self) -> JupyterProcess:
-        """Launch and wait until the extension published its runtime file."""
+        """Launch (again: on the same port) and wait until the extension published its
+        runtime file."""
+        self.port = self.port or free_port()
         argv = [sys.executable, "-m", "jupyter_server", "--no-browser",
-                f"--port={free_port()}", "--ip=127.0.0.1", f"--ServerApp.root_dir={self.root}",
+                f"--port={self.port}", "--ServerApp.port_retries=0", "--ip=127.0.0.1",
+                f"--ServerApp.root_dir={self.root}",
                 f"--IdentityProvider.token={self.jupyter_token}",
                 "--ServerApp.jpserver_extensions={'overmind_jupyter': True}", *self.args]
         if hasattr(os, "geteuid") and os.geteuid() == 0:

@@ -125,7 +125,26 @@ def test_blueprint_apply_and_wait(project):
     (repo / "cycle.toml").write_text('[missions.a]\ncommand = "true"\ndepends_on = ["b"]\n'
                                      '[missions.b]\ncommand = "true"\ndepends_on = ["a"]\n')
     cyc = cli("apply", "cycle.toml")
-    assert cyc.returncode == 1 and "a → b → a" in cyc.stderr
+    assert cyc.returncode == 2 and "a → b → a" in cyc.stderr  # bad input: exit 2
+    (repo / "types.toml").write_text('[missions.a]\ncommand = "true"\nmax_restarts = "x"\n')
+    typed = cli("apply", "types.toml")
+    assert typed.returncode == 2
+    assert "types.toml: [missions.a]: max_restarts: must be a valid integer" in typed.stderr
+    assert "Traceback" not in typed.stderr and "invalid literal" not in typed.stderr
+    (repo / "named.toml").write_text('[missions.ok]\ncommand = "true"\n'
+                                     '[missions."not ok"]\ncommand = "true"\n')
+    for _ in range(2):  # a refused blueprint records nothing, however often it is applied
+        named = cli("apply", "named.toml")
+        assert named.returncode == 2 and "invalid mission name" in named.stderr
+    listing = json.loads(cli("ps", "--all", "--json").stdout)
+    assert [m["name"] for m in listing if m["status"] == "pending"] == []
+
+
+def _dead(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
 
 
 def _read_until(fd: int, needle: bytes, timeout: float = 20.0) -> bytes:
@@ -197,3 +216,26 @@ def test_attach_ends_by_itself_when_the_session_ends(project, tmp_path):
         if proc.poll() is None:
             proc.kill()
         os.close(master)
+
+
+def test_start_after_a_kill_9_starts_a_new_engine_on_the_same_port(project, tmp_path):
+    repo, cli = project
+    first = cli("start")
+    assert first.returncode == 0, first.stderr
+    runtime = tmp_path / "runtime"
+    (info,) = [json.loads(p.read_text()) for p in runtime.glob("overmind-*.json")]
+    os.kill(info["pid"], 9)  # no clean-up: its runtime file stays behind
+    deadline = time.monotonic() + 10
+    while not _dead(info["pid"]):  # gone, or a zombie nobody reaps (as under some inits)
+        assert time.monotonic() < deadline, "kill -9 did not end the server"
+        time.sleep(0.05)
+    second = cli("start")
+    assert second.returncode == 0, second.stderr
+    (again,) = [json.loads(p.read_text()) for p in runtime.glob("overmind-*.json")]
+    assert again["pid"] != info["pid"]  # a new engine, not the dead one reported running
+    assert f"(pid {again['pid']})" in second.stdout
+    assert again["url"] == info["url"]  # same port: invites naming it stay valid
+    assert json.loads((repo / ".overmind" / "daemon.json").read_text())["port"] == \
+        int(info["url"].rsplit(":", 1)[1].split("/")[0])
+    assert cli("status").returncode == 0
+    assert cli("start").stdout == second.stdout  # a live, answering engine is reused

@@ -33,10 +33,12 @@ from ..errors import (
 )
 from ..store import Store
 from ..store.records import EventSpec, Record, Records, only
+from ..supervisor.clock import Clock
 from . import invites
 from .invites import BAD_INVITE, Unauthorized, new_id
-from .party_queue import PromptQueue
+from .party_queue import PromptQueue, PromptQuota
 from .party_view import guest_status, host_status
+from .ratelimit import RateLimiter
 
 ROLES = {"viewer": 0, "collaborator": 1, "host": 2}  # role → rank
 GUEST_ROLES = ("collaborator", "viewer")
@@ -75,6 +77,8 @@ class Party(PromptQueue):
         records: the store's records.
         store: the store (events outside a record write).
         now: wall clock for invite expiry (epoch s); tests pass a fake.
+        quota: what each guest may queue (``PromptQuota``; default: its defaults).
+        clock: time source of the quota's rate (default: the system's monotonic clock).
 
     Attributes:
         on_prompt_approved: optional ``async f(prompt_record)`` called (as a task) each
@@ -82,8 +86,12 @@ class Party(PromptQueue):
     """
 
     def __init__(self, records: Records, store: Store, *,
-                 now: Callable[[], float] = time.time) -> None:
+                 now: Callable[[], float] = time.time, quota: PromptQuota | None = None,
+                 clock: Clock | None = None) -> None:
         self.records, self.store, self.now = records, store, now
+        self.quota = quota or PromptQuota()
+        self.prompt_rate = RateLimiter(self.quota.rate, None, clock=clock,
+                                       what="prompts", scope="from you")
         self.on_prompt_approved: OnApproved | None = None
         self._sessions: dict[str, set[Callable[[str], None]]] = {}
         self._member_changed: dict[str, asyncio.Event] = {}
@@ -233,7 +241,8 @@ class Party(PromptQueue):
     def member_action(self, ref: str, action: str, role: str | None = None) -> Record:
         """``approve`` (optionally with ``role``), ``deny``, ``kick`` or ``role`` a member.
 
-        Kicking revokes the member's credential and closes its connections.
+        Kicking revokes the member's credential and closes its connections; kicking or
+        denying also takes the name off the party's auto-approve list.
 
         Raises:
             NotFound / AmbiguousReference: ``ref`` (id, prefix, name) matches none/several.
@@ -246,6 +255,8 @@ class Party(PromptQueue):
         if action == "approve":
             return self._move(member, "approved", "member-approved",
                               role=check_role(role or member.data["role"]))
+        if action in ("deny", "kick"):
+            self._forget_auto_approval(member)
         if action == "deny" or (action == "kick" and member.state == "pending"):
             return self._move(member, "denied", "member-kicked", credential_sha256=None)
         if action == "kick":
@@ -253,6 +264,15 @@ class Party(PromptQueue):
         if action == "role":
             return self._set_role(member, check_role(role or ""))
         raise UsageError(f"member action must be approve, deny, kick or role, not {action!r}")
+
+    def _forget_auto_approval(self, member: Record) -> None:
+        """A kicked or denied name is no longer approved at once: rejoining with the same
+        invite waits for the host again."""
+        party = self.records.get("party", member.parent)
+        names = party.data["auto_approve"]
+        if member.data["name"] in names:
+            self.records.update("party", party.id, auto_approve=[
+                n for n in names if n != member.data["name"]])
 
     def leave(self, member_id: str) -> Record:
         """Member ``member_id`` leaves; its credential stops working."""

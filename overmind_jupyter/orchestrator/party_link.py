@@ -7,8 +7,10 @@ says hello (protocol: ``party_wire``). Afterwards it reads frames until closed: 
 go to ``on_events`` (the engine mirrors them into its own store), replies resolve
 pending requests. A dropped connection is re-opened with exponential backoff (0.5 s
 doubling to 30 s) and resumes after the last event seen; a refusal (kicked, denied,
-left, party closed) ends the link for good. After an engine restart the credential is
-gone: join again with a new invite.
+left, party closed) ends the link for good, anything else is retried forever: a host
+restarted on its address (``overmind start`` keeps the port) is rejoined by itself.
+After a restart of this (the guest's) engine the credential is gone: join again with a
+new invite.
 """
 
 from __future__ import annotations
@@ -128,6 +130,9 @@ class PartyLink:
                 self.info.update(connected=False, ended=self._ws.close_reason or "ended")
                 return
             self.info["connected"] = False
+            if self._ws is not None:  # a failed reconnect must not pump the old socket
+                self._ws.close()  # again: reading a closed one waits forever
+                self._ws = None
             await asyncio.sleep(delay)
             delay = min(delay * 2, BACKOFF_S[1])
             with contextlib.suppress(OSError, OvermindError):

@@ -14,15 +14,17 @@ task (the orchestrator's hook); its failures are logged, never raised here.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import math
 from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from .. import lifecycles
-from ..errors import UsageError
+from ..errors import RateLimited, UsageError
 from ..store.records import EventSpec, Record
 from .invites import new_id
+from .ratelimit import Rate, RateLimiter
 
 if TYPE_CHECKING:
     from .party import Party
@@ -30,12 +32,27 @@ if TYPE_CHECKING:
 log = logging.getLogger("overmind.party")
 MAX_PROMPT_CHARS = 100_000
 PROMPT_ACTIONS = ("approve", "deny", "share", "move")
+WAITING = ("queued", "approved")  # not grouped into an objective yet
+PROMPT_RATE = Rate(burst=10, per_s=1 / 6)  # 10 at once, then 10 a minute
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class PromptQuota:
+    """What one guest may have waiting in the queue, and how fast it may add to it (the
+    host is not limited). Defaults: 20 prompts, 200,000 characters, 10 at once then 10
+    a minute."""
+
+    waiting: int = 20  # prompts queued or approved, not grouped yet
+    waiting_chars: int = 200_000  # their text together (characters)
+    rate: Rate = PROMPT_RATE
 
 
 class PromptQueue:
     """Prompt methods of ``Party`` (see the module docstring)."""
 
     on_prompt_approved: Callable[[Record], Awaitable[Any]] | None
+    quota: PromptQuota
+    prompt_rate: RateLimiter  # keyed by member id
     known_agents: Callable[[], Iterable[str]] | None = None  # the engine's configured agents
     _tasks: set[asyncio.Task]
 
@@ -57,14 +74,17 @@ class PromptQueue:
             Unauthorized / Forbidden: not an approved member, a viewer, or a guest's
                 ``shared``.
             UsageError: empty or longer than ``MAX_PROMPT_CHARS``; an unknown agent.
+            RateLimited: a guest over its ``PromptQuota`` (count, characters or rate).
         """
         member = self.require_role(member_id, "collaborator", "submit prompts")
         if shared:
             self.require_role(member_id, "host", "run prompts in the host's checkout")
         text = text.strip()
         if not text or len(text) > MAX_PROMPT_CHARS:
-            raise UsageError(f"a prompt needs 1 to {MAX_PROMPT_CHARS} characters of text")
+            raise UsageError(f"a prompt needs 1 to {MAX_PROMPT_CHARS:,} characters of text")
         party = self.require()
+        if member.data["role"] != "host":
+            self._check_quota(party, member, len(text))
         last = max((p.data["position"] for p in self.prompts(party)), default=0.0)
         pid = new_id("prm")
         data = {"member": member.id, "name": member.data["name"], "text": text,
@@ -76,6 +96,20 @@ class PromptQueue:
         if member.data["role"] == "host" or party.data["auto_approve_prompts"]:
             rec = self._set_prompt_state(rec, "approved")
         return rec
+
+    def _check_quota(self: Party, party: Record, member: Record, size: int) -> None:
+        """Refuse a guest's prompt beyond its ``PromptQuota`` (nothing is queued)."""
+        quota = self.quota
+        mine = [p for p in self.records.list("prompt", parent=party.id, states=WAITING)
+                if p.data["member"] == member.id]
+        if len(mine) >= quota.waiting:
+            raise RateLimited(f"you have {len(mine)} prompts waiting, the most a guest may "
+                              "have; wait until the host groups or denies some", 30.0)
+        chars = sum(len(p.data["text"]) for p in mine) + size
+        if chars > quota.waiting_chars:
+            raise RateLimited(f"your waiting prompts would hold {chars:,} characters; a "
+                              f"guest may have at most {quota.waiting_chars:,} waiting", 30.0)
+        self.prompt_rate.take(member.id)
 
     def _check_agent(self: Party, agent: str) -> str:
         """``agent`` if the host configured it (guests pick among those only).

@@ -32,6 +32,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from .. import bounds
 from ..errors import UsageError
 
 MAX_FRAME_BYTES = 512 * 1024  # a prompt (≤ 100 000 characters) fits in one frame
@@ -69,16 +70,16 @@ def parse(message: str | bytes, model: type[BaseModel] = Request) -> Any:
     """Decode one frame into ``model``.
 
     Raises:
-        UsageError: not JSON, or not the expected shape (the message names the field,
-            never echoes a credential).
+        UsageError: not JSON, beyond the ``bounds`` limits (nesting, Unicode), or not the
+            expected shape (the message names the field, never echoes a credential).
     """
+    data = bounds.load_json(message, what="frame", max_bytes=MAX_FRAME_BYTES)
     try:
-        return model.model_validate(json.loads(message))
-    except (ValueError, UnicodeDecodeError) as exc:
-        if isinstance(exc, ValidationError):
-            fields = ", ".join(".".join(map(str, e["loc"])) or "frame" for e in exc.errors())
-            raise UsageError(f"bad {model.__name__.lower()} frame: check {fields}") from None
-        raise UsageError("frames must be JSON text objects") from None
+        return model.model_validate(data)
+    except ValidationError as exc:
+        fields = ", ".join(".".join(map(str, e["loc"]))[:40] or "frame"
+                           for e in exc.errors()[:5])
+        raise UsageError(f"bad {model.__name__.lower()} frame: check {fields}") from None
 
 
 def frame(type_: str, **fields: Any) -> str:

@@ -127,6 +127,7 @@ class Overmind(ExtensionApp):
         os.environ["OVERMIND_URL"] = self._url()  # the port is final once the server runs
         runtime_files.write({"url": self._url(), "token": self.token,
                              "root": str(self.engine.root), "pid": os.getpid(),
+                             "pid_start": runtime_files.process_started(),
                              "daemon": self.daemon})
         self.log.info("Overmind engine for %s: %s", self.engine.root, report)
 

@@ -22,7 +22,8 @@ from jupyter_server.base.handlers import APIHandler
 from pydantic import BaseModel, ValidationError
 from tornado import web
 
-from ..errors import OvermindError
+from .. import bounds
+from ..errors import OvermindError, UsageError
 from ..runtime_files import TOKEN_HEADER
 from . import hub
 
@@ -80,13 +81,16 @@ class OvermindAuth:
 class OvermindHandler(OvermindAuth, APIHandler):
     """Every host REST endpoint derives from this; methods are wrapped with ``endpoint``."""
 
+    max_body_bytes = bounds.MAX_JSON_BYTES  # the guest routes take less
+
     def body(self, model: type[Body]) -> Body:
-        """Parse the JSON request body into ``model``; 400 with a readable message if bad."""
+        """Parse the JSON request body into ``model``; 400 with a readable message if bad
+        (not JSON, too big, too deep, bad Unicode: see ``bounds``)."""
         try:
-            data = json.loads(self.request.body or b"{}")
-        except ValueError as exc:
-            raise OvermindErrorHTTP(400, f"request body is not JSON: {exc}", "bad-json") \
-                from None
+            data = bounds.load_json(self.request.body or b"{}",
+                                    max_bytes=self.max_body_bytes)
+        except UsageError as exc:
+            raise OvermindErrorHTTP(400, exc.message, "bad-json") from None
         try:
             return model.model_validate(data)
         except ValidationError as exc:

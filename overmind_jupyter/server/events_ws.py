@@ -30,9 +30,10 @@ from jupyter_server.base.websocket import WebSocketMixin
 from tornado import web
 from tornado.websocket import WebSocketClosedError, WebSocketHandler
 
+from .. import bounds
 from ..errors import OvermindError, UsageError
 from ..events import Event
-from .base import OvermindAuth
+from .base import OvermindAuth, OvermindErrorHTTP
 
 FILTERS = ("mission", "objective", "party")
 REPLAY_CHUNK = 2000
@@ -195,7 +196,12 @@ class EventsHandler(OvermindAuth, WebSocketMixin, WebSocketHandler, JupyterHandl
     async def _page(self, after: int, filters: dict[str, str]) -> None:
         raw = self.get_argument("limit", "1000")
         limit = min(int(raw), 10_000) if raw.isascii() and raw.isdigit() else 1000
-        events = await self.engine.events(after=after, limit=limit, **filters)
+        latest = self.get_argument("latest", "0").lower() in ("1", "true", "yes")
+        try:
+            events = await self.engine.events(after=after, limit=limit, latest=latest,
+                                              **filters)
+        except OvermindError as exc:
+            raise OvermindErrorHTTP(exc.http_status, exc.message, exc.reason) from None
         self.set_header("Content-Type", "application/json")
         self.finish(json.dumps({"events": events,
                                 "last_seq": events[-1]["seq"] if events else after}))
@@ -231,9 +237,9 @@ class EventsHandler(OvermindAuth, WebSocketMixin, WebSocketHandler, JupyterHandl
     def on_message(self, message: str | bytes) -> None:
         """Clients may send ``{"type": "ping"}``; anything else gets an error frame."""
         try:
-            data = json.loads(message)
-        except (ValueError, UnicodeDecodeError):
-            self._reply(frame("error", message="frames must be JSON text"))
+            data = bounds.load_json(message, what="frame", max_bytes=MAX_FRAME_BYTES)
+        except UsageError as exc:
+            self._reply(frame("error", message=exc.message, reason=exc.reason))
             return
         if isinstance(data, dict) and data.get("type") == "ping":
             self._reply(frame("pong"))

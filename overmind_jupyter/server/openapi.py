@@ -45,8 +45,9 @@ OPERATIONS: dict[str, dict[str, tuple]] = {
     "/missions/{ref}/attach": {"get": ("websocket: raw terminal of a session mission "
                                        "(binary frames both ways)", None, [], None)},
     "/blueprints": {"post": ("apply a blueprint", schemas.ApplyBody, [], MISSION)},
-    "/events": {"get": ("events after a cursor", None,
-                        [("after", "integer"), ("limit", "integer"), ("mission", "string"),
+    "/events": {"get": ("events after a cursor (latest=1: the last `limit` of them)", None,
+                        [("after", "integer"), ("limit", "integer"), ("latest", "boolean"),
+                         ("mission", "string"),
                          ("objective", "string"), ("party", "string")], {"type": "object"})},
     "/agents": {"get": ("agents and whether they are installed", None, [],
                         {"type": "object"})},

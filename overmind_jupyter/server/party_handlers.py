@@ -16,13 +16,15 @@ cookie, and never set one. Routes (relative to ``overmind/party/``):
 - ``GET status`` — header ``X-Overmind-Credential`` → the member's view of the party.
 - ``GET ws`` — the party websocket (protocol in ``orchestrator/party_wire.py``).
 
-Every call is rate limited per client address and overall (``ratelimit.AuthGuard``):
-join attempts always count, failed credential checks count separately and block an
-address (429 with ``Retry-After``) after a few. Origin: a REST call from a browser page
-of another origin is refused (Jupyter's rule for API handlers, and a custom header
-forces a CORS preflight we never grant); the websocket accepts any Origin at the
-upgrade but nothing flows before a valid credential arrives in its first frame, so a
-foreign page without a credential gets nothing (no ambient cookie is consulted).
+Every call is rate limited (``ratelimit.AuthGuard``): join attempts per client address
+and overall; failed credential checks per address, blocking that address (429 with
+``Retry-After``) after a few; accepted ones per credential. No budget a valid credential
+needs is shared with other addresses, so nobody's failures lock out an approved guest.
+Origin: a REST call from a browser page of another origin is refused (Jupyter's rule
+for API handlers, and a custom header forces a CORS preflight we never grant); the
+websocket accepts any Origin at the upgrade but nothing flows before a valid credential
+arrives in its first frame, so a foreign page without a credential gets nothing (no
+ambient cookie is consulted).
 """
 
 from __future__ import annotations
@@ -124,6 +126,7 @@ class GuestStatusHandler(GuestHandler):
         except Unauthorized:
             self.failed()
             raise
+        self.guarded(lambda _address: guard_of(self.settings).accepted(member.id))
         self.send_json(self.party.guest_status(member.id))
 
 
@@ -199,6 +202,7 @@ class PartySocket(WebSocketMixin, WebSocketHandler, JupyterHandler):
             guard.before_check(address)
             hello = wire.parse(message, wire.Hello)
             member = self.party.authenticate(hello.credential)
+            guard.accepted(member.id)
         except OvermindError as exc:
             if not isinstance(exc, RateLimited):
                 guard.failed(address)

@@ -134,9 +134,12 @@ class Store:
             self._tx(lambda: None)
 
     def read_events(self, after: int = 0, limit: int = 1000, *, mission: str | None = None,
-                    objective: str | None = None, party: str | None = None) -> list[Event]:
-        """Committed events with ``seq > after`` in order, at most ``limit``, filtered."""
-        return [_event(r) for r in self._read(after, limit, mission, objective, party)]
+                    objective: str | None = None, party: str | None = None,
+                    latest: bool = False) -> list[Event]:
+        """Committed events with ``seq > after`` in order, at most ``limit`` (the first
+        ones, or with ``latest`` the last ones), filtered."""
+        rows = self._read(after, limit, mission, objective, party, latest)
+        return [_event(r) for r in (reversed(rows.fetchall()) if latest else rows)]
 
     def read_events_json(self, after: int = 0, limit: int = 1000, *,
                          mission: str | None = None, objective: str | None = None,
@@ -150,14 +153,14 @@ class Store:
                                                             party)]
 
     def _read(self, after: int, limit: int, mission: str | None, objective: str | None,
-              party: str | None) -> sqlite3.Cursor:
+              party: str | None, latest: bool = False) -> sqlite3.Cursor:
         where, args = ["seq > ?"], [after]
         for column, value in (("mission", mission), ("objective", objective), ("party", party)):
             if value is not None:
                 where.append(f"{column} = ?")
                 args.append(value)
         sql = (f"SELECT {_EVENT_COLUMNS} FROM events WHERE {' AND '.join(where)} "
-               f"ORDER BY seq LIMIT ?")
+               f"ORDER BY seq {'DESC' if latest else ''} LIMIT ?")
         return self.conn.execute(sql, (*args, limit))
 
     def last_seq(self) -> int:

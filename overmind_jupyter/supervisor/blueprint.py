@@ -29,10 +29,23 @@ import dataclasses
 import shlex
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from ..errors import BlueprintError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+    ValidationError,
+)
+
+from .. import bounds
+from ..errors import BlueprintError, UsageError
 from ..model import MissionKind, MissionSpec, RestartMode, RestartPolicy
+from .names import valid_name
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -40,8 +53,6 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 CONDITIONS = ("started", "completed")
-_KEYS = {"command", "cwd", "env", "restart", "max_restarts", "backoff_ms", "restart_window",
-         "activity_timeout", "type", "depends_on", "grace", "worktree"}
 
 
 @dataclasses.dataclass(slots=True)
@@ -53,17 +64,38 @@ class Blueprint:
     depends: dict[str, dict[str, str]]  # mission → {dependency: "started" | "completed"}
 
 
+class _Table(BaseModel):
+    """One ``[missions.NAME]`` table (types checked here; messages name the key)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    command: StrictStr | list[StrictStr]
+    cwd: StrictStr = "."
+    env: dict[StrictStr, StrictStr | StrictInt | StrictFloat | StrictBool] = {}
+    restart: RestartMode = RestartMode.NEVER
+    max_restarts: StrictInt = Field(5, ge=0)
+    backoff_ms: StrictInt = Field(1000, ge=0)
+    restart_window: StrictInt | StrictFloat = Field(60, gt=0)
+    activity_timeout: StrictInt | StrictFloat | None = Field(None, gt=0)
+    type: Literal["command", "session"] = "command"
+    depends_on: list[StrictStr] | dict[StrictStr, Literal["started", "completed"]] = []
+    grace: StrictInt | StrictFloat = Field(5, ge=0)
+    worktree: StrictBool = False
+
+
 def parse(text: str, source: str, base_dir: Path) -> Blueprint:
     """Parse and validate blueprint ``text`` (from ``source``, paths relative to ``base_dir``).
 
     Raises:
-        BlueprintError: TOML syntax, unknown keys/values, unknown dependency, or a cycle
-            (the message names it, e.g. ``a → b → a``).
+        BlueprintError: TOML syntax, size or nesting (``bounds``), unknown keys, a value of
+            the wrong type (the message names the key and the type expected), an invalid
+            mission name, an unknown dependency, or a cycle (named, e.g. ``a → b → a``).
     """
     try:
-        doc = tomllib.loads(text)
+        doc = bounds.load_toml(text, what=f"{source}")
     except tomllib.TOMLDecodeError as exc:
         raise BlueprintError(f"{source}: not valid TOML: {exc}") from None
+    except UsageError as exc:
+        raise BlueprintError(exc.message) from None
     missions = doc.get("missions")
     if not isinstance(missions, dict) or not missions:
         raise BlueprintError(f"{source}: declare at least one [missions.NAME] table")
@@ -71,58 +103,76 @@ def parse(text: str, source: str, base_dir: Path) -> Blueprint:
     if unknown_top:
         raise BlueprintError(f"{source}: unknown top-level keys {sorted(unknown_top)}; "
                              "expected name and [missions.*]")
+    name = doc.get("name")
+    if name is not None and not (isinstance(name, str) and valid_name(name)):
+        raise BlueprintError(f"{source}: name must be a mission name (letters, digits, "
+                             f"'.', '_' or '-', at most 63), not {name!r:.60}")
     specs, depends = {}, {}
-    for name, table in missions.items():
-        specs[name], depends[name] = _mission(name, table, source, base_dir)
+    for mission, table in missions.items():
+        specs[mission], depends[mission] = _mission(mission, table, source, base_dir)
     _check_dependencies(depends, source)
-    return Blueprint(doc.get("name"), specs, depends)
+    return Blueprint(name, specs, depends)
 
 
 def _mission(name: str, table: Any, source: str, base_dir: Path
              ) -> tuple[MissionSpec, dict[str, str]]:
-    where = f"{source}: [missions.{name}]"
+    where = f"{source}: [missions.{name[:63]}]"
+    if not valid_name(name):
+        raise BlueprintError(f"{where}: invalid mission name; use letters, digits, '.', "
+                             "'_' or '-' (at most 63, starting with a letter or digit)")
     if not isinstance(table, dict):
         raise BlueprintError(f"{where} must be a table")
-    unknown = set(table) - _KEYS
+    unknown = set(table) - set(_Table.model_fields)
     if unknown:
         raise BlueprintError(f"{where}: unknown keys {sorted(unknown)}; "
-                             f"valid keys are {sorted(_KEYS)}")
+                             f"valid keys are {sorted(_Table.model_fields)}")
     try:
-        return _spec(name, table, base_dir), _depends(table.get("depends_on", []))
-    except (TypeError, ValueError) as exc:
+        t = _Table.model_validate(table)
+    except ValidationError as exc:
+        raise BlueprintError(f"{where}: {_problems(exc)}") from None
+    try:
+        return _spec(name, t, base_dir), _depends(t.depends_on)
+    except ValueError as exc:
         raise BlueprintError(f"{where}: {exc}") from None
 
 
-def _spec(name: str, t: dict[str, Any], base_dir: Path) -> MissionSpec:
-    command = t.get("command")
-    argv = shlex.split(command) if isinstance(command, str) else command
-    if not argv or not all(isinstance(a, str) for a in argv):
+_EXPECTED = {  # the union-typed keys: one sentence instead of one per alternative
+    "command": "must be a non-empty string or a list of strings",
+    "env": "must be a table of strings, numbers or booleans",
+    "worktree": "must be true or false",
+    "depends_on": f"must be a list of names or a table name = condition; depends_on "
+                  f"conditions must be one of {CONDITIONS}",
+}
+
+
+def _problems(exc: ValidationError) -> str:
+    """``key: what is wrong`` for each problem (pydantic's words, input not echoed)."""
+    words = []
+    for e in exc.errors(include_url=False)[:5]:
+        key = str(e["loc"][0]) if e["loc"] else "table"
+        words.append(f"{key}: " + _EXPECTED.get(key, e["msg"].replace("Input should be",
+                                                                       "must be")))
+    return "; ".join(dict.fromkeys(words))
+
+
+def _spec(name: str, t: _Table, base_dir: Path) -> MissionSpec:
+    argv = shlex.split(t.command) if isinstance(t.command, str) else t.command
+    if not argv:
         raise ValueError("command must be a non-empty string or list of strings")
-    restart = RestartPolicy(
-        mode=RestartMode(t.get("restart", "never")), max_restarts=int(t.get("max_restarts", 5)),
-        window_s=float(t.get("restart_window", 60)), backoff_ms=int(t.get("backoff_ms", 1000)))
-    env = t.get("env", {})
-    if not isinstance(env, dict):
-        raise ValueError("env must be a table of strings")
-    timeout = t.get("activity_timeout")
-    if not isinstance(t.get("worktree", False), bool):
-        raise ValueError("worktree must be true or false")
+    restart = RestartPolicy(mode=t.restart, max_restarts=t.max_restarts,
+                            window_s=float(t.restart_window), backoff_ms=t.backoff_ms)
     return MissionSpec(
-        command=list(argv), name=name, cwd=str((base_dir / t.get("cwd", ".")).resolve()),
-        env={str(k): str(v) for k, v in env.items()}, kind=MissionKind(t.get("type", "command")),
-        restart=restart, activity_timeout_s=None if timeout is None else float(timeout),
-        grace_s=float(t.get("grace", 5)), worktree=t.get("worktree", False))
+        command=list(argv), name=name, cwd=str((base_dir / t.cwd).resolve()),
+        env={k: str(v) for k, v in t.env.items()}, kind=MissionKind(t.type),
+        restart=restart,
+        activity_timeout_s=None if t.activity_timeout is None else float(t.activity_timeout),
+        grace_s=float(t.grace), worktree=t.worktree)
 
 
-def _depends(value: Any) -> dict[str, str]:
+def _depends(value: list[str] | dict[str, str]) -> dict[str, str]:
     if isinstance(value, list):
-        return {str(d): "started" for d in value}
-    if isinstance(value, dict):
-        bad = {v for v in value.values() if v not in CONDITIONS}
-        if bad:
-            raise ValueError(f"depends_on conditions must be one of {CONDITIONS}, not {bad}")
-        return {str(k): str(v) for k, v in value.items()}
-    raise ValueError("depends_on must be a list of names or a table name = condition")
+        return {d: "started" for d in value}
+    return dict(value)
 
 
 def _check_dependencies(depends: dict[str, dict[str, str]], source: str) -> None:

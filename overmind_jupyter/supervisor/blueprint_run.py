@@ -65,15 +65,29 @@ class Coordinators:
         return m.parent_id in self.ids and m.status is S.PENDING
 
     async def apply(self, text: str, source: str, base_dir: Path, name: str | None) -> Mission:
-        """Record the blueprint mission and its children, then start coordinating."""
+        """Record the blueprint mission and its children, then start coordinating.
+
+        A blueprint refused at any step leaves no mission behind that could run or
+        linger ``pending``: what was recorded before the refusal is ended (``killed``).
+
+        Raises:
+            BlueprintError: see ``blueprint.parse``; also a mission name a live mission
+                has already.
+        """
         bp = parse(text, source, base_dir)
+        self._check_names_free(bp, source)
         specs = await self._prepare(list(bp.specs.values()))
+        created: list[Mission] = []
         try:
             root = self.create(MissionSpec(command=["overmind", "apply", source],
                                            name=name or bp.name, cwd=str(base_dir)))
-            children = {n: self.create(_child(spec, root.id)).id
-                        for n, spec in zip(bp.specs, specs, strict=True)}
+            created.append(root)
+            children = {}
+            for n, spec in zip(bp.specs, specs, strict=True):
+                created.append(self.create(_child(spec, root.id)))
+                children[n] = created[-1].id
         except BaseException:
+            self._abandon(created)
             if self.worktrees is not None:
                 await self.worktrees.discard(specs)
             raise
@@ -86,6 +100,20 @@ class Coordinators:
         self.store.transition(root.id, S.RUNNING, reason=f"applied {source}")
         self._start(root, bp, children)
         return self.store.get_mission(root.id)
+
+    def _check_names_free(self, bp: Blueprint, source: str) -> None:
+        taken = [n for n in bp.specs if self.store.live_name_taken(n)]
+        if taken:
+            raise BlueprintError(f"{source}: a live mission is already named "
+                                 f"{', '.join(taken)}; stop it or rename the blueprint's "
+                                 "mission")
+
+    def _abandon(self, created: list[Mission]) -> None:
+        """End what a refused apply had recorded (children first), so nothing stays
+        ``pending`` and no restart resumes it."""
+        for m in reversed(created):
+            with contextlib.suppress(InvalidTransition):
+                self.store.transition(m.id, S.KILLED, reason="blueprint refused")
 
     async def _prepare(self, specs: list[MissionSpec]) -> list[MissionSpec]:
         if not any(s.worktree for s in specs):

@@ -4,6 +4,12 @@ A mission's log is the byte stream its processes wrote (stdout and stderr interl
 written) plus marker lines Overmind writes between runs (``--- overmind: … ---``). The
 "tail" is read from the end of the file, bounded to ``TAIL_MAX`` bytes, so memory stays
 flat no matter how much a mission prints.
+
+Disk stays bounded too: a log over its cap (``LOG_MAX_BYTES``, default 64 MiB, set with
+``OVERMIND_LOG_MAX_BYTES``) is rotated — copied to ``<log>.1`` (replacing the previous
+one) and emptied in place (``rotate``), so at most two caps are kept. Emptying in place,
+not renaming, keeps writing processes working: every writer appends (``O_APPEND``), so
+they go on at the new end. ``tail``, ``last_line`` and ``follow`` read across a rotation.
 """
 
 from __future__ import annotations
@@ -11,12 +17,18 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import shutil
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
+from ..errors import UsageError
+
 TAIL_MAX = 256 * 1024  # bytes read from the end of a log for `logs --tail` / last line
 FOLLOW_POLL_S = 0.05
+LOG_MAX_BYTES = 64 * 1024 * 1024  # a log's cap before it is rotated (two are kept)
+LOG_MAX_ENV = "OVERMIND_LOG_MAX_BYTES"
+ROTATED = ".1"  # suffix of the previous log
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -33,19 +45,56 @@ def size(path: str | Path) -> int:
         return 0
 
 
-def tail(path: str | Path, lines: int | None = None, max_bytes: int = TAIL_MAX) -> str:
-    """The last ``lines`` lines (all when None) of at most ``max_bytes`` from the end.
+def max_bytes_from(env: dict[str, str]) -> int:
+    """The log cap (bytes) ``OVERMIND_LOG_MAX_BYTES`` in ``env`` sets, else the default.
 
-    Bytes that are not UTF-8 are replaced, never raised on.
+    Raises:
+        UsageError: not a whole number of at least 4096.
     """
+    raw = env.get(LOG_MAX_ENV)
+    if raw is None:
+        return LOG_MAX_BYTES
+    if not raw.strip().isdigit() or int(raw) < 4096:
+        raise UsageError(f"{LOG_MAX_ENV} must be a number of bytes ≥ 4096, not {raw[:40]!r}")
+    return int(raw)
+
+
+def rotate(path: str | Path) -> None:
+    """Copy the log to ``<log>.1`` (replacing it) and empty the log in place.
+
+    What writers append while the copy runs is copied too, so at most the bytes written
+    in the instant between the last copy and the truncation are lost.
+    """
+    old = f"{path}{ROTATED}"
+    with open(path, "rb") as src, open(old, "wb") as dst:
+        shutil.copyfileobj(src, dst, 1024 * 1024)
+        while chunk := src.read(1024 * 1024):  # appended meanwhile
+            dst.write(chunk)
+        os.truncate(path, 0)
+
+
+def _read_end(path: str | Path, max_bytes: int) -> tuple[bytes, int]:
+    """The last ``max_bytes`` of a file and its size; ``(b"", 0)`` if it does not exist."""
     try:
         with open(path, "rb") as f:
             f.seek(0, os.SEEK_END)
             end = f.tell()
             f.seek(max(0, end - max_bytes))
-            data = f.read()
+            return f.read(), end
     except FileNotFoundError:
-        return ""
+        return b"", 0
+
+
+def tail(path: str | Path, lines: int | None = None, max_bytes: int = TAIL_MAX) -> str:
+    """The last ``lines`` lines (all when None) of at most ``max_bytes`` from the end, the
+    end of the previous log (``<log>.1``) first when the current one is shorter.
+
+    Bytes that are not UTF-8 are replaced, never raised on.
+    """
+    data, end = _read_end(path, max_bytes)
+    if end < max_bytes:
+        before, old_end = _read_end(f"{path}{ROTATED}", max_bytes - end)
+        data, end = before + data, end + old_end
     text = data.decode("utf-8", "replace")
     if end > max_bytes:  # drop the partial first line
         text = text.split("\n", 1)[-1]
@@ -77,13 +126,21 @@ async def follow(path: str | Path, offset: int, finished: Callable[[], bool],
     """Yield bytes appended to ``path`` from ``offset`` on until ``finished()`` and drained.
 
     Polls every ``FOLLOW_POLL_S`` s when idle (one ``stat`` per poll, no per-line work).
+    After a rotation the rest of ``<log>.1`` is yielded, then the new log from its start.
     """
+    source = path
     while True:
         done = finished()  # read before draining so nothing written before the end is lost
-        data = _read_from(path, offset, chunk)
+        data = _read_from(source, offset, chunk)
         if data:
             offset += len(data)
             yield data
+            continue
+        if source != path:  # the rest of the previous log is out: the new one from 0
+            source, offset = path, 0
+            continue
+        if size(path) < offset:  # rotated: the rest of what we read is in <log>.1
+            source = f"{path}{ROTATED}"
             continue
         if done:
             return

@@ -188,6 +188,47 @@ def _close_child_fds(child: Child) -> None:
     child.stdin = None
 
 
+MAX_SEND_BYTES = 4095  # one line, newline included: what a terminal's canonical line
+# buffer holds (Linux N_TTY_BUF_SIZE = 4096 with its end); more is silently dropped there
+SEND_TIMEOUT_S = 5.0
+
+
+async def write_whole(child: Child, data: bytes, timeout_s: float = SEND_TIMEOUT_S) -> None:
+    """Write all of ``data`` (at most ``MAX_SEND_BYTES``) to the child's stdin or pty,
+    waiting (up to ``timeout_s`` s) while the child is not reading, never blocking the loop.
+
+    Raises:
+        ValueError: ``data`` is longer than ``MAX_SEND_BYTES``.
+        OSError: the input side is closed (``EPIPE``/``EIO``), or nothing could be
+            written for ``timeout_s`` (``EAGAIN``).
+    """
+    if len(data) > MAX_SEND_BYTES:
+        raise ValueError(f"at most {MAX_SEND_BYTES} bytes per send")
+    fd = child.pty_master if child.pty_master is not None else child.stdin
+    if fd is None:
+        raise OSError(errno.EBADF, "mission has no input")
+    os.set_blocking(fd, False)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    view = memoryview(data)
+    while view:
+        try:
+            view = view[os.write(fd, view):]
+        except BlockingIOError:
+            await _writable(loop, fd, deadline - loop.time())
+
+
+async def _writable(loop: asyncio.AbstractEventLoop, fd: int, timeout_s: float) -> None:
+    ready = loop.create_future()
+    loop.add_writer(fd, lambda: ready.done() or ready.set_result(None))
+    try:
+        await asyncio.wait_for(ready, max(0.0, timeout_s))
+    except asyncio.TimeoutError:
+        raise OSError(errno.EAGAIN, "the mission is not reading its input") from None
+    finally:
+        loop.remove_writer(fd)
+
+
 def write_input(child: Child, data: bytes) -> None:
     """Write ``data`` to the child's stdin or pty (non-blocking best effort).
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import errno
 import logging
 import os
 import random
@@ -32,12 +33,23 @@ from ..model import (
 from ..store import Store
 from . import logs
 from .clock import Clock, SystemClock
-from .process import Child, SpawnFailed, signal_group, spawn, wait_exit, write_input
+from .process import (
+    MAX_SEND_BYTES,
+    SEND_TIMEOUT_S,
+    Child,
+    SpawnFailed,
+    signal_group,
+    spawn,
+    wait_exit,
+    write_input,
+    write_whole,
+)
 from .runtime import Runtime
 
 log = logging.getLogger("overmind.supervisor")
 S = MissionStatus
 STALL_POLL_MAX_S = 1.0
+LOG_CAP_POLL_S = 0.2  # how often a running mission's log size is checked against its cap
 WAIT_POLL_S = 0.05  # `wait` on a mission that has not started yet
 
 
@@ -48,14 +60,19 @@ class Supervisor:
         store: the durable store (status changes and events go through it).
         clock: time source for backoff, stall detection and restart windows.
         base_env: environment every mission starts from (default: this process's).
+        log_max_bytes: a running mission's log is rotated once over this size (checked
+            every ``LOG_CAP_POLL_S`` s; see ``logs.rotate``).
     """
 
     def __init__(self, store: Store, clock: Clock | None = None,
-                 base_env: dict[str, str] | None = None) -> None:
+                 base_env: dict[str, str] | None = None,
+                 log_max_bytes: int = logs.LOG_MAX_BYTES) -> None:
         self.store = store
         self.clock = clock or SystemClock()
         self.base_env = base_env
+        self.log_max_bytes = log_max_bytes
         self.runtimes: dict[str, Runtime] = {}
+        self._send_locks: dict[str, asyncio.Lock] = {}  # mission id → one send at a time
         self.on_end: list[Callable[[Mission], None]] = []  # called with each ended mission
         self.on_running: list[Callable[[Mission], None]] = []  # … each started run
         self.on_spawn: list[Callable[[Mission, Child], None]] = []  # … with its process
@@ -148,8 +165,9 @@ class Supervisor:
         if child.pty_master is not None:
             rt.pump = logs.PtyPump(child.pty_master, m.log_path)
         rt.running.set()
-        stall = (asyncio.get_running_loop().create_task(self._stall_watch(rt, m))
-                 if m.activity_timeout_s else None)
+        loop = asyncio.get_running_loop()
+        stall = loop.create_task(self._stall_watch(rt, m)) if m.activity_timeout_s else None
+        cap = loop.create_task(self._log_cap_watch(m))
         cancelled = False
         try:
             info = await wait_exit(child)
@@ -157,6 +175,7 @@ class Supervisor:
             cancelled = True  # leave the process running for the next engine to adopt
             raise
         finally:
+            cap.cancel()
             if stall:
                 stall.cancel()
             if not cancelled:
@@ -167,6 +186,13 @@ class Supervisor:
             rt.running.clear()
             rt.gone.set()
         return _cause(info), info
+
+    async def _log_cap_watch(self, m: Mission) -> None:
+        """Rotate the mission's log whenever it grew over ``log_max_bytes``."""
+        while True:
+            await asyncio.sleep(LOG_CAP_POLL_S)  # real time: disk fills in real time
+            if logs.size(m.log_path) > self.log_max_bytes:
+                await asyncio.to_thread(logs.rotate, m.log_path)
 
     async def _stall_watch(self, rt: Runtime, m: Mission) -> None:
         timeout = float(m.activity_timeout_s or 0)
@@ -317,8 +343,29 @@ class Supervisor:
                 self.store.transition(mission_id, S.KILLED, reason="stopped before it ran")
 
     # -- input ----------------------------------------------------------------------
-    def send(self, mission_id: str, data: bytes) -> None:
-        """Write ``data`` to a live session (pty) or agent (stdin) mission.
+    async def send(self, mission_id: str, data: bytes) -> None:
+        """Write all of ``data`` (at most ``MAX_SEND_BYTES``) to a live session (pty) or
+        stdin mission, or nothing: sends to one mission are written one after another.
+
+        Raises:
+            UsageError: more than ``MAX_SEND_BYTES``; the mission is not running, takes no
+                input, or did not read for ``SEND_TIMEOUT_S``.
+        """
+        if len(data) > MAX_SEND_BYTES:
+            raise UsageError(f"a send is at most {MAX_SEND_BYTES:,} bytes with its newline "
+                             f"(one terminal line), not {len(data):,}; split it into lines or "
+                             "write it to a file the mission reads")
+        rt = self.runtimes.get(mission_id)
+        if rt is None or rt.child is None:
+            raise UsageError("the mission is not running: nothing to send to")
+        async with self._send_locks.setdefault(mission_id, asyncio.Lock()):
+            try:
+                await write_whole(rt.child, data)
+            except OSError as exc:
+                raise _input_refused(exc) from None
+
+    def type_keys(self, mission_id: str, data: bytes) -> None:
+        """Write keystrokes (an attached terminal's) to a live session mission now.
 
         Raises:
             UsageError: the mission is not running or takes no input.
@@ -329,9 +376,7 @@ class Supervisor:
         try:
             write_input(rt.child, data)
         except OSError as exc:
-            raise UsageError(f"the mission does not take input ({exc.strerror}); "
-                             "only session missions (--type session) read what you send") \
-                from None
+            raise _input_refused(exc) from None
 
     def watch_output(self, mission_id: str, listener: Callable[[bytes], None]
                      ) -> Callable[[], None]:
@@ -368,6 +413,14 @@ class Supervisor:
         except asyncio.TimeoutError:
             return False
         return True
+
+
+def _input_refused(exc: OSError) -> UsageError:
+    if exc.errno == errno.EAGAIN:
+        return UsageError(f"the mission has not read its input for {SEND_TIMEOUT_S:g} s; "
+                          "try again later")
+    return UsageError(f"the mission does not take input ({exc.strerror}); only session "
+                      "missions (--type session) read what you send")
 
 
 def _cause(info: ExitInfo) -> ExitCause:

@@ -9,9 +9,9 @@ characters come back verbatim.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
-from ..errors import NotFound
+from ..errors import NotFound, UsageError
 from .git import GitError, git, rev_parse
 
 
@@ -59,10 +59,25 @@ async def full_diff(repo: Path, base: str, branch: str, path: str | None = None)
 
     Raises:
         NotFound: ``base`` or ``branch`` is not a commit of ``repo``.
+        UsageError: ``path`` is not a path inside the repository (see ``repo_path``).
     """
+    only = ["--", repo_path(path)] if path is not None else []
     await _check_refs(repo, base, branch)
-    only = ["--", path] if path is not None else []
     return await git("diff", "--find-renames", f"{base}...{branch}", *only, cwd=repo)
+
+
+def repo_path(path: str) -> str:
+    """``path`` as a literal pathspec of a file inside the repository (relative, POSIX).
+
+    Raises:
+        UsageError: empty, absolute, with a ``..`` component, NUL or a git pathspec magic
+            prefix (``:``) — nothing outside the repository can be named.
+    """
+    parts = PurePosixPath(path).parts
+    if not path or "\0" in path or path.startswith((":", "/", "~")) or ".." in parts:
+        raise UsageError(f"path {path[:200]!r} is not a file path inside the repository; "
+                         "give it relative to the repository root, e.g. src/app.py")
+    return f":(literal){path}"
 
 
 async def changed_files(repo: Path, base: str, branch: str) -> list[str]:

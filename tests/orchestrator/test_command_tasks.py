@@ -230,7 +230,7 @@ def test_run_worktree_in_the_grammar_and_over_rest(harness: Harness) -> None:
 
 def test_worktree_in_a_blueprint_must_be_a_boolean(tmp_path: Path) -> None:
     text = '[missions.fix]\ncommand = "true"\nworktree = "yes"\n'
-    with pytest.raises(BlueprintError, match=r"\[missions.fix\]: worktree must be true"):
+    with pytest.raises(BlueprintError, match=r"\[missions.fix\]: worktree: must be true or false"):
         parse(text, "bp.toml", tmp_path)
     ok = parse(text.replace('"yes"', "true"), "bp.toml", tmp_path)
     assert ok.specs["fix"].worktree

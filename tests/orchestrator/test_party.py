@@ -8,10 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from overmind_jupyter.errors import InvalidTransition, NotFound, UsageError
+from overmind_jupyter.errors import InvalidTransition, NotFound, RateLimited, UsageError
 from overmind_jupyter.orchestrator.invites import Unauthorized
 from overmind_jupyter.orchestrator.party import Forbidden, Party
+from overmind_jupyter.orchestrator.party_queue import PromptQuota
 from overmind_jupyter.orchestrator.party_view import event_view
+from overmind_jupyter.orchestrator.ratelimit import Rate
 from overmind_jupyter.store import Store
 from overmind_jupyter.store.records import Record, Records
 from overmind_jupyter.testing import FakeClock
@@ -231,3 +233,57 @@ def test_no_secret_is_stored_or_sent_in_clear(room, tmp_path):
         assert secret not in text
         for path in tmp_path.iterdir():
             assert secret.encode() not in path.read_bytes()
+
+
+def test_a_kicked_guest_loses_its_auto_approval(tmp_path):
+    room = Room(tmp_path, auto_approve=["bea", "cy"])
+    bea, _ = room.party.join(room.invite, "bea")
+    assert bea.state == "approved"
+    room.party.member_action("bea", "kick")
+    again, _ = room.party.join(room.invite, "bea")  # same invite, same name
+    assert again.state == "pending"  # the host decides this time
+    assert room.party.require().data["auto_approve"] == ["cy"]
+    room.party.member_action(again.id, "deny")  # denying does the same
+    room.party.join(room.invite, "cy")
+    room.party.member_action("cy", "kick")
+    assert room.party.require().data["auto_approve"] == []
+    room.store.close()
+
+
+def test_guest_prompts_are_held_to_a_quota_of_count_size_and_rate(tmp_path):
+    room = Room(tmp_path)
+    clock = FakeClock()
+    room.party = Party(Records(room.store), room.store, now=room.clock.monotonic, clock=clock,
+                       quota=PromptQuota(waiting=4, waiting_chars=1_000,
+                                         rate=Rate(burst=3, per_s=1 / 10)))
+    bob, _ = room.join("bob")
+    for n in range(3):
+        room.party.submit_prompt(bob.id, f"idea {n}")
+    with pytest.raises(RateLimited, match="too many prompts from you") as fast:
+        room.party.submit_prompt(bob.id, "idea 3")  # a burst of three, then one per 10 s
+    assert fast.value.retry_after_s == pytest.approx(10)
+    clock.advance(10)
+    room.party.submit_prompt(bob.id, "idea 3")
+    clock.advance(60)
+    with pytest.raises(RateLimited, match="4 prompts waiting"):
+        room.party.submit_prompt(bob.id, "idea 4")
+    room.party.prompt_action(room.party.prompts(room.party.require())[0].id, "deny")
+    with pytest.raises(RateLimited, match="at most 1,000 waiting"):
+        room.party.submit_prompt(bob.id, "x" * 990)
+    room.party.submit_prompt(bob.id, "idea 5")  # denied ones no longer count
+    for n in range(10):  # the host is never limited
+        room.party.submit_prompt(room.host.id, f"host idea {n}")
+    queued = [p.data["text"] for p in room.party.prompts(room.party.require())
+              if p.data["member"] == bob.id and p.state == "queued"]
+    assert queued == ["idea 1", "idea 2", "idea 3", "idea 5"]  # refused ones left no trace
+    room.store.close()
+
+
+def test_default_prompt_quota_refuses_a_flood_of_big_prompts(room):
+    bob, _ = room.join("bob")
+    accepted = 0
+    with pytest.raises(RateLimited):
+        for _ in range(300):
+            room.party.submit_prompt(bob.id, "y" * 100_000)
+            accepted += 1
+    assert accepted == 2  # 200,000 characters waiting at most

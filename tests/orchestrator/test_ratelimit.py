@@ -101,3 +101,33 @@ def test_join_attempts_are_limited_even_without_failures():
         guard.before_join("busy")
     with pytest.raises(RateLimited, match="join attempts"):
         guard.before_join("busy")
+
+
+def test_a_flood_of_wrong_secrets_from_many_addresses_never_locks_out_approved_guests():
+    clock = FakeClock()
+    guard = AuthGuard(clock)
+    refused = 0
+    for n in range(200):  # 200 wrong secrets from 40 addresses, 5 each
+        address = f"10.0.0.{n % 40}"
+        try:
+            guard.before_check(address)
+        except RateLimited:
+            refused += 1
+            continue
+        guard.failed(address)
+    assert refused == 0  # each address spent exactly its own five
+    with pytest.raises(RateLimited):
+        guard.before_check("10.0.0.7")  # the flooders are cut off…
+    for n in range(80):  # …while 80 valid checks of two approved guests all pass
+        guard.before_check(f"192.168.1.{n % 2}")
+        guard.accepted(f"mbr-{n % 2}")
+        clock.advance(0.5)
+
+
+def test_one_credential_hammering_is_limited_without_touching_another():
+    guard = AuthGuard(FakeClock())
+    for _ in range(60):
+        guard.accepted("mbr-busy")
+    with pytest.raises(RateLimited, match="with your credential"):
+        guard.accepted("mbr-busy")
+    guard.accepted("mbr-calm")

@@ -82,3 +82,17 @@ async def test_the_kernel_serves_the_same_review_routes(engine, change: str) -> 
     with pytest.raises(Exception, match="edit its branch feat"):
         await routes.request(engine, "POST", f"changes/{change}/request-changes",
                              {"text": "rename x"})
+
+
+@pytest.mark.parametrize("path", ["../outside.txt", "/etc/passwd", "a/../../x", ":/a.py",
+                                  "~/x", ""])
+async def test_a_diff_path_outside_the_repository_is_400(api, change: str, path) -> None:
+    refused = assert_json_error(await api("GET", "changes", change, "diff",
+                                          params={"path": path}), 400, "usage")
+    assert "inside the repository" in refused["message"]
+
+
+async def test_a_diff_path_inside_the_repository_shows_that_file(api, change: str) -> None:
+    resp = await api("GET", "changes", change, "diff", params={"path": "a.py"})
+    assert resp.code == 200 and "+x = 2" in resp.body.decode()
+    assert "n.ipynb" not in resp.body.decode()

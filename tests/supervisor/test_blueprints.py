@@ -101,10 +101,25 @@ depends_on = { a = "completed" }
     ("[missions.a]\ncommand = 'true'\ndepends_on = { b = 'healthy' }\n"
      "[missions.b]\ncommand = 'true'\n",
      "depends_on conditions must be one of ('started', 'completed')"),
-    ("[missions.a]\ncommand = 'true'\nrestart = 'sometimes'\n", "'sometimes' is not a valid"),
+    ("[missions.a]\ncommand = 'true'\nrestart = 'sometimes'\n",
+     "restart: must be 'never', 'on-failure' or 'always'"),
     ("nam = 'x'\n[missions.a]\ncommand = 'true'\n", "unknown top-level keys ['nam']"),
     ("[missions]\n", "declare at least one [missions.NAME] table"),
     ("[missions.a\ncommand = 'true'\n", "stack.toml: not valid TOML"),
+    # wrong types: the key and the type expected, never Python internals
+    ("name = 5\n[missions.a]\ncommand = 'true'\n", "stack.toml: name must be a mission name"),
+    ("[missions.a]\ncommand = 'true'\ncwd = 5\n", "[missions.a]: cwd: must be a valid string"),
+    ("[missions.a]\ncommand = 'true'\nmax_restarts = 'x'\n",
+     "[missions.a]: max_restarts: must be a valid integer"),
+    ("[missions.a]\ncommand = [1]\n",
+     "[missions.a]: command: must be a non-empty string or a list of strings"),
+    ("[missions.a]\ncommand = 'true'\nenv = 'X=1'\n", "env: must be a table of strings"),
+    ("[missions.a]\ncommand = 'true'\nworktree = 'yes'\n",
+     "worktree: must be true or false"),
+    ("[missions.a]\ncommand = 'true'\n[missions.'b c']\ncommand = 'true'\n",
+     "[missions.b c]: invalid mission name"),
+    ("x = " + "[" * 5000 + "]" * 5000 + "\n", "stack.toml is nested too deeply"),
+    ("x = '" + "y" * (1024 * 1024) + "'\n", "the limit is 1,048,576 bytes"),
 ])
 def test_invalid_blueprints_are_refused_with_a_clear_message(harness, text, message) -> None:
     async def body(engine):

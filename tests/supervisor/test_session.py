@@ -7,6 +7,7 @@ from engine_harness import sh, until_in_log
 
 from overmind_jupyter.errors import UsageError
 from overmind_jupyter.model import MissionKind, MissionSpec
+from overmind_jupyter.supervisor.process import MAX_SEND_BYTES
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -60,3 +61,31 @@ def test_send_to_an_ended_mission_is_a_usage_error(harness) -> None:
         return err.value.message
 
     assert harness.run(body) == "the mission is not running: nothing to send to"
+
+
+LINE_READER = sh('while read -r line; do echo "got ${#line} ${line%%y*}"; done')
+
+
+def test_a_send_up_to_the_limit_arrives_whole(harness) -> None:
+    async def body(engine):
+        m = await engine.run(MissionSpec(LINE_READER, kind=MissionKind.SESSION, grace_s=0.3))
+        longest = "a" + "y" * (MAX_SEND_BYTES - 2)  # with its newline: exactly the limit
+        await engine.send(m.id, longest)
+        return await until_in_log(engine, m.id, f"got {MAX_SEND_BYTES - 1} a")
+
+    assert f"got {MAX_SEND_BYTES - 1} a" in harness.run(body)
+
+
+@pytest.mark.parametrize("size", [MAX_SEND_BYTES, 5_000, 70_000])
+def test_a_send_above_the_limit_is_refused_whole_and_the_next_line_is_intact(
+        harness, size) -> None:
+    async def body(engine):
+        m = await engine.run(MissionSpec(LINE_READER, kind=MissionKind.SESSION, grace_s=0.3))
+        with pytest.raises(UsageError) as err:
+            await engine.send(m.id, "b" + "y" * (size - 1))
+        await engine.send(m.id, "next")
+        return err.value.message, await until_in_log(engine, m.id, "got 4 next")
+
+    message, log = harness.run(body)
+    assert f"at most {MAX_SEND_BYTES:,} bytes" in message
+    assert "got 4 next" in log and "got" not in log.replace("got 4 next", "")
