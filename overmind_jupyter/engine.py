@@ -33,6 +33,7 @@ from .store.records import Records
 from .supervisor import blueprint_run, reconcile
 from .supervisor.clock import Clock
 from .supervisor.supervisor import Supervisor
+from .workspace.sandbox import Sandbox
 
 log = logging.getLogger("overmind.engine")
 Listener = Callable[[list[Event]], None]
@@ -55,14 +56,18 @@ class Engine(MissionViews, PartyFacade, WorkFacade, ReviewFacade):
             it answers agents' permission requests and binds the built-in agent through
             ``OVERMIND_COMMAND_POLICY`` (see ``agents.admin_policy``); None: the built-in
             policy answers, and agents keep their own.
+        sandbox: the OS sandbox of agent missions and of the verification command
+            (default: ``Sandbox.from_env()``; probed once at ``start``).
     """
 
     def __init__(self, root: str | Path, *, clock: Clock | None = None,
                  base_env: dict[str, str] | None = None, mode: str = "local",
                  provider_env: dict[str, str] | None = None,
                  agents: dict[str, list[str]] | None = None,
-                 command_policy: CommandPolicy | None = None) -> None:
+                 command_policy: CommandPolicy | None = None,
+                 sandbox: Sandbox | None = None) -> None:
         self.root = Path(root).resolve()
+        self.sandbox = sandbox if sandbox is not None else Sandbox.from_env()
         self.mode = mode
         self.state_dir = self.root / ".overmind"
         self.logs_dir = self.state_dir / "logs"
@@ -90,7 +95,10 @@ class Engine(MissionViews, PartyFacade, WorkFacade, ReviewFacade):
         exclude_from_git(self.root)
         self.store = Store(default_db_path(self.root), on_commit=self._publish)
         self.store.schedule_flush = self._schedule_flush
-        self.supervisor = Supervisor(self.store, self._clock, self._base_env)
+        sandbox = await asyncio.to_thread(self.sandbox.probe)
+        (log.info if sandbox.available else log.warning)("%s", sandbox.describe())
+        self.supervisor = Supervisor(self.store, self._clock, self._base_env,
+                                     sandbox=self.sandbox, root=self.root)
         self.supervisor.secret_env = self._secret_env
         self.blueprints = blueprint_run.Coordinators(self.store, self.supervisor, self._create)
         self.questions = Questions(self.store)
@@ -138,7 +146,8 @@ class Engine(MissionViews, PartyFacade, WorkFacade, ReviewFacade):
             self.blueprints.resume(m)
         report = {"adopted": [m.name for m, _ in found.adopt],
                   "resumed": [m.name for m in found.resume], "lost": [m.name for m in found.lost]}
-        self.store.append_event("engine-started", report)
+        self.store.append_event("engine-started", {**report,
+                                                   "sandbox": self.sandbox.status.to_dict()})
         return report
 
     async def close(self, stop_missions: bool = True) -> None:
@@ -207,9 +216,6 @@ class Engine(MissionViews, PartyFacade, WorkFacade, ReviewFacade):
         admin_policy.check_mission_env(self.command_policy, spec.env)
         env = {**self.provider_env, **spec.env}
         command = adapters.command_for(spec.agent or "builtin", self.adapters, env)
-        # transcripts for ACP session/load after a restart of the agent process
-        spec.env = {"OVERMIND_AGENT_STATE": str(self.state_dir / "agent-sessions"),
-                    **spec.env}
         m = self._create(spec, command=command)
         self.agents.submit(m, prompt)
         rt = self.supervisor.launch(m)
@@ -218,10 +224,13 @@ class Engine(MissionViews, PartyFacade, WorkFacade, ReviewFacade):
 
     def _secret_env(self, m: Mission) -> dict[str, str]:
         """Environment an agent mission gets at every launch and that is never stored:
-        provider keys and the admin's command policy (the current one, also on restarts)."""
+        provider keys, the admin's command policy (the current one, also on restarts) and
+        the mission's own directory of session transcripts (ACP session/load after a
+        restart of its process; the only state dir its sandbox may write)."""
         if m.kind is not MissionKind.AGENT:
             return {}
-        return {**self.provider_env, **admin_policy.mission_env(self.command_policy)}
+        return {"OVERMIND_AGENT_STATE": str(self.state_dir / "agent-sessions" / m.id),
+                **self.provider_env, **admin_policy.mission_env(self.command_policy)}
 
     def _create(self, spec: MissionSpec, status: MissionStatus = MissionStatus.PENDING,
                 command: list[str] | None = None) -> Mission:
@@ -350,7 +359,8 @@ class Engine(MissionViews, PartyFacade, WorkFacade, ReviewFacade):
             counts[m.status.value] = counts.get(m.status.value, 0) + 1
         return {"version": __version__, "mode": self.mode, "root": str(self.root),
                 "pid": os.getpid(), "uptime_s": time.time() - self.started_at,
-                "missions": counts, "last_seq": self.store.last_seq()}
+                "missions": counts, "last_seq": self.store.last_seq(),
+                "sandbox": self.sandbox.status.to_dict()}
 
     async def shutdown(self) -> list[Mission]:
         """Stop every live mission (all groups signalled at once); returns them, ended.

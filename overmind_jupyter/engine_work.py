@@ -48,7 +48,7 @@ class WorkFacade:
         self.mailbox = Mailbox(self.records)
         self.agents.mailbox = self.mailbox
         self.pool = _LazyPool(self.root, self._kept_worktrees)
-        queue = MergeQueue(self.root, referee=self._referee)
+        queue = MergeQueue(self.root, referee=self._referee, sandbox=self.sandbox)
         runner_ref: list[TaskRunner] = []
         self.changes_ = Changes(self.root, self.records, self.questions, queue,
                                 on_settled=lambda rec: self._settled(runner_ref[0], rec))

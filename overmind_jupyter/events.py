@@ -22,7 +22,7 @@ EventType = Literal[
     "mission-adopted",  # data: {pid, note}
     "mission-stalled",  # data: {idle_s}
     "mission-child-failed",  # data: {child, reason}  (sent to the parent mission)
-    "engine-started",  # data: {adopted, lost}
+    "engine-started",  # data: {adopted, lost, sandbox: {available, reason, …}}
     "engine-stopping",  # data: {}
     # agents (ACP runtime)
     "agent-session",  # data: {session_id, agent, title, loaded}

@@ -9,6 +9,8 @@ reacts to words in the prompt text:
 - ``crash``: exits with status 3 in the middle of the turn (after a tool-call update)
 - ``slow``: sleeps 30 s before answering (for cancel / stop tests)
 - ``env NAME``: says whether NAME is set in its environment (never its value)
+- ``shell COMMAND``: runs COMMAND with ``/bin/sh -c`` itself, as agents with their own
+  shell tool do (no permission asked); answers ``shell exit N: OUTPUT``
 - anything else: answers ``echo: <text>``
 
 Every prompt also reports one tool call (pending → completed) and ends with ``end_turn``.
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
 import sys
 from typing import Any
 
@@ -104,6 +107,8 @@ class ScriptedAcpAgent:
                 return f"read refused: {exc}"
         if verb == "env" and len(words) >= 2:
             return f"{words[1]} is {'set' if os.environ.get(words[1]) else 'unset'}"
+        if verb == "shell":
+            return _shell(" ".join(words[1:]))
         if verb == "ask":
             return await self._ask(session_id, " ".join(words[1:]))
         return f"echo: {text}"
@@ -118,6 +123,12 @@ class ScriptedAcpAgent:
         outcome = response.outcome
         chosen = getattr(outcome, "option_id", None)
         return f"permission for {command}: {'allowed' if chosen == 'yes' else 'denied'}"
+
+
+def _shell(command: str) -> str:
+    run = subprocess.run(["/bin/sh", "-c", command], capture_output=True, text=True,
+                         stdin=subprocess.DEVNULL, timeout=60, check=False)
+    return f"shell exit {run.returncode}: {(run.stdout + run.stderr).strip()}"
 
 
 if __name__ == "__main__":
