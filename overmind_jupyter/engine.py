@@ -214,6 +214,7 @@ class Engine(MissionViews, PartyFacade, WorkFacade, ReviewFacade):
         if not prompt:
             raise UsageError("an agent mission needs a prompt: run --type agent -- TEXT")
         admin_policy.check_mission_env(self.command_policy, spec.env)
+        self.sandbox.check()  # refused now, with the setting named, not after a spawn
         env = {**self.provider_env, **spec.env}
         command = adapters.command_for(spec.agent or "builtin", self.adapters, env)
         m = self._create(spec, command=command)

@@ -129,6 +129,20 @@ class Sandbox:
         """The cached verdict (probing first if needed)."""
         return self.probe()
 
+    def check(self, what: str = "agents") -> bool:
+        """True when ``what`` will run sandboxed; False when it will run unsandboxed
+        because the administrator allowed that.
+
+        Raises:
+            SandboxRefused: bwrap cannot run and unsandboxed agents are not allowed.
+        """
+        status = self.probe()
+        if status.available or status.unsandboxed_allowed:
+            return status.available
+        raise SandboxRefused(f"refusing to run {what} without an OS sandbox: "
+                             f"{status.reason}. Install bubblewrap with user namespaces "
+                             f"enabled, or set {SETTING}")
+
     def spec(self, workspace: Path, root: Path, env: Mapping[str, str],
              writable: Sequence[Path] = ()) -> SandboxSpec:
         """The view of a process working in ``workspace`` of the checkout ``root``.
@@ -157,13 +171,8 @@ class Sandbox:
             SandboxRefused: bwrap cannot run and unsandboxed agents are not allowed.
         """
         clean = {k: v for k, v in env.items() if k not in SERVER_SECRETS}
-        status = self.probe()
-        if not status.available:
-            if status.unsandboxed_allowed:
-                return list(argv), clean
-            raise SandboxRefused(f"refusing to run {Path(argv[0]).name} without an OS "
-                                 f"sandbox: {status.reason}. Install bubblewrap with user "
-                                 f"namespaces enabled, or set {SETTING}")
+        if not self.check(Path(argv[0]).name):
+            return list(argv), clean
         spec = self.spec(workspace, root, clean, writable)
         return bwrap_argv(spec, argv, self.bwrap), {**clean, "TMPDIR": "/tmp"}
 
