@@ -17,6 +17,7 @@ from typing import Any
 
 from . import __version__, missions
 from .agents import adapters, admin_policy
+from .agents.mcp_access import McpAccess
 from .agents.policy import DEFAULT_POLICY, CommandPolicy
 from .agents.runtime import AgentRuntime
 from .engine_party import PartyFacade
@@ -58,6 +59,8 @@ class Engine(MissionViews, PartyFacade, WorkFacade, ReviewFacade):
             policy answers, and agents keep their own.
         sandbox: the OS sandbox of agent missions and of the verification command
             (default: ``Sandbox.from_env()``; probed once at ``start``).
+        mcp: credentials of Overmind's MCP endpoint that agents get in ``session/new``
+            (default: none; the server extension passes its endpoint's).
     """
 
     def __init__(self, root: str | Path, *, clock: Clock | None = None,
@@ -65,9 +68,10 @@ class Engine(MissionViews, PartyFacade, WorkFacade, ReviewFacade):
                  provider_env: dict[str, str] | None = None,
                  agents: dict[str, list[str]] | None = None,
                  command_policy: CommandPolicy | None = None,
-                 sandbox: Sandbox | None = None) -> None:
+                 sandbox: Sandbox | None = None, mcp: McpAccess | None = None) -> None:
         self.root = Path(root).resolve()
         self.sandbox = sandbox if sandbox is not None else Sandbox.from_env()
+        self.mcp = mcp if mcp is not None else McpAccess()
         self.mode = mode
         self.state_dir = self.root / ".overmind"
         self.logs_dir = self.state_dir / "logs"
@@ -104,7 +108,7 @@ class Engine(MissionViews, PartyFacade, WorkFacade, ReviewFacade):
         self.questions = Questions(self.store)
         self.questions.start()
         self.agents = AgentRuntime(self.store, self.supervisor, self.questions.ask,
-                                   self.command_policy or DEFAULT_POLICY)
+                                   self.command_policy or DEFAULT_POLICY, mcp=self.mcp)
         self.party = Party(Records(self.store), self.store)
         report = self._reconcile()
         await self._start_work()

@@ -21,6 +21,7 @@ from traitlets import Bool, Dict, Enum, Float, Int, List, Unicode
 from .. import runtime_files
 from ..agents import adapters
 from ..agents.admin_policy import policy_from_mapping
+from ..agents.mcp_access import McpAccess
 from ..agents.policy import CommandPolicy
 from ..engine import Engine
 from ..orchestrator.objectives import Settings
@@ -28,10 +29,12 @@ from ..workspace.sandbox import ALLOW_ENV, READ_ENV, Sandbox
 from . import hub
 from .admin_config import drop_in_config
 from .handlers import ROUTES
+from .mcp import McpEndpoint, McpHandler
 from .party_handlers import GUEST_ROUTES
 
 API_PREFIX = "overmind/api"
 PARTY_PREFIX = "overmind/party"  # guest endpoints: party credentials, no Jupyter login
+MCP_PATH = "overmind/mcp"  # Overmind's tools over MCP: mission credentials, no Jupyter login
 
 
 class Overmind(ExtensionApp):
@@ -101,7 +104,8 @@ class Overmind(ExtensionApp):
                                    read_paths=self.sandbox_read_paths)
         self.engine = Engine(root, mode="server", provider_env=keys, agents=dict(self.agents),
                              command_policy=self._policy() if self.command_policy else None,
-                             sandbox=sandbox)
+                             sandbox=sandbox,
+                             mcp=McpAccess(url=lambda: self._url() + MCP_PATH))
         self.engine.work_settings = Settings(story_window_s=self.story_window_s,
                                              max_tokens=self.max_tokens,
                                              max_cost_usd=self.max_cost_usd)
@@ -134,10 +138,15 @@ class Overmind(ExtensionApp):
                              for path, handler in ROUTES)
         self.handlers.extend((url_path_join("/", PARTY_PREFIX, path), handler)
                              for path, handler in GUEST_ROUTES)
+        self.handlers.append((url_path_join("/", MCP_PATH), McpHandler))
 
     async def _start_jupyter_server_extension(self, serverapp) -> None:
         """Open the store, reconcile missions, publish the runtime file."""
         report = await self.engine.start()
+        self.mcp = McpEndpoint(self.engine)
+        self.mcp.start()
+        self.settings["overmind_mcp"] = self.mcp
+        serverapp.web_app.settings["overmind_mcp"] = self.mcp
         # the address in party invites: through the hub's proxy when the hub says where
         self.engine.party_url = hub.public_url() or self._url()
         os.environ["OVERMIND_URL"] = self._url()  # the port is final once the server runs
@@ -151,3 +160,5 @@ class Overmind(ExtensionApp):
         """Stop missions (unless configured not to) and close the store explicitly."""
         runtime_files.remove()
         await self.engine.close(stop_missions=self.stop_missions_on_exit)
+        if getattr(self, "mcp", None) is not None:
+            await self.mcp.stop()
