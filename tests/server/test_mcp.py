@@ -150,3 +150,29 @@ async def test_the_scripted_acp_agent_calls_a_tool_with_its_session_credential(
     assert said == "mcp report_progress: recorded"
     (progress,) = [e for e in events if e["type"] == "agent-progress"]
     assert progress["data"]["text"] == "tests pass" and progress["objective"] == "obj-9"
+
+
+async def test_a_manager_spawns_a_worker_for_its_objective_only(engine, mcp_url, reaper):
+    for args in (["init", "-q", "-b", "main"], ["commit", "-q", "--allow-empty", "-m", "init"]):
+        proc = await asyncio.create_subprocess_exec(
+            "git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args,
+            cwd=engine.root)
+        assert await proc.wait() == 0
+    boss = await sleeper(engine, "boss", "obj-1", role="manager")
+    worker = await sleeper(engine, "worker", "obj-1")
+    boss_token, worker_token = engine.mcp.issue(boss), engine.mcp.issue(worker)
+    try:
+        error, text = await call(mcp_url, worker_token, "spawn_task", name="x", prompt="hi")
+        assert error and "only a manager" in text
+        error, text = await call(mcp_url, boss_token, "spawn_task", name="helper",
+                                 prompt="hello there", agent="fake")
+        assert not error, text
+        spawned = engine.resolve(json.loads(text)["id"])
+        assert spawned.parent_id == boss.id and spawned.env["OVERMIND_OBJECTIVE"] == "obj-1"
+        assert "/.overmind/worktrees/" in spawned.cwd  # its own worktree
+        assert (await engine.wait(spawned.id, 60)).status.value == "exited"
+        error, text = await call(mcp_url, boss_token, "mark_objective_done", summary="all done")
+        assert error and "obj-1" in text  # no such objective here: refused, nothing changed
+    finally:
+        for m in (boss, worker):
+            await engine.stop(m.id, force=True)
