@@ -272,12 +272,23 @@ def _python_paths() -> list[Path]:
 
 
 def _home_paths(home: Path, env: Mapping[str, str]) -> list[Path]:
-    """Read-only in the private home: git's config, caches and toolchain PATH entries."""
+    """Read-only in the private home: git's config, caches and toolchain PATH entries.
+
+    A ``PATH`` entry ``<prefix>/bin`` under home brings its whole prefix (npm's global
+    ``bin/`` links into ``<prefix>/lib/node_modules``); ``~/.local/bin`` brings
+    ``~/.local/lib`` (pip's user site) but not the rest of ``~/.local``.
+    """
     found = [home / ".gitconfig", home / ".config" / "git", home / ".cache"]
+    local = home / ".local"
     for entry in env.get("PATH", "").split(os.pathsep):
         path = Path(entry)
-        if entry and path.is_absolute() and path.is_relative_to(home) and path != home:
-            found.append(path)
+        if not (entry and path.is_absolute() and path.is_relative_to(home) and path != home):
+            continue
+        found.append(path)
+        if path.name == "bin" and path.parent == local:
+            found.append(local / "lib")
+        elif path.name == "bin" and path.parent not in (home, local):
+            found.append(path.parent)
     return found
 
 

@@ -206,3 +206,21 @@ def test_verification_refused_without_a_sandbox_says_which_setting(repo, tmp_pat
     result = asyncio.run(run_verification(["true"], repo, 10,
                                           sandbox=Sandbox(bwrap=failing_bwrap(tmp_path))))
     assert not result.ok and "allow_unsandboxed_agents" in result.output_tail
+
+
+def test_toolchains_on_path_under_home_stay_reachable(repo, tmp_path):
+    home = tmp_path / "home"
+    tool = home / ".npm-global"
+    (tool / "lib/node_modules/fake").mkdir(parents=True)
+    (tool / "lib/node_modules/fake/cli.sh").write_text("#!/bin/sh\necho TOOL-RAN\n")
+    (tool / "lib/node_modules/fake/cli.sh").chmod(0o755)
+    (tool / "bin").mkdir()
+    (tool / "bin/fake").symlink_to("../lib/node_modules/fake/cli.sh")
+    (home / "secret.txt").write_text("HOME-SECRET\n")
+    env = {**os.environ, "HOME": str(home), "PATH": f"{tool / 'bin'}:/usr/bin:/bin"}
+    argv, env = Sandbox().confine(["/bin/sh", "-c", "fake; cat ~/secret.txt"], repo, repo,
+                                  env)
+    out = subprocess.run(argv, cwd=repo, env=env, capture_output=True, text=True, timeout=30,
+                         check=False)
+    assert "TOOL-RAN" in out.stdout, out.stderr
+    assert "HOME-SECRET" not in out.stdout and "No such file" in out.stderr
