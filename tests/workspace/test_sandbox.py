@@ -224,3 +224,37 @@ def test_toolchains_on_path_under_home_stay_reachable(repo, tmp_path):
                          check=False)
     assert "TOOL-RAN" in out.stdout, out.stderr
     assert "HOME-SECRET" not in out.stdout and "No such file" in out.stderr
+
+
+def test_a_merge_verifies_an_agents_branch_sandboxed(repo, tmp_path, monkeypatch):
+    from overmind_jupyter.workspace.merge import MergeQueue, MergeRequest
+    runtime = tmp_path / "runtime"
+    runtime.mkdir()
+    (runtime / "jpserver-7.json").write_text('{"token": "RUNTIME-TOKEN-5"}')
+    monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(runtime))
+    task = repo / ".overmind/worktrees/task"
+    # the agent's branch: tests whose conftest hunts for tokens and fails when it finds one
+    (task / "conftest.py").write_text(f"""
+import glob, pathlib
+def pytest_sessionstart(session):
+    seen = b" ".join(pathlib.Path(p).read_bytes() for p in glob.glob("/proc/[0-9]*/cmdline"))
+    files = glob.glob("{runtime}/*")
+    assert b"CMDLINE-TOKEN-6" not in seen and not files, (seen, files)
+""")
+    (task / "test_it.py").write_text("def test_ok():\n    pass\n")
+    git("add", ".", cwd=task)
+    git("commit", "-qm", "agent work", cwd=task)
+    witness = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)",
+                                "--token=CMDLINE-TOKEN-6"])
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
+    request = MergeRequest("c1", "overmind/task", "main", "agent work", "agent")
+    try:
+        unconfined = asyncio.run(MergeQueue(repo, verify_command=command).merge(request))
+        outcome = asyncio.run(MergeQueue(repo, verify_command=command,
+                                         sandbox=Sandbox()).merge(request))
+    finally:
+        witness.kill()
+        witness.wait()
+    assert unconfined.state == "verification-failed"  # unconfined, it found the token
+    assert outcome.state == "merged", outcome.verification
+    assert outcome.verification is not None and outcome.verification.ok
