@@ -176,3 +176,28 @@ async def test_a_manager_spawns_a_worker_for_its_objective_only(engine, mcp_url,
     finally:
         for m in (boss, worker):
             await engine.stop(m.id, force=True)
+
+
+async def test_the_builtin_agent_asks_the_host_and_reports_progress_over_mcp(
+        engine, mcp_url, reaper, tmp_path):
+    script = tmp_path / "script.json"
+    script.write_text(json.dumps({"turns": [
+        {"tool_calls": [{"name": "ask_user", "arguments": {"question": "which colour?"}}]},
+        {"expect": "blue", "tool_calls": [{"name": "report_progress", "arguments": {
+            "text": "painting", "percent": 50}}]},
+        {"expect": "recorded", "text": "Painted it blue."}]}))
+    m = await engine.run(MissionSpec(["paint", "the", "shed"], kind=MissionKind.AGENT,
+                                     env={"OVERMIND_MODEL": f"scripted:{script}"}))
+    while not (questions := await engine.list_questions()):
+        await asyncio.sleep(0.02)
+    (question,) = questions
+    assert question.kind == "clarification" and "which colour?" in question.text
+    await engine.answer(question.id, "blue")
+    ended = await engine.wait(m.id, 60)
+    assert ended.status.value == "exited"
+    engine.store.flush()
+    events = await engine.events(limit=100_000, mission=m.id)
+    said = "".join(e["data"]["text"] for e in events if e["type"] == "agent-message")
+    assert said.startswith("Painted it blue.")
+    (progress,) = [e["data"] for e in events if e["type"] == "agent-progress"]
+    assert progress == {"text": "painting", "percent": 50.0}

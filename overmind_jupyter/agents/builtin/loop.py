@@ -18,12 +18,13 @@ from ...llm.contract import (
     TextDelta,
     ToolCall,
     ToolCallReady,
+    ToolSpec,
     TurnEnd,
     Usage,
 )
 from ...llm.pricing import cost_usd
 from ..guards import LoopGuard
-from .tools import SPECS, Toolbox, ToolResult
+from .tools import Toolbox, ToolResult
 
 
 class Reporter(Protocol):
@@ -52,6 +53,7 @@ async def run_loop(model: ChatModel, messages: list[Message], toolbox: Toolbox,
                    cancelled: Callable[[], bool]) -> LoopOutcome:
     """Run turns until the model is done, a guard trips, or ``cancelled()``."""
     outcome = LoopOutcome("end_turn")
+    specs = await toolbox.specs()
     while True:
         if cancelled():
             outcome.stop_reason = "cancelled"
@@ -60,7 +62,7 @@ async def run_loop(model: ChatModel, messages: list[Message], toolbox: Toolbox,
         if reason:
             outcome.stop_reason, outcome.guard = "max_turn_requests", reason
             return outcome
-        text, calls, stop = await _turn(model, messages, reporter, guard, outcome)
+        text, calls, stop = await _turn(model, messages, specs, reporter, guard, outcome)
         messages.append(Message("assistant", text, tuple(calls)))
         if not calls:
             outcome.stop_reason = "max_tokens" if stop == "max_tokens" else "end_turn"
@@ -71,12 +73,13 @@ async def run_loop(model: ChatModel, messages: list[Message], toolbox: Toolbox,
             return outcome
 
 
-async def _turn(model: ChatModel, messages: list[Message], reporter: Reporter,
-                guard: LoopGuard, outcome: LoopOutcome) -> tuple[str, list[ToolCall], str]:
+async def _turn(model: ChatModel, messages: list[Message], specs: list[ToolSpec],
+                reporter: Reporter, guard: LoopGuard, outcome: LoopOutcome
+                ) -> tuple[str, list[ToolCall], str]:
     parts: list[str] = []
     calls: list[ToolCall] = []
     stop = "end_turn"
-    async for item in model.stream(messages, SPECS):
+    async for item in model.stream(messages, specs):
         if isinstance(item, TextDelta):
             parts.append(item.text)
             await reporter.text(item.text)
