@@ -18,6 +18,7 @@ from ...llm.contract import ToolSpec
 from .tools import ToolResult
 
 log = logging.getLogger("overmind.agent")
+ANSWER_WAIT_S = 24 * 3600.0  # s a tool call may wait for its answer (ask_user)
 
 
 class McpTools:
@@ -62,11 +63,14 @@ class McpTools:
         return ToolResult(not result.is_error, text)
 
     async def _session(self, use: Any) -> Any:
+        import httpx2
         from mcp import ClientSession
         from mcp.client.streamable_http import streamable_http_client
         from mcp.shared._httpx_utils import create_mcp_http_client
         headers = {h.name: h.value for h in self.server.headers}
-        async with create_mcp_http_client(headers=headers) as http, \
+        # ask_user waits for a human: the answer may take hours, not the SDK's 300 s
+        timeout = httpx2.Timeout(30.0, read=ANSWER_WAIT_S)
+        async with create_mcp_http_client(headers=headers, timeout=timeout) as http, \
                 streamable_http_client(self.server.url, http_client=http) as (read, write), \
                 ClientSession(read, write) as session:
             await session.initialize()
