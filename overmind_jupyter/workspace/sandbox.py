@@ -180,9 +180,10 @@ class Sandbox:
 def bwrap_argv(spec: SandboxSpec, argv: Sequence[str], bwrap: str = "bwrap") -> list[str]:
     """The bwrap command line running ``argv`` inside ``spec``.
 
-    Mounts are ordered parents first (a path's depth, then read-only < read-write <
-    hidden at the same path), so a worktree bound writable inside the hidden state dir,
-    or a read-only ``.git/config`` inside a writable ``.git``, lands on top.
+    Mounts are ordered parents first (a path's depth, then read-only < private home <
+    read-write < hidden at the same path), so a worktree bound writable inside the hidden
+    state dir, or a read-only ``.git/config`` inside a writable ``.git``, lands on top, and
+    the home stays private even when the checkout is the home itself.
     """
     out = [bwrap, "--unshare-user", "--unshare-pid", "--unshare-ipc", "--unshare-uts",
            "--unshare-cgroup-try", "--cap-drop", "ALL", "--dev", "/dev", "--proc", "/proc",
@@ -193,11 +194,11 @@ def bwrap_argv(spec: SandboxSpec, argv: Sequence[str], bwrap: str = "bwrap") -> 
     mounts: list[tuple[int, int, str, str]] = []
     bound = [*spec.readable, *spec.writable]
     if spec.home is not None:
-        mounts.append((len(spec.home.parts), 2, "--tmpfs", str(spec.home)))
+        mounts.append((len(spec.home.parts), 1, "--tmpfs", str(spec.home)))
     for path in _unique(spec.readable):
         mounts.append((len(path.parts), 0, "--ro-bind-try", str(path)))
     for path in _unique(spec.writable):
-        mounts.append((len(path.parts), 1, "--bind", str(path)))
+        mounts.append((len(path.parts), 2, "--bind", str(path)))
     for path in _unique(spec.hidden):
         if path.is_dir() and any(path.is_relative_to(b) for b in bound):
             mounts.append((len(path.parts), 3, "--tmpfs", str(path)))
