@@ -44,6 +44,9 @@ async def _main(args) -> int:
     if args.cmd == "start":
         info = daemon.start(root)
         print(f"Overmind is running for {info['root']} at {info['url']} (pid {info['pid']})")
+        sandbox = info.get("sandbox") or {}
+        if not sandbox.get("available", True):
+            print(f"warning: {sandbox.get('summary')}", file=sys.stderr)
         return 0
     client = Client.discover()
     if client is None and args.cmd in ("status", "shutdown"):

@@ -305,6 +305,8 @@ async def _status(api: Any, args: argparse.Namespace, cwd: str) -> Result:
     counts = ", ".join(f"{n} {s}" for s, n in data["missions"].items()) or "no live missions"
     text = (f"Overmind {data['version']} ({data['mode']} mode) for {data['root']}\n"
             f"engine pid {data['pid']}, up {render.age(data['uptime_s'])}; {counts}\n")
+    if data.get("sandbox"):
+        text += f"sandbox: {data['sandbox']['summary']}\n"
     return Result(text, None, data)
 
 

@@ -29,10 +29,13 @@ def free_port() -> int:
 
 
 def server_argv(root: Path, port: int) -> list[str]:
-    """Command line of a headless Jupyter server with only what Overmind needs enabled."""
+    """Command line of a headless Jupyter server with only what Overmind needs enabled.
+
+    It holds no secret: every process on the machine can read command lines
+    (``/proc/<pid>/cmdline``); the token goes through ``token_file``.
+    """
     argv = [sys.executable, "-m", "jupyter_server", "--no-browser", f"--port={port}",
             "--ip=127.0.0.1", f"--ServerApp.root_dir={root}", "--Overmind.daemon=True",
-            f"--IdentityProvider.token={secrets.token_urlsafe(32)}",
             "--ServerApp.jpserver_extensions={'overmind_jupyter': True}"]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         argv.append("--allow-root")
@@ -61,10 +64,30 @@ def start(root: Path) -> dict:
     state = root / ".overmind"
     state.mkdir(parents=True, exist_ok=True)
     log_path = state / "server.log"
-    with open(log_path, "ab") as log:
-        proc = subprocess.Popen(server_argv(root, _port_for(state)), cwd=root, stdout=log,
-                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                start_new_session=True, env=_clean_env())
+    token = token_file(state)
+    try:
+        with open(log_path, "ab") as log:
+            proc = subprocess.Popen(server_argv(root, _port_for(state)), cwd=root, stdout=log,
+                                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                    start_new_session=True,
+                                    env={**_clean_env(), "JUPYTER_TOKEN_FILE": str(token)})
+        return _await_runtime_file(root, state, proc, log_path)
+    finally:
+        token.unlink(missing_ok=True)  # read once by the server as it started
+
+
+def token_file(state: Path) -> Path:
+    """A fresh random Jupyter token in ``<state>/jupyter-token-<random>`` (mode 0600), for
+    the server's ``JUPYTER_TOKEN_FILE`` (jupyter-server's ``IdentityProvider.token``)."""
+    path = state / f"jupyter-token-{secrets.token_hex(8)}"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(secrets.token_urlsafe(32))
+    return path
+
+
+def _await_runtime_file(root: Path, state: Path, proc: subprocess.Popen, log_path: Path
+                        ) -> dict:
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
         info = runtime_files.find(root)
@@ -118,7 +141,7 @@ def _remember_port(state: Path, url: str) -> None:
 def _clean_env() -> dict[str, str]:
     """The environment minus a parent server's Overmind variables (kernels set these)."""
     return {k: v for k, v in os.environ.items()
-            if k not in ("OVERMIND_URL", "OVERMIND_TOKEN", "OVERMIND_ROOT")}
+            if k not in ("OVERMIND_URL", "OVERMIND_TOKEN", "OVERMIND_ROOT", "JUPYTER_TOKEN")}
 
 
 def wait_gone(pid: int, timeout_s: float = 30.0) -> bool:

@@ -17,6 +17,7 @@ from typing import Any
 
 from . import __version__, missions
 from .agents import adapters, admin_policy
+from .agents.mcp_access import McpAccess
 from .agents.policy import DEFAULT_POLICY, CommandPolicy
 from .agents.runtime import AgentRuntime
 from .engine_party import PartyFacade
@@ -33,6 +34,7 @@ from .store.records import Records
 from .supervisor import blueprint_run, logs, reconcile
 from .supervisor.clock import Clock
 from .supervisor.supervisor import Supervisor
+from .workspace.sandbox import Sandbox
 
 log = logging.getLogger("overmind.engine")
 Listener = Callable[[list[Event]], None]
@@ -57,6 +59,10 @@ class Engine(MissionViews, PartyFacade, WorkFacade, ReviewFacade):
             policy answers, and agents keep their own.
         log_max_bytes: each mission log's cap before rotation (bytes; two files are kept);
             default: ``OVERMIND_LOG_MAX_BYTES`` or 64 MiB.
+        sandbox: the OS sandbox of agent missions and of the verification command
+            (default: ``Sandbox.from_env()``; probed once at ``start``).
+        mcp: credentials of Overmind's MCP endpoint that agents get in ``session/new``
+            (default: none; the server extension passes its endpoint's).
 
     Raises:
         UsageError: a bad ``OVERMIND_LOG_MAX_BYTES``.
@@ -67,10 +73,13 @@ class Engine(MissionViews, PartyFacade, WorkFacade, ReviewFacade):
                  provider_env: dict[str, str] | None = None,
                  agents: dict[str, list[str]] | None = None,
                  command_policy: CommandPolicy | None = None,
-                 log_max_bytes: int | None = None) -> None:
+                 log_max_bytes: int | None = None, sandbox: Sandbox | None = None,
+                 mcp: McpAccess | None = None) -> None:
         self.root = Path(root).resolve()
         # each mission log's cap (two are kept); default: OVERMIND_LOG_MAX_BYTES or 64 MiB
         self.log_max_bytes = log_max_bytes or logs.max_bytes_from(dict(os.environ))
+        self.sandbox = sandbox if sandbox is not None else Sandbox.from_env()
+        self.mcp = mcp if mcp is not None else McpAccess()
         self.mode = mode
         self.state_dir = self.root / ".overmind"
         self.logs_dir = self.state_dir / "logs"
@@ -98,14 +107,16 @@ class Engine(MissionViews, PartyFacade, WorkFacade, ReviewFacade):
         exclude_from_git(self.root)
         self.store = Store(default_db_path(self.root), on_commit=self._publish)
         self.store.schedule_flush = self._schedule_flush
+        sandbox = await asyncio.to_thread(self.sandbox.probe)
+        (log.info if sandbox.available else log.warning)("%s", sandbox.describe())
         self.supervisor = Supervisor(self.store, self._clock, self._base_env,
-                                     self.log_max_bytes)
+                                     self.log_max_bytes, sandbox=self.sandbox, root=self.root)
         self.supervisor.secret_env = self._secret_env
         self.blueprints = blueprint_run.Coordinators(self.store, self.supervisor, self._create)
         self.questions = Questions(self.store)
         self.questions.start()
         self.agents = AgentRuntime(self.store, self.supervisor, self.questions.ask,
-                                   self.command_policy or DEFAULT_POLICY)
+                                   self.command_policy or DEFAULT_POLICY, mcp=self.mcp)
         self.party = Party(Records(self.store), self.store)
         report = self._reconcile()
         await self._start_work()
@@ -147,7 +158,8 @@ class Engine(MissionViews, PartyFacade, WorkFacade, ReviewFacade):
             self.blueprints.resume(m)
         report = {"adopted": [m.name for m, _ in found.adopt],
                   "resumed": [m.name for m in found.resume], "lost": [m.name for m in found.lost]}
-        self.store.append_event("engine-started", report)
+        self.store.append_event("engine-started", {**report,
+                                                   "sandbox": self.sandbox.status.to_dict()})
         return report
 
     async def close(self, stop_missions: bool = True) -> None:
@@ -227,11 +239,9 @@ class Engine(MissionViews, PartyFacade, WorkFacade, ReviewFacade):
         if not prompt:
             raise UsageError("an agent mission needs a prompt: run --type agent -- TEXT")
         admin_policy.check_mission_env(self.command_policy, spec.env)
+        self.sandbox.check()  # refused now, with the setting named, not after a spawn
         env = {**self.provider_env, **spec.env}
         command = adapters.command_for(spec.agent or "builtin", self.adapters, env)
-        # transcripts for ACP session/load after a restart of the agent process
-        spec.env = {"OVERMIND_AGENT_STATE": str(self.state_dir / "agent-sessions"),
-                    **spec.env}
         m = self._create(spec, command=command)
         self.agents.submit(m, prompt)
         rt = self.supervisor.launch(m)
@@ -240,10 +250,13 @@ class Engine(MissionViews, PartyFacade, WorkFacade, ReviewFacade):
 
     def _secret_env(self, m: Mission) -> dict[str, str]:
         """Environment an agent mission gets at every launch and that is never stored:
-        provider keys and the admin's command policy (the current one, also on restarts)."""
+        provider keys, the admin's command policy (the current one, also on restarts) and
+        the mission's own directory of session transcripts (ACP session/load after a
+        restart of its process; the only state dir its sandbox may write)."""
         if m.kind is not MissionKind.AGENT:
             return {}
-        return {**self.provider_env, **admin_policy.mission_env(self.command_policy)}
+        return {"OVERMIND_AGENT_STATE": str(self.state_dir / "agent-sessions" / m.id),
+                **self.provider_env, **admin_policy.mission_env(self.command_policy)}
 
     def _create(self, spec: MissionSpec, status: MissionStatus = MissionStatus.PENDING,
                 command: list[str] | None = None) -> Mission:
@@ -378,7 +391,8 @@ class Engine(MissionViews, PartyFacade, WorkFacade, ReviewFacade):
             counts[m.status.value] = counts.get(m.status.value, 0) + 1
         return {"version": __version__, "mode": self.mode, "root": str(self.root),
                 "pid": os.getpid(), "uptime_s": time.time() - self.started_at,
-                "missions": counts, "last_seq": self.store.last_seq()}
+                "missions": counts, "last_seq": self.store.last_seq(),
+                "sandbox": self.sandbox.status.to_dict()}
 
     async def shutdown(self) -> list[Mission]:
         """Stop every live mission (all groups signalled at once); returns them, ended.

@@ -47,8 +47,8 @@ class WorkFacade:
         self.records = Records(self.store)
         self.mailbox = Mailbox(self.records)
         self.agents.mailbox = self.mailbox
-        self.pool = _LazyPool(self.root, self._kept_worktrees)
-        queue = MergeQueue(self.root, referee=self._referee)
+        self.pool = _LazyPool(self.root, self._kept_worktrees, self.sandbox)
+        queue = MergeQueue(self.root, referee=self._referee, sandbox=self.sandbox)
         runner_ref: list[TaskRunner] = []
         self.changes_ = Changes(self.root, self.records, self.questions, queue,
                                 on_settled=lambda rec: self._settled(runner_ref[0], rec))
@@ -267,8 +267,8 @@ class _LazyPool:
     """The ``WorktreePool`` of the engine's root, created and started at first use, so an
     engine whose root is not a git repository (or never plans) pays nothing."""
 
-    def __init__(self, root: Any, kept: Callable[[], set[Path]]) -> None:
-        self.root, self.kept = root, kept
+    def __init__(self, root: Any, kept: Callable[[], set[Path]], sandbox: Any = None) -> None:
+        self.root, self.kept, self.sandbox = root, kept, sandbox
         self.pool: WorktreePool | None = None
 
     async def start(self) -> None:
@@ -279,7 +279,7 @@ class _LazyPool:
             UsageError: a bad ``overmind.toml``. WorkspaceError: not a git repository.
         """
         if self.pool is None:
-            pool = WorktreePool(self.root)
+            pool = WorktreePool(self.root, sandbox=self.sandbox)
             await pool.start()
             self.pool = pool
             report = await pool.reconcile(self.kept())

@@ -22,12 +22,13 @@ EventType = Literal[
     "mission-adopted",  # data: {pid, note}
     "mission-stalled",  # data: {idle_s}
     "mission-child-failed",  # data: {child, reason}  (sent to the parent mission)
-    "engine-started",  # data: {adopted, lost}
+    "engine-started",  # data: {adopted, lost, sandbox: {available, reason, …}}
     "engine-stopping",  # data: {}
     # agents (ACP runtime)
     "agent-session",  # data: {session_id, agent, title, loaded}
     "agent-prompt",  # data: {text}   (the text only reaches submitter and host)
     "agent-thinking", "agent-message",  # data: {text}
+    "agent-progress",  # data: {text, percent?}   (an agent's report_progress over MCP)
     "tool-use", "tool-result",  # data: {id, title, kind, status, input?, paths?, output?}
     "agent-plan",  # data: {entries: [{content, status, priority}]}
     # one model turn (scope "turn") or, for agents that report no turns, one prompt

@@ -109,12 +109,13 @@ class JupyterProcess:
         argv = [sys.executable, "-m", "jupyter_server", "--no-browser",
                 f"--port={self.port}", "--ServerApp.port_retries=0", "--ip=127.0.0.1",
                 f"--ServerApp.root_dir={self.root}",
-                f"--IdentityProvider.token={self.jupyter_token}",
                 "--ServerApp.jpserver_extensions={'overmind_jupyter': True}", *self.args]
         if hasattr(os, "geteuid") and os.geteuid() == 0:
             argv.append("--allow-root")
         with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen(argv, cwd=self.root, env=self.env, stdout=log,
+            # the token by environment, as `overmind start` passes it: never on a command line
+            env = {**self.env, "JUPYTER_TOKEN": self.jupyter_token}
+            self.proc = subprocess.Popen(argv, cwd=self.root, env=env, stdout=log,
                                          stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                          start_new_session=True)
         self.track(self.proc.pid)

@@ -239,3 +239,51 @@ def test_start_after_a_kill_9_starts_a_new_engine_on_the_same_port(project, tmp_
         int(info["url"].rsplit(":", 1)[1].split("/")[0])
     assert cli("status").returncode == 0
     assert cli("start").stdout == second.stdout  # a live, answering engine is reused
+def _command_lines() -> list[str]:
+    lines = []
+    for proc in psutil.process_iter(["cmdline"]):
+        lines.append(" ".join(proc.info["cmdline"] or []))
+    return lines
+
+
+def test_no_token_on_any_command_line_and_status_names_the_sandbox(project, tmp_path):
+    repo, cli = project
+    started = cli("start")
+    assert started.returncode == 0, started.stderr
+    (server,) = [json.loads(p.read_text()) for p in (tmp_path / "runtime").glob("jpserver-*.json")]
+    overmind = json.loads(next((tmp_path / "runtime").glob("overmind-*.json")).read_text())
+    assert len(server["token"]) >= 32  # the server does use a token …
+    lines = _command_lines()
+    assert any(f"--ServerApp.root_dir={repo}" in line for line in lines)
+    assert not any(server["token"] in line or overmind["token"] in line for line in lines)
+    assert not list((repo / ".overmind").glob("jupyter-token-*"))  # read once, then deleted
+    status = cli("status")
+    assert "sandbox: agents run in an OS sandbox (bubblewrap" in status.stdout, status.stdout
+    assert json.loads(cli("status", "--json").stdout)["sandbox"]["available"] is True
+
+
+def test_without_a_working_sandbox_start_and_status_say_so_and_agents_are_refused(
+        project, tmp_path):
+    repo, _cli = project  # its teardown shuts the daemon down
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "bwrap").write_text("#!/bin/sh\necho 'bwrap: setting up uid map: Permission "
+                                "denied' >&2\nexit 1\n")
+    (fake / "bwrap").chmod(0o755)
+    env = {**os.environ, "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"),
+           "PATH": f"{fake}{os.pathsep}{os.environ['PATH']}", "OVERMIND_MODEL": "scripted:x"}
+    env.pop("OVERMIND_URL", None)
+    env.pop("OVERMIND_TOKEN", None)
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([OVERMIND, *args], cwd=repo, env=env, capture_output=True,
+                              text=True, timeout=60)
+    started = run("start")
+    assert started.returncode == 0, started.stderr
+    assert "no OS sandbox: bwrap failed: bwrap: setting up uid map" in started.stderr
+    assert "allow_unsandboxed_agents" in started.stderr
+    assert "agents are refused" in run("status").stdout
+    agent = run("run", "--name", "a", "--type", "agent", "--", "hello")
+    assert agent.returncode == 1
+    assert "refusing to run agents without an OS sandbox" in agent.stderr
+    assert "OVERMIND_ALLOW_UNSANDBOXED=1" in agent.stderr

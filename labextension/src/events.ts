@@ -11,7 +11,8 @@
 export const EVENT_TYPES = [
   'mission-created', 'mission-status', 'mission-restart', 'mission-adopted',
   'mission-stalled', 'mission-child-failed', 'engine-started', 'engine-stopping',
-  'agent-session', 'agent-prompt', 'agent-thinking', 'agent-message', 'tool-use',
+  'agent-session', 'agent-prompt', 'agent-thinking', 'agent-message', 'agent-progress',
+  'tool-use',
   'tool-result', 'agent-plan', 'agent-usage', 'agent-context', 'agent-liveness',
   'agent-finished', 'question-asked', 'question-answered', 'message', 'party-opened',
   'party-closed', 'member-joined', 'member-approved', 'member-left', 'member-kicked', 'member-presence',
@@ -83,6 +84,7 @@ export const DATA_FIELDS: Record<EventType, Fields> = {
   'agent-prompt': TEXT,
   'agent-thinking': TEXT,
   'agent-message': TEXT,
+  'agent-progress': { text: S, percent: N_ },
   'tool-use': TOOL,
   'tool-result': TOOL,
   'agent-plan': { entries: A },

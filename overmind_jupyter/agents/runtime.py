@@ -38,6 +38,7 @@ from ..store import Store
 from ..supervisor.process import Child
 from ..supervisor.supervisor import Supervisor
 from .confine import Workspace
+from .mcp_access import McpAccess
 from .policy import CommandPolicy, Decision, decide
 from .updates import to_event, transcript
 
@@ -70,11 +71,13 @@ class AgentRuntime:
         supervisor: announces agent processes through ``on_spawn``.
         ask: asks a human (the questions inbox).
         policy: the command policy used to answer permission requests.
+        mcp: credentials of Overmind's MCP endpoint, offered in ``session/new`` (None:
+            no endpoint).
     """
 
     def __init__(self, store: Store, supervisor: Supervisor, ask: Ask,
-                 policy: CommandPolicy) -> None:
-        self.store, self.ask, self.policy = store, ask, policy
+                 policy: CommandPolicy, mcp: McpAccess | None = None) -> None:
+        self.store, self.ask, self.policy, self.mcp = store, ask, policy, mcp
         self.mailbox: Any = None  # orchestrator.mailbox.Mailbox, set by the engine
         self.agents: dict[str, AgentState] = {}
         supervisor.on_spawn.append(self._spawned)
@@ -137,6 +140,8 @@ class AgentRuntime:
             await asyncio.wait({state.task}, timeout=DRIVER_DRAIN_S)
 
     def _ended(self, m: Mission) -> None:
+        if self.mcp is not None:
+            self.mcp.revoke(m.id)
         if m.id in self.agents:
             self._set_liveness(m.id, "done" if m.status.value == "exited" else "dead")
             self._close_log(self.agents[m.id])
@@ -190,11 +195,14 @@ class AgentRuntime:
 
     async def _open(self, conn: Any, m: Mission, state: AgentState, init: Any) -> bool:
         caps = init.agent_capabilities
+        http = bool(caps and caps.mcp_capabilities and caps.mcp_capabilities.http)
+        servers = self.mcp.servers(m, http) if self.mcp is not None else []
         if state.session_id and caps is not None and caps.load_session:
             with contextlib.suppress(RequestError):
-                await conn.load_session(cwd=m.cwd, session_id=state.session_id, mcp_servers=[])
+                await conn.load_session(cwd=m.cwd, session_id=state.session_id,
+                                        mcp_servers=servers)
                 return True
-        state.session_id = (await conn.new_session(cwd=m.cwd, mcp_servers=[])).session_id
+        state.session_id = (await conn.new_session(cwd=m.cwd, mcp_servers=servers)).session_id
         return False
 
     async def _prompt(self, conn: Any, m: Mission, state: AgentState) -> None:

@@ -106,6 +106,7 @@ class TaskRunner:
     async def _spawn(self, task: Record, objective: Record, ws: Any) -> Mission:
         name = task.data["name"]
         env = {**ws.env(), "OVERMIND_MODEL": self.roles().task_model_id(name),
+               "OVERMIND_OBJECTIVE": objective.id,  # scopes its MCP credential
                **self.budget_env(objective.id)}
         spec = MissionSpec(command=[self._prompt(task, objective)], kind=MissionKind.AGENT,
                            name=f"{name}-{task.id[:4]}", cwd=str(ws.path), env=env,

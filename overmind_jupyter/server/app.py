@@ -16,21 +16,25 @@ from typing import Any
 
 from jupyter_server.extension.application import ExtensionApp
 from jupyter_server.utils import url_path_join
-from traitlets import Bool, Dict, Enum, Float, Int, Unicode
+from traitlets import Bool, Dict, Enum, Float, Int, List, Unicode
 
 from .. import runtime_files
 from ..agents import adapters
 from ..agents.admin_policy import policy_from_mapping
+from ..agents.mcp_access import McpAccess
 from ..agents.policy import CommandPolicy
 from ..engine import Engine
 from ..orchestrator.objectives import Settings
+from ..workspace.sandbox import ALLOW_ENV, READ_ENV, Sandbox
 from . import hub
 from .admin_config import drop_in_config
 from .handlers import ROUTES
+from .mcp import McpEndpoint, McpHandler
 from .party_handlers import GUEST_ROUTES
 
 API_PREFIX = "overmind/api"
 PARTY_PREFIX = "overmind/party"  # guest endpoints: party credentials, no Jupyter login
+MCP_PATH = "overmind/mcp"  # Overmind's tools over MCP: mission credentials, no Jupyter login
 
 
 class Overmind(ExtensionApp):
@@ -67,6 +71,13 @@ class Overmind(ExtensionApp):
     hub_members_need_approval = Bool(False, config=True, help=(
         "Under JupyterHub: hub users who reach the server join the party pending, and the "
         "host approves each (default: approved at once; the hub's share is the approval)."))
+    allow_unsandboxed_agents = Bool(False, config=True, help=(
+        "Where the OS sandbox (bubblewrap) cannot run (no user namespaces, not installed): "
+        "run agent missions and the verification command without it. Default: refuse "
+        f"them with an error. ${ALLOW_ENV} (1/0), when set, wins."))
+    sandbox_read_paths = List(Unicode(), [], config=True, help=(
+        "Extra paths sandboxed agents may read (toolchains outside /usr, the venv and "
+        f"~/.cache), e.g. ['/srv/node']. ${READ_ENV} adds more (os.pathsep-separated)."))
     daemon = Bool(False, config=True, help=(
         "Set by `overmind start`: `overmind shutdown` then stops this whole server."))
 
@@ -84,8 +95,17 @@ class Overmind(ExtensionApp):
             os.environ.pop(name, None)
         if self.model:
             keys.setdefault("OVERMIND_MODEL", self.model)
+        # the Jupyter token reaches no mission: read (the identity provider has it), then
+        # dropped from the environment every process started from now on inherits
+        self.serverapp.identity_provider.token  # noqa: B018 - resolves its default first
+        for name in ("JUPYTER_TOKEN", "JUPYTER_TOKEN_FILE"):
+            os.environ.pop(name, None)
+        sandbox = Sandbox.from_env(allow_unsandboxed=self.allow_unsandboxed_agents,
+                                   read_paths=self.sandbox_read_paths)
         self.engine = Engine(root, mode="server", provider_env=keys, agents=dict(self.agents),
-                             command_policy=self._policy() if self.command_policy else None)
+                             command_policy=self._policy() if self.command_policy else None,
+                             sandbox=sandbox,
+                             mcp=McpAccess(url=lambda: self._url() + MCP_PATH))
         self.engine.work_settings = Settings(story_window_s=self.story_window_s,
                                              max_tokens=self.max_tokens,
                                              max_cost_usd=self.max_cost_usd)
@@ -118,20 +138,28 @@ class Overmind(ExtensionApp):
                              for path, handler in ROUTES)
         self.handlers.extend((url_path_join("/", PARTY_PREFIX, path), handler)
                              for path, handler in GUEST_ROUTES)
+        self.handlers.append((url_path_join("/", MCP_PATH), McpHandler))
 
     async def _start_jupyter_server_extension(self, serverapp) -> None:
         """Open the store, reconcile missions, publish the runtime file."""
         report = await self.engine.start()
+        self.mcp = McpEndpoint(self.engine)
+        self.mcp.start()
+        self.settings["overmind_mcp"] = self.mcp
+        serverapp.web_app.settings["overmind_mcp"] = self.mcp
         # the address in party invites: through the hub's proxy when the hub says where
         self.engine.party_url = hub.public_url() or self._url()
         os.environ["OVERMIND_URL"] = self._url()  # the port is final once the server runs
         runtime_files.write({"url": self._url(), "token": self.token,
                              "root": str(self.engine.root), "pid": os.getpid(),
                              "pid_start": runtime_files.process_started(),
-                             "daemon": self.daemon})
+                             "daemon": self.daemon,
+                             "sandbox": self.engine.sandbox.status.to_dict()})
         self.log.info("Overmind engine for %s: %s", self.engine.root, report)
 
     async def stop_extension(self) -> None:
         """Stop missions (unless configured not to) and close the store explicitly."""
         runtime_files.remove()
         await self.engine.close(stop_missions=self.stop_missions_on_exit)
+        if getattr(self, "mcp", None) is not None:
+            await self.mcp.stop()

@@ -18,6 +18,7 @@ import random
 import signal
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 from ..errors import InvalidTransition, UsageError
 from ..model import (
@@ -31,6 +32,7 @@ from ..model import (
     decide_restart,
 )
 from ..store import Store
+from ..workspace.sandbox import Sandbox, SandboxRefused
 from . import logs
 from .clock import Clock, SystemClock
 from .process import (
@@ -62,12 +64,16 @@ class Supervisor:
         base_env: environment every mission starts from (default: this process's).
         log_max_bytes: a running mission's log is rotated once over this size (checked
             every ``LOG_CAP_POLL_S`` s; see ``logs.rotate``).
+        sandbox: the OS sandbox agent missions run in (None: none), with ``root`` the
+            host checkout they see read-only (default: each mission's cwd).
     """
 
     def __init__(self, store: Store, clock: Clock | None = None,
                  base_env: dict[str, str] | None = None,
-                 log_max_bytes: int = logs.LOG_MAX_BYTES) -> None:
+                 log_max_bytes: int = logs.LOG_MAX_BYTES, sandbox: Sandbox | None = None,
+                 root: Path | None = None) -> None:
         self.store = store
+        self.sandbox, self.root = sandbox, root
         self.clock = clock or SystemClock()
         self.base_env = base_env
         self.log_max_bytes = log_max_bytes
@@ -141,7 +147,8 @@ class Supervisor:
                **self.secret_env(m), **m.env, "OVERMIND_MISSION_ID": m.id,
                "OVERMIND_MISSION_NAME": m.name}
         try:
-            child = spawn(m.command, m.cwd, env, m.log_path,
+            command, env = self._confined(m, env)
+            child = spawn(command, m.cwd, env, m.log_path,
                           use_pty=m.kind is MissionKind.SESSION,
                           stdio_pipes=m.kind is MissionKind.AGENT)
         except SpawnFailed as exc:
@@ -158,6 +165,24 @@ class Supervisor:
         for spawned in self.on_spawn:
             spawned(running, child)
         return await self._watch(rt, m, child)
+
+    def _confined(self, m: Mission, env: dict[str, str]) -> tuple[list[str], dict[str, str]]:
+        """An agent mission's argv and environment under the sandbox (others: as given).
+
+        Raises:
+            SpawnFailed: the sandbox cannot run and unsandboxed agents are not allowed.
+        """
+        if m.kind is not MissionKind.AGENT or self.sandbox is None:
+            return m.command, env
+        # the agent's session transcripts (session/load after a restart) stay writable
+        state = [Path(env["OVERMIND_AGENT_STATE"])] if env.get("OVERMIND_AGENT_STATE") else []
+        for path in state:
+            path.mkdir(parents=True, exist_ok=True)
+        try:
+            return self.sandbox.confine(m.command, Path(m.cwd), self.root or Path(m.cwd),
+                                        env, writable=state)
+        except SandboxRefused as exc:
+            raise SpawnFailed(exc.message) from None
 
     async def _watch(self, rt: Runtime, m: Mission, child: Child) -> tuple[ExitCause, ExitInfo]:
         rt.child = child

@@ -41,6 +41,7 @@ from .merge_types import (
     failure_message,
     merged_message,
 )
+from .sandbox import Sandbox
 from .validate import validation_problem
 from .verify import VerificationResult, detect_test_command, run_verification
 
@@ -65,6 +66,7 @@ class MergeQueue:
             tests (``detect_test_command``) in the merged tree; None skips verification.
         min_confidence: the lowest referee confidence accepted, in [0, 1].
         verify_timeout_s: seconds the verification command may run.
+        sandbox: the OS sandbox the verification command runs in (None: unconfined).
 
     Raises:
         UsageError: an empty ``verify_command`` or a ``min_confidence`` outside [0, 1].
@@ -72,7 +74,8 @@ class MergeQueue:
 
     def __init__(self, repo: Path, *, referee: Referee | None = None,
                  verify_command: list[str] | Literal["auto"] | None = "auto",
-                 min_confidence: float = 0.8, verify_timeout_s: float = 900) -> None:
+                 min_confidence: float = 0.8, verify_timeout_s: float = 900,
+                 sandbox: Sandbox | None = None) -> None:
         if verify_command is not None and not verify_command:
             raise UsageError("verify_command is empty: give an argv, 'auto' or None")
         if not 0 <= min_confidence <= 1:
@@ -80,6 +83,7 @@ class MergeQueue:
         self.repo, self.referee = Path(repo), referee
         self.verify_command, self.min_confidence = verify_command, min_confidence
         self.verify_timeout_s = verify_timeout_s
+        self.sandbox = sandbox
         self._lock = asyncio.Lock()
 
     async def merge(self, request: MergeRequest,
@@ -232,7 +236,8 @@ class MergeQueue:
             command = detect_test_command(merged)
         if command is None:
             return None
-        return await run_verification(list(command), merged, self.verify_timeout_s)
+        return await run_verification(list(command), merged, self.verify_timeout_s,
+                                      sandbox=self.sandbox, root=self.repo)
 
 
 def _is_binary(file: ConflictedFile) -> bool:

@@ -4,7 +4,8 @@ Both come from ``[workspace]`` in ``overmind.toml`` (see ``config.py``). The com
 through ``verify.run_verification`` (its own process group, killed on timeout; stdin
 closed; the environment without secrets, since ``overmind.toml`` is repository content
 an agent's merged change may have edited) as ``sh -c COMMAND`` with the workspace's
-variables (``$PORT``, ``OVERMIND_PORT_*``, ``OVERMIND_WORKSPACE``, ``OVERMIND_BRANCH``).
+variables (``$PORT``, ``OVERMIND_PORT_*``, ``OVERMIND_WORKSPACE``, ``OVERMIND_BRANCH``),
+inside the engine's OS sandbox (``sandbox.py``): the new worktree writable, nothing else.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from .errors import WorkspaceError
+from .sandbox import Sandbox
 from .verify import run_verification
 
 _PRIVATE = (".git", ".overmind")
@@ -59,15 +61,17 @@ def _check_inside(root: Path, target: Path) -> None:
                              f"{existing} leads outside the workspace")
 
 
-async def run_setup(command: str, cwd: Path, env: Mapping[str, str], timeout_s: float) -> None:
-    """Run ``sh -c command`` in ``cwd`` with ``env`` added (see the module docstring).
+async def run_setup(command: str, cwd: Path, env: Mapping[str, str], timeout_s: float,
+                    sandbox: Sandbox | None = None, root: Path | None = None) -> None:
+    """Run ``sh -c command`` in ``cwd`` with ``env`` added (see the module docstring);
+    under ``sandbox`` (when given) with ``cwd`` writable and ``root`` read-only.
 
     Raises:
         WorkspaceError: it exited non-zero, could not start or outlived ``timeout_s``
             seconds; the message holds the last lines of its output.
     """
     argv = ["env", *(f"{k}={v}" for k, v in env.items()), "/bin/sh", "-c", command]
-    result = await run_verification(argv, cwd, timeout_s)
+    result = await run_verification(argv, cwd, timeout_s, sandbox=sandbox, root=root)
     if result.ok:
         return
     how = (f"exited with status {result.exit_code}" if result.exit_code is not None

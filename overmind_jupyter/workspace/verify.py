@@ -6,6 +6,9 @@ own process group, with this process's environment minus every secret
 written), stdin closed, stdout and stderr captured together in an anonymous temporary
 file of which only the last ``TAIL_BYTES`` are read back. When the command outlives its
 timeout, or leaves background processes behind, its whole process group is killed.
+Given a ``Sandbox`` it runs inside it (``sandbox.py``): the merged worktree writable, the
+host's other files read-only or hidden, no other process visible — tests an agent wrote
+can read neither the Jupyter token nor another server's files.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from typing import IO
 
 from ..agents.tool_env import scrubbed_env
 from ..errors import UsageError
+from .sandbox import Sandbox, SandboxRefused
 
 try:
     import tomllib
@@ -86,10 +90,15 @@ def _ini_has_section(path: Path, section: str) -> bool:
     return parser.has_section(section)
 
 
-async def run_verification(command: list[str], cwd: Path, timeout_s: float) -> VerificationResult:
+async def run_verification(command: list[str], cwd: Path, timeout_s: float,
+                           sandbox: Sandbox | None = None,
+                           root: Path | None = None) -> VerificationResult:
     """Run ``command`` in ``cwd`` for at most ``timeout_s`` seconds; never raises for the
-    command's own failures (missing program, non-zero exit, timeout): they are a result
-    with ``ok=False`` and the reason in ``output_tail``.
+    command's own failures (missing program, non-zero exit, timeout, a sandbox that
+    cannot run): they are a result with ``ok=False`` and the reason in ``output_tail``.
+
+    ``sandbox``: run confined to ``cwd`` (writable) with ``root`` (the host checkout,
+    default ``cwd``) read-only.
 
     Raises:
         UsageError: ``command`` is empty.
@@ -97,12 +106,19 @@ async def run_verification(command: list[str], cwd: Path, timeout_s: float) -> V
     if not command:
         raise UsageError("the verification command is empty: give a program and arguments")
     started = time.monotonic()
+    argv, env = list(command), scrubbed_env(os.environ)
+    if sandbox is not None:
+        try:
+            argv, env = await asyncio.to_thread(sandbox.confine, argv, Path(cwd),
+                                                Path(root or cwd), env)
+        except SandboxRefused as exc:
+            return _result(command, None, exc.message.encode(), started)
     # Output goes to an anonymous file, not a pipe: a background child holding a pipe open
     # would keep the gate waiting, and the tail is all that is read back.
     with tempfile.TemporaryFile() as log:
         try:
             proc = await asyncio.create_subprocess_exec(
-                *command, cwd=cwd, env=scrubbed_env(os.environ),
+                *argv, cwd=cwd, env=env,
                 stdin=asyncio.subprocess.DEVNULL, stdout=log, stderr=asyncio.subprocess.STDOUT,
                 start_new_session=True)
         except OSError as exc:

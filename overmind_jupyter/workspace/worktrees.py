@@ -38,6 +38,7 @@ from .config import WorkspaceConfig, load_workspace_config
 from .errors import PortsExhausted, WorkspaceDirty, WorkspaceError
 from .git import GitError, common_dir, current_branch, git, git_status, rev_parse
 from .ports import PortAllocator
+from .sandbox import Sandbox
 from .setup_hook import copy_untracked, run_setup
 from .trash import Trash
 
@@ -94,13 +95,15 @@ class WorktreePool:
         repo: the repository (its top level or any directory inside it).
         config: settings; default: ``[workspace]`` of ``<repo>/overmind.toml``.
         ports: the allocator to take ports from (default: a private one).
+        sandbox: the OS sandbox the setup command runs in (None: unconfined).
 
     Raises:
         UsageError: (config None) a bad ``overmind.toml``.
     """
 
     def __init__(self, repo: Path, config: WorkspaceConfig | None = None,
-                 ports: PortAllocator | None = None) -> None:
+                 ports: PortAllocator | None = None, sandbox: Sandbox | None = None) -> None:
+        self.sandbox = sandbox
         self.repo = Path(repo).resolve()
         self.config = config if config is not None else load_workspace_config(self.repo)
         self.ports = ports if ports is not None else PortAllocator()
@@ -346,7 +349,8 @@ class WorktreePool:
             copied = await asyncio.to_thread(copy_untracked, self.top, ws.path, self.config.copy)
             trees.write_copied(ws.path, self._common_dir, copied)
         if self.config.setup:
-            await run_setup(self.config.setup, ws.path, ws.env(), self.config.setup_timeout_s)
+            await run_setup(self.config.setup, ws.path, ws.env(), self.config.setup_timeout_s,
+                            sandbox=self.sandbox, root=self.top)
 
     async def _shared(self) -> Workspace:
         commit = await rev_parse("HEAD", self.top)

@@ -29,6 +29,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "agent-prompt": {"text": "fix the failing test"},
     "agent-thinking": {"text": "the parser drops the last token"},
     "agent-message": {"text": "Fixed: <b>not markup</b> \x1b[31mred\x1b[0m"},
+    "agent-progress": {"text": "parser fixed; writing the test", "percent": 60.0},
     "tool-use": {**_TOOL, "status": "in_progress", "output": None},
     "tool-result": _TOOL,
     "agent-plan": {"entries": [{"content": "read", "status": "done", "priority": "high"}]},

@@ -10,8 +10,15 @@ from pathlib import Path
 
 import pytest
 
+from overmind_jupyter.workspace.config import WorkspaceConfig
+from overmind_jupyter.workspace.sandbox import Sandbox
 from overmind_jupyter.workspace.setup_hook import copy_untracked
-from overmind_jupyter.workspace.worktrees import PortAllocator, Workspace, WorkspaceError
+from overmind_jupyter.workspace.worktrees import (
+    PortAllocator,
+    Workspace,
+    WorkspaceError,
+    WorktreePool,
+)
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -128,3 +135,23 @@ def test_a_cancelled_acquire_leaves_no_worktree_branch_or_process(
         os.kill(pid, 0)
     assert git(host_repo, "branch", "--list", "overmind/*") == ""
     assert git(host_repo, "worktree", "list", "--porcelain").count("worktree ") == 1
+
+
+def test_the_setup_command_runs_sandboxed_in_its_new_worktree(host_repo: Path,
+                                                              tmp_path: Path) -> None:
+    outside = tmp_path / "outside.txt"
+    setup = (f"touch made-here.txt; (echo x > {outside}) 2>/dev/null || echo refused > "
+             f"refused.txt; (echo x >> {host_repo}/README.md) 2>/dev/null || echo ro > ro.txt")
+
+    async def main() -> list[str]:
+        pool = WorktreePool(host_repo, WorkspaceConfig(setup=setup, pool_size=0),
+                            sandbox=Sandbox())
+        await pool.start()
+        try:
+            ws = await pool.acquire("web")
+            return sorted(p.name for p in ws.path.iterdir() if p.name.endswith(".txt"))
+        finally:
+            await pool.close()
+    # the checkout is read-only; a write under /tmp lands in the sandbox's private /tmp
+    assert asyncio.run(main()) == ["made-here.txt", "ro.txt"]
+    assert not outside.exists() and "x" not in (host_repo / "README.md").read_text()

@@ -23,6 +23,7 @@ from acp.schema import (
     Implementation,
     InitializeResponse,
     LoadSessionResponse,
+    McpCapabilities,
     NewSessionResponse,
     PromptResponse,
 )
@@ -39,6 +40,7 @@ from .commands import CommandRunner
 from .files import ClientFiles, LocalFiles
 from .loop import LoopOutcome, run_loop
 from .mail import AcpMail
+from .mcp_tools import McpTools
 from .reporter import AcpReporter
 from .tools import Toolbox
 
@@ -56,8 +58,9 @@ WORKSPACE_NOTE = "Your workspace root is {cwd}: give every path relative to it."
 class Session:
     """One ACP session: its workspace, transcript and cancellation flag."""
 
-    def __init__(self, session_id: str, cwd: Path) -> None:
+    def __init__(self, session_id: str, cwd: Path, mcp_servers: Any = ()) -> None:
         self.id, self.cwd = session_id, cwd
+        self.mcp = McpTools(mcp_servers or (), own=("send_message", "read_messages"))
         self.messages: list[Message] = [Message("system", SYSTEM_PROMPT),
                                         Message("system", WORKSPACE_NOTE.format(cwd=cwd))]
         self.cancelled = False
@@ -106,14 +109,15 @@ class BuiltinAgent:
         self.client_fs = bool(fs and fs.read_text_file and fs.write_text_file)
         return InitializeResponse(
             protocol_version=min(protocol_version, PROTOCOL_VERSION),
-            agent_capabilities=AgentCapabilities(load_session=self.state_dir is not None),
+            agent_capabilities=AgentCapabilities(load_session=self.state_dir is not None,
+                                                 mcp_capabilities=McpCapabilities(http=True)),
             agent_info=Implementation(name="overmind-builtin", title="Overmind built-in agent",
                                       version=__version__))
 
     async def new_session(self, cwd: str, mcp_servers: Any = None,
                           **kwargs: Any) -> NewSessionResponse:
         """Open a session whose workspace is ``cwd``."""
-        session = Session(secrets.token_hex(8), Path(cwd).resolve())
+        session = Session(secrets.token_hex(8), Path(cwd).resolve(), mcp_servers)
         self.sessions[session.id] = session
         return NewSessionResponse(session_id=session.id)
 
@@ -123,7 +127,7 @@ class BuiltinAgent:
         path = self._transcript(session_id)
         if path is None or not path.exists():
             raise OvermindError(f"no saved transcript for session {session_id}")
-        session = Session(session_id, Path(cwd).resolve())
+        session = Session(session_id, Path(cwd).resolve(), mcp_servers)
         session.messages = [_message(d) for d in json.loads(path.read_text())]
         self.sessions[session_id] = session
         return LoadSessionResponse()
@@ -163,7 +167,7 @@ class BuiltinAgent:
         files = (ClientFiles(self.conn, session.id, session.cwd, workspace) if self.client_fs
                  else LocalFiles(workspace))
         return Toolbox(session.cwd, files, CommandRunner(self.policy, reporter.ask),
-                       plan=reporter.plan, mail=AcpMail(self.conn))
+                       plan=reporter.plan, mail=AcpMail(self.conn), mcp=session.mcp)
 
     def _transcript(self, session_id: str) -> Path | None:
         return None if self.state_dir is None else self.state_dir / f"{session_id}.json"

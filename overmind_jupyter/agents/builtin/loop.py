@@ -19,7 +19,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any, Protocol
 
 from ...llm.contract import (
@@ -29,6 +29,7 @@ from ...llm.contract import (
     TextDelta,
     ToolCall,
     ToolCallReady,
+    ToolSpec,
     TurnEnd,
     Usage,
 )
@@ -73,6 +74,7 @@ async def run_loop(model: ChatModel, messages: list[Message], toolbox: Toolbox,
                    cancelled: Callable[[], bool]) -> LoopOutcome:
     """Run turns until the model is done, a guard trips, or ``cancelled()``."""
     outcome = LoopOutcome("end_turn")
+    specs = await toolbox.specs()
     while True:
         if cancelled():
             outcome.stop_reason = "cancelled"
@@ -81,8 +83,8 @@ async def run_loop(model: ChatModel, messages: list[Message], toolbox: Toolbox,
         if reason:
             outcome.stop_reason, outcome.guard = "max_turn_requests", reason
             return outcome
-        text, calls, stop = await _turn(model, messages, reporter, guard, outcome)
-        calls = calls or calls_in_text(text)
+        text, calls, stop = await _turn(model, messages, specs, reporter, guard, outcome)
+        calls = calls or calls_in_text(text, {s.name for s in specs})
         messages.append(Message("assistant", text, tuple(calls)))
         if not calls and _nudge(text, outcome):
             messages.append(Message("user", NUDGE))
@@ -100,16 +102,16 @@ async def run_loop(model: ChatModel, messages: list[Message], toolbox: Toolbox,
             return outcome
 
 
-def calls_in_text(text: str) -> list[ToolCall]:
+def calls_in_text(text: str, names: Collection[str] = TOOL_NAMES) -> list[ToolCall]:
     """Tool calls a model wrote as text: ```json blocks ``{"name", "arguments"}`` naming a
-    known tool (``[]`` when there are none)."""
+    tool of ``names`` (``[]`` when there are none)."""
     calls = []
     for k, block in enumerate(_FENCED_JSON.findall(text)):
         try:
             data = json.loads(block)
         except ValueError:
             continue
-        if isinstance(data, dict) and data.get("name") in TOOL_NAMES and \
+        if isinstance(data, dict) and data.get("name") in names and \
                 isinstance(data.get("arguments", {}), dict):
             calls.append(ToolCall(f"text_call_{k}", data["name"], data.get("arguments") or {}))
     return calls
@@ -128,12 +130,13 @@ def _nudge(text: str, outcome: LoopOutcome) -> bool:
     return True
 
 
-async def _turn(model: ChatModel, messages: list[Message], reporter: Reporter,
-                guard: LoopGuard, outcome: LoopOutcome) -> tuple[str, list[ToolCall], str]:
+async def _turn(model: ChatModel, messages: list[Message], specs: list[ToolSpec],
+                reporter: Reporter, guard: LoopGuard, outcome: LoopOutcome
+                ) -> tuple[str, list[ToolCall], str]:
     parts: list[str] = []
     calls: list[ToolCall] = []
     stop = "end_turn"
-    async for item in model.stream(messages, SPECS):
+    async for item in model.stream(messages, specs):
         if isinstance(item, TextDelta):
             parts.append(item.text)
             await reporter.text(item.text)

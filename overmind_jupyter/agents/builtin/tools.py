@@ -86,13 +86,14 @@ class Toolbox:
         root: the workspace root (the mission's cwd).
         files: where file reads/writes go (ACP client or local).
         commands: runs ``run_command`` under the tool policy.
+        mcp: the MCP servers' tools offered in ``session/new`` (``mcp_tools.McpTools``).
     """
 
     def __init__(self, root: Path, files: Files, commands: CommandRunner,
                  plan: Callable[[list[dict[str, str]]], Awaitable[None]] | None = None,
-                 mail: Any = None) -> None:
+                 mail: Any = None, mcp: Any = None) -> None:
         self.root, self.files, self.commands = root, files, commands
-        self.plan, self.mail = plan, mail
+        self.plan, self.mail, self.mcp = plan, mail, mcp
         self.workspace = Workspace(root)
         self.host = host_checkout(root)
         self._tools: dict[str, Callable[..., Awaitable[ToolResult]]] = {
@@ -101,9 +102,15 @@ class Toolbox:
             "run_command": self.run_command, "update_plan": self.update_plan,
             "send_message": self.send_message, "read_messages": self.read_messages}
 
+    async def specs(self) -> list[ToolSpec]:
+        """The tools offered to the model: the built-in ones, then the MCP servers'."""
+        return SPECS + (await self.mcp.list() if self.mcp is not None else [])
+
     async def run(self, call: ToolCall) -> ToolResult:
         """Run ``call``; malformed arguments and tool failures become error results."""
         tool = self._tools.get(call.name)
+        if tool is None and self.mcp is not None and self.mcp.has(call.name):
+            return await self.mcp.call(call.name, call.arguments)
         if tool is None:
             return ToolResult(False, f"unknown tool {call.name!r}; tools: {', '.join(self._tools)}")
         if call.arguments_error:
