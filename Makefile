@@ -49,13 +49,13 @@ ui: $(UI)
 test: $(STAMP) $(UI) local-model
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -n 2 -q -m "not realmodel"
-	$(BIN)/python -m pytest -q -m realmodel
+	$(BIN)/python -m pytest -q -m realmodel -o faulthandler_timeout=1800
 
 test-fast: $(STAMP) $(UI)
 	$(BIN)/python -m pytest -n 2 -q -m "not realmodel"
 
 test-real: $(STAMP) local-model
-	$(BIN)/python -m pytest -q -m realmodel
+	$(BIN)/python -m pytest -q -m realmodel -o faulthandler_timeout=1800
 
 bench: $(STAMP)
 	$(BIN)/python bench/supervisor_bench.py
