@@ -140,9 +140,7 @@ class TaskRunner:
         summary = _summary(events)
         files = await self._commit(task, objective, ws, summary) if ok else []
         self.records.update("task", task.id, summary=summary, files_changed=files,
-                            error=None if ok else (finished.get("error")
-                                                   or f"agent ended {_status(mission)}, "
-                                                   f"stop reason {finished.get('stop_reason')}"))
+                            error=None if ok else _failure(finished, mission))
         if ok and files and ws.branch:
             await self._record_change(task, objective, ws)
         else:
@@ -190,6 +188,15 @@ class TaskRunner:
         if ws is not None:
             await self.pool.release(ws, delete_branch=change.state == "merged", force=True)
 
+
+
+def _failure(finished: dict[str, Any], mission: Mission | None) -> str:
+    """Why a task failed: the agent's error, or how it ended and its guard's reason."""
+    if finished.get("error"):
+        return str(finished["error"])
+    guard = finished.get("guard")
+    return (f"agent ended {_status(mission)}, stop reason {finished.get('stop_reason')}"
+            + (f": {guard}" if guard else ""))
 
 
 def _status(mission: Mission | None) -> str:
