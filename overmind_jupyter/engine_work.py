@@ -26,6 +26,7 @@ from .orchestrator.changes import UNDER_REVIEW, Changes
 from .orchestrator.command_tasks import CommandChanges
 from .orchestrator.mailbox import Mailbox
 from .orchestrator.objectives import Orchestrator, Settings
+from .orchestrator.recovery import Recovery
 from .orchestrator.roles import RoleModels
 from .orchestrator.tasks import TaskRunner
 from .store.records import Record, Records
@@ -66,9 +67,12 @@ class WorkFacade:
                                          self.changes_, runner, self.roles,
                                          self.work_settings)
         self.subscribe(self.orchestrator.budget.on_events)
+        self.recovery = Recovery(self.root, self.records, self.questions, self.changes_,
+                                 self.orchestrator, runner, self.pool.start)
         self.party.on_prompt_approved = self._prompt_approved
         self.party.known_agents = lambda: self.adapters  # a prompt's --agent: one of these
         self._prompt_objectives: dict[str, asyncio.Future[str]] = {}
+        await self.recovery.run()
 
     async def _prompt_approved(self, prompt: Record) -> None:
         """A party prompt was approved: it joins an objective (``grouped``) with the
@@ -287,11 +291,14 @@ class _LazyPool:
         return await self.pool.acquire(*args, **kwargs)
 
     async def release(self, *args: Any, **kwargs: Any) -> None:
-        """See ``WorktreePool.release``."""
+        """See ``WorktreePool.release`` (a change recorded by an earlier engine may be
+        released before anything started the pool)."""
+        await self.start()
         await self.pool.release(*args, **kwargs)
 
     async def copied(self, ws: Any) -> frozenset[str]:
         """See ``WorktreePool.copied``."""
+        await self.start()
         return await self.pool.copied(ws)
 
     async def close(self) -> None:

@@ -242,9 +242,9 @@ class Orchestrator:
                                         objective=node.objective))
 
     # -- the pipeline -----------------------------------------------------------------
-    async def _run(self, oid: str) -> None:
+    async def _run(self, oid: str, body: Callable[[], Awaitable[None]] | None = None) -> None:
         try:
-            await self._pipeline(oid)
+            await (body() if body is not None else self._pipeline(oid))
         except asyncio.CancelledError:
             return
         except (BudgetStop, ReviewStop) as exc:
@@ -260,18 +260,20 @@ class Orchestrator:
         self.records.store.append_event("run-error", {"objective": oid, "error": error},
                                         objective=oid)
 
-    async def _pipeline(self, oid: str) -> None:
-        self.set_state(oid, "planning", "scoping")
-        found = await self._model_call(oid, "scope", lambda m, o: scope.extract(
-            m, self.repo, o.data["text"], o.data["story"]))
-        self.records.update(KIND, oid, scope=list(found.files), complexity=found.complexity,
-                            event=EventSpec("scope-ready", {
-                                "files": list(found.files), "complexity": found.complexity,
-                                "rationale": found.rationale}, objective=oid))
-        feedback, round_ = None, 0
-        while True:
-            round_ += 1
+    async def _pipeline(self, oid: str, resume_round: int | None = None) -> None:
+        """scope → (plan → run → evaluate)* → merge; with ``resume_round``, start at the
+        evaluation of that round's recorded task results (after an engine restart)."""
+        if resume_round is None:
+            self.set_state(oid, "planning", "scoping")
+            found = await self._scope(oid)
+            round_, feedback = 1, None
             results = await self._round(oid, found, round_, feedback)
+        else:
+            found = _saved_scope(self.records.get(KIND, oid))
+            round_ = resume_round
+            self.set_state(oid, "evaluating", "resumed after an engine restart")
+            results = [_task_result(t) for t in self._round_tasks(oid, round_)]
+        while True:
             verdict = await self._model_call(
                 oid, "evaluator", lambda m, o, r=results, n=round_: evaluator.evaluate(
                     m, o.data["text"], r, n, self.settings.max_rounds))
@@ -282,7 +284,43 @@ class Orchestrator:
                 break  # the host accepts the result as it is
             feedback = verdict.feedback
             self.set_state(oid, "planning", f"re-plan: {feedback[:200]}")
+            round_ += 1
+            results = await self._round(oid, found, round_, feedback)
         await self._merge_all(oid)
+
+    async def _scope(self, oid: str) -> scope.Scope:
+        found = await self._model_call(oid, "scope", lambda m, o: scope.extract(
+            m, self.repo, o.data["text"], o.data["story"]))
+        self.records.update(KIND, oid, scope=list(found.files), complexity=found.complexity,
+                            event=EventSpec("scope-ready", {
+                                "files": list(found.files), "complexity": found.complexity,
+                                "rationale": found.rationale}, objective=oid))
+        return found
+
+    def _round_tasks(self, oid: str, round_: int) -> list[Record]:
+        return [t for t in self.records.list("task", parent=oid)
+                if t.data.get("round") == round_]
+
+    # -- after an engine restart -----------------------------------------------------
+    def resume(self, oid: str, resume_round: int | None = None) -> None:
+        """Run objective ``oid``'s pipeline again (it is ``paused``): from the start, or
+        from the evaluation of round ``resume_round``."""
+        self.runs[oid] = asyncio.get_running_loop().create_task(
+            self._run(oid, lambda: self._pipeline(oid, resume_round)), name=f"objective-{oid}")
+
+    def resume_merge(self, oid: str) -> None:
+        """Land objective ``oid``'s changes again (it was ``merging`` when the engine
+        died; the merge queue finds what landed already) and complete it."""
+        self.runs[oid] = asyncio.get_running_loop().create_task(
+            self._run(oid, lambda: self._merge_all(oid)), name=f"objective-{oid}")
+
+    def resumable_round(self, oid: str) -> int | None:
+        """The round whose every task has ended, at least one ``done`` (its evaluation is
+        the last durable step), or None (the objective must be planned again)."""
+        round_ = self.records.get(KIND, oid).data.get("round") or 0
+        tasks = self._round_tasks(oid, round_) if round_ else []
+        ended = all(t.state in lifecycles.TASK_TERMINAL for t in tasks)
+        return round_ if tasks and ended and any(t.state == "done" for t in tasks) else None
 
     async def _review(self, oid: str, round_: int, feedback: str) -> bool:
         """The evaluator wants what re-planning cannot give, or the rounds are used up:
@@ -337,10 +375,7 @@ class Orchestrator:
         return nodes
 
     def _result(self, node: TaskNode) -> evaluator.TaskResult:
-        rec = self.records.get("task", node.id)
-        return evaluator.TaskResult(node.name, rec.state, rec.data.get("summary") or
-                                    rec.data.get("error") or "",
-                                    tuple(rec.data.get("files_changed") or ()))
+        return _task_result(self.records.get("task", node.id))
 
     async def _model_call(self, oid: str, role: str, call: Callable[..., Any]) -> Any:
         """Check the budget, run one in-engine model role, charge what it spent."""
@@ -355,7 +390,8 @@ class Orchestrator:
         if not rec.data.get("auto_merge") or not opened:
             self._complete(oid, merged=0)
             return
-        self.set_state(oid, "merging", f"{len(opened)} changes")
+        if rec.state != "merging":  # merging already: resumed after an engine restart
+            self.set_state(oid, "merging", f"{len(opened)} changes")
         outcomes = await self.changes.merge_many([c.id for c in opened])
         self._complete(oid, sum(o.state == "merged" for o in outcomes))
 
@@ -391,6 +427,19 @@ def outcome(tasks: list[Record], changes: list[Record]) -> dict[str, Any]:
         [f"{failed} of {len(tasks)} tasks failed"] * bool(failed)
     return {"summary": ", ".join(["done", "; ".join(parts)]) if parts else "done",
             "not_merged": not_merged, "failed_tasks": failed}
+
+
+def _saved_scope(rec: Record) -> scope.Scope:
+    """The scope an objective recorded (``scope-ready``), for re-planning rounds."""
+    files = tuple(rec.data.get("scope") or ())
+    return scope.Scope(files=files, complexity=rec.data.get("complexity") or "medium",
+                       rationale="recorded before an engine restart")
+
+
+def _task_result(rec: Record) -> evaluator.TaskResult:
+    return evaluator.TaskResult(rec.data["name"], rec.state, rec.data.get("summary") or
+                                rec.data.get("error") or "",
+                                tuple(rec.data.get("files_changed") or ()))
 
 
 async def _base(repo: Path) -> tuple[str, str]:

@@ -15,6 +15,7 @@ import re
 import secrets
 import shlex
 import shutil
+import signal
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,9 +64,8 @@ class Scratch:
         Raises:
             GitError: git refused (disk full, broken repository …).
         """
+        await remove_orphans(top)
         scratch = _state_dir(top) / "scratch"
-        scratch.mkdir(exist_ok=True)
-        await _remove_orphans(top, scratch)
         path = scratch / f"merge-{os.getpid()}-{secrets.token_hex(4)}"
         await git("worktree", "add", "--detach", "--quiet", str(path), commit, cwd=top)
         return cls(top, path, await identity(top))
@@ -166,11 +166,47 @@ async def contains(top: Path, tip: str, commit: str) -> bool:
     return code == 0
 
 
-async def _remove_orphans(top: Path, scratch: Path) -> None:
-    for path in scratch.iterdir():
+async def remove_orphans(top: Path) -> list[str]:
+    """Remove the scratch worktrees left by a process that died mid-merge (kill -9):
+    ``merge-<pid>-*`` whose pid is gone. The processes still working in one (a
+    verification command outliving its engine) are SIGKILLed first, by process group.
+
+    Returns what was done, one line each (``"stopped pid 123 (pytest) in …"``,
+    ``"removed …/merge-77-ab12"``).
+    """
+    scratch = _state_dir(top) / "scratch"
+    scratch.mkdir(exist_ok=True)
+    done: list[str] = []
+    for path in sorted(scratch.iterdir()):
         match = re.fullmatch(r"merge-(\d+)-[0-9a-f]+", path.name)
         if match and not psutil.pid_exists(int(match[1])):
+            done.extend(_stop_inside(path))
             await Scratch(top, path, {}).remove()
+            done.append(f"removed {path}")
+    return done
+
+
+def _stop_inside(path: Path) -> list[str]:
+    """SIGKILL the process groups of processes working in ``path`` (by their current
+    directory or the ``OVERMIND_VERIFY_DIR`` a verification command carries)."""
+    found: list[str] = []
+    for proc in psutil.process_iter(["pid", "name"]):
+        try:
+            verifying = _within(proc.environ().get("OVERMIND_VERIFY_DIR"), path)
+            if proc.pid == os.getpid() or not (verifying or _within(proc.cwd(), path)):
+                continue
+            if verifying:  # its own session: stragglers it started go with it
+                os.killpg(os.getpgid(proc.pid), signal.SIGKILL)
+            else:
+                proc.kill()
+            found.append(f"stopped pid {proc.pid} ({proc.info['name']}) in {path}")
+        except (psutil.Error, OSError):
+            continue
+    return found
+
+
+def _within(place: str | None, path: Path) -> bool:
+    return bool(place) and Path(place).is_relative_to(path)
 
 
 def _state_dir(top: Path) -> Path:

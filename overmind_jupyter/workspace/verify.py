@@ -102,7 +102,8 @@ async def run_verification(command: list[str], cwd: Path, timeout_s: float) -> V
     with tempfile.TemporaryFile() as log:
         try:
             proc = await asyncio.create_subprocess_exec(
-                *command, cwd=cwd, env=scrubbed_env(os.environ),
+                *command, cwd=cwd, env={**scrubbed_env(os.environ),
+                                        "OVERMIND_VERIFY_DIR": str(cwd)},  # found after a crash
                 stdin=asyncio.subprocess.DEVNULL, stdout=log, stderr=asyncio.subprocess.STDOUT,
                 start_new_session=True)
         except OSError as exc:
