@@ -63,6 +63,7 @@ class WorkFacade:
                             .budget.env(oid), work_done=self.agents.work_done,
                             stop_mission=self.stop)
         runner_ref.append(runner)
+        self.task_runner = runner
         self.orchestrator = Orchestrator(self.root, self.records, self.questions,
                                          self.changes_, runner, self.roles,
                                          self.work_settings)
@@ -202,8 +203,14 @@ class WorkFacade:
         return await self.objective(rec.id)
 
     async def cancel_objective(self, ref: str) -> dict[str, Any]:
-        """Cancel an objective: its tasks stop, its questions are withdrawn."""
-        return self.orchestrator.cancel(ref).to_dict()
+        """Cancel an objective: its tasks stop, its questions are withdrawn, and the
+        worktrees its tasks left (not those of its changes) are released."""
+        rec = self.orchestrator.cancel(ref)
+        await asyncio.sleep(0)  # the scheduler's cancelled tasks release their own
+        for task in self.records.list("task", parent=rec.id):
+            if task.id not in self.orchestrator.scheduler.running:
+                await self.task_runner.discard(task)
+        return self.records.get("objective", rec.id).to_dict()
 
     # -- mailbox --------------------------------------------------------------------
     async def send_message(self, to: str, text: str, sender: str = "host") -> dict[str, Any]:

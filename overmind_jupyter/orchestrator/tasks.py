@@ -252,6 +252,23 @@ class TaskRunner:
             await self.pool.release(ws, delete_branch=True, force=True)
         return f"task {task.data['name']}: {why}"
 
+    async def discard(self, task: Record) -> None:
+        """``task``'s objective was cancelled: a task not ended is ``cancelled`` (its agent
+        stopped) and a worktree it left (e.g. uncommitted edits kept after a restart) is
+        released with its branch, unless a change holds them."""
+        if task.state not in lifecycles.TASK_TERMINAL:
+            mission = task.data.get("mission")
+            if mission and self.stop_mission is not None:
+                with contextlib.suppress(OvermindError):
+                    await self.stop_mission(mission)
+            self._end(task, "cancelled", "its objective was cancelled")
+        path = task.data.get("workspace")
+        if path and task.data.get("branch") and not task.data.get("change") and \
+                Path(path).is_dir():
+            await self.pool.release(Workspace(Path(path), task.data["branch"],
+                                              task.data.get("base_commit", ""), ()),
+                                    delete_branch=True, force=True)
+
     def _end(self, task: Record, state: str, reason: str, **changes: Any) -> None:
         self.records.transition("task", task.id, state, lifecycles.TASK, reason=reason,
                                 **changes, event=EventSpec("task-status", {

@@ -201,3 +201,34 @@ def test_kill_9_at_each_step_loses_nothing_and_leaves_nothing_stuck(
     print(f"{step}: settled {settled_s:.1f} s after the restart; "
           f"reconcile {reconciled[0]['duration_ms'] if reconciled else 0} ms; "
           f"{final.get('summary')}")
+
+
+def test_cancel_after_a_kill_releases_the_worktree_an_interrupted_task_kept(
+        tmp_path: Path, servers: list[JupyterProcess]) -> None:
+    arm, mark = tmp_path / "arm", tmp_path / "mark"
+    repo = project(tmp_path / "repo", arm, mark)
+    script_dir = scripts(tmp_path / "scripts", None, mark)
+    write_role_scripts(script_dir, tasks={"alpha": [  # edits, then blocks: edits uncommitted
+        tool("write_file", path="notes.txt", content="half done\n"),
+        {**say("thinking"), **HANG, "reached": str(mark)}]})
+    env = {"OVERMIND_MODEL": f"scripted:{script_dir}"}
+    first = JupyterProcess(repo, tmp_path / "home", env).start()
+    servers.append(first)
+    submit(first)
+    wait_for_step("task", mark)
+    first.kill9()
+    second = JupyterProcess(repo, tmp_path / "home", env).start()
+    second.tracked.update({p: t for p, t in first.tracked.items() if p != first.pid})
+    servers.append(second)
+    [question] = second.api("GET", "questions")["questions"]
+    kept = repo / ".overmind" / "worktrees" / "alpha"
+    assert question["kind"] == "interrupted" and "Uncommitted edits are kept" in \
+        question["text"] and (kept / "notes.txt").read_text() == "half done\n"
+    objective = second.api("GET", "objectives")["objectives"][0]
+    cancelled = second.api("POST", f"objectives/{objective['id']}/cancel")
+    assert cancelled["state"] == "cancelled"
+    wait_until(lambda: not kept.exists(), 10, "the kept worktree to be released")
+    assert git(repo, "for-each-ref", "refs/heads/overmind") == ""
+    assert second.api("GET", "questions")["questions"] == []
+    detail = second.api("GET", f"objectives/{objective['id']}")
+    assert [t["state"] for t in detail["tasks"]] == ["failed", "cancelled"]
