@@ -279,7 +279,9 @@ async def advance(top: Path, target: str, old: str, new: str,
 
     Where ``target`` is checked out, ``git merge --ff-only`` in that worktree moves branch,
     index and files together, and git refuses (→ ``Blocked``) rather than overwrite
-    uncommitted edits; elsewhere ``git update-ref`` swaps ``old`` for ``new`` atomically.
+    uncommitted edits; a path the merge adds that the checkout has untracked or ignored
+    (``.env``) blocks it too, before git runs (git would replace an ignored file);
+    elsewhere ``git update-ref`` swaps ``old`` for ``new`` atomically.
     ``env`` is the git identity for the reflog (see ``identity``).
     """
     ref = f"refs/heads/{target}"
@@ -290,11 +292,31 @@ async def advance(top: Path, target: str, old: str, new: str,
         return None if code == 0 else Blocked(_MOVED.format(target), retry=True)
     if await rev_parse(ref, top) != old:
         return Blocked(_MOVED.format(target), retry=True)
+    untracked = await _would_replace(worktree, old, new)
+    if untracked:
+        return Blocked(_replacing(target, worktree, untracked))
     code, _, err = await git_status("merge", "--ff-only", "--quiet", new, cwd=worktree,
                                     env=env)
     if code == 0:
         return None
     return Blocked(_refusal(target, worktree, err))
+
+
+async def _would_replace(worktree: Path, old: str, new: str) -> list[str]:
+    """Paths ``old..new`` adds that exist in ``worktree`` untracked or git-ignored (a
+    host's ``.env``): ``git merge --ff-only`` refuses to overwrite untracked files but
+    replaces ignored ones without a word, so both are checked here first."""
+    out = await git("diff", "--no-renames", "--name-only", "--diff-filter=A", "-z", old, new,
+                    cwd=worktree)
+    added = [p for p in out.split("\0") if p]
+    return [p for p in added if os.path.lexists(worktree / p)]
+
+
+def _replacing(target: str, worktree: Path, paths: list[str]) -> str:
+    shown = ", ".join(paths[:10]) + (f" and {len(paths) - 10} more" if len(paths) > 10 else "")
+    return (f"the change adds {shown}, which {target}'s checkout in {worktree} has as "
+            "untracked or git-ignored files that the merge would replace; "
+            f"{target} is untouched: move them away (or close the change), then merge again")
 
 
 def _refusal(target: str, worktree: Path, stderr: str) -> str:
