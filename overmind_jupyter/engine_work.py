@@ -8,6 +8,7 @@ referee on the configured model, the task runner and the orchestrator.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
 import os
@@ -73,7 +74,42 @@ class WorkFacade:
         self.party.on_prompt_approved = self._prompt_approved
         self.party.known_agents = lambda: self.adapters  # a prompt's --agent: one of these
         self._prompt_objectives: dict[str, asyncio.Future[str]] = {}
+        self.subscribe(self._objectives_ended)
         await self.recovery.run()
+        self._resume_prompts()
+
+    def _resume_prompts(self) -> None:
+        """Party prompts an earlier engine was working on: an ``approved`` one (the engine
+        died while grouping it) is grouped again; a ``grouped`` one whose objective ended
+        meanwhile is ``done`` (otherwise ``_objectives_ended`` will see to it)."""
+        for prompt in self.records.list("prompt", states=("approved", "grouped")):
+            if prompt.state == "approved":
+                self.party.rehook(prompt)
+                continue
+            with contextlib.suppress(NotFound):
+                ended = self.records.get("objective", prompt.data.get("objective") or "")
+                if ended.state in lifecycles.OBJECTIVE_TERMINAL:
+                    self._prompt_done(prompt.id, ended.state)
+
+    def _objectives_ended(self, batch: list[Any]) -> None:
+        """Event listener: an objective ended; its prompts still ``grouped`` (their
+        waiter died with an earlier engine) are ``done``."""
+        for event in batch:
+            if event["type"] == "objective-status" and \
+                    event["data"]["state"] in lifecycles.OBJECTIVE_TERMINAL:
+                asyncio.get_running_loop().call_soon(self._prompts_of_ended, event["objective"],
+                                                     event["data"]["state"])
+
+    def _prompts_of_ended(self, oid: str, state: str) -> None:
+        if self.store is None:
+            return  # the engine closed meanwhile
+        for prompt in self.records.list("prompt", states=("grouped",)):
+            if prompt.data.get("objective") == oid:
+                self._prompt_done(prompt.id, state)
+
+    def _prompt_done(self, prompt_id: str, outcome: str) -> None:
+        if self.records.get("prompt", prompt_id).state == "grouped":
+            self.party.advance_prompt(prompt_id, "done", outcome=outcome)
 
     async def _prompt_approved(self, prompt: Record) -> None:
         """A party prompt was approved: it joins an objective (``grouped``) with the
@@ -90,7 +126,7 @@ class WorkFacade:
         self.party.advance_prompt(prompt.id, "grouped", objective=oid)
         ended = await self.orchestrator.wait(oid)
         if ended.state in lifecycles.OBJECTIVE_TERMINAL:  # not when the engine stops it
-            self.party.advance_prompt(prompt.id, "done", outcome=ended.state)
+            self._prompt_done(prompt.id, ended.state)
 
     async def _settled(self, runner: TaskRunner, change: Record) -> None:
         """A change was merged or closed: the worktree it kept can go."""

@@ -146,6 +146,7 @@ def test_kill_9_at_each_step_loses_nothing_and_leaves_nothing_stuck(
     env = {"OVERMIND_MODEL": f"scripted:{script_dir}"}
     first = JupyterProcess(repo, tmp_path / "home", env).start()
     servers.append(first)
+    first.api("POST", "party", {"name": "host"})  # the prompt is a durable party record
     submit(first)
     wait_for_step(step, mark)
     before = events(first)
@@ -158,10 +159,7 @@ def test_kill_9_at_each_step_loses_nothing_and_leaves_nothing_stuck(
     second = JupyterProcess(repo, tmp_path / "home", env).start()
     second.tracked.update({p: t for p, t in first.tracked.items() if p != first.pid})
     servers.append(second)
-    if step == "grouping":  # the prompt never became an objective: submit it again
-        assert second.api("GET", "objectives")["objectives"] == []
-        submit(second)
-    final = settle(second)
+    final = settle(second)  # at "grouping", the approved prompt is grouped again
     settled_s = time.monotonic() - restarted
 
     # 0 orphan processes: what the killed server ran is gone
@@ -173,6 +171,8 @@ def test_kill_9_at_each_step_loses_nothing_and_leaves_nothing_stuck(
     assert all(t["state"] in ("done", "failed", "cancelled") for t in detail["tasks"])
     assert [c["state"] for c in detail["changes"]] in (["merged"], ["merged", "merged"])
     assert second.api("GET", "questions")["questions"] == []
+    wait_until(lambda: [p["state"] for p in second.api("GET", "party")["hosting"]["prompts"]]
+               == ["done"], 10, "the prompt to be done")
     # 0 lost commits: every commit on a task branch at the kill is on main now
     main = set(git(repo, "rev-list", "main").split())
     assert committed <= main, committed - main
@@ -190,6 +190,7 @@ def test_kill_9_at_each_step_loses_nothing_and_leaves_nothing_stuck(
     assert after[:len(before)] == before
     reconciled = [e["data"] for e in after if e["type"] == "objectives-reconciled"]
     assert len(reconciled) == (0 if step == "grouping" else 1)
+    assert len(second.api("GET", "objectives")["objectives"]) == 1
     if step == "task":  # beta's agent, re-adopted without its ACP pipe, was stopped
         assert [e for e in after[len(before):] if e["type"] == "mission-orphan"]
         assert any("task beta: interrupted" in t for t in reconciled[0]["tasks"])
