@@ -132,7 +132,7 @@ async def _messages(api: Any, args: argparse.Namespace, cwd: str) -> Result:
 
 
 def _objective_text(o: dict[str, Any]) -> str:
-    state = o.get("summary") if o["state"] == "done" else None
+    state = o.get("outcome") if o["state"] == "done" else None
     lines = [f"objective {o['id']} {state or o['state']}: {o['title']}",
              f"model: {_model(o)}; tokens {o['spent']['tokens']}"
              + (f", ${o['spent']['cost_usd']:.4f}" if o["spent"].get("cost_usd") else "")]

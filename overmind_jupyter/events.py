@@ -54,7 +54,8 @@ EventType = Literal[
     "agent-spawned",  # data: {task, name, agent, workspace, branch}
     "change-status",  # data: {change, task (name), state, previous, reason, merge_commit?}
     "verification",  # data: {change, command, ok, exit_code, output_tail}
-    "run-complete",  # data: {objective, tasks, changes, merged, usage}
+    "run-complete",  # data: {objective, tasks, changes, merged, not_merged, failed_tasks,
+    #                         outcome: "done" | "done, N not merged" | …, usage}
     "run-error",  # data: {objective, error}
     # after a crash (issue 15)
     "mission-orphan",  # data: {reason}   (a re-adopted agent without its ACP pipe, stopped)

@@ -408,24 +408,24 @@ class Orchestrator:
             errors = [t.data.get("error") or t.state for t in last]
             self._fail(oid, f"all {len(last)} tasks failed: {errors[0]}"[:2000])
             return
-        self.set_state(oid, "done", f"{out['summary']} ({merged} of {len(changes)} "
+        self.set_state(oid, "done", f"{out['outcome']} ({merged} of {len(changes)} "
                        "changes merged)", **out)
         self.records.store.append_event("run-complete", {
             "objective": oid, "tasks": {t.data["name"]: t.state for t in tasks},
             "changes": {c.id: c.state for c in changes}, "merged": merged,
             "not_merged": out["not_merged"], "failed_tasks": out["failed_tasks"],
-            "summary": out["summary"], "usage": rec.data.get("spent")}, objective=oid)
+            "outcome": out["outcome"], "usage": rec.data.get("spent")}, objective=oid)
 
 
 def outcome(tasks: list[Record], changes: list[Record]) -> dict[str, Any]:
-    """What an ended objective delivered: ``{"summary": "done" | "done, N not merged" |
+    """What an ended objective delivered: ``{"outcome": "done" | "done, N not merged" |
     "done, F of T tasks failed" (both joined by "; "), "not_merged": N, "failed_tasks":
     F}``. A change not merged is one still open, approved, conflicted or closed."""
     failed = sum(t.state in ("failed", "cancelled") for t in tasks)
     not_merged = sum(c.state != "merged" for c in changes)
     parts = [f"{not_merged} not merged"] * bool(not_merged) + \
         [f"{failed} of {len(tasks)} tasks failed"] * bool(failed)
-    return {"summary": ", ".join(["done", "; ".join(parts)]) if parts else "done",
+    return {"outcome": ", ".join(["done", "; ".join(parts)]) if parts else "done",
             "not_merged": not_merged, "failed_tasks": failed}
 
 

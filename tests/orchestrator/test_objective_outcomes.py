@@ -56,7 +56,8 @@ async def test_done_with_a_change_not_merged_says_so_and_exits_1(tmp_path: Path)
                       if e["type"] == "run-complete"]
     finally:
         await engine.close()
-    assert result.data["state"] == "done" and result.data["summary"] == "done, 1 not merged"
+    assert result.data["state"] == "done" and result.data["outcome"] == "done, 1 not merged"
+    assert result.data["summary"] == "log"  # the story agent's summary is kept
     assert result.text.startswith(f"objective {result.data['id']} done, 1 not merged: ")
     assert result.status == 1
     assert complete["data"]["merged"] == 0 and complete["data"]["not_merged"] == 1
@@ -72,5 +73,5 @@ async def test_done_with_every_change_merged_exits_0(tmp_path: Path) -> None:
         result = await prompt_cli(engine, "log every addition")
     finally:
         await engine.close()
-    assert result.data["state"] == "done" and result.data["summary"] == "done"
+    assert result.data["state"] == "done" and result.data["outcome"] == "done"
     assert result.status == 0 and result.data["not_merged"] == 0

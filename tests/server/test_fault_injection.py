@@ -167,7 +167,7 @@ def test_kill_9_at_each_step_loses_nothing_and_leaves_nothing_stuck(
                "the killed server's processes to be stopped")
     # 0 stuck records
     detail = second.api("GET", f"objectives/{final['id']}")
-    assert final["state"] == "done", (final.get("error"), final.get("summary"))
+    assert final["state"] == "done", (final.get("error"), final.get("outcome"))
     assert all(t["state"] in ("done", "failed", "cancelled") for t in detail["tasks"])
     assert [c["state"] for c in detail["changes"]] in (["merged"], ["merged", "merged"])
     assert second.api("GET", "questions")["questions"] == []
@@ -201,7 +201,7 @@ def test_kill_9_at_each_step_loses_nothing_and_leaves_nothing_stuck(
         assert any(o.startswith("stopped pid ") for o in reconciled[0]["orphans"])
     print(f"{step}: settled {settled_s:.1f} s after the restart; "
           f"reconcile {reconciled[0]['duration_ms'] if reconciled else 0} ms; "
-          f"{final.get('summary')}")
+          f"{final.get('outcome')}")
 
 
 def test_cancel_after_a_kill_releases_the_worktree_an_interrupted_task_kept(
