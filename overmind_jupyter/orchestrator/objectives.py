@@ -398,35 +398,46 @@ class Orchestrator:
     def _complete(self, oid: str, merged: int) -> None:
         """End objective ``oid`` truthfully: ``failed`` when every task of its last round
         failed; else ``done`` with a summary that names what did not land
-        (``done, 1 not merged``, ``done, 1 of 2 tasks failed``) — see ``outcome``."""
+        (``done, 1 not merged``, ``done, 1 of 2 tasks failed``) — see ``Delivered``."""
         rec = self.records.get(KIND, oid)
         tasks = self.records.list("task", parent=oid)
         last = [t for t in tasks if t.data.get("round") == rec.data.get("round")] or tasks
         changes = self.changes.list(oid)
-        out = outcome(last, changes)
-        if last and out["failed_tasks"] == len(last):
+        out = Delivered.of(last, changes)
+        if last and out.failed_tasks == len(last):
             errors = [t.data.get("error") or t.state for t in last]
             self._fail(oid, f"all {len(last)} tasks failed: {errors[0]}"[:2000])
             return
-        self.set_state(oid, "done", f"{out['outcome']} ({merged} of {len(changes)} "
-                       "changes merged)", **out)
+        self.set_state(oid, "done", f"{out.outcome} ({merged} of {len(changes)} "
+                       "changes merged)", **dataclasses.asdict(out))
         self.records.store.append_event("run-complete", {
             "objective": oid, "tasks": {t.data["name"]: t.state for t in tasks},
             "changes": {c.id: c.state for c in changes}, "merged": merged,
-            "not_merged": out["not_merged"], "failed_tasks": out["failed_tasks"],
-            "outcome": out["outcome"], "usage": rec.data.get("spent")}, objective=oid)
+            **dataclasses.asdict(out), "usage": rec.data.get("spent")}, objective=oid)
 
 
-def outcome(tasks: list[Record], changes: list[Record]) -> dict[str, Any]:
-    """What an ended objective delivered: ``{"outcome": "done" | "done, N not merged" |
-    "done, F of T tasks failed" (both joined by "; "), "not_merged": N, "failed_tasks":
-    F}``. A change not merged is one still open, approved, conflicted or closed."""
-    failed = sum(t.state in ("failed", "cancelled") for t in tasks)
-    not_merged = sum(c.state != "merged" for c in changes)
-    parts = [f"{not_merged} not merged"] * bool(not_merged) + \
-        [f"{failed} of {len(tasks)} tasks failed"] * bool(failed)
-    return {"outcome": ", ".join(["done", "; ".join(parts)]) if parts else "done",
-            "not_merged": not_merged, "failed_tasks": failed}
+@dataclasses.dataclass(frozen=True, slots=True)
+class Delivered:
+    """What an ended objective delivered (stored on it, sent in ``run-complete``).
+
+    ``outcome``: ``"done"``, or ``"done, N not merged"`` / ``"done, F of T tasks
+    failed"`` (both joined by "; "); ``not_merged``: changes open, approved, conflicted
+    or closed; ``failed_tasks``: tasks of the last round failed or cancelled.
+    """
+
+    outcome: str
+    not_merged: int
+    failed_tasks: int
+
+    @classmethod
+    def of(cls, tasks: list[Record], changes: list[Record]) -> Delivered:
+        """Count ``tasks`` (the last round's) and ``changes`` (all of the objective)."""
+        failed = sum(t.state in ("failed", "cancelled") for t in tasks)
+        not_merged = sum(c.state != "merged" for c in changes)
+        parts = [f"{not_merged} not merged"] * bool(not_merged) + \
+            [f"{failed} of {len(tasks)} tasks failed"] * bool(failed)
+        return cls(", ".join(["done", "; ".join(parts)]) if parts else "done", not_merged,
+                   failed)
 
 
 def _saved_scope(rec: Record) -> scope.Scope:
