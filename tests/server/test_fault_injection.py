@@ -12,6 +12,7 @@ the records, and an event sequence without gaps. Real git, real processes.
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import threading
 import time
@@ -106,8 +107,9 @@ def submit(server: JupyterProcess) -> None:
     """POST the prompt from a thread: it answers once grouped (never, when grouping
     blocks until the server is killed)."""
     def post() -> None:
-        server.request("POST", "overmind/api/prompts", {"text": "comment add()"},
-                       {"X-Overmind-Token": server.token}, timeout=120)
+        with contextlib.suppress(OSError):  # the connection dies with the killed server
+            server.request("POST", "overmind/api/prompts", {"text": "comment add()"},
+                           {"X-Overmind-Token": server.token}, timeout=120)
     threading.Thread(target=post, daemon=True).start()
 
 
