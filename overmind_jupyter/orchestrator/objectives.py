@@ -263,10 +263,11 @@ class Orchestrator:
     async def _pipeline(self, oid: str, resume_round: int | None = None) -> None:
         """scope → (plan → run → evaluate)* → merge; with ``resume_round``, start at the
         evaluation of that round's recorded task results (after an engine restart)."""
-        if resume_round is None:
+        if resume_round is None:  # a retry after a restart plans a round of its own
+            round_ = (self.records.get(KIND, oid).data.get("round") or 0) + 1
             self.set_state(oid, "planning", "scoping")
             found = await self._scope(oid)
-            round_, feedback = 1, None
+            feedback = None
             results = await self._round(oid, found, round_, feedback)
         else:
             found = _saved_scope(self.records.get(KIND, oid))
