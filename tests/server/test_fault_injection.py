@@ -26,7 +26,8 @@ from jupyter_process import JupyterProcess, wait_until
 from overmind_jupyter.testing.scripts import respond, say, tool, write_role_scripts
 
 pytestmark = pytest.mark.timeout(240)
-STEPS = ("grouping", "scoping", "planning", "task", "change-opened", "merging", "verifying")
+STEPS = ("grouping", "scoping", "planning", "task-alpha", "task-beta", "change-opened",
+         "merging", "verifying")
 SETTLE_S = 90.0  # bound: every record settled this long after the restart
 HANG = {"delay_s": 3600.0}
 ORIGINAL = "    return a + b\n"
@@ -69,7 +70,7 @@ def scripts(directory: Path, block: str | None, mark: Path) -> Path:
     def edit(word: str) -> list[dict[str, Any]]:
         first = tool("edit_file", path="calc.py", old_text=ORIGINAL,
                      new_text=f"    return (a + b)  # {word}\n")
-        return [turn("task", first) if word == "beta" else first, say(f"{word} done")]
+        return [turn(f"task-{word}", first), say(f"{word} done")]
 
     tasks = [{"name": n, "description": f"{n}: comment add()", "scope": ["calc.py"]}
              for n in ("alpha", "beta")]
@@ -114,8 +115,8 @@ def submit(server: JupyterProcess) -> None:
 
 
 def wait_for_step(step: str, mark: Path) -> None:
-    """Until the blocked turn (or test) has started. At "task", beta blocks: it runs
-    after alpha (they share a file), whose committed work must survive."""
+    """Until the blocked turn (or test) has started. Beta runs after alpha (they share
+    a file): at "task-beta", alpha's committed work must survive."""
     wait_until(mark.exists, 90, f"the {step} step")
 
 
@@ -178,7 +179,7 @@ def test_kill_9_at_each_step_loses_nothing_and_leaves_nothing_stuck(
     # 0 lost commits: every commit on a task branch at the kill is on main now
     main = set(git(repo, "rev-list", "main").split())
     assert committed <= main, committed - main
-    assert "alpha and beta" in git(repo, "show", "main:calc.py") or step == "task"
+    assert "alpha and beta" in git(repo, "show", "main:calc.py") or step == "task-beta"
     # worktrees and branches consistent: nothing left of a merged change or a dead merge
     assert git(repo, "for-each-ref", "refs/heads/overmind") == ""
     listed = [line.split(" ", 1)[1] for line in git(repo, "worktree", "list", "--porcelain")
@@ -193,9 +194,10 @@ def test_kill_9_at_each_step_loses_nothing_and_leaves_nothing_stuck(
     reconciled = [e["data"] for e in after if e["type"] == "objectives-reconciled"]
     assert len(reconciled) == (0 if step == "grouping" else 1)
     assert len(second.api("GET", "objectives")["objectives"]) == 1
-    if step == "task":  # beta's agent, re-adopted without its ACP pipe, was stopped
+    if step.startswith("task-"):  # the agent, re-adopted without its ACP pipe, stopped
         assert [e for e in after[len(before):] if e["type"] == "mission-orphan"]
-        assert any("task beta: interrupted" in t for t in reconciled[0]["tasks"])
+        word = step.removeprefix("task-")
+        assert any(f"task {word}: interrupted" in t for t in reconciled[0]["tasks"])
     if step in ("merging", "verifying"):  # the dead merge's scratch worktree is gone
         assert reconciled[0]["resumed"] == [final["id"]]
         assert any(o.startswith("removed ") for o in reconciled[0]["orphans"])
@@ -218,7 +220,7 @@ def test_cancel_after_a_kill_releases_the_worktree_an_interrupted_task_kept(
     first = JupyterProcess(repo, tmp_path / "home", env).start()
     servers.append(first)
     submit(first)
-    wait_for_step("task", mark)
+    wait_for_step("task-alpha", mark)
     first.kill9()
     second = JupyterProcess(repo, tmp_path / "home", env).start()
     second.tracked.update({p: t for p, t in first.tracked.items() if p != first.pid})
