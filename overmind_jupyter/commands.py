@@ -26,6 +26,7 @@ from .model import (
     RestartPolicy,
     exit_status,
     mission_to_dict,
+    status_text,
 )
 from .result import Result
 
@@ -249,7 +250,7 @@ async def _send(api: Any, args: argparse.Namespace, cwd: str) -> Result:
 
 async def _stop(api: Any, args: argparse.Namespace, cwd: str) -> Result:
     m = await api.stop(args.id)
-    return Result(f"{m.name} ({m.id[:8]}) {m.status.value}: "
+    return Result(f"{m.name} ({m.id[:8]}) {status_text(m)}: "
                   f"{m.exit.reason if m.exit else 'stopped'}\n", None, mission_to_dict(m))
 
 
@@ -273,7 +274,7 @@ async def _wait(api: Any, args: argparse.Namespace, cwd: str) -> Result:
         return Result(f"{m.name} still {m.status.value} after {args.timeout:g} s\n", None,
                       mission_to_dict(m), exit_status(m))
     reason = m.exit.reason if m.exit else ""
-    return Result(f"{m.name} {m.status.value}{f': {reason}' if reason else ''}\n", None,
+    return Result(f"{m.name} {status_text(m)}{f': {reason}' if reason else ''}\n", None,
                   mission_to_dict(m), exit_status(m))
 
 

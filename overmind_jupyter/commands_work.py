@@ -58,7 +58,16 @@ async def _prompt(api: Any, args: argparse.Namespace, cwd: str) -> Result:
     data = await api.prompt(text, agent=args.agent, wait=args.wait, shared=args.shared)
     if args.json:
         return _json(data)
-    return Result(_objective_text(data), None, data, 0 if data["state"] != "failed" else 1)
+    return Result(_objective_text(data), None, data, objective_exit_status(data))
+
+
+def objective_exit_status(o: dict[str, Any]) -> int:
+    """0 when the objective is still running or ended ``done`` with every change merged
+    and no task failed; 1 otherwise (failed, cancelled, paused, a change not merged or a
+    task failed: ``done, N not merged``)."""
+    if o["state"] in ("failed", "cancelled", "paused"):
+        return 1
+    return 1 if o.get("not_merged") or o.get("failed_tasks") else 0
 
 
 async def _objectives(api: Any, args: argparse.Namespace, cwd: str) -> Result:
@@ -123,7 +132,8 @@ async def _messages(api: Any, args: argparse.Namespace, cwd: str) -> Result:
 
 
 def _objective_text(o: dict[str, Any]) -> str:
-    lines = [f"objective {o['id']} {o['state']}: {o['title']}",
+    state = o.get("outcome") if o["state"] == "done" else None
+    lines = [f"objective {o['id']} {state or o['state']}: {o['title']}",
              f"model: {_model(o)}; tokens {o['spent']['tokens']}"
              + (f", ${o['spent']['cost_usd']:.4f}" if o["spent"].get("cost_usd") else "")]
     if o.get("error"):

@@ -118,7 +118,8 @@ class Engine(MissionViews, PartyFacade, WorkFacade, ReviewFacade):
         self.agents = AgentRuntime(self.store, self.supervisor, self.questions.ask,
                                    self.command_policy or DEFAULT_POLICY, mcp=self.mcp)
         self.party = Party(Records(self.store), self.store)
-        report = self._reconcile()
+        report, pipeless = self._reconcile()
+        await self._stop_pipeless_agents(pipeless)
         await self._start_work()
         return report
 
@@ -138,7 +139,9 @@ class Engine(MissionViews, PartyFacade, WorkFacade, ReviewFacade):
         if self.store is not None:
             self.store.flush()
 
-    def _reconcile(self) -> dict[str, list[str]]:
+    def _reconcile(self) -> tuple[dict[str, list[str]], list[str]]:
+        """Live missions in the store against the processes (``reconcile.plan``); returns
+        the report of ``start`` and the ids of the re-adopted agent missions."""
         found = reconcile.plan(self.store.missions(live_only=True))
         for m in found.lost:
             why = "process gone while the engine was down; exit status unknown"
@@ -160,7 +163,17 @@ class Engine(MissionViews, PartyFacade, WorkFacade, ReviewFacade):
                   "resumed": [m.name for m in found.resume], "lost": [m.name for m in found.lost]}
         self.store.append_event("engine-started", {**report,
                                                    "sandbox": self.sandbox.status.to_dict()})
-        return report
+        return report, [m.id for m, _ in found.adopt if m.kind is MissionKind.AGENT]
+
+    async def _stop_pipeless_agents(self, mission_ids: list[str]) -> None:
+        """Stop re-adopted agent missions: their ACP pipe died with the previous engine,
+        so nobody can prompt them or read their answers (they would idle forever)."""
+        for mission_id in mission_ids:
+            self.store.append_event("mission-orphan", {"reason": (
+                "agent re-adopted after an engine restart without its ACP pipe; stopped")},
+                mission=mission_id)
+        if mission_ids:
+            await self.supervisor.stop_many(mission_ids)
 
     async def close(self, stop_missions: bool = True) -> None:
         """Stop every mission (SIGTERM, grace, SIGKILL) unless told not to; close the store."""

@@ -8,6 +8,7 @@ referee on the configured model, the task runner and the orchestrator.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
 import os
@@ -26,6 +27,7 @@ from .orchestrator.changes import UNDER_REVIEW, Changes
 from .orchestrator.command_tasks import CommandChanges
 from .orchestrator.mailbox import Mailbox
 from .orchestrator.objectives import Orchestrator, Settings
+from .orchestrator.recovery import Recovery
 from .orchestrator.roles import RoleModels
 from .orchestrator.tasks import TaskRunner
 from .store.records import Record, Records
@@ -62,14 +64,53 @@ class WorkFacade:
                             .budget.env(oid), work_done=self.agents.work_done,
                             stop_mission=self.stop)
         runner_ref.append(runner)
+        self.task_runner = runner
         self.orchestrator = Orchestrator(self.root, self.records, self.questions,
                                          self.changes_, runner, self.roles,
                                          self.work_settings,
                                          known_agents=self._installed_agents)
         self.subscribe(self.orchestrator.budget.on_events)
+        self.recovery = Recovery(self.root, self.records, self.questions, self.changes_,
+                                 self.orchestrator, runner, self.pool.start)
         self.party.on_prompt_approved = self._prompt_approved
         self.party.known_agents = lambda: self.adapters  # a prompt's --agent: one of these
         self._prompt_objectives: dict[str, asyncio.Future[str]] = {}
+        self.subscribe(self._objectives_ended)
+        await self.recovery.run()
+        self._resume_prompts()
+
+    def _resume_prompts(self) -> None:
+        """Party prompts an earlier engine was working on: an ``approved`` one (the engine
+        died while grouping it) is grouped again; a ``grouped`` one whose objective ended
+        meanwhile is ``done`` (otherwise ``_objectives_ended`` will see to it)."""
+        for prompt in self.records.list("prompt", states=("approved", "grouped")):
+            if prompt.state == "approved":
+                self.party.rehook(prompt)
+                continue
+            with contextlib.suppress(NotFound):
+                ended = self.records.get("objective", prompt.data.get("objective") or "")
+                if ended.state in lifecycles.OBJECTIVE_TERMINAL:
+                    self._prompt_done(prompt.id, ended.state)
+
+    def _objectives_ended(self, batch: list[Any]) -> None:
+        """Event listener: an objective ended; its prompts still ``grouped`` (their
+        waiter died with an earlier engine) are ``done``."""
+        for event in batch:
+            if event["type"] == "objective-status" and \
+                    event["data"]["state"] in lifecycles.OBJECTIVE_TERMINAL:
+                asyncio.get_running_loop().call_soon(self._prompts_of_ended, event["objective"],
+                                                     event["data"]["state"])
+
+    def _prompts_of_ended(self, oid: str, state: str) -> None:
+        if self.store is None:
+            return  # the engine closed meanwhile
+        for prompt in self.records.list("prompt", states=("grouped",)):
+            if prompt.data.get("objective") == oid:
+                self._prompt_done(prompt.id, state)
+
+    def _prompt_done(self, prompt_id: str, outcome: str) -> None:
+        if self.records.get("prompt", prompt_id).state == "grouped":
+            self.party.advance_prompt(prompt_id, "done", outcome=outcome)
 
     def _installed_agents(self) -> tuple[str, ...]:
         """Names of the agents a plan may give a task: configured and installed."""
@@ -90,7 +131,7 @@ class WorkFacade:
         self.party.advance_prompt(prompt.id, "grouped", objective=oid)
         ended = await self.orchestrator.wait(oid)
         if ended.state in lifecycles.OBJECTIVE_TERMINAL:  # not when the engine stops it
-            self.party.advance_prompt(prompt.id, "done", outcome=ended.state)
+            self._prompt_done(prompt.id, ended.state)
 
     async def _settled(self, runner: TaskRunner, change: Record) -> None:
         """A change was merged or closed: the worktree it kept can go."""
@@ -203,8 +244,14 @@ class WorkFacade:
         return await self.objective(rec.id)
 
     async def cancel_objective(self, ref: str) -> dict[str, Any]:
-        """Cancel an objective: its tasks stop, its questions are withdrawn."""
-        return self.orchestrator.cancel(ref).to_dict()
+        """Cancel an objective: its tasks stop, its questions are withdrawn, and the
+        worktrees its tasks left (not those of its changes) are released."""
+        rec = self.orchestrator.cancel(ref)
+        await asyncio.sleep(0)  # the scheduler's cancelled tasks release their own
+        for task in self.records.list("task", parent=rec.id):
+            if task.id not in self.orchestrator.scheduler.running:
+                await self.task_runner.discard(task)
+        return self.records.get("objective", rec.id).to_dict()
 
     # -- mailbox --------------------------------------------------------------------
     async def send_message(self, to: str, text: str, sender: str = "host") -> dict[str, Any]:
@@ -292,11 +339,14 @@ class _LazyPool:
         return await self.pool.acquire(*args, **kwargs)
 
     async def release(self, *args: Any, **kwargs: Any) -> None:
-        """See ``WorktreePool.release``."""
+        """See ``WorktreePool.release`` (a change recorded by an earlier engine may be
+        released before anything started the pool)."""
+        await self.start()
         await self.pool.release(*args, **kwargs)
 
     async def copied(self, ws: Any) -> frozenset[str]:
         """See ``WorktreePool.copied``."""
+        await self.start()
         return await self.pool.copied(ws)
 
     async def close(self) -> None:

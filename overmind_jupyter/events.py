@@ -55,8 +55,12 @@ EventType = Literal[
     "agent-spawned",  # data: {task, name, agent, workspace, branch}
     "change-status",  # data: {change, task (name), state, previous, reason, merge_commit?}
     "verification",  # data: {change, command, ok, exit_code, output_tail}
-    "run-complete",  # data: {objective, tasks, changes, merged, usage}
+    "run-complete",  # data: {objective, tasks, changes, merged, not_merged, failed_tasks,
+    #                         outcome: "done" | "done, N not merged" | …, usage}
     "run-error",  # data: {objective, error}
+    # after a crash (issue 15)
+    "mission-orphan",  # data: {reason}   (a re-adopted agent without its ACP pipe, stopped)
+    "objectives-reconciled",  # data: {orphans, tasks, changes, resumed, asked, duration_ms}
 ]
 EVENT_TYPES: frozenset[str] = frozenset(get_args(EventType))
 

@@ -128,11 +128,16 @@ class ExitCause(str, enum.Enum):
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class ExitInfo:
-    """How a run ended: exit status or signal number, plus a human reason."""
+    """How a run ended: exit status or signal number, plus a human reason.
+
+    ``stopped``: the run ended because a user (or a cascade) stopped it; its status then
+    reads ``stopped`` and ``wait`` reports the process's own exit status.
+    """
 
     returncode: int | None = None
     signal: int | None = None
     reason: str = ""
+    stopped: bool = False
 
     @property
     def code(self) -> int:
@@ -152,10 +157,12 @@ class Restart:
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class GiveUp:
-    """Decision: the mission ends in ``status`` for ``reason``."""
+    """Decision: the mission ends in ``status`` for ``reason``; ``exhausted``: because
+    the restart budget is used up (the last run's own end is then not the reason)."""
 
     status: MissionStatus
     reason: str
+    exhausted: bool = False
 
 
 Decision = Union[Restart, GiveUp]
@@ -205,7 +212,7 @@ def decide_restart(policy: RestartPolicy, cause: ExitCause, restart_times: Seque
     recent = sum(1 for t in restart_times if now - t < policy.window_s)
     if recent >= policy.max_restarts:
         return GiveUp(S.FAILED, f"restart budget exhausted: {recent} restarts within "
-                                f"{policy.window_s:g} s (max {policy.max_restarts})")
+                                f"{policy.window_s:g} s (max {policy.max_restarts})", True)
     return Restart(backoff_delay(policy, k, rand), len(restart_times) + 1)
 
 
@@ -270,8 +277,10 @@ class Mission:
 def exit_status(m: Mission) -> int:
     """Shell exit status that ``wait`` reports for a finished mission.
 
-    exited → its return code (0 when unknown); failed/killed → the code or ``128+signal``
-    (1 when unknown); lost → 255; a mission still live → 124 (like ``timeout(1)``).
+    exited → its return code (0 when unknown); stopped by a user → the process's own
+    status (0 for a clean exit on SIGTERM, ``128+signal`` when a signal ended it);
+    failed/killed → the code or ``128+signal`` (1 when unknown); lost → 255; a mission
+    still live → 124 (like ``timeout(1)``).
     """
     if not m.status.terminal:
         return 124
@@ -281,7 +290,17 @@ def exit_status(m: Mission) -> int:
         return 0 if m.status is S.EXITED else 1
     if m.status is S.EXITED:
         return m.exit.returncode or 0
+    if m.exit.stopped and (m.exit.returncode is not None or m.exit.signal):
+        return m.exit.code
     return m.exit.code or 1
+
+
+def status_text(m: Mission) -> str:
+    """The mission's status as people read it: ``stopped`` for a run a user stopped
+    (recorded as ``killed``), else the status value."""
+    if m.status is S.KILLED and m.exit is not None and m.exit.stopped:
+        return "stopped"
+    return m.status.value
 
 
 _EXIT_FIELDS = tuple(f.name for f in dataclasses.fields(ExitInfo))

@@ -59,7 +59,9 @@ LIVE = frozenset(s.value for s in MissionStatus if s.live)
 
 def _status(m: dict[str, Any]) -> str:
     exit_ = m["exit"]
-    if m["status"] in TERMINAL and exit_:
+    if m["status"] == "killed" and exit_ and exit_.get("stopped"):
+        m = {**m, "status": "stopped"}  # a user's stop, whatever the process did then
+    if m["status"] in TERMINAL | {"stopped"} and exit_:
         if exit_.get("signal"):
             return f"{m['status']} (sig {exit_['signal']})"
         if exit_.get("returncode") is not None:

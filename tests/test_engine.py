@@ -149,7 +149,8 @@ def test_info_of_an_ended_mission_has_its_exit(harness) -> None:
 
     info = harness.run(body)
     assert info["status"] == "failed"
-    assert info["exit"] == {"returncode": 4, "signal": None, "reason": "exit status 4"}
+    assert info["exit"] == {"returncode": 4, "signal": None, "reason": "exit status 4",
+                            "stopped": False}
     assert info["last_line"] == "bye" and info["children"] == []
     assert "rss_bytes" not in info
 

@@ -20,7 +20,9 @@ export interface Mission {
   restarts: number;
   created_at: number;
   started_at: number | null;
-  exit: { reason?: string; returncode?: number | null; signal?: number | null } | null;
+  exit: {
+    reason?: string; returncode?: number | null; signal?: number | null; stopped?: boolean;
+  } | null;
   agent?: string | null;
   last_line?: string | null;
   cpu_percent?: number;

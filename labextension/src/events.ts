@@ -18,7 +18,8 @@ export const EVENT_TYPES = [
   'party-closed', 'member-joined', 'member-approved', 'member-left', 'member-kicked', 'member-presence',
   'invite-created', 'invite-revoked', 'prompt-queued', 'prompt-status',
   'objective-created', 'objective-status', 'scope-ready', 'plan-ready', 'task-status',
-  'agent-spawned', 'change-status', 'verification', 'run-complete', 'run-error'
+  'agent-spawned', 'change-status', 'verification', 'run-complete', 'run-error',
+  'mission-orphan', 'objectives-reconciled'
 ] as const;
 
 export type EventType = (typeof EVENT_TYPES)[number];
@@ -119,7 +120,11 @@ export const DATA_FIELDS: Record<EventType, Fields> = {
   'change-status': { change: S, task: S_, state: S, previous: S_, reason: S_, merge_commit: S_ },
   verification: { change: S, command: 'any', ok: B, exit_code: N_, output_tail: S },
   'run-complete': { objective: S, tasks: 'any', changes: 'any', merged: 'any', usage: 'any' },
-  'run-error': { objective: S, error: S }
+  'run-error': { objective: S, error: S },
+  'mission-orphan': { reason: S },
+  'objectives-reconciled': {
+    orphans: A, tasks: A, changes: A, resumed: A, asked: A, duration_ms: N
+  }
 };
 
 /** Raised for a value that does not match the wire schema. */

@@ -17,7 +17,9 @@ piece), then the tool calls (ids ``call_T_K`` unless given), ``Usage`` and ``Tur
 ``expect`` is a substring the last user or tool message must contain; ``error`` makes
 the turn raise ``ProviderError(kind)`` instead. ``delay_s`` (seconds, ≥ 0; default 0)
 makes the turn wait that long (``asyncio.sleep``) before it streams or raises — a
-provider's latency, e.g. for benchmarks. A played-out script or a failed
+provider's latency, e.g. for benchmarks. ``reached`` (a file path) is created when the
+turn starts playing, before its delay: a test learns the model got there (e.g. to kill
+the engine at that step) without polling the engine. A played-out script or a failed
 expectation raises ``ScriptError``.
 """
 
@@ -66,6 +68,7 @@ class ScriptTurn:
     expect: str | None = None
     error: ProviderError | None = None
     delay_s: float = 0.0
+    reached: str | None = None
 
 
 class ScriptedModel:
@@ -122,6 +125,8 @@ class ScriptedModel:
             ProviderError: the turn is an ``error`` turn.
         """
         turn = self._next_turn(messages, tools)
+        if turn.reached:
+            Path(turn.reached).touch()
         if turn.delay_s:
             await asyncio.sleep(turn.delay_s)
         if turn.error is not None:
@@ -193,7 +198,8 @@ def _parse_yaml(text: str, path: Path) -> Any:
         raise ScriptError(f"model script {path} is not valid YAML: {exc}") from exc
 
 
-_TURN_KEYS = {"text", "tool_calls", "usage", "stop_reason", "expect", "error", "delay_s"}
+_TURN_KEYS = {"text", "tool_calls", "usage", "stop_reason", "expect", "error", "delay_s",
+              "reached"}
 
 
 def parse_turn(data: Any, number: int) -> ScriptTurn:
@@ -213,7 +219,14 @@ def parse_turn(data: Any, number: int) -> ScriptTurn:
                       usage=_usage(data.get("usage") or {}, number),
                       stop_reason=data.get("stop_reason"), expect=data.get("expect"),
                       error=_error(data["error"], number) if "error" in data else None,
-                      delay_s=_delay(data.get("delay_s", 0.0), number))
+                      delay_s=_delay(data.get("delay_s", 0.0), number),
+                      reached=_reached(data.get("reached"), number))
+
+
+def _reached(value: Any, number: int) -> str | None:
+    if value is not None and not (isinstance(value, str) and value):
+        raise ScriptError(f"scripted turn {number}: reached must be a file path")
+    return value
 
 
 def _text(value: Any, number: int) -> tuple[str, ...]:

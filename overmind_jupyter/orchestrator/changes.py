@@ -21,6 +21,7 @@ from ..store.records import EventSpec, Record, Records, only
 from ..workspace import diff
 from ..workspace.git import rev_parse
 from ..workspace.merge import MergeOutcome, MergeQueue, MergeRequest
+from . import resolutions
 from .questions import Question, Questions
 
 KIND = "change"
@@ -43,7 +44,7 @@ class Changes:
                  on_settled: Released | None = None) -> None:
         self.repo, self.records, self.questions, self.queue = repo, records, questions, queue
         self.on_settled = on_settled
-        questions.handle("conflict", self._answered)
+        questions.handle("conflict", self._answered, self._check_answer)
         questions.handle("verification", self._answered)
 
     async def create(self, cid: str, *, objective: str | None, task: str, title: str,
@@ -149,19 +150,41 @@ class Changes:
         rec = self.set_state(rec, "conflicted", outcome.message, conflicts=conflicts,
                              outcome=outcome.state)
         kind = "verification" if outcome.state == "verification-failed" else "conflict"
+        human = outcome.state == "conflicted"  # the human tier: resolutions are answers
+        how = f"; {resolutions.how_to_answer(rec.data.get('workspace'))}" if human else ""
         self.questions.post(kind, f"Change {rec.data['title']!r} did not land: "
-                            f"{outcome.message}", objective=rec.parent,
-                            options=("retry", "close"),
+                            f"{outcome.message}{how}", objective=rec.parent,
+                            options=("retry", "close", "done") if human else ("retry", "close"),
                             data={"change": rec.id, "outcome": outcome.state,
                                   "conflicts": conflicts, "verification": verification})
 
+    def _check_answer(self, question: Question, answer: str) -> None:
+        """Accept resolutions (``resolutions.parse``) for a conflict left to a human.
+
+        Raises:
+            UsageError: not a resolution of every conflicted file that passes the checks.
+        """
+        if answer in ("retry", "close"):
+            return
+        if question.data.get("outcome") != "conflicted":
+            raise UsageError(f"answer one of: {', '.join(question.options)}")
+        self._resolutions(question, answer)
+
+    def _resolutions(self, question: Question, answer: str) -> dict[str, str]:
+        rec = self.records.get(KIND, question.data["change"])
+        paths = [c["path"] for c in question.data.get("conflicts") or []]
+        return resolutions.parse(answer, paths, rec.data.get("workspace"))
+
     async def _answered(self, question: Question, answer: str) -> None:
-        """``retry`` merges again (after the host fixed the target); ``close`` closes."""
+        """``retry`` merges again (after the host fixed the target); ``close`` closes;
+        resolutions (``done`` included) merge with them (tier 3)."""
         cid = question.data["change"]
         if answer == "close":
             await self.close(cid, "closed after the merge question")
-        else:
+        elif answer == "retry":
             await self.merge(cid)
+        else:
+            await self.merge(cid, self._resolutions(question, answer))
 
     async def _settled(self, rec: Record) -> None:
         if self.on_settled is not None:

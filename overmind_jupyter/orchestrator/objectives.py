@@ -246,10 +246,10 @@ class Orchestrator:
                                         objective=node.objective))
 
     # -- the pipeline -----------------------------------------------------------------
-    async def _run(self, oid: str) -> None:
+    async def _run(self, oid: str, body: Callable[[], Awaitable[None]] | None = None) -> None:
         try:
-            while not await self._attempt(oid):
-                pass
+            while not await self._attempt(oid, body):
+                body = None  # a retry after a planning question runs the whole pipeline
         except asyncio.CancelledError:
             return
         except (BudgetStop, ReviewStop) as exc:
@@ -259,12 +259,14 @@ class Orchestrator:
             self._fail(oid, str(exc) if isinstance(exc, OvermindError)
                        else f"{type(exc).__name__}: {exc}")
 
-    async def _attempt(self, oid: str) -> bool:
-        """Run the pipeline once; True when it ended. A role that got no valid answer from
-        its model (``PlanningError``) pauses the objective with a ``planning`` question:
-        ``retry`` runs the pipeline again (False), ``stop`` ends it failed (True)."""
+    async def _attempt(self, oid: str, body: Callable[[], Awaitable[None]] | None = None
+                       ) -> bool:
+        """Run ``body`` (default: the pipeline) once; True when it ended. A role that got no
+        valid answer from its model (``PlanningError``) pauses the objective with a
+        ``planning`` question: ``retry`` runs the pipeline again (False), ``stop`` ends it
+        failed (True)."""
         try:
-            await self._pipeline(oid)
+            await (body() if body is not None else self._pipeline(oid))
             return True
         except PlanningError as exc:
             self.records.store.append_event("run-error", {
@@ -285,18 +287,21 @@ class Orchestrator:
         self.records.store.append_event("run-error", {"objective": oid, "error": error},
                                         objective=oid)
 
-    async def _pipeline(self, oid: str) -> None:
-        self.set_state(oid, "planning", "scoping")
-        found = await self._model_call(oid, "scope", lambda m, o: scope.extract(
-            m, self.repo, o.data["text"], o.data["story"]))
-        self.records.update(KIND, oid, scope=list(found.files), complexity=found.complexity,
-                            event=EventSpec("scope-ready", {
-                                "files": list(found.files), "complexity": found.complexity,
-                                "rationale": found.rationale}, objective=oid))
-        feedback, round_ = None, 0
-        while True:
-            round_ += 1
+    async def _pipeline(self, oid: str, resume_round: int | None = None) -> None:
+        """scope → (plan → run → evaluate)* → merge; with ``resume_round``, start at the
+        evaluation of that round's recorded task results (after an engine restart)."""
+        if resume_round is None:  # a retry after a restart plans a round of its own
+            round_ = (self.records.get(KIND, oid).data.get("round") or 0) + 1
+            self.set_state(oid, "planning", "scoping")
+            found = await self._scope(oid)
+            feedback = None
             results = await self._round(oid, found, round_, feedback)
+        else:
+            found = _saved_scope(self.records.get(KIND, oid))
+            round_ = resume_round
+            self.set_state(oid, "evaluating", "resumed after an engine restart")
+            results = [_task_result(t) for t in self._round_tasks(oid, round_)]
+        while True:
             verdict = await self._model_call(
                 oid, "evaluator", lambda m, o, r=results, n=round_: evaluator.evaluate(
                     m, o.data["text"], r, n, self.settings.max_rounds))
@@ -307,7 +312,43 @@ class Orchestrator:
                 break  # the host accepts the result as it is
             feedback = verdict.feedback
             self.set_state(oid, "planning", f"re-plan: {feedback[:200]}")
+            round_ += 1
+            results = await self._round(oid, found, round_, feedback)
         await self._merge_all(oid)
+
+    async def _scope(self, oid: str) -> scope.Scope:
+        found = await self._model_call(oid, "scope", lambda m, o: scope.extract(
+            m, self.repo, o.data["text"], o.data["story"]))
+        self.records.update(KIND, oid, scope=list(found.files), complexity=found.complexity,
+                            event=EventSpec("scope-ready", {
+                                "files": list(found.files), "complexity": found.complexity,
+                                "rationale": found.rationale}, objective=oid))
+        return found
+
+    def _round_tasks(self, oid: str, round_: int) -> list[Record]:
+        return [t for t in self.records.list("task", parent=oid)
+                if t.data.get("round") == round_]
+
+    # -- after an engine restart -----------------------------------------------------
+    def resume(self, oid: str, resume_round: int | None = None) -> None:
+        """Run objective ``oid``'s pipeline again (it is ``paused``): from the start, or
+        from the evaluation of round ``resume_round``."""
+        self.runs[oid] = asyncio.get_running_loop().create_task(
+            self._run(oid, lambda: self._pipeline(oid, resume_round)), name=f"objective-{oid}")
+
+    def resume_merge(self, oid: str) -> None:
+        """Land objective ``oid``'s changes again (it was ``merging`` when the engine
+        died; the merge queue finds what landed already) and complete it."""
+        self.runs[oid] = asyncio.get_running_loop().create_task(
+            self._run(oid, lambda: self._merge_all(oid)), name=f"objective-{oid}")
+
+    def resumable_round(self, oid: str) -> int | None:
+        """The round whose every task has ended, at least one ``done`` (its evaluation is
+        the last durable step), or None (the objective must be planned again)."""
+        round_ = self.records.get(KIND, oid).data.get("round") or 0
+        tasks = self._round_tasks(oid, round_) if round_ else []
+        ended = all(t.state in lifecycles.TASK_TERMINAL for t in tasks)
+        return round_ if tasks and ended and any(t.state == "done" for t in tasks) else None
 
     async def _review(self, oid: str, round_: int, feedback: str) -> bool:
         """The evaluator wants what re-planning cannot give, or the rounds are used up:
@@ -363,10 +404,7 @@ class Orchestrator:
         return nodes
 
     def _result(self, node: TaskNode) -> evaluator.TaskResult:
-        rec = self.records.get("task", node.id)
-        return evaluator.TaskResult(node.name, rec.state, rec.data.get("summary") or
-                                    rec.data.get("error") or "",
-                                    tuple(rec.data.get("files_changed") or ()))
+        return _task_result(self.records.get("task", node.id))
 
     async def _model_call(self, oid: str, role: str, call: Callable[..., Any]) -> Any:
         """Check the budget, run one in-engine model role, charge what it spent."""
@@ -381,19 +419,67 @@ class Orchestrator:
         if not rec.data.get("auto_merge") or not opened:
             self._complete(oid, merged=0)
             return
-        self.set_state(oid, "merging", f"{len(opened)} changes")
+        if rec.state != "merging":  # merging already: resumed after an engine restart
+            self.set_state(oid, "merging", f"{len(opened)} changes")
         outcomes = await self.changes.merge_many([c.id for c in opened])
         self._complete(oid, sum(o.state == "merged" for o in outcomes))
 
     def _complete(self, oid: str, merged: int) -> None:
+        """End objective ``oid`` truthfully: ``failed`` when every task of its last round
+        failed; else ``done`` with a summary that names what did not land
+        (``done, 1 not merged``, ``done, 1 of 2 tasks failed``) — see ``Delivered``."""
         rec = self.records.get(KIND, oid)
         tasks = self.records.list("task", parent=oid)
+        last = [t for t in tasks if t.data.get("round") == rec.data.get("round")] or tasks
         changes = self.changes.list(oid)
-        self.set_state(oid, "done", f"{merged} of {len(changes)} changes merged")
+        out = Delivered.of(last, changes)
+        if last and out.failed_tasks == len(last):
+            errors = [t.data.get("error") or t.state for t in last]
+            self._fail(oid, f"all {len(last)} tasks failed: {errors[0]}"[:2000])
+            return
+        self.set_state(oid, "done", f"{out.outcome} ({merged} of {len(changes)} "
+                       "changes merged)", **dataclasses.asdict(out))
         self.records.store.append_event("run-complete", {
             "objective": oid, "tasks": {t.data["name"]: t.state for t in tasks},
-            "changes": {c.id: c.state for c in self.changes.list(oid)}, "merged": merged,
-            "usage": rec.data.get("spent")}, objective=oid)
+            "changes": {c.id: c.state for c in changes}, "merged": merged,
+            **dataclasses.asdict(out), "usage": rec.data.get("spent")}, objective=oid)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Delivered:
+    """What an ended objective delivered (stored on it, sent in ``run-complete``).
+
+    ``outcome``: ``"done"``, or ``"done, N not merged"`` / ``"done, F of T tasks
+    failed"`` (both joined by "; "); ``not_merged``: changes open, approved, conflicted
+    or closed; ``failed_tasks``: tasks of the last round failed or cancelled.
+    """
+
+    outcome: str
+    not_merged: int
+    failed_tasks: int
+
+    @classmethod
+    def of(cls, tasks: list[Record], changes: list[Record]) -> Delivered:
+        """Count ``tasks`` (the last round's) and ``changes`` (all of the objective)."""
+        failed = sum(t.state in ("failed", "cancelled") for t in tasks)
+        not_merged = sum(c.state != "merged" for c in changes)
+        parts = [f"{not_merged} not merged"] * bool(not_merged) + \
+            [f"{failed} of {len(tasks)} tasks failed"] * bool(failed)
+        return cls(", ".join(["done", "; ".join(parts)]) if parts else "done", not_merged,
+                   failed)
+
+
+def _saved_scope(rec: Record) -> scope.Scope:
+    """The scope an objective recorded (``scope-ready``), for re-planning rounds."""
+    files = tuple(rec.data.get("scope") or ())
+    return scope.Scope(files=files, complexity=rec.data.get("complexity") or "medium",
+                       rationale="recorded before an engine restart")
+
+
+def _task_result(rec: Record) -> evaluator.TaskResult:
+    return evaluator.TaskResult(rec.data["name"], rec.state, rec.data.get("summary") or
+                                rec.data.get("error") or "",
+                                tuple(rec.data.get("files_changed") or ()))
 
 
 async def _base(repo: Path) -> tuple[str, str]:

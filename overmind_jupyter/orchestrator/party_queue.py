@@ -162,6 +162,12 @@ class PromptQueue:
                                        event=_event("prompt-status", rec.id, state,
                                                     {**rec.data, **changes}, rec.parent))
 
+    def rehook(self: Party, rec: Record) -> None:
+        """Start ``on_prompt_approved`` again for approved prompt ``rec`` (its hook died
+        with an earlier engine before the prompt joined an objective)."""
+        if rec.state == "approved" and self.on_prompt_approved is not None:
+            self._start_hook(rec)
+
     def cancel_hooks(self: Party) -> None:
         """Cancel the ``on_prompt_approved`` tasks still running (engine shutdown)."""
         for task in list(self._tasks):
@@ -172,10 +178,14 @@ class PromptQueue:
                                       event=_event("prompt-status", rec.id, state, rec.data,
                                                    rec.parent))
         if state == "approved" and self.on_prompt_approved is not None:
-            task = asyncio.ensure_future(self.on_prompt_approved(rec))
-            self._tasks.add(task)
-            task.add_done_callback(_hook_done(self._tasks))
+            self._start_hook(rec)
         return rec
+
+    def _start_hook(self: Party, rec: Record) -> None:
+        assert self.on_prompt_approved is not None
+        task = asyncio.ensure_future(self.on_prompt_approved(rec))
+        self._tasks.add(task)
+        task.add_done_callback(_hook_done(self._tasks))
 
     def _move_prompt(self: Party, rec: Record, position: int) -> Record:
         if rec.state != "queued":

@@ -30,6 +30,7 @@ from ..store.records import EventSpec, Record, Records
 log = logging.getLogger("overmind.questions")
 KIND = "question"
 Handler = Callable[["Question", str], Awaitable[None]]
+Validator = Callable[["Question", str], None]  # raises UsageError for an answer refused
 
 
 @dataclasses.dataclass(slots=True)
@@ -66,6 +67,7 @@ class Questions:
         self.records = Records(store)
         self._waiters: dict[str, asyncio.Future[str]] = {}
         self.handlers: dict[str, Handler] = {}
+        self.validators: dict[str, Validator] = {}
 
     def start(self) -> int:
         """Cancel questions whose waiter died with the previous engine; return how many."""
@@ -74,9 +76,13 @@ class Questions:
             self._cancel(rec.id, "the engine restarted; the asker is gone")
         return len(stale)
 
-    def handle(self, kind: str, handler: Handler) -> None:
-        """Dispatch answers to questions of ``kind`` posted with ``post`` to ``handler``."""
+    def handle(self, kind: str, handler: Handler, validate: Validator | None = None) -> None:
+        """Dispatch answers to questions of ``kind`` posted with ``post`` to ``handler``.
+        ``validate(question, answer)`` accepts answers beyond the offered options (it
+        raises ``UsageError`` for one it refuses)."""
         self.handlers[kind] = handler
+        if validate is not None:
+            self.validators[kind] = validate
 
     async def ask(self, kind: str, text: str, *, mission: str | None = None,
                   objective: str | None = None, options: tuple[str, ...] = (),
@@ -120,7 +126,10 @@ class Questions:
             UsageError: the answer is not one of the offered options.
         """
         q = self._open(ref)
-        if q.options and text not in q.options:
+        validate = None if q.data.get("waits") else self.validators.get(q.kind)
+        if validate is not None:
+            validate(q, text)  # before anything is recorded: a refused answer loses nothing
+        elif q.options and text not in q.options:
             raise UsageError(f"answer one of: {', '.join(q.options)}")
         rec = self.records.transition(KIND, q.id, "answered", lifecycles.QUESTION, answer=text,
                                       answered_by=by, event=self._event(

@@ -14,13 +14,18 @@ import asyncio
 import contextlib
 import secrets
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
+from .. import lifecycles
 from ..errors import OvermindError
 from ..model import Mission, MissionKind, MissionSpec, MissionStatus
 from ..store import Store
 from ..store.records import EventSpec, Record, Records
+from ..workspace import trees
 from ..workspace.commit import commit_all
+from ..workspace.git import git_status
+from ..workspace.worktrees import Workspace
 from .changes import Changes
 from .roles import RoleModels
 from .scheduler import TaskNode
@@ -141,9 +146,7 @@ class TaskRunner:
         summary = _summary(events)
         files = await self._commit(task, objective, ws, summary) if ok else []
         self.records.update("task", task.id, summary=summary, files_changed=files,
-                            error=None if ok else (finished.get("error")
-                                                   or f"agent ended {_status(mission)}, "
-                                                   f"stop reason {finished.get('stop_reason')}"))
+                            error=None if ok else _failure(finished, mission))
         if ok and files and ws.branch:
             await self._record_change(task, objective, ws)
         else:
@@ -186,11 +189,103 @@ class TaskRunner:
         return found
 
     async def release_for(self, change: Record) -> None:
-        """A change was merged or closed: its worktree goes (branch kept if closed)."""
+        """A change was merged or closed: its worktree goes (branch kept if closed).
+        A change recorded by an earlier engine is found by its recorded workspace."""
         ws = self.workspaces.pop(change.id, None)
+        if ws is None and change.data.get("task") and change.data.get("workspace") and \
+                change.data.get("branch"):
+            ws = Workspace(Path(change.data["workspace"]), change.data["branch"],
+                           change.data.get("base_commit", ""), ())
         if ws is not None:
             await self.pool.release(ws, delete_branch=change.state == "merged", force=True)
 
+    async def recover(self, task: Record) -> str:
+        """End ``task``, which an earlier engine was running when it died; return what
+        happened, one line for humans.
+
+        Its agent mission is stopped (the engine re-adopted it without its ACP pipe).
+        Work Overmind had committed on the task's branch is kept: the task is ``done``
+        and its change is recorded when it was not yet. Otherwise the task is ``failed``
+        (``cancelled`` when it had not started); a worktree with uncommitted edits is
+        kept for the host (named in the line), a clean one goes with its branch.
+        """
+        mission = task.data.get("mission")
+        if mission and self.stop_mission is not None:
+            with contextlib.suppress(OvermindError):
+                await self.stop_mission(mission)
+        if task.state == "pending":
+            self._end(task, "cancelled", "the engine stopped before the task ran")
+            return f"task {task.data['name']}: cancelled (never ran)"
+        if await self._committed(task):
+            return await self._recover_change(task)
+        return await self._recover_failed(task)
+
+    async def _committed(self, task: Record) -> bool:
+        branch, base = task.data.get("branch"), task.data.get("base_commit")
+        if not branch or not base:
+            return False
+        code, out, _ = await git_status("rev-list", "--count", f"{base}..{branch}",
+                                        cwd=self.changes.repo)
+        return code == 0 and int(out.strip() or 0) > 0
+
+    async def _recover_change(self, task: Record) -> str:
+        objective = self.records.get("objective", task.parent)
+        if not task.data.get("change"):
+            ws = Workspace(Path(task.data["workspace"]), task.data["branch"],
+                           task.data["base_commit"], ())
+            await self._record_change(task, objective, ws)
+            self.workspaces.clear()  # found by its record when settled (see release_for)
+        self._end(task, "done", "its committed work survived an engine restart")
+        change = self.records.get("task", task.id).data.get("change")
+        return f"task {task.data['name']}: done, its committed work is change {change}"
+
+    async def _recover_failed(self, task: Record) -> str:
+        why = "interrupted: the engine stopped while the task ran"
+        ws = None if not task.data.get("workspace") else Workspace(
+            Path(task.data["workspace"]), task.data.get("branch"),
+            task.data.get("base_commit", ""), (), shared=task.data.get("branch") is None)
+        dirty = ws is not None and not ws.shared and ws.path.is_dir() and \
+            bool(await trees.dirty_files(ws.path, await self.pool.copied(ws)))
+        if dirty:
+            why += f"; its uncommitted edits are kept in {ws.path}"
+        self._end(task, "failed", why, error=why)
+        if ws is not None and not dirty:
+            await self.pool.release(ws, delete_branch=True, force=True)
+        return f"task {task.data['name']}: {why}"
+
+    async def discard(self, task: Record) -> None:
+        """``task``'s objective was cancelled: a task not ended is ``cancelled`` (its agent
+        stopped) and a worktree it left (e.g. uncommitted edits kept after a restart) is
+        released with its branch, unless a change holds them."""
+        if task.state not in lifecycles.TASK_TERMINAL:
+            mission = task.data.get("mission")
+            if mission and self.stop_mission is not None:
+                with contextlib.suppress(OvermindError):
+                    await self.stop_mission(mission)
+            self._end(task, "cancelled", "its objective was cancelled")
+        path = task.data.get("workspace")
+        if path and task.data.get("branch") and not task.data.get("change") and \
+                Path(path).is_dir():
+            await self.pool.release(Workspace(Path(path), task.data["branch"],
+                                              task.data.get("base_commit", ""), ()),
+                                    delete_branch=True, force=True)
+
+    def _end(self, task: Record, state: str, reason: str, **changes: Any) -> None:
+        self.records.transition("task", task.id, state, lifecycles.TASK, reason=reason,
+                                **changes, event=EventSpec("task-status", {
+                                    "task": task.id, "name": task.data["name"],
+                                    "state": state, "previous": task.state,
+                                    "reason": reason}, objective=task.parent))
+
+
+
+def _failure(finished: dict[str, Any], mission: Mission | None) -> str:
+    """Why a task failed: the agent's error, or how it ended and its guard's reason."""
+    if finished.get("error"):
+        return str(finished["error"])
+    guard = finished.get("guard")
+    return (f"agent ended {_status(mission)}, stop reason {finished.get('stop_reason')}"
+            + (f": {guard}" if guard else ""))
 
 
 def _status(mission: Mission | None) -> str:

@@ -126,6 +126,9 @@ class Supervisor:
                 decision = decide_restart(m.restart, rt.cause or cause, restart_times,
                                           self.clock.monotonic(), k, self.rand())
                 if isinstance(decision, GiveUp):
+                    if decision.exhausted:  # the budget, not the last run, ended it
+                        info = dataclasses.replace(
+                            info, reason=f"{decision.reason}; last run: {info.reason}")
                     for ending in self.on_ending:
                         await ending(m, decision.status, info)
                     self._finish(rt, decision.status, info, decision.reason, cause)
@@ -269,6 +272,9 @@ class Supervisor:
     def _finish(self, rt: Runtime, status: MissionStatus, info: ExitInfo, reason: str,
                 cause: ExitCause) -> None:
         text = info.reason if status is not S.KILLED else "stopped by user"
+        if status is S.KILLED:  # what the process did when stopped, e.g. exit status 0
+            info = dataclasses.replace(info, stopped=True, reason=(
+                f"stopped by user; {info.reason}" if info.reason else "stopped by user"))
         try:
             m = self.store.transition(rt.mission_id, status, reason=f"{text} ({reason})",
                                       exit=info)

@@ -15,6 +15,7 @@ import re
 import secrets
 import shlex
 import shutil
+import signal
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,9 +64,8 @@ class Scratch:
         Raises:
             GitError: git refused (disk full, broken repository …).
         """
+        await remove_orphans(top)
         scratch = _state_dir(top) / "scratch"
-        scratch.mkdir(exist_ok=True)
-        await _remove_orphans(top, scratch)
         path = scratch / f"merge-{os.getpid()}-{secrets.token_hex(4)}"
         await git("worktree", "add", "--detach", "--quiet", str(path), commit, cwd=top)
         return cls(top, path, await identity(top))
@@ -166,11 +166,47 @@ async def contains(top: Path, tip: str, commit: str) -> bool:
     return code == 0
 
 
-async def _remove_orphans(top: Path, scratch: Path) -> None:
-    for path in scratch.iterdir():
+async def remove_orphans(top: Path) -> list[str]:
+    """Remove the scratch worktrees left by a process that died mid-merge (kill -9):
+    ``merge-<pid>-*`` whose pid is gone. The processes still working in one (a
+    verification command outliving its engine) are SIGKILLed first, by process group.
+
+    Returns what was done, one line each (``"stopped pid 123 (pytest) in …"``,
+    ``"removed …/merge-77-ab12"``).
+    """
+    scratch = _state_dir(top) / "scratch"
+    scratch.mkdir(exist_ok=True)
+    done: list[str] = []
+    for path in sorted(scratch.iterdir()):
         match = re.fullmatch(r"merge-(\d+)-[0-9a-f]+", path.name)
         if match and not psutil.pid_exists(int(match[1])):
+            done.extend(_stop_inside(path))
             await Scratch(top, path, {}).remove()
+            done.append(f"removed {path}")
+    return done
+
+
+def _stop_inside(path: Path) -> list[str]:
+    """SIGKILL the process groups of processes working in ``path`` (by their current
+    directory or the ``OVERMIND_VERIFY_DIR`` a verification command carries)."""
+    found: list[str] = []
+    for proc in psutil.process_iter(["pid", "name"]):
+        try:
+            verifying = _within(proc.environ().get("OVERMIND_VERIFY_DIR"), path)
+            if proc.pid == os.getpid() or not (verifying or _within(proc.cwd(), path)):
+                continue
+            if verifying:  # its own session: stragglers it started go with it
+                os.killpg(os.getpgid(proc.pid), signal.SIGKILL)
+            else:
+                proc.kill()
+            found.append(f"stopped pid {proc.pid} ({proc.info['name']}) in {path}")
+        except (psutil.Error, OSError):
+            continue
+    return found
+
+
+def _within(place: str | None, path: Path) -> bool:
+    return bool(place) and Path(place).is_relative_to(path)
 
 
 def _state_dir(top: Path) -> Path:
@@ -243,7 +279,9 @@ async def advance(top: Path, target: str, old: str, new: str,
 
     Where ``target`` is checked out, ``git merge --ff-only`` in that worktree moves branch,
     index and files together, and git refuses (→ ``Blocked``) rather than overwrite
-    uncommitted edits; elsewhere ``git update-ref`` swaps ``old`` for ``new`` atomically.
+    uncommitted edits; a path the merge adds that the checkout has untracked or ignored
+    (``.env``) blocks it too, before git runs (git would replace an ignored file);
+    elsewhere ``git update-ref`` swaps ``old`` for ``new`` atomically.
     ``env`` is the git identity for the reflog (see ``identity``).
     """
     ref = f"refs/heads/{target}"
@@ -254,11 +292,31 @@ async def advance(top: Path, target: str, old: str, new: str,
         return None if code == 0 else Blocked(_MOVED.format(target), retry=True)
     if await rev_parse(ref, top) != old:
         return Blocked(_MOVED.format(target), retry=True)
+    untracked = await _would_replace(worktree, old, new)
+    if untracked:
+        return Blocked(_replacing(target, worktree, untracked))
     code, _, err = await git_status("merge", "--ff-only", "--quiet", new, cwd=worktree,
                                     env=env)
     if code == 0:
         return None
     return Blocked(_refusal(target, worktree, err))
+
+
+async def _would_replace(worktree: Path, old: str, new: str) -> list[str]:
+    """Paths ``old..new`` adds that exist in ``worktree`` untracked or git-ignored (a
+    host's ``.env``): ``git merge --ff-only`` refuses to overwrite untracked files but
+    replaces ignored ones without a word, so both are checked here first."""
+    out = await git("diff", "--no-renames", "--name-only", "--diff-filter=A", "-z", old, new,
+                    cwd=worktree)
+    added = [p for p in out.split("\0") if p]
+    return [p for p in added if os.path.lexists(worktree / p)]
+
+
+def _replacing(target: str, worktree: Path, paths: list[str]) -> str:
+    shown = ", ".join(paths[:10]) + (f" and {len(paths) - 10} more" if len(paths) > 10 else "")
+    return (f"the change adds {shown}, which {target}'s checkout in {worktree} has as "
+            "untracked or git-ignored files that the merge would replace; "
+            f"{target} is untouched: move them away (or close the change), then merge again")
 
 
 def _refusal(target: str, worktree: Path, stderr: str) -> str:

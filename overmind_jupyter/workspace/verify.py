@@ -106,7 +106,8 @@ async def run_verification(command: list[str], cwd: Path, timeout_s: float,
     if not command:
         raise UsageError("the verification command is empty: give a program and arguments")
     started = time.monotonic()
-    argv, env = list(command), scrubbed_env(os.environ)
+    argv, env = list(command), {**scrubbed_env(os.environ),
+                                "OVERMIND_VERIFY_DIR": str(cwd)}  # found after a crash
     if sandbox is not None:
         try:
             argv, env = await asyncio.to_thread(sandbox.confine, argv, Path(cwd),

@@ -186,6 +186,11 @@ class WorktreePool:
         path = self._owned(ws)
         if path is None or not os.path.lexists(path):
             self.ports.release(ws.ports)
+            # the worktree went already (e.g. reconciled after a restart): the branch too
+            problem = await self._delete_branch(None, ws.branch) if (
+                path is not None and delete_branch) else None
+            if problem:  # e.g. gone already: releasing twice is harmless
+                log.info("%s", problem)
             return
         if not force:
             dirty = await trees.dirty_files(path, trees.read_copied(path, self._common_dir))
@@ -377,6 +382,8 @@ class WorktreePool:
             return False
         if await trees.dirty_files(path, trees.read_copied(path, self._common_dir)):
             return False
+        # detached first: its branch must stay deletable while the trash still holds it
+        await git("update-ref", "--no-deref", "HEAD", await rev_parse("HEAD", path), cwd=path)
         await self._trash.put(path)
         return True
 

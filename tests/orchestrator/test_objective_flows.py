@@ -85,7 +85,7 @@ async def test_conflicting_objectives_referee_rejected_then_host_closes(tmp_path
         assert report["path"] == "calc.py" and "marker" in report["rejected_reason"]
         assert "<<<<<<<" in report["merged_with_markers"]
         assert question["data"]["change"] == change["id"] and question["options"] == [
-            "retry", "close"]
+            "retry", "close", "done"]
         await engine.answer(question["id"], "close")
         closed = await engine.change(change["id"])
     finally:

@@ -203,7 +203,8 @@ def test_transition_updates_fields_and_writes_its_event(store: Store, published,
     assert last["seq"] == event["seq"] + 1
     assert last["data"] == {"status": "failed", "previous": "running",
                             "reason": "killed by kernel",
-                            "exit": {"returncode": None, "signal": 9, "reason": "oom"}}
+                            "exit": {"returncode": None, "signal": 9, "reason": "oom",
+                                     "stopped": False}}
     assert store.read_events()[-1] == last
 
 

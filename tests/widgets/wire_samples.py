@@ -71,6 +71,10 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "run-complete": {"objective": "o1", "tasks": 1, "changes": 1, "merged": 1,
                      "usage": {"cost_usd": 0.01}},
     "run-error": {"objective": "o1", "error": "planner failed"},
+    "mission-orphan": {"reason": "agent re-adopted without its ACP pipe; stopped"},
+    "objectives-reconciled": {"orphans": ["removed .overmind/scratch/merge-7-ab"],
+                              "tasks": ["task log: interrupted"], "changes": [],
+                              "resumed": ["o1"], "asked": [], "duration_ms": 12.5},
 }
 
 

@@ -201,6 +201,22 @@ def test_host_edits_to_a_merged_file_block_the_merge_and_nothing_is_lost(repo: P
     assert scratch_left(repo) == []
 
 
+@pytest.mark.parametrize("ignored", [True, False], ids=["ignored", "untracked"])
+def test_a_change_adding_a_host_only_file_is_blocked_and_the_file_kept(
+        repo: Path, ignored: bool) -> None:
+    if ignored:
+        commit_files(repo, "main", {".gitignore": ".env\n"})
+    commit_files(repo, "feat", {".env": "SECRET=from-the-agent\n", "a.py": edit(3, "v3 = 1")})
+    old = rev(repo, "main")
+    (repo / ".env").write_text("SECRET=host-only\n")
+    outcome = merge(repo)
+    assert (outcome.state, outcome.merge_commit) == ("blocked", None)
+    assert ".env" in outcome.message and "untracked or git-ignored" in outcome.message
+    assert (repo / ".env").read_text() == "SECRET=host-only\n"
+    assert rev(repo, "main") == old and (repo / "a.py").read_text() == BASE
+    assert scratch_left(repo) == []
+
+
 def moving_referee(repo: Path, resolve: Callable[[ConflictedFile], str], calls: list[int]):
     """A referee proposing ``resolve(file)`` (confidence 0.9) that first lands ``late.py``
     on main, as if someone else merged meanwhile; ``calls`` gets a 1 per call."""

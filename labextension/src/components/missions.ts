@@ -61,12 +61,15 @@ export function treeOrder(rows: MissionRow[]): [MissionRow, number][] {
 function statusText(m: Mission): string {
   const exit = m.exit;
   if (TERMINAL.has(m.status) && exit) {
+    // a user's stop reads "stopped", whatever the process did then (render.py does too)
+    const status = m.status === 'killed' && exit.stopped ? 'stopped' : m.status;
     if (exit.signal) {
-      return `${m.status} (sig ${exit.signal})`;
+      return `${status} (sig ${exit.signal})`;
     }
     if (exit.returncode !== null && exit.returncode !== undefined) {
-      return `${m.status} (${exit.returncode})`;
+      return `${status} (${exit.returncode})`;
     }
+    return status;
   }
   return m.liveness && !TERMINAL.has(m.status) ? `${m.status} · ${m.liveness}` : m.status;
 }
