@@ -1,7 +1,8 @@
 """The evaluator: after a round's tasks end, is the objective done, or is a re-plan due?
 
-The model reads the objective and each task's end state, summary and changed files, and
-answers ``done`` (the objective is met), or not done with ``follow_up`` (another planning
+The model reads the objective and each task's end state, summary, changed files and the
+start of its change's diff (a small model cannot judge "added a test" from a summary that
+only says so), and answers ``done`` (the objective is met), or not done with ``follow_up`` (another planning
 round with its ``feedback`` should finish it) or without (re-planning will not help: a
 human must look). Rounds are bounded: at ``round >= max_rounds`` a verdict never asks for a
 re-plan; the feedback then says the limit was reached, and the caller pauses or fails the
@@ -20,9 +21,11 @@ from .structured import Spent, ask, clip
 
 SUMMARY_MAX_CHARS = 2_000  # per task result sent to the model
 FILES_MAX = 40  # changed files listed per task
+DIFF_MAX_CHARS = 4_000  # of each task's diff sent to the model
 
 SYSTEM = """You review the work of AI coding agents on one objective.
-Given the objective and how each task ended (state, summary, files changed), decide:
+Given the objective and how each task ended (state, summary, files changed, its diff),
+decide:
 done=true when the objective is fully met; otherwise done=false with feedback saying
 precisely what is missing or wrong, and follow_up=true when another planning round of
 agent tasks can fix it, follow_up=false when it needs a human (unclear request, missing
@@ -32,12 +35,15 @@ access, repeated failure)."""
 @dataclasses.dataclass(frozen=True, slots=True)
 class TaskResult:
     """How one task ended: ``state`` (done | failed | cancelled | paused), the agent's
-    ``summary`` and the repo-relative ``files_changed``."""
+    ``summary``, the repo-relative ``files_changed``, its ``change`` id (None: it made no
+    change) and that change's unified ``diff`` (``""`` when not read)."""
 
     name: str
     state: str
     summary: str
     files_changed: tuple[str, ...] = ()
+    change: str | None = None
+    diff: str = ""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -91,8 +97,14 @@ def _describe(result: TaskResult) -> str:
     files = ", ".join(result.files_changed[:FILES_MAX]) or "(none)"
     if len(result.files_changed) > FILES_MAX:
         files += f" … and {len(result.files_changed) - FILES_MAX} more"
-    return (f"task {result.name}: {result.state}\nfiles changed: {files}\nsummary:\n"
+    text = (f"task {result.name}: {result.state}\nfiles changed: {files}\nsummary:\n"
             f"{clip(result.summary, SUMMARY_MAX_CHARS) or '(no summary)'}")
+    if result.diff:
+        cut = result.diff[:DIFF_MAX_CHARS]
+        more = f"\n[… {len(result.diff) - len(cut)} more characters]" \
+            if len(result.diff) > len(cut) else ""
+        text += f"\ndiff:\n```diff\n{cut}\n```{more}"
+    return text
 
 
 __all__ = ["SYSTEM", "TaskResult", "Verdict", "evaluate"]

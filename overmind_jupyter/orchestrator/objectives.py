@@ -302,6 +302,7 @@ class Orchestrator:
             self.set_state(oid, "evaluating", "resumed after an engine restart")
             results = [_task_result(t) for t in self._round_tasks(oid, round_)]
         while True:
+            results = await self._with_diffs(results)
             verdict = await self._model_call(
                 oid, "evaluator", lambda m, o, r=results, n=round_: evaluator.evaluate(
                     m, o.data["text"], r, n, self.settings.max_rounds))
@@ -406,6 +407,18 @@ class Orchestrator:
     def _result(self, node: TaskNode) -> evaluator.TaskResult:
         return _task_result(self.records.get("task", node.id))
 
+    async def _with_diffs(self, results: list[evaluator.TaskResult]
+                          ) -> list[evaluator.TaskResult]:
+        """``results`` with each change's diff, for the evaluator (unreadable: none)."""
+        out = []
+        for result in results:
+            diff = result.diff
+            if result.change and not diff:
+                with contextlib.suppress(OvermindError, OSError):
+                    diff = await self.changes.diff(result.change)
+            out.append(dataclasses.replace(result, diff=diff))
+        return out
+
     async def _model_call(self, oid: str, role: str, call: Callable[..., Any]) -> Any:
         """Check the budget, run one in-engine model role, charge what it spent."""
         await self.budget.gate(self.records.get(KIND, oid))
@@ -479,7 +492,8 @@ def _saved_scope(rec: Record) -> scope.Scope:
 def _task_result(rec: Record) -> evaluator.TaskResult:
     return evaluator.TaskResult(rec.data["name"], rec.state, rec.data.get("summary") or
                                 rec.data.get("error") or "",
-                                tuple(rec.data.get("files_changed") or ()))
+                                tuple(rec.data.get("files_changed") or ()),
+                                rec.data.get("change") or None)
 
 
 async def _base(repo: Path) -> tuple[str, str]:

@@ -44,3 +44,18 @@ def test_at_the_last_round_no_replan_is_asked(tmp_path):
 def test_rounds_below_one_are_refused(tmp_path):
     with pytest.raises(UsageError, match="≥ 1"):
         run(evaluate(scripted(tmp_path), "x", RESULTS, 0, 3))
+
+
+def test_the_evaluator_reads_the_start_of_each_changes_diff(tmp_path):
+    """A small real model rejected a task whose summary only said it added a test: it now
+    sees the diff itself (the first DIFF_MAX_CHARS characters, the rest counted)."""
+    from overmind_jupyter.orchestrator.evaluator import DIFF_MAX_CHARS
+    diff = "+def test_bbcode():\n+    assert '[table]' in tabulate([[1]], tablefmt='bbcode')\n"
+    long = diff + "+# filler\n" * 1_000
+    results = [TaskResult("tests", "done", "Added a test.", ("test/test_output.py",), "c1",
+                          long)]
+    model = scripted(tmp_path, respond({"done": True}, expect="def test_bbcode"))
+    run(evaluate(model, "Add a bbcode format with a test", results, 1, 2))
+    request = model.calls[0][0][-1].content
+    assert "```diff\n+def test_bbcode():" in request
+    assert f"[… {len(long) - DIFF_MAX_CHARS} more characters]" in request
