@@ -4,8 +4,8 @@ The model reads the objective and each task's end state, summary, changed files 
 start of its change's diff (a small model cannot judge "added a test" from a summary that
 only says so), and answers ``done`` (the objective is met), or not done with
 ``follow_up`` (another planning round with its ``feedback`` should finish it) or without
-(re-planning will not help: a human must look). Rounds are bounded: at ``round >= max_rounds`` a verdict never asks for a
-re-plan; the feedback then says the limit was reached, and the caller pauses or fails the
+(re-planning will not help: a human must look). Rounds are bounded: at ``round >=
+max_rounds`` a verdict never asks for a re-plan; the feedback then says the limit was reached, and the caller pauses or fails the
 objective.
 """
 
