@@ -5,8 +5,8 @@ start of its change's diff (a small model cannot judge "added a test" from a sum
 only says so), and answers ``done`` (the objective is met), or not done with
 ``follow_up`` (another planning round with its ``feedback`` should finish it) or without
 (re-planning will not help: a human must look). Rounds are bounded: at ``round >=
-max_rounds`` a verdict never asks for a re-plan; the feedback then says the limit was reached, and the caller pauses or fails the
-objective.
+max_rounds`` a verdict never asks for a re-plan; the feedback then says the limit was
+reached, and the caller pauses or fails the objective.
 """
 
 from __future__ import annotations
