@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import threading
 
@@ -47,6 +48,8 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"the {args.size} model is not set up: run `make local-model` "
               f"(python -m overmind_jupyter.localmodel setup --size {args.size})", file=sys.stderr)
         return 1
+    # SIGTERM ends the server too (it runs in its own process group)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     with LocalServer(ready, args.port, args.slots) as server:
         print(f"serving {ready.spec.alias} at {server.endpoint} (log {server.log})\n"
               f"OVERMIND_MODEL={server.model_id}", flush=True)

