@@ -92,6 +92,7 @@ class Engine(MissionViews, PartyFacade, WorkFacade, ReviewFacade):
         self.store.schedule_flush = self._schedule_flush
         self.supervisor = Supervisor(self.store, self._clock, self._base_env)
         self.supervisor.secret_env = self._secret_env
+        self.supervisor.withheld = frozenset(adapters.PROVIDER_KEYS)  # only via secret_env
         self.blueprints = blueprint_run.Coordinators(self.store, self.supervisor, self._create)
         self.questions = Questions(self.store)
         self.questions.start()
@@ -221,7 +222,9 @@ class Engine(MissionViews, PartyFacade, WorkFacade, ReviewFacade):
         provider keys and the admin's command policy (the current one, also on restarts)."""
         if m.kind is not MissionKind.AGENT:
             return {}
-        return {**self.provider_env, **admin_policy.mission_env(self.command_policy)}
+        keys = adapters.keys_for(self.adapters.get(m.agent or "builtin"), m.command,
+                                 self.provider_env)
+        return {**keys, **admin_policy.mission_env(self.command_policy)}
 
     def _create(self, spec: MissionSpec, status: MissionStatus = MissionStatus.PENDING,
                 command: list[str] | None = None) -> Mission:
