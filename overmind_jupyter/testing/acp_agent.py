@@ -12,7 +12,7 @@ reacts to words in the prompt text:
 - ``crash``: exits with status 3 in the middle of the turn (after a tool-call update)
 - ``fail``: answers the prompt with a JSON-RPC error (a turn that errored, e.g. the
   model's API failed)
-- ``slow``: sleeps 30 s before answering (for cancel / stop tests)
+- ``slow``: waits 30 s before answering, or ends ``cancelled`` on ``session/cancel``
 - ``env NAME``: says whether NAME is set in its environment (never its value)
 - ``mode``: says the session's current mode
 - anything else: answers ``echo: <text>``
@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import sys
 from typing import Any
@@ -106,6 +107,7 @@ class ScriptedAcpAgent:
         self.authenticated = False
         self.mode = "auto" if like == "claude" else "default"
         self.cost = 0.0  # USD, cumulative over the session (as Claude reports it)
+        self.cancelled = asyncio.Event()
 
     def on_connect(self, conn: Any) -> None:
         self.conn = conn
@@ -150,7 +152,7 @@ class ScriptedAcpAgent:
         return CloseSessionResponse()  # the session is over; the process stays (ignore_eof)
 
     async def cancel(self, session_id: str, **kwargs: Any) -> None:
-        return None
+        self.cancelled.set()  # a ``slow`` turn ends ``cancelled``
 
     async def prompt(self, session_id: str, prompt: list[Any], **kwargs: Any) -> PromptResponse:
         self.turns += 1
@@ -158,6 +160,11 @@ class ScriptedAcpAgent:
         words = text.split()
         if words[:1] == ["fail"]:
             raise RequestError.internal_error({"message": "model API returned 500: overloaded"})
+        if words[:1] == ["slow"]:
+            self.cancelled.clear()
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self.cancelled.wait(), 30)
+                return PromptResponse(stop_reason="cancelled")
         call_id = f"call-{self.turns}"
         await self._say(session_id, start_tool_call(call_id, f"handle {words[0] if words else ''}",
                                                     kind="other", status="pending"))
@@ -191,8 +198,6 @@ class ScriptedAcpAgent:
         if verb == "crash":
             sys.stdout.flush()
             os._exit(3)
-        if verb == "slow":
-            await asyncio.sleep(30)
         if verb == "write" and len(words) >= 3:
             path = os.path.join(self.cwd, words[1])
             try:
