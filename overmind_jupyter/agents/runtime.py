@@ -52,7 +52,10 @@ CANCEL_GRACE_S = 2.0  # s a cancelled prompt gets to answer before the process i
 DRIVER_DRAIN_S = 2.0  # s the supervisor waits for the ACP driver after the agent exits
 END_GRACE_S = 3.0  # s an agent gets to exit after its stdin closed (then SIGTERM, SIGKILL)
 AUTH_REQUIRED = -32000  # ACP's JSON-RPC error code for "authentication required"
-ASKING_MODES = ("default", "manual", "ask")  # mode ids that ask before acting, preferred first
+# ids of the session modes that ask before acting, preferred first: Claude's and Gemini's
+# "default"; Codex's "read-only" ("requires approval to edit files"; its default "agent"
+# lets a reviewer model approve instead of the client)
+ASKING_MODES = ("default", "manual", "ask", "read-only")
 
 
 class AgentFailed(OvermindError):
@@ -325,7 +328,8 @@ class AgentRuntime:
 
     async def _asking_mode(self, conn: Any, m: Mission, state: AgentState, modes: Any) -> None:
         """Switch to the advertised mode that asks permission (ACP ``SessionModeState``):
-        Claude starts in ``auto``, where neither the policy nor the host sees its commands."""
+        Claude starts in ``auto`` and Codex in ``agent``, where neither the policy nor the
+        host sees their commands."""
         if modes is None or modes.current_mode_id in ASKING_MODES:
             return
         ids = [mode.id for mode in modes.available_modes]

@@ -20,12 +20,14 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import shlex
 from collections.abc import Callable
 from typing import Any
 
 from ._wire import Call, Fail, Hang, RecordedRequest, Reply, Turn
 
-__all__ = ["BUILTIN_TOOLS", "CLAUDE_TOOLS", "GEMINI_TOOLS", "Exchange", "ScriptedModel", "Tools"]
+__all__ = ["BUILTIN_TOOLS", "CLAUDE_TOOLS", "CODEX_TOOLS", "GEMINI_TOOLS", "Exchange",
+           "ScriptedModel", "Tools"]
 
 _SCRIPT = re.compile(r"SCRIPT: *(\w+) *([^\n]*)")
 
@@ -44,9 +46,19 @@ GEMINI_TOOLS = Tools(
 BUILTIN_TOOLS = Tools(
     write=lambda path, text: Call("write_file", {"path": path, "content": text}),
     run=lambda command: Call("run_command", {"command": command}))
+# Codex 2.x offers exec_command (no apply_patch for unknown models); its commands run in
+# Codex's own sandbox unless the model asks to escalate, which is what reaches the client
+CODEX_TOOLS = Tools(
+    write=lambda path, text: _codex_exec(f"printf %s {shlex.quote(text)} > {shlex.quote(path)}"),
+    run=lambda command: _codex_exec(command))
 CLAUDE_TOOLS = Tools(
     write=lambda path, text: Call("Write", {"file_path": path, "content": text}),
     run=lambda command: Call("Bash", {"command": command, "description": "scripted"}))
+
+
+def _codex_exec(command: str) -> Call:
+    return Call("exec_command", {"cmd": command, "sandbox_permissions": "require_escalated",
+                                 "justification": "scripted test step"})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -110,6 +122,20 @@ def gemini_exchange(body: Any) -> Exchange:
         response = results[-1].get("response", {})
         result = str(response.get("output", response) if isinstance(response, dict)
                      else response)
+    return Exchange("\n".join(texts), result)
+
+
+def responses_exchange(body: Any) -> Exchange:
+    """``Exchange`` of an OpenAI Responses body (``input[]`` items)."""
+    items = body.get("input", []) if isinstance(body, dict) else []
+    items = [i for i in items if isinstance(i, dict)]
+    texts = [_block_text({"content": i.get("content")}) for i in items
+             if i.get("type") == "message"]
+    last = items[-1] if items else {}
+    result = None
+    if last.get("type") == "function_call_output":
+        output = last.get("output")
+        result = output if isinstance(output, str) else _block_text({"content": output})
     return Exchange("\n".join(texts), result)
 
 

@@ -7,6 +7,8 @@ Agents (``SUBJECTS``):
 - ``builtin``: Overmind's own agent, its model the loopback Gemini API server;
 - ``gemini``: the real Gemini CLI (``@google/gemini-cli``, ``gemini --acp``) against the
   loopback Gemini API server (``GOOGLE_GEMINI_BASE_URL``);
+- ``codex``: the real Codex adapter (``@agentclientprotocol/codex-acp``) against the
+  loopback OpenAI Responses API server (a provider in ``~/.codex/config.toml``);
 - ``claude``: the real Claude Code adapter (``@agentclientprotocol/claude-agent-acp``)
   against the loopback Anthropic Messages API server (``ANTHROPIC_BASE_URL``).
 
@@ -41,12 +43,15 @@ from overmind_jupyter.testing.gemini_server import GeminiWireServer
 from overmind_jupyter.testing.model_script import (
     BUILTIN_TOOLS,
     CLAUDE_TOOLS,
+    CODEX_TOOLS,
     GEMINI_TOOLS,
     ScriptedModel,
     anthropic_exchange,
     gemini_exchange,
+    responses_exchange,
 )
 from overmind_jupyter.testing.repos import make_repo
+from overmind_jupyter.testing.responses_server import ResponsesWireServer
 
 pytestmark = pytest.mark.timeout(120)
 ADAPTERS_BIN = Path(os.environ.get("OVERMIND_AGENTS_PREFIX",
@@ -70,6 +75,7 @@ class Subject:
     run: Callable[[str], str]
     slow: str
     real_tools: bool  # commands really run (the scripted agent only asks)
+    prepare: Callable[[Path, object | None], None] = lambda home, server: None  # its HOME
 
 
 def _real(binary: str, *args: str) -> Callable[[], list[str]]:
@@ -79,6 +85,15 @@ def _real(binary: str, *args: str) -> Callable[[], list[str]]:
             pytest.fail(f"{binary} is not installed in {ADAPTERS_BIN}: run `{INSTALL}`")
         return [str(path), *args]
     return argv
+
+
+def _codex_config(home: Path, server) -> None:
+    """Codex reads its model provider from ``~/.codex/config.toml``: the loopback one."""
+    (home / ".codex").mkdir()
+    (home / ".codex" / "config.toml").write_text(
+        'model = "gpt-5-codex"\nmodel_provider = "loopback"\n'
+        '[model_providers.loopback]\nname = "loopback"\n'
+        f'base_url = "{server.url}"\nenv_key = "OPENAI_API_KEY"\nwire_api = "responses"\n')
 
 
 def _script(verb: str) -> Callable[..., str]:
@@ -103,6 +118,12 @@ SUBJECTS = {
         lambda server: {"GEMINI_API_KEY": "k", "GOOGLE_GEMINI_BASE_URL": server.base_url},
         "GEMINI_API_KEY", _script("say"), _script("write"), _script("run"),
         "SCRIPT: slow", real_tools=True),
+    "codex": Subject(
+        "codex", _real("codex-acp"),
+        lambda: ResponsesWireServer(responder=ScriptedModel(CODEX_TOOLS, responses_exchange)),
+        lambda server: {"OPENAI_API_KEY": "sk-loopback"}, "OPENAI_API_KEY",
+        _script("say"), _script("write"), _script("run"), "SCRIPT: slow", real_tools=True,
+        prepare=lambda home, server: _codex_config(home, server)),
     "claude": Subject(
         "claude", _real("claude-agent-acp"),
         lambda: AnthropicWireServer(responder=ScriptedModel(CLAUDE_TOOLS,
@@ -131,6 +152,8 @@ class Bench:
         self.server = subject.server() if subject.server else None
         if self.server is not None:
             self.server.start()
+        if keys:  # no key means no model provider configured at all
+            subject.prepare(self.home, self.server)
         env = subject.env(self.server) if keys else {}  # no key, no gateway URL either
         base = {"PATH": os.environ["PATH"], "HOME": str(self.home), "LANG": "C.UTF-8",
                 "IS_SANDBOX": "1", "DISABLE_AUTOUPDATER": "1",
