@@ -78,10 +78,13 @@ class EngineClient:
 
     async def session_update(self, session_id: str, update: Any, **kwargs: Any) -> None:
         """Record the update as an event; keep the session's cost (USD) for its usage."""
+        state = self.runtime.state(self.mission.id)
         cost = getattr(update, "cost", None)
         if cost is not None and cost.currency == "USD" and cost.amount >= 0:
-            self.runtime.state(self.mission.id).session_cost = \
-                float(cost.amount)
+            state.session_cost = float(cost.amount)
+        model = (getattr(update, "field_meta", None) or {}).get("_claude/model")
+        if isinstance(model, str):
+            state.model = model[:100]
         event = to_event(update)
         if event is not None:
             self.runtime.record(self.mission, *event)
@@ -107,14 +110,19 @@ class EngineClient:
 
     async def request_permission(self, session_id: str, tool_call: Any, options: list[Any],
                                  **kwargs: Any) -> RequestPermissionResponse:
-        """The policy allows (once) or denies commands it can judge; the host answers the
+        """The policy allows (once) or denies commands it can judge (event
+        ``tool-decision`` {tool_call, command, decision, reason}); the host answers the
         rest. The answer is the agent's option of the matching kind (``permissions.py``)."""
         command = command_of(tool_call)
         decision, reason = judge(self.runtime.policy, command)
         if decision is Decision.ASK:
             answer = await self._ask_host(tool_call, command.text if command else None, reason)
-        else:
+        else:  # decided by the policy: recorded, as the host's answers are
             answer = Answer.ALLOW if decision is Decision.ALLOW else Answer.DENY
+            self.runtime.store.append_event("tool-decision", {
+                "tool_call": tool_call.tool_call_id, "command": command.text if command
+                else None, "decision": decision.value, "reason": reason},
+                mission=self.mission.id)
         chosen = option_for(answer, options)
         if chosen is None:
             return RequestPermissionResponse(outcome=DeniedOutcome(outcome="cancelled"))

@@ -82,6 +82,7 @@ class AgentState:
     failure: str | None = None  # why the current run failed though its process may exit 0
     ended_by_us: bool = False  # the runtime signalled the process after its session ended
     session_cost: float | None = None  # USD, the agent's cumulative ``usage_update.cost``
+    model: str | None = None  # the model an agent names in its updates (Claude's _meta)
 
 
 class AgentRuntime:
@@ -327,13 +328,8 @@ class AgentRuntime:
         return False, response.modes
 
     async def _asking_mode(self, conn: Any, m: Mission, state: AgentState, modes: Any) -> None:
-        """Switch to the advertised mode that asks permission (ACP ``SessionModeState``):
-        Claude starts in ``auto`` and Codex in ``agent``, where neither the policy nor the
-        host sees their commands."""
-        if modes is None or modes.current_mode_id in ASKING_MODES:
-            return
-        ids = [mode.id for mode in modes.available_modes]
-        wanted = next((i for i in ASKING_MODES if i in ids), None)
+        """Switch to the advertised mode that asks permission (``asking_mode``)."""
+        wanted = asking_mode(modes)
         if wanted is None:
             return
         await conn.set_session_mode(mode_id=wanted, session_id=state.session_id)
@@ -350,6 +346,8 @@ class AgentRuntime:
         state.stop_reason = str(response.stop_reason)
         meta = (response.field_meta or {}).get("overmind", {})
         totals = prompt_usage(response, meta, spent(cost_before, state.session_cost))
+        if totals is not None and totals["model"] is None:
+            totals["model"] = state.model
         if totals is not None and not state.turn_usage:  # agents without per-turn reports
             self.record(m, "agent-usage", {**totals, "scope": "prompt"})
         self.record(m, "agent-finished", {
@@ -383,6 +381,16 @@ class AgentRuntime:
         while state.liveness in ("working", "waiting") and \
                 asyncio.get_running_loop().time() < deadline:
             await asyncio.sleep(0.02)  # the agent answers the prompt with `cancelled`
+
+def asking_mode(modes: Any) -> str | None:
+    """The mode to switch a new session to (ACP ``SessionModeState``), or None to keep
+    its current one: Claude starts in ``auto`` and Codex in ``agent``, where neither the
+    policy nor the host sees their commands; the first advertised of ``ASKING_MODES``."""
+    if modes is None or modes.current_mode_id in ASKING_MODES:
+        return None
+    ids = [mode.id for mode in modes.available_modes]
+    return next((i for i in ASKING_MODES if i in ids), None)
+
 
 async def _pipes(child: Child) -> tuple[asyncio.StreamWriter, asyncio.StreamReader]:
     """asyncio streams over the agent's stdin (writer) and stdout (reader) pipes."""

@@ -2,8 +2,9 @@
 
 Real CLIs make calls no fixed reply queue foresees (Gemini CLI's model router, Claude
 Code's titles and quota checks), so this model answers each request from the prompt it
-carries (a ``responder`` of ``_wire.LoopbackServer``). The prompt's last line of the form
-``SCRIPT: VERB ARGS`` says what to do:
+carries (a ``responder`` of ``_wire.LoopbackServer``). The last line of the form
+``SCRIPT: VERB ARGS`` in the conversation's last message (the user's prompt) says what to
+do:
 
 - ``write PATH TEXT``: call the CLI's file-write tool (``Tools.write``)
 - ``run COMMAND``: call the CLI's shell tool (``Tools.run``)
@@ -12,8 +13,9 @@ carries (a ``responder`` of ``_wire.LoopbackServer``). The prompt's last line of
 - ``say TEXT``: answer TEXT
 
 Once the conversation's last message is a tool result the model answers
-``done: <the result's first line>``; a request without ``SCRIPT:`` (a side call) gets
-``ok``. Usage is the ``Turn`` default (12 tokens in, 7 out).
+``done: <the result's first line>``; a request whose last message has no ``SCRIPT:``
+line (a side call, a CLI's own continuation) gets ``ok``. Usage is the ``Turn``
+default (12 tokens in, 7 out).
 """
 
 from __future__ import annotations
@@ -63,10 +65,10 @@ def _codex_exec(command: str) -> Call:
 
 @dataclasses.dataclass(frozen=True)
 class Exchange:
-    """What the model needs of a request: the conversation's text and its last tool result.
+    """What the model needs of a request: its last message.
 
     Attributes:
-        text: every text the request carries (system and messages), joined.
+        text: the last message's text (its blocks joined).
         tool_result: the last message's tool result when it is one, else None.
     """
 
@@ -112,9 +114,8 @@ class ScriptedModel:
 def gemini_exchange(body: Any) -> Exchange:
     """``Exchange`` of a Gemini ``generateContent`` body (``contents[].parts[]``)."""
     contents = body.get("contents", []) if isinstance(body, dict) else []
-    texts = [p.get("text", "") for c in contents for p in c.get("parts", [])
-             if isinstance(p, dict)]
     last = contents[-1].get("parts", []) if contents else []
+    texts = [p.get("text", "") for p in last if isinstance(p, dict)]
     results = [p["functionResponse"] for p in last
                if isinstance(p, dict) and "functionResponse" in p]
     result = None
@@ -129,9 +130,9 @@ def responses_exchange(body: Any) -> Exchange:
     """``Exchange`` of an OpenAI Responses body (``input[]`` items)."""
     items = body.get("input", []) if isinstance(body, dict) else []
     items = [i for i in items if isinstance(i, dict)]
-    texts = [_block_text({"content": i.get("content")}) for i in items
-             if i.get("type") == "message"]
     last = items[-1] if items else {}
+    texts = [_block_text({"content": last.get("content")})] if last.get("type") == "message" \
+        else []
     result = None
     if last.get("type") == "function_call_output":
         output = last.get("output")
@@ -142,10 +143,8 @@ def responses_exchange(body: Any) -> Exchange:
 def anthropic_exchange(body: Any) -> Exchange:
     """``Exchange`` of an Anthropic Messages body (``messages[].content`` blocks)."""
     messages = body.get("messages", []) if isinstance(body, dict) else []
-    texts: list[str] = []
-    for message in messages:
-        texts += [_block_text(b) for b in _blocks(message.get("content"))]
     last = _blocks(messages[-1].get("content")) if messages else []
+    texts = [_block_text(b) for b in last if b.get("type") != "tool_result"]
     results = [b for b in last if b.get("type") == "tool_result"]
     result = _block_text({"content": results[-1].get("content")}) if results else None
     return Exchange("\n".join(texts), result)

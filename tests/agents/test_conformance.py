@@ -76,6 +76,7 @@ class Subject:
     slow: str
     real_tools: bool  # commands really run (the scripted agent only asks)
     prepare: Callable[[Path, object | None], None] = lambda home, server: None  # its HOME
+    mode_from: str | None = None  # the non-asking mode it starts in (switched at handshake)
 
 
 def _real(binary: str, *args: str) -> Callable[[], list[str]]:
@@ -123,7 +124,7 @@ SUBJECTS = {
         lambda: ResponsesWireServer(responder=ScriptedModel(CODEX_TOOLS, responses_exchange)),
         lambda server: {"OPENAI_API_KEY": "sk-loopback"}, "OPENAI_API_KEY",
         _script("say"), _script("write"), _script("run"), "SCRIPT: slow", real_tools=True,
-        prepare=lambda home, server: _codex_config(home, server)),
+        prepare=lambda home, server: _codex_config(home, server), mode_from="agent"),
     "claude": Subject(
         "claude", _real("claude-agent-acp"),
         lambda: AnthropicWireServer(responder=ScriptedModel(CLAUDE_TOOLS,
@@ -131,7 +132,7 @@ SUBJECTS = {
         lambda server: {"ANTHROPIC_API_KEY": "sk-ant-loopback",
                         "ANTHROPIC_BASE_URL": server.base_url},
         "ANTHROPIC_API_KEY", _script("say"), _script("write"), _script("run"),
-        "SCRIPT: slow", real_tools=True),
+        "SCRIPT: slow", real_tools=True, mode_from="auto"),
 }
 CELLS = ("handshake", "auth_from_env", "auth_missing", "prompt", "file_edit",
          "shell_with_permission", "denied_by_policy", "cancel", "end_of_turn", "usage",
@@ -234,6 +235,8 @@ async def _handshake(bench: Bench, s: Subject) -> None:
     sessions = await bench.events(m.id, "agent-session")
     assert len(sessions) == 1 and sessions[0]["data"]["session_id"]
     assert sessions[0]["data"]["agent"]
+    modes = [(e["data"]["from"], e["data"]["to"]) for e in await bench.events(m.id, "agent-mode")]
+    assert modes == ([(s.mode_from, modes[0][1])] if s.mode_from else [])
 
 
 async def _auth_from_env(bench: Bench, s: Subject) -> None:
@@ -275,6 +278,7 @@ async def _shell_with_permission(bench: Bench, s: Subject) -> None:
     done, asked = await bench.finish(m.id, answer="allow")
     assert done.status.value == "exited", done.exit
     assert [q.kind for q in asked] == ["tool-approval"]
+    assert asked[0].data["command"] == "touch made-by-agent.txt"
     if s.real_tools:
         assert (bench.repo / "made-by-agent.txt").exists()
     else:
@@ -288,6 +292,10 @@ async def _denied_by_policy(bench: Bench, s: Subject) -> None:
     assert "agent@example.invalid" not in (bench.repo / ".git" / "config").read_text()
     if not s.real_tools:
         assert "reject_once" in await bench.said(m.id)
+    elif s.name != "builtin":  # the built-in agent refuses it itself, without a request
+        decisions = [e["data"] for e in await bench.events(m.id, "tool-decision")]
+        assert [(d["command"], d["decision"]) for d in decisions] == [
+            ("git config user.email agent@example.invalid", "deny")]
 
 
 async def _cancel(bench: Bench, s: Subject) -> None:
