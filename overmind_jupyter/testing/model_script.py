@@ -141,8 +141,10 @@ def responses_exchange(body: Any) -> Exchange:
 
 
 def anthropic_exchange(body: Any) -> Exchange:
-    """``Exchange`` of an Anthropic Messages body (``messages[].content`` blocks)."""
+    """``Exchange`` of an Anthropic Messages body (``messages[].content`` blocks; Claude
+    Code appends its environment as a ``system`` message, which is not the last turn)."""
     messages = body.get("messages", []) if isinstance(body, dict) else []
+    messages = [m for m in messages if isinstance(m, dict) and m.get("role") != "system"]
     last = _blocks(messages[-1].get("content")) if messages else []
     texts = [_block_text(b) for b in last if b.get("type") != "tool_result"]
     results = [b for b in last if b.get("type") == "tool_result"]
