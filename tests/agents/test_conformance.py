@@ -9,6 +9,10 @@ Agents (``SUBJECTS``):
   loopback Gemini API server (``GOOGLE_GEMINI_BASE_URL``);
 - ``codex``: the real Codex adapter (``@agentclientprotocol/codex-acp``) against the
   loopback OpenAI Responses API server (a provider in ``~/.codex/config.toml``);
+- ``sdk-echo`` and ``sdk-example``: the ACP Python SDK's example agents
+  (``examples/echo_agent.py`` and ``examples/agent.py`` of the ``agent-client-protocol``
+  sdist): they echo prompts and use no tools, so only handshake, prompt and end of turn
+  apply;
 - ``claude``: the real Claude Code adapter (``@agentclientprotocol/claude-agent-acp``)
   against the loopback Anthropic Messages API server (``ANTHROPIC_BASE_URL``).
 
@@ -57,6 +61,7 @@ pytestmark = pytest.mark.timeout(120)
 ADAPTERS_BIN = Path(os.environ.get("OVERMIND_AGENTS_PREFIX",
                                    Path.home() / ".cache" / "overmind-agents"),
                     "node_modules", ".bin")
+EXAMPLES = ADAPTERS_BIN.parent.parent / "acp-examples"
 FAKE = [sys.executable, "-m", "overmind_jupyter.testing.acp_agent", "--like", "gemini"]
 INSTALL = "bash tests/agents/install_adapters.sh"
 
@@ -77,6 +82,7 @@ class Subject:
     real_tools: bool  # commands really run (the scripted agent only asks)
     prepare: Callable[[Path, object | None], None] = lambda home, server: None  # its HOME
     mode_from: str | None = None  # the non-asking mode it starts in (switched at handshake)
+    named: bool = True  # it sends agentInfo (optional in ACP)
 
 
 def _real(binary: str, *args: str) -> Callable[[], list[str]]:
@@ -85,6 +91,15 @@ def _real(binary: str, *args: str) -> Callable[[], list[str]]:
         if not path.exists():
             pytest.fail(f"{binary} is not installed in {ADAPTERS_BIN}: run `{INSTALL}`")
         return [str(path), *args]
+    return argv
+
+
+def _example(script: str) -> Callable[[], list[str]]:
+    def argv() -> list[str]:
+        path = EXAMPLES / script
+        if not path.exists():
+            pytest.fail(f"{script} is not in {EXAMPLES}: run `{INSTALL}`")
+        return [sys.executable, str(path)]
     return argv
 
 
@@ -125,6 +140,12 @@ SUBJECTS = {
         lambda server: {"OPENAI_API_KEY": "sk-loopback"}, "OPENAI_API_KEY",
         _script("say"), _script("write"), _script("run"), "SCRIPT: slow", real_tools=True,
         prepare=lambda home, server: _codex_config(home, server), mode_from="agent"),
+    "sdk-echo": Subject(
+        "sdk-echo", _example("echo_agent.py"), None, lambda server: {}, "", lambda t: t,
+        lambda path, text: "", lambda command: "", "", real_tools=False, named=False),
+    "sdk-example": Subject(
+        "sdk-example", _example("agent.py"), None, lambda server: {}, "", lambda t: t,
+        lambda path, text: "", lambda command: "", "", real_tools=False),
     "claude": Subject(
         "claude", _real("claude-agent-acp"),
         lambda: AnthropicWireServer(responder=ScriptedModel(CLAUDE_TOOLS,
@@ -138,7 +159,9 @@ CELLS = ("handshake", "auth_from_env", "auth_missing", "prompt", "file_edit",
          "shell_with_permission", "denied_by_policy", "cancel", "end_of_turn", "usage",
          "crash")
 APPLIES = {"builtin": set(CELLS) - {"auth_from_env", "auth_missing"},
-           "claude": set(CELLS) - {"auth_from_env", "auth_missing"}}  # no authMethods
+           "claude": set(CELLS) - {"auth_from_env", "auth_missing"},  # no authMethods
+           "sdk-echo": {"handshake", "prompt", "end_of_turn"},
+           "sdk-example": {"handshake", "prompt", "end_of_turn"}}
 
 
 class Bench:
@@ -234,7 +257,7 @@ async def _handshake(bench: Bench, s: Subject) -> None:
     await bench.finish(m.id)
     sessions = await bench.events(m.id, "agent-session")
     assert len(sessions) == 1 and sessions[0]["data"]["session_id"]
-    assert sessions[0]["data"]["agent"]
+    assert bool(sessions[0]["data"]["agent"]) is s.named
     modes = [(e["data"]["from"], e["data"]["to"]) for e in await bench.events(m.id, "agent-mode")]
     assert modes == ([(s.mode_from, modes[0][1])] if s.mode_from else [])
 
