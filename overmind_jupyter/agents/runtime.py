@@ -135,6 +135,7 @@ class AgentRuntime:
         return state.liveness if state else None
 
     def set_liveness(self, mission_id: str, value: str) -> None:
+        """Set a mission's liveness and announce a change (event ``agent-liveness``)."""
         state = self.agents.setdefault(mission_id, AgentState())
         if state.liveness != value:
             state.liveness = value
@@ -181,7 +182,8 @@ class AgentRuntime:
         state = self.agents.get(m.id)
         if state is None:
             return cause, info
-        if state.failure is not None and cause in (ExitCause.CLEAN, ExitCause.SIGNAL):
+        if state.failure is not None and cause in (ExitCause.CLEAN, ExitCause.SIGNAL,
+                                                   ExitCause.ERROR):
             return ExitCause.ERROR, dataclasses.replace(info, reason=state.failure)
         if state.ended_by_us and cause is ExitCause.SIGNAL:
             return ExitCause.CLEAN, ExitInfo(returncode=0, reason=(
@@ -213,12 +215,16 @@ class AgentRuntime:
         except BaseException:
             state.over.set()
             raise
+        cancelled = False
         try:
             await self._session(conn, m)
+        except asyncio.CancelledError:  # the engine is closing: the process is left alone
+            cancelled = True
+            raise
         except (RequestError, OvermindError, ConnectionError, asyncio.IncompleteReadError) as exc:
             state.stop_reason = "error"
             error = message_of(exc)[:500]
-            if child.popen.poll() is None:  # the agent answered with an error: it failed
+            if isinstance(exc, (RequestError, OvermindError)):  # an answer, not a crash
                 state.failure = f"agent failed: {error}"
             self.record(m, "agent-finished", {"stop_reason": "error", "error": error})
         finally:
@@ -226,7 +232,8 @@ class AgentRuntime:
             state.over.set()  # before the close below, which waits for the process's exit
             with contextlib.suppress(Exception):
                 writer.close()  # EOF on the agent's stdin: it exits when idle
-            await self._end_process(m, child, state)
+            if not cancelled:
+                await self._end_process(m, child, state)
             with contextlib.suppress(Exception):
                 await conn.close()
 
@@ -251,9 +258,8 @@ class AgentRuntime:
             client_capabilities=ClientCapabilities(fs=FileSystemCapabilities(
                 read_text_file=True, write_text_file=True), terminal=False),
             client_info=Implementation(name="overmind", title="Overmind", version=__version__))
-        env = self.supervisor.env_for(m)
-        await self._authenticate(conn, m, init, env)
-        loaded, modes = await self._open_authenticated(conn, m, state, init, env)
+        await self._authenticate(conn, m, init)
+        loaded, modes = await self._open_authenticated(conn, m, state, init)
         info = init.agent_info
         self.store.append_event("agent-session", {
             "session_id": state.session_id, "agent": info.name if info else None,
@@ -268,11 +274,10 @@ class AgentRuntime:
             with contextlib.suppress(RequestError):
                 await conn.close_session(session_id=state.session_id)
 
-    async def _authenticate(self, conn: Any, m: Mission, init: Any,
-                            env: dict[str, str]) -> bool:
-        """``authenticate`` with the first advertised method whose key is set; False when
-        none is (or the agent refused it)."""
-        choice = auth.choose(init.auth_methods, env)
+    async def _authenticate(self, conn: Any, m: Mission, init: Any) -> bool:
+        """``authenticate`` with the first advertised method whose key is set in the
+        mission's environment; False when none is (or the agent refused it)."""
+        choice = auth.choose(init.auth_methods, self.supervisor.env_for(m))
         if choice is None:
             return False
         try:
@@ -285,8 +290,8 @@ class AgentRuntime:
                                 mission=m.id)
         return True
 
-    async def _open_authenticated(self, conn: Any, m: Mission, state: AgentState, init: Any,
-                                  env: dict[str, str]) -> tuple[bool, Any]:
+    async def _open_authenticated(self, conn: Any, m: Mission, state: AgentState, init: Any
+                                  ) -> tuple[bool, Any]:
         """``_open``; on "authentication required" ask the host to configure a key.
 
         Raises:
@@ -299,7 +304,7 @@ class AgentRuntime:
                 if exc.code != AUTH_REQUIRED:
                     raise
                 await self._ask_auth(m, init)
-                await self._authenticate(conn, m, init, self.supervisor.env_for(m))
+                await self._authenticate(conn, m, init)
 
     async def _ask_auth(self, m: Mission, init: Any) -> None:
         names = auth.wanted(init.auth_methods) or ["the agent's API key"]
