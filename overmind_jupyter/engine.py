@@ -46,9 +46,11 @@ class Engine(MissionViews, PartyFacade, WorkFacade, ReviewFacade):
     Args:
         root: project root; state lives in ``<root>/.overmind/``.
         clock: time source for the supervisor (tests pass ``testing.FakeClock``).
-        base_env: environment missions start from (default: this process's).
+        base_env: environment missions start from (default: this process's), minus every
+            model provider variable (``adapters.PROVIDER_KEYS``).
         mode: ``"server"`` (inside Jupyter), ``"embedded"`` (inside a kernel) or ``"local"``.
-        provider_env: model provider keys given to agent missions only (never stored);
+        provider_env: model provider keys and agent settings (never stored); each agent
+            mission gets its own provider's (``adapters.keys_for``), plain commands none;
             default: those found in this process's environment.
         agents: custom ACP agents, name → argv.
         command_policy: the administrator's command policy (``c.Overmind.command_policy``):
