@@ -271,8 +271,8 @@ class AgentRuntime:
         caps = init.agent_capabilities
         if caps is not None and caps.session_capabilities is not None and \
                 caps.session_capabilities.close is not None:
-            with contextlib.suppress(RequestError):
-                await conn.close_session(session_id=state.session_id)
+            with contextlib.suppress(RequestError, ConnectionError):  # best effort: a
+                await conn.close_session(session_id=state.session_id)  # stop may race it
 
     async def _authenticate(self, conn: Any, m: Mission, init: Any) -> bool:
         """``authenticate`` with the first advertised method whose key is set in the
