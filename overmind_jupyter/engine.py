@@ -98,8 +98,10 @@ class Engine(MissionViews, PartyFacade, WorkFacade, ReviewFacade):
         self.blueprints = blueprint_run.Coordinators(self.store, self.supervisor, self._create)
         self.questions = Questions(self.store)
         self.questions.start()
-        self.agents = AgentRuntime(self.store, self.supervisor, self.questions.ask,
-                                   self.command_policy or DEFAULT_POLICY)
+        self.agents = AgentRuntime(
+            self.store, self.supervisor, self.questions.ask,
+            self.command_policy or DEFAULT_POLICY,
+            key_names=lambda m: adapters.key_names(self.adapters.get(m.agent or "builtin")))
         self.party = Party(Records(self.store), self.store)
         report = self._reconcile()
         await self._start_work()

@@ -126,6 +126,13 @@ def provider_env(env: Mapping[str, str] = os.environ) -> dict[str, str]:
     return {k: env[k] for k in (*PROVIDER_KEYS, *SETTINGS) if env.get(k)}
 
 
+def key_names(adapter: Adapter | None) -> list[str]:
+    """The variables that hold the API key of ``adapter``'s provider (for a question
+    asking to configure one); empty for custom agents and the built-in one."""
+    names = PROVIDERS.get(adapter.provider or "", ()) if adapter else ()
+    return [n for n in names if not n.endswith("_BASE_URL")]
+
+
 def keys_for(adapter: Adapter | None, command: list[str], env: Mapping[str, str]
              ) -> dict[str, str]:
     """What of ``env`` (``provider_env``) one agent mission gets: the settings, plus the

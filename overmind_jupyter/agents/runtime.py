@@ -93,11 +93,14 @@ class AgentRuntime:
         supervisor: announces agent processes through ``on_spawn``.
         ask: asks a human (the questions inbox).
         policy: the command policy used to answer permission requests.
+        key_names: the variables that would hold a mission's API key (named in the
+            question an agent's "authentication required" becomes).
     """
 
     def __init__(self, store: Store, supervisor: Supervisor, ask: Ask,
-                 policy: CommandPolicy) -> None:
-        self.store, self.ask, self.policy = store, ask, policy
+                 policy: CommandPolicy,
+                 key_names: Callable[[Mission], list[str]] = lambda m: []) -> None:
+        self.store, self.ask, self.policy, self.key_names = store, ask, policy, key_names
         self.supervisor = supervisor
         self.mailbox: Any = None  # orchestrator.mailbox.Mailbox, set by the engine
         self.agents: dict[str, AgentState] = {}
@@ -267,7 +270,13 @@ class AgentRuntime:
             mission=m.id)
         await self._asking_mode(conn, m, state, modes)
         while state.prompts:
-            await self._prompt(conn, m, state)
+            try:
+                await self._prompt(conn, m, state)
+            except RequestError as exc:  # Claude asks for its key only when prompted
+                if exc.code != AUTH_REQUIRED:
+                    raise
+                await self._ask_auth(m, init)
+                await self._authenticate(conn, m, init)
         caps = init.agent_capabilities
         if caps is not None and caps.session_capabilities is not None and \
                 caps.session_capabilities.close is not None:
@@ -307,7 +316,7 @@ class AgentRuntime:
                 await self._authenticate(conn, m, init)
 
     async def _ask_auth(self, m: Mission, init: Any) -> None:
-        names = auth.wanted(init.auth_methods) or ["the agent's API key"]
+        names = auth.wanted(init.auth_methods) or self.key_names(m) or ["the agent's API key"]
         need = " or ".join(names)
         self.set_liveness(m.id, "waiting")
         answer = await self.ask(

@@ -21,7 +21,9 @@ Every prompt also reports one tool call (pending → completed) and ends with ``
 
 ``--like`` makes it behave on the wire as a real adapter does (notes/real-agents.md):
 
-- ``claude``: permission options ``allow_always`` first; ``rawInput.command`` a string;
+- ``claude``: no ``authMethods``, but a prompt is refused with -32000 unless
+  ``ANTHROPIC_API_KEY`` is set; permission options ``allow_always`` first;
+  ``rawInput.command`` a string;
   sessions start in mode ``auto``, where it asks no permission at all (``default`` asks);
   ``usage_update`` with the session's cumulative ``cost`` (USD) and
   ``PromptResponse.usage`` token counts.
@@ -158,6 +160,8 @@ class ScriptedAcpAgent:
         self.turns += 1
         text = " ".join(getattr(b, "text", "") for b in prompt).strip()
         words = text.split()
+        if self.like == "claude" and not os.environ.get("ANTHROPIC_API_KEY"):
+            raise RequestError.auth_required({"message": "Authentication required"})
         if words[:1] == ["fail"]:
             raise RequestError.internal_error({"message": "model API returned 500: overloaded"})
         if words[:1] == ["slow"]:

@@ -124,7 +124,8 @@ def test_codex_authenticates_with_the_advertised_method_whose_key_is_set(tmp_pat
 
 
 @pytest.mark.parametrize("name,variable", [("codex", "OPENAI_API_KEY"),
-                                           ("gemini", "GEMINI_API_KEY")])
+                                           ("gemini", "GEMINI_API_KEY"),
+                                           ("claude", "ANTHROPIC_API_KEY")])
 def test_a_missing_key_becomes_a_question_naming_the_variable(tmp_path, name, variable):
     async def body(engine):
         m = await engine.run(agent(name, "hello"))

@@ -22,7 +22,9 @@ where one is not installed its cells fail with the command that installs it.
 Cells: handshake, auth from env, auth missing → question, prompt, file edit, shell
 command with permission, command denied by policy, cancel, end of turn → mission ends,
 usage, crash. A cell that does not apply to an agent is not generated (``APPLIES``): the
-built-in agent advertises no ACP ``authMethods`` (it reads its key itself).
+built-in agent advertises no ACP ``authMethods`` and reads its key itself. Claude Code
+advertises none either but answers a prompt with "authentication required" (-32000),
+which becomes the same question.
 
 The loopback model is ``testing.model_script.ScriptedModel``: prompts carry
 ``SCRIPT: VERB ARGS`` lines telling it which tool to call.
@@ -83,6 +85,7 @@ class Subject:
     prepare: Callable[[Path, object | None], None] = lambda home, server: None  # its HOME
     mode_from: str | None = None  # the non-asking mode it starts in (switched at handshake)
     named: bool = True  # it sends agentInfo (optional in ACP)
+    auth_methods: bool = True  # it advertises ACP authMethods (else it asks at prompt time)
 
 
 def _real(binary: str, *args: str) -> Callable[[], list[str]]:
@@ -153,13 +156,12 @@ SUBJECTS = {
         lambda server: {"ANTHROPIC_API_KEY": "sk-ant-loopback",
                         "ANTHROPIC_BASE_URL": server.base_url},
         "ANTHROPIC_API_KEY", _script("say"), _script("write"), _script("run"),
-        "SCRIPT: slow", real_tools=True, mode_from="auto"),
+        "SCRIPT: slow", real_tools=True, mode_from="auto", auth_methods=False),
 }
 CELLS = ("handshake", "auth_from_env", "auth_missing", "prompt", "file_edit",
          "shell_with_permission", "denied_by_policy", "cancel", "end_of_turn", "usage",
          "crash")
 APPLIES = {"builtin": set(CELLS) - {"auth_from_env", "auth_missing"},
-           "claude": set(CELLS) - {"auth_from_env", "auth_missing"},  # no authMethods
            "sdk-echo": {"handshake", "prompt", "end_of_turn"},
            "sdk-example": {"handshake", "prompt", "end_of_turn"}}
 
@@ -267,7 +269,8 @@ async def _auth_from_env(bench: Bench, s: Subject) -> None:
     done, _ = await bench.finish(m.id)
     assert done.status.value == "exited", done.exit
     auth = await bench.events(m.id, "agent-auth")
-    assert [a["data"]["variables"] for a in auth] == [[s.key]]
+    assert [a["data"]["variables"] for a in auth] == ([[s.key]] if s.auth_methods else [])
+    assert await bench.said(m.id)  # it answered: the key in its environment was taken
 
 
 async def _auth_missing(bench: Bench, s: Subject) -> None:
