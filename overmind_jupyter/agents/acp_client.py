@@ -119,10 +119,9 @@ class EngineClient:
             answer = await self._ask_host(tool_call, command.text if command else None, reason)
         else:  # decided by the policy: recorded, as the host's answers are
             answer = Answer.ALLOW if decision is Decision.ALLOW else Answer.DENY
-            self.runtime.store.append_event("tool-decision", {
+            self.runtime.record(self.mission, "tool-decision", {
                 "tool_call": tool_call.tool_call_id, "command": command.text if command
-                else None, "decision": decision.value, "reason": reason},
-                mission=self.mission.id)
+                else None, "decision": decision.value, "reason": reason})
         chosen = option_for(answer, options)
         if chosen is None:
             return RequestPermissionResponse(outcome=DeniedOutcome(outcome="cancelled"))

@@ -70,6 +70,8 @@ def transcript(event_type: str, data: dict[str, Any]) -> str | None:
         mark = "✓" if data.get("status") == "completed" else "✗"
         first = (data.get("output") or "").strip().splitlines()[:1]
         return f"  {mark} {first[0][:160] if first else ''}\n"
+    if event_type == "tool-decision" and data.get("decision") == "deny":
+        return f"  ⊘ the command policy refused `{data.get('command')}`: {data.get('reason')}\n"
     if event_type == "agent-prompt":
         return f"\n» {data['text']}\n"
     if event_type == "agent-finished":

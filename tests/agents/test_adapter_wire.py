@@ -154,6 +154,7 @@ def test_the_policy_denies_codex_list_commands_without_asking(tmp_path):
         m = await finished(engine, agent("codex", "ask git config user.email x@y"))
         assert not await engine.list_questions()
         assert await said(engine, m.id) == "permission for git config user.email x@y: reject_once"
+        assert "policy refused `git config user.email x@y`" in await engine.logs(m.id)
         m = await finished(engine, agent("codex", "ask pytest -q"))
         assert await said(engine, m.id) == "permission for pytest -q: allow_once"
     run(tmp_path, body)
