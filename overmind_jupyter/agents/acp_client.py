@@ -116,7 +116,9 @@ class EngineClient:
         command = command_of(tool_call)
         decision, reason = judge(self.runtime.policy, command)
         if decision is Decision.ASK:
-            answer = await self._ask_host(tool_call, command.text if command else None, reason)
+            always = any(str(o.kind) == "allow_always" for o in options)
+            answer = await self._ask_host(tool_call, command.text if command else None,
+                                          reason, always)
         else:  # decided by the policy: recorded, as the host's answers are
             answer = Answer.ALLOW if decision is Decision.ALLOW else Answer.DENY
             self.runtime.record(self.mission, "tool-decision", {
@@ -128,13 +130,16 @@ class EngineClient:
         return RequestPermissionResponse(outcome=AllowedOutcome(outcome="selected",
                                                                 option_id=chosen))
 
-    async def _ask_host(self, tool_call: Any, command: str | None, why: str) -> Answer:
+    async def _ask_host(self, tool_call: Any, command: str | None, why: str,
+                        always: bool) -> Answer:
+        """Ask the host; ``always`` is offered when the agent has such an option."""
         rt = self.runtime
         rt.set_liveness(self.mission.id, "waiting")
         try:
             answer = await rt.ask("tool-approval", f"{self.mission.name} asks to "
                                   f"{tool_call.title or 'use a tool'}", mission=self.mission.id,
-                                  options=tuple(a.value for a in Answer),
+                                  options=tuple(a.value for a in Answer
+                                                if always or a is not Answer.ALWAYS),
                                   data={"tool_call": tool_call.tool_call_id,
                                         "input": tool_call.raw_input, "command": command,
                                         "policy": why})
