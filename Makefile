@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo demo-supervisor test bench bench-ui ui lint clean
+.PHONY: demo demo-supervisor test agents bench bench-ui ui lint clean
 
 # the UI (labextension/ → overmind_jupyter/labextension + widgets/static), rebuilt when its
 # sources change; the venv's JupyterLab then uses the build in place (a dev link)
@@ -35,7 +35,12 @@ $(UI): $(STAMP) $(UI_SOURCES)
 
 ui: $(UI)
 
-test: $(STAMP) $(UI)
+# the real ACP adapters (npm, pinned) and the ACP SDK's example agents (PyPI sdist) that
+# tests/agents/test_conformance.py runs; into ~/.cache/overmind-agents, once per version
+agents: $(STAMP)
+	PYTHON=$(BIN)/python bash tests/agents/install_adapters.sh
+
+test: $(STAMP) $(UI) agents
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -n 2 -q
 
