@@ -16,7 +16,8 @@ Agents (``SUBJECTS``):
 - ``claude``: the real Claude Code adapter (``@agentclientprotocol/claude-agent-acp``)
   against the loopback Anthropic Messages API server (``ANTHROPIC_BASE_URL``).
 
-The real adapters come from ``tests/agents/install_adapters.sh`` (``.ci/run`` runs it);
+The real adapters come from ``make agents`` (``tests/agents/install_adapters.sh``, part of
+``make test``);
 where one is not installed its cells fail with the command that installs it.
 
 Cells: handshake, auth from env, auth missing → question, prompt, file edit, shell
@@ -65,7 +66,7 @@ ADAPTERS_BIN = Path(os.environ.get("OVERMIND_AGENTS_PREFIX",
                     "node_modules", ".bin")
 EXAMPLES = ADAPTERS_BIN.parent.parent / "acp-examples"
 FAKE = [sys.executable, "-m", "overmind_jupyter.testing.acp_agent", "--like", "gemini"]
-INSTALL = "bash tests/agents/install_adapters.sh"
+INSTALL = "make agents"
 
 
 @dataclasses.dataclass
