@@ -17,8 +17,8 @@ Agents (``SUBJECTS``):
   against the loopback Anthropic Messages API server (``ANTHROPIC_BASE_URL``).
 
 The real adapters come from ``make agents`` (``tests/agents/install_adapters.sh``, part of
-``make test``);
-where one is not installed its cells fail with the command that installs it.
+``make test``); where one is not installed its cells fail with that command. Claude Code
+runs with ``IS_SANDBOX=1`` (its own switch to run as root, which CI is).
 
 Cells: handshake, auth from env, auth missing → question, prompt, file edit, shell
 command with permission, command denied by policy, cancel, end of turn → mission ends,
