@@ -4,8 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo demo-supervisor test test-fast test-real local-model bench bench-realmodel bench-ui ui \
-	lint clean
+.PHONY: demo demo-supervisor test test-fast test-real local-model agents bench bench-realmodel \
+	bench-ui ui lint clean
 
 # the UI (labextension/ → overmind_jupyter/labextension + widgets/static), rebuilt when its
 # sources change; the venv's JupyterLab then uses the build in place (a dev link)
@@ -44,9 +44,14 @@ $(UI): $(STAMP) $(UI_SOURCES)
 
 ui: $(UI)
 
+# the real ACP adapters (npm, pinned) and the ACP SDK's example agents (PyPI sdist) that
+# tests/agents/test_conformance.py runs; into ~/.cache/overmind-agents, once per version
+agents: $(STAMP)
+	PYTHON=$(BIN)/python bash tests/agents/install_adapters.sh
+
 # the suite in two runs: everything but the real-model tests on 2 workers, then the
 # real-model tests alone (the local model takes both cores while it answers)
-test: $(STAMP) $(UI) local-model
+test: $(STAMP) $(UI) agents local-model
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -n 2 -q -m "not realmodel"
 	$(BIN)/python -m pytest -q -m realmodel -o faulthandler_timeout=1800

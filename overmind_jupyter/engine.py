@@ -48,9 +48,11 @@ class Engine(MissionViews, PartyFacade, WorkFacade, ReviewFacade):
     Args:
         root: project root; state lives in ``<root>/.overmind/``.
         clock: time source for the supervisor (tests pass ``testing.FakeClock``).
-        base_env: environment missions start from (default: this process's).
+        base_env: environment missions start from (default: this process's), minus every
+            model provider variable (``adapters.PROVIDER_KEYS``).
         mode: ``"server"`` (inside Jupyter), ``"embedded"`` (inside a kernel) or ``"local"``.
-        provider_env: model provider keys given to agent missions only (never stored);
+        provider_env: model provider keys and agent settings (never stored); each agent
+            mission gets its own provider's (``adapters.keys_for``), plain commands none;
             default: those found in this process's environment.
         agents: custom ACP agents, name → argv.
         command_policy: the administrator's command policy (``c.Overmind.command_policy``):
@@ -112,11 +114,14 @@ class Engine(MissionViews, PartyFacade, WorkFacade, ReviewFacade):
         self.supervisor = Supervisor(self.store, self._clock, self._base_env,
                                      self.log_max_bytes, sandbox=self.sandbox, root=self.root)
         self.supervisor.secret_env = self._secret_env
+        self.supervisor.withheld = frozenset(adapters.PROVIDER_KEYS)  # only via secret_env
         self.blueprints = blueprint_run.Coordinators(self.store, self.supervisor, self._create)
         self.questions = Questions(self.store)
         self.questions.start()
-        self.agents = AgentRuntime(self.store, self.supervisor, self.questions.ask,
-                                   self.command_policy or DEFAULT_POLICY, mcp=self.mcp)
+        self.agents = AgentRuntime(
+            self.store, self.supervisor, self.questions.ask,
+            self.command_policy or DEFAULT_POLICY, mcp=self.mcp,
+            key_names=lambda m: adapters.key_names(self.adapters.get(m.agent or "builtin")))
         self.party = Party(Records(self.store), self.store)
         report, pipeless = self._reconcile()
         await self._stop_pipeless_agents(pipeless)
@@ -268,8 +273,10 @@ class Engine(MissionViews, PartyFacade, WorkFacade, ReviewFacade):
         restart of its process; the only state dir its sandbox may write)."""
         if m.kind is not MissionKind.AGENT:
             return {}
+        keys = adapters.keys_for(self.adapters.get(m.agent or "builtin"), m.command,
+                                 self.provider_env)
         return {"OVERMIND_AGENT_STATE": str(self.state_dir / "agent-sessions" / m.id),
-                **self.provider_env, **admin_policy.mission_env(self.command_policy)}
+                **keys, **admin_policy.mission_env(self.command_policy)}
 
     def _create(self, spec: MissionSpec, status: MissionStatus = MissionStatus.PENDING,
                 command: list[str] | None = None) -> Mission:

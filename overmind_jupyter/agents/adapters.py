@@ -1,9 +1,14 @@
 """Agent adapters: which ACP command starts which agent, and whether it is installed.
 
 Built in: ``builtin`` (Overmind's own agent over OpenAI, Gemini or a scripted model),
-``claude`` (Claude Code through Zed's ACP adapter), ``gemini`` (Gemini CLI in ACP mode),
-``codex`` (Codex through its ACP adapter), ``goose`` (``goose acp``); plus any custom ACP
-command given in configuration (``{"name": ["cmd", "arg", …]}``).
+``claude`` (Claude Code through the ACP project's adapter), ``gemini`` (Gemini CLI in ACP
+mode), ``codex`` (Codex through the ACP project's adapter), ``goose`` (``goose acp``); plus
+any custom ACP command given in configuration (``{"name": ["cmd", "arg", …]}``).
+
+Model provider keys are given per provider (security rule, notes/security.md): an agent
+mission gets only the variables of the provider its agent uses (``PROVIDERS``): ``claude``
+the Anthropic ones, ``codex`` the OpenAI ones, ``gemini`` the Google ones, ``builtin`` those
+of its model's provider; custom agents and plain commands get none.
 """
 
 from __future__ import annotations
@@ -16,7 +21,17 @@ from collections.abc import Mapping
 
 from ..errors import UsageError
 
-PROVIDER_KEYS = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "GEMINI_API_KEY", "GOOGLE_API_KEY")
+# provider → the variables that configure it (keys and endpoints)
+PROVIDERS: dict[str, tuple[str, ...]] = {
+    "anthropic": ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_BASE_URL",
+                  "CLAUDE_CODE_OAUTH_TOKEN"),
+    "openai": ("OPENAI_API_KEY", "OPENAI_BASE_URL", "CODEX_API_KEY"),
+    "google": ("GEMINI_API_KEY", "GOOGLE_API_KEY", "GOOGLE_GEMINI_BASE_URL"),
+}
+PROVIDER_KEYS = tuple(name for names in PROVIDERS.values() for name in names)
+# settings of the built-in agent, not secrets: every agent mission gets them
+SETTINGS = ("OVERMIND_MODEL", "OVERMIND_FALLBACK_MODEL", "OVERMIND_MAX_COST_USD",
+            "OVERMIND_MAX_MODEL_CALLS", "OVERMIND_MAX_TOKENS")
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -27,6 +42,7 @@ class Adapter:
     title: str
     argv: tuple[str, ...]
     install: str
+    provider: str | None = None  # key of PROVIDERS whose variables it gets ("model": builtin)
 
     def installed(self) -> bool:
         """Whether the executable can be found."""
@@ -36,16 +52,17 @@ class Adapter:
 BUILTIN_MODULE = "overmind_jupyter.agents.builtin"
 KNOWN = (
     Adapter("builtin", "Overmind built-in agent", (sys.executable, "-m", BUILTIN_MODULE),
-            "included with Overmind"),
+            "included with Overmind", "model"),
     Adapter("claude", "Claude Code (ACP adapter)", ("claude-agent-acp",),
-            "npm install -g @zed-industries/claude-agent-acp"),
-    Adapter("gemini", "Gemini CLI", ("gemini", "--experimental-acp"),
-            "npm install -g @google/gemini-cli"),
+            "npm install -g @agentclientprotocol/claude-agent-acp", "anthropic"),
+    Adapter("gemini", "Gemini CLI", ("gemini", "--acp"),
+            "npm install -g @google/gemini-cli", "google"),
     Adapter("codex", "Codex (ACP adapter)", ("codex-acp",),
-            "npm install -g @zed-industries/codex-acp"),
+            "npm install -g @agentclientprotocol/codex-acp", "openai"),
     Adapter("goose", "Goose", ("goose", "acp"),
-            "see https://block.github.io/goose/docs/getting-started/installation"),
+            "not on npm: see https://block.github.io/goose/docs/getting-started/installation"),
 )
+_MODEL_PROVIDERS = {"openai": "openai", "gemini": "google"}  # builtin model prefix → provider
 
 
 def registry(custom: Mapping[str, list[str]] | None = None) -> dict[str, Adapter]:
@@ -54,8 +71,10 @@ def registry(custom: Mapping[str, list[str]] | None = None) -> dict[str, Adapter
     for name, argv in (custom or {}).items():
         if not argv:
             raise UsageError(f"custom agent {name!r} has an empty command")
+        known = found.get(name)  # a known agent's own command: still its provider's keys
         found[name] = Adapter(name, f"custom: {' '.join(argv)}", tuple(argv),
-                              "configured in c.Overmind.agents")
+                              "configured in c.Overmind.agents",
+                              known.provider if known else None)
     return found
 
 
@@ -102,7 +121,26 @@ def rows(adapters: Mapping[str, Adapter]) -> list[dict[str, object]]:
 
 
 def provider_env(env: Mapping[str, str] = os.environ) -> dict[str, str]:
-    """The model provider variables present in ``env`` (given to agent missions only)."""
-    names = (*PROVIDER_KEYS, "OVERMIND_MODEL", "OVERMIND_FALLBACK_MODEL",
-             "OVERMIND_MAX_COST_USD", "OVERMIND_MAX_MODEL_CALLS", "OVERMIND_MAX_TOKENS")
-    return {k: env[k] for k in names if env.get(k)}
+    """The model provider variables and agent settings present in ``env`` (the server's;
+    ``keys_for`` picks what one agent mission gets)."""
+    return {k: env[k] for k in (*PROVIDER_KEYS, *SETTINGS) if env.get(k)}
+
+
+def key_names(adapter: Adapter | None) -> list[str]:
+    """The variables that hold the API key of ``adapter``'s provider (for a question
+    asking to configure one); empty for custom agents and the built-in one."""
+    names = PROVIDERS.get(adapter.provider or "", ()) if adapter else ()
+    return [n for n in names if not n.endswith("_BASE_URL")]
+
+
+def keys_for(adapter: Adapter | None, command: list[str], env: Mapping[str, str]
+             ) -> dict[str, str]:
+    """What of ``env`` (``provider_env``) one agent mission gets: the settings, plus the
+    variables of its agent's provider (the built-in agent: its ``--model``'s provider,
+    read from ``command``). Unknown and custom agents get the settings only."""
+    provider = adapter.provider if adapter else None
+    if provider == "model":
+        model = command[command.index("--model") + 1] if "--model" in command[:-1] else ""
+        provider = _MODEL_PROVIDERS.get(model.split(":", 1)[0])
+    names = (*SETTINGS, *PROVIDERS.get(provider or "", ()))
+    return {k: env[k] for k in names if k in env}

@@ -70,10 +70,14 @@ def transcript(event_type: str, data: dict[str, Any]) -> str | None:
         mark = "✓" if data.get("status") == "completed" else "✗"
         first = (data.get("output") or "").strip().splitlines()[:1]
         return f"  {mark} {first[0][:160] if first else ''}\n"
+    if event_type == "tool-decision" and data.get("decision") == "deny":
+        return f"  ⊘ the command policy refused `{data.get('command')}`: {data.get('reason')}\n"
     if event_type == "agent-prompt":
         return f"\n» {data['text']}\n"
     if event_type == "agent-finished":
-        return f"\n[finished: {data.get('stop_reason')}{_usage_line(data.get('usage'))}]\n"
+        error = f": {data['error']}" if data.get("error") else ""
+        return (f"\n[finished: {data.get('stop_reason')}{error}"
+                f"{_usage_line(data.get('usage'))}]\n")
     return None
 
 
@@ -84,3 +88,40 @@ def _usage_line(usage: dict[str, Any] | None) -> str:
     money = f", ${cost:.4f}" if cost is not None else ""
     return (f"; {usage.get('model') or 'model'}: {usage['input_tokens']} tokens in, "
             f"{usage['output_tokens']} out{money}")
+
+
+def prompt_usage(response: Any, meta: dict[str, Any], cost_usd: float | None
+                  ) -> dict[str, Any] | None:
+    """A prompt's token totals and cost (USD), from whichever format the agent uses:
+    ACP ``PromptResponse.usage`` (Claude, the built-in agent with its cost in
+    ``_meta.overmind``), or Gemini CLI's ``_meta.quota.token_count``; None without any."""
+    cost = meta.get("cost_usd", cost_usd)
+    model = meta.get("model")
+    usage = response.usage
+    if usage is not None:
+        tokens = (usage.input_tokens, usage.output_tokens, usage.cached_read_tokens or 0)
+    else:
+        quota = (response.field_meta or {}).get("quota")
+        count = quota.get("token_count") if isinstance(quota, dict) else None
+        if not isinstance(count, dict):
+            if cost is None:
+                return None
+            count = {}
+        tokens = (_count(count, "input_tokens"), _count(count, "output_tokens"), 0)
+        models = quota.get("model_usage") if isinstance(quota, dict) else None
+        if isinstance(models, list) and models and isinstance(models[0], dict):
+            model = model or models[0].get("model")
+    return {"input_tokens": tokens[0], "output_tokens": tokens[1], "cached_tokens": tokens[2],
+            "cost_usd": cost, "model": model}
+
+
+def _count(counts: dict[str, Any], key: str) -> int:
+    value = counts.get(key)
+    return value if isinstance(value, int) and value >= 0 else 0
+
+
+def spent(before: float | None, after: float | None) -> float | None:
+    """The cost of one prompt (USD) from the session's cumulative cost before and after."""
+    if after is None:
+        return None
+    return round(max(0.0, after - (before or 0.0)), 6)

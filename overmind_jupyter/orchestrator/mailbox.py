@@ -3,7 +3,7 @@
 A message is a record (kind ``message``) and a ``message`` event. Addresses are names:
 an agent mission's name (e.g. ``docs-1a2b``), a task name, or ``host``. Agents send and
 read through ACP extension methods (``_overmind/send_message``, ``_overmind/read_messages``
-served by ``agents.runtime.EngineClient``); humans through the engine's
+served by ``agents.acp_client.EngineClient``); humans through the engine's
 ``send_message`` / ``messages``.
 """
 

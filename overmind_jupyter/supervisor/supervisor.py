@@ -83,6 +83,11 @@ class Supervisor:
         self.on_running: list[Callable[[Mission], None]] = []  # … each started run
         self.on_spawn: list[Callable[[Mission, Child], None]] = []  # … with its process
         self.secret_env: Callable[[Mission], dict[str, str]] = lambda m: {}  # never stored
+        self.withheld: frozenset[str] = frozenset()  # names dropped from the base env
+        # how a run really ended, when someone knows better than its exit status (the ACP
+        # runtime: an agent whose turn failed, or one it ended after its last prompt)
+        self.judge_exit: Callable[[Mission, ExitCause, ExitInfo],
+                                  tuple[ExitCause, ExitInfo]] = lambda m, c, i: (c, i)
         # awaited after each run's process exited, before restart/finish is decided
         self.on_exit: list[Callable[[Mission], Awaitable[None]]] = []
         # awaited once a run's end is final (no restart follows), before the mission's
@@ -115,6 +120,8 @@ class Supervisor:
                 adopted = None
                 for exited in self.on_exit:
                     await exited(m)
+                if rt.cause is None:
+                    cause, info = self.judge_exit(m, cause, info)
                 if rt.restart_asked and rt.cause is not ExitCause.USER_STOP:
                     if not await self._backoff(rt, m, 0.0, m.restarts + 1, info, by_user=True):
                         return
@@ -146,9 +153,7 @@ class Supervisor:
         self.store.transition(m.id, S.SPAWNING, fetch=False)
         # provider keys and defaults fill in; what the mission itself sets wins (a task's
         # own model and remaining budget must not be replaced by server-wide defaults)
-        env = {**(self.base_env if self.base_env is not None else os.environ),
-               **self.secret_env(m), **m.env, "OVERMIND_MISSION_ID": m.id,
-               "OVERMIND_MISSION_NAME": m.name}
+        env = self.env_for(m)
         try:
             command, env = self._confined(m, env)
             child = spawn(command, m.cwd, env, m.log_path,
@@ -186,6 +191,13 @@ class Supervisor:
                                         env, writable=state)
         except SandboxRefused as exc:
             raise SpawnFailed(exc.message) from None
+    def env_for(self, m: Mission) -> dict[str, str]:
+        """The environment a run of ``m`` starts with: the base (minus ``withheld``
+        names), its secrets, its own variables (which win) and its identity."""
+        base = self.base_env if self.base_env is not None else os.environ
+        return {**{k: v for k, v in base.items() if k not in self.withheld},
+                **self.secret_env(m), **m.env, "OVERMIND_MISSION_ID": m.id,
+                "OVERMIND_MISSION_NAME": m.name}
 
     async def _watch(self, rt: Runtime, m: Mission, child: Child) -> tuple[ExitCause, ExitInfo]:
         rt.child = child

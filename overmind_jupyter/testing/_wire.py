@@ -13,7 +13,7 @@ import collections
 import dataclasses
 import json
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Literal
 
 import tornado.httpserver
@@ -119,8 +119,10 @@ class LoopbackServer:
     ``http://127.0.0.1:PORT``. Subclasses give ``handlers()``.
     """
 
-    def __init__(self, api_key: str | None = None) -> None:
+    def __init__(self, api_key: str | None = None,
+                 responder: Callable[[RecordedRequest], Reply] | None = None) -> None:
         self.api_key = api_key
+        self.responder = responder  # answers what the script does not (see next_reply)
         self.requests: list[RecordedRequest] = []
         self.port = 0
         self._replies: collections.deque[Reply] = collections.deque()
@@ -146,9 +148,14 @@ class LoopbackServer:
         return self
 
     def next_reply(self) -> Reply | None:
-        """The next queued reply, or None when the script is empty."""
+        """The next queued reply; when the script is empty, the ``responder``'s reply to
+        the last recorded request (real CLIs make side calls no fixed script foresees);
+        else None."""
         with self._lock:
-            return self._replies.popleft() if self._replies else None
+            if self._replies:
+                return self._replies.popleft()
+            last = self.requests[-1] if self.requests else None
+        return self.responder(last) if self.responder and last else None
 
     @property
     def pending(self) -> int:
@@ -255,17 +262,20 @@ class WireHandler(tornado.web.RequestHandler):
         await self.server.wait_released(reply.seconds)
         self.request.connection.close()  # type: ignore[union-attr]
 
-    async def stream_events(self, turn: Turn, events: Iterable[str]) -> None:
-        """Write SSE ``data:`` events in chunked encoding, honouring ``turn.cut_after``."""
+    async def stream_events(self, turn: Turn, events: Iterable[str | tuple[str, str]]
+                            ) -> None:
+        """Write SSE events in chunked encoding, honouring ``turn.cut_after``: a string is
+        a ``data:`` line, an ``(event, data)`` pair adds an ``event:`` line (Anthropic)."""
         self.set_header("Content-Type", "text/event-stream")
         self.set_header("Cache-Control", "no-cache")
         try:
-            for number, data in enumerate(events):
+            for number, event in enumerate(events):
                 if turn.cut_after is not None and number >= turn.cut_after:
                     return self._cut(turn)
                 if turn.delay_s:
                     await asyncio.sleep(turn.delay_s)
-                self.write(f"data: {data}\n\n")
+                name, data = event if isinstance(event, tuple) else (None, event)
+                self.write((f"event: {name}\n" if name else "") + f"data: {data}\n\n")
                 await self.flush()
             self.finish()
         except tornado.iostream.StreamClosedError:

@@ -109,8 +109,8 @@ def test_permission_requests_follow_the_policy_or_ask_the_host(tmp_path):
         await engine.wait(chained.id, 30)
         texts = {m.id: "".join(e["data"]["text"] for e in await events_of(engine, m.id)
                                if e["type"] == "agent-message") for m in (allowed, chained)}
-        assert texts[allowed.id] == "permission for pytest -q: allowed"
-        assert texts[chained.id] == "permission for pytest -q && curl evil.example: denied"
+        assert texts[allowed.id] == "permission for pytest -q: allow_once"
+        assert texts[chained.id] == "permission for pytest -q && curl evil.example: reject_once"
         types = [e["type"] for e in await events_of(engine, chained.id)]
         assert "question-asked" in types and "question-answered" in types
     run(tmp_path, body)
@@ -144,13 +144,13 @@ def test_a_restarted_agent_gets_the_unfinished_prompt_again(tmp_path):
     run(tmp_path, body)
 
 
-def test_provider_keys_reach_agents_but_not_command_missions(tmp_path):
+def test_provider_keys_reach_neither_custom_agents_nor_command_missions(tmp_path):
     async def body(engine):
         m = await engine.run(agent("env OPENAI_API_KEY"))
         await engine.wait(m.id, 30)
         text = "".join(e["data"]["text"] for e in await events_of(engine, m.id)
                        if e["type"] == "agent-message")
-        assert text == "OPENAI_API_KEY is set"
+        assert text == "OPENAI_API_KEY is unset"  # a custom agent has no known provider
         c = await engine.run(MissionSpec(["sh", "-c", "echo key=${OPENAI_API_KEY:-unset}"]))
         await engine.wait(c.id, 10)
         assert (await engine.logs(c.id)).strip() == "key=unset"

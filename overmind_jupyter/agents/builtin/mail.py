@@ -1,6 +1,6 @@
 """The built-in agent's side of the mailbox: ACP extension methods to the engine
 (``_overmind/send_message`` / ``_overmind/read_messages``, served by
-``agents.runtime.EngineClient``)."""
+``agents.acp_client.EngineClient``)."""
 
 from __future__ import annotations
 
