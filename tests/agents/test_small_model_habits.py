@@ -18,7 +18,7 @@ from overmind_jupyter.agents.builtin.tools import Toolbox, host_checkout
 from overmind_jupyter.agents.confine import Workspace
 from overmind_jupyter.agents.guards import LoopGuard, LoopLimits
 from overmind_jupyter.agents.policy import DEFAULT_POLICY
-from overmind_jupyter.llm.contract import Message
+from overmind_jupyter.llm.contract import Message, ToolCall
 from overmind_jupyter.llm.scripted import ScriptedModel
 
 pytestmark = pytest.mark.timeout(60)
@@ -131,3 +131,52 @@ def test_code_in_text_gets_one_nudge_then_ends(worktree):
     assert [m.content for m in messages if m.role == "user"][-1] == NUDGE
     assert outcome.stop_reason == "end_turn" and model.remaining == 0
     assert json.dumps(outcome.changed) == "[]"
+
+
+def test_a_big_file_is_read_a_page_at_a_time(worktree):
+    """tabulate/__init__.py is ~25,000 tokens: read whole, it overflowed the 8,192-token
+    slot of the local model (HTTP 400) and the agent stalled. It comes in pages."""
+    body = "".join(f"line {n}\n" for n in range(1, 451))
+    (worktree / "big.py").write_text(body)
+    _, reporter, messages, _ = play(worktree, [
+        {"tool_calls": [{"name": "read_file", "arguments": {"path": "big.py"}}]},
+        {"expect": "start_line=201", "tool_calls": [{"name": "read_file", "arguments": {
+            "path": "big.py", "start_line": 401}}]},
+        {"expect": "lines 401-450 of 450", "text": "Read it."}])
+    first, second = [m.content for m in messages if m.role == "tool"]
+    assert first.startswith("line 1\n") and "line 200\n" in first and "line 201" not in first
+    assert "[lines 1-200 of 450 in big.py; read on with start_line=201" in first
+    assert second.startswith("line 401\n") and second.count("\n") == 50
+
+
+def test_a_request_too_long_for_the_context_is_retried_with_older_results_cut():
+    """llama-server refuses a prompt longer than its slot with a 400; the loop cuts the
+    older tool results to stubs and asks again (through the real openai SDK)."""
+    from overmind_jupyter.agents.builtin.loop import compact
+    from overmind_jupyter.llm.registry import resolve_model
+    from overmind_jupyter.testing.openai_server import Fail, OpenAIWireServer, Turn
+    big = "x" * 5_000
+    messages = [Message("system", "s"), Message("user", "go"),
+                *[m for k in range(4) for m in (
+                    Message("assistant", "", (ToolCall(f"c{k}", "read_file", {"path": "a"}),)),
+                    Message("tool", big, tool_call_id=f"c{k}", name="read_file"))]]
+    with OpenAIWireServer() as server:
+        server.script(Fail(400, "request (26881 tokens) exceeds the available context size "
+                                "(8192 tokens), try increasing it"), Turn(text="Done."))
+        model = resolve_model(f"openai:m@{server.url}", env={})
+        outcome = asyncio.run(run_loop(model, messages, _NoTools(), Reporter(),
+                                       LoopGuard(LoopLimits()), lambda: False))
+        sizes = [len(m["content"]) for m in server.requests[1].body["messages"]
+                 if m["role"] == "tool"]
+    assert outcome.stop_reason == "end_turn"
+    assert sizes[:2] == [len(messages[3].content)] * 2 and sizes[2:] == [5_000, 5_000]
+    assert sizes[0] < 500 and "characters dropped to fit the context" in messages[3].content
+    assert compact(messages) is False  # nothing left to cut: the next overflow is an error
+
+
+class _NoTools:
+    """A toolbox offering the built-in specs and running nothing (no call is made)."""
+
+    async def specs(self):
+        from overmind_jupyter.agents.builtin.tools import SPECS
+        return SPECS

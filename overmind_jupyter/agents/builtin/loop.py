@@ -11,7 +11,10 @@ Small models' habits, seen with Qwen2.5-Coder 1.5B (tests/agents/fixtures/):
 - a call repeated exactly after it succeeded, with no change to the workspace since, is
   not run again: the turn ends (the model had finished and did not know how to say so);
 - a reply of code in text while nothing changed gets one nudge to use the tools, then the
-  next text reply ends the prompt.
+  next text reply ends the prompt;
+- a request the provider refuses for its length (llama-server: "exceeds the available
+  context size") is retried after the older tool results are cut to a stub, until nothing
+  is left to cut.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from typing import Any, Protocol
 from ...llm.contract import (
     ChatModel,
     Message,
+    ProviderError,
     Retrying,
     TextDelta,
     ToolCall,
@@ -83,7 +87,12 @@ async def run_loop(model: ChatModel, messages: list[Message], toolbox: Toolbox,
         if reason:
             outcome.stop_reason, outcome.guard = "max_turn_requests", reason
             return outcome
-        text, calls, stop = await _turn(model, messages, specs, reporter, guard, outcome)
+        try:
+            text, calls, stop = await _turn(model, messages, specs, reporter, guard, outcome)
+        except ProviderError as exc:
+            if not (_too_long(exc) and compact(messages)):
+                raise
+            continue
         calls = calls or calls_in_text(text, {s.name for s in specs})
         messages.append(Message("assistant", text, tuple(calls)))
         if not calls and _nudge(text, outcome):
@@ -115,6 +124,28 @@ def calls_in_text(text: str, names: Collection[str] = TOOL_NAMES) -> list[ToolCa
                 isinstance(data.get("arguments", {}), dict):
             calls.append(ToolCall(f"text_call_{k}", data["name"], data.get("arguments") or {}))
     return calls
+
+
+KEEP_TOOL_RESULTS = 2  # the latest tool results kept whole when the context overflows
+STUB_CHARS = 300
+
+
+def _too_long(exc: ProviderError) -> bool:
+    return exc.kind == "bad-request" and "context" in exc.message.lower()
+
+
+def compact(messages: list[Message]) -> bool:
+    """Cut every tool result but the latest ``KEEP_TOOL_RESULTS`` to ``STUB_CHARS``
+    characters and a note; False when there was nothing left to cut."""
+    tools = [i for i, m in enumerate(messages) if m.role == "tool"][:-KEEP_TOOL_RESULTS]
+    cut = False
+    for i in tools:
+        m = messages[i]
+        if len(m.content) > STUB_CHARS + 100:
+            note = f"\n[{len(m.content) - STUB_CHARS} characters dropped to fit the context]"
+            messages[i] = dataclasses.replace(m, content=m.content[:STUB_CHARS] + note)
+            cut = True
+    return cut
 
 
 def call_key(call: ToolCall) -> str:

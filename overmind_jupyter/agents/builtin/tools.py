@@ -29,8 +29,12 @@ from .commands import CommandRunner
 from .files import Files
 
 log = logging.getLogger("overmind.agent")
-MAX_READ_CHARS = 200_000
-SEARCH_MAX_MATCHES = 200
+# a page, not a file: tabulate/__init__.py alone is ~25,000 tokens, three times the context
+# of a small local model's slot (8,192 tokens); the note says how to read on
+READ_LINES = 200  # lines per read_file call
+MAX_READ_CHARS = 16_000  # characters per read_file call
+SEARCH_MAX_MATCHES = 50
+SEARCH_LINE_CHARS = 200
 SEARCH_MAX_FILE_BYTES = 1 << 20
 
 
@@ -50,7 +54,9 @@ def _schema(props: dict[str, Any], required: list[str]) -> dict[str, Any]:
 
 _S = {"type": "string"}
 SPECS = [
-    ToolSpec("read_file", "Read a text file of the workspace.", _schema({"path": _S}, ["path"])),
+    ToolSpec("read_file", f"Read a text file of the workspace, {READ_LINES} lines at a time "
+             "from start_line (1-based; search finds the line of a name).",
+             _schema({"path": _S, "start_line": {"type": "integer", "default": 1}}, ["path"])),
     ToolSpec("list_dir", "List a directory of the workspace.",
              _schema({"path": {**_S, "default": "."}}, [])),
     ToolSpec("search", "Search text files for a regular expression (Python syntax).",
@@ -150,11 +156,20 @@ class Toolbox:
         found = f"; files with that name here: {tips}" if tips else ""
         return f" (paths are relative to the workspace root{found})"
 
-    async def read_file(self, path: str) -> ToolResult:
-        text = await self.files.read(path)
-        if len(text) > MAX_READ_CHARS:
-            text = text[:MAX_READ_CHARS] + f"\n[truncated: file has {len(text)} characters]"
-        return ToolResult(True, text)
+    async def read_file(self, path: str, start_line: int = 1) -> ToolResult:
+        """A page of ``READ_LINES`` lines (at most ``MAX_READ_CHARS`` characters) from
+        ``start_line``; a note says where the page ends and how to read on."""
+        lines = (await self.files.read(path)).splitlines(keepends=True)
+        start = min(max(1, int(start_line)), max(1, len(lines)))
+        page = "".join(lines[start - 1:start - 1 + READ_LINES])
+        if len(page) > MAX_READ_CHARS:
+            page = page[:MAX_READ_CHARS].rsplit("\n", 1)[0] + "\n"
+        end = start - 1 + len(page.splitlines())
+        if start == 1 and end >= len(lines):
+            return ToolResult(True, page)
+        return ToolResult(True, f"{page}[lines {start}-{end} of {len(lines)} in {path}; read on "
+                                f"with start_line={end + 1}, or search for a name to find its "
+                                "line]")
 
     async def list_dir(self, path: str = ".") -> ToolResult:
         entries = self.workspace.list_dir(path)
@@ -263,7 +278,7 @@ def _grep(file: Path, regex: re.Pattern, root: Path, room: int) -> list[str]:
     out = []
     for number, line in enumerate(text.splitlines(), 1):
         if regex.search(line):
-            out.append(f"{file.relative_to(root)}:{number}: {line[:300]}")
+            out.append(f"{file.relative_to(root)}:{number}: {line[:SEARCH_LINE_CHARS]}")
             if len(out) >= room:
                 break
     return out
