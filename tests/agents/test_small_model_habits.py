@@ -138,7 +138,7 @@ def test_a_big_file_is_read_a_page_at_a_time(worktree):
     slot of the local model (HTTP 400) and the agent stalled. It comes in pages."""
     body = "".join(f"line {n}\n" for n in range(1, 451))
     (worktree / "big.py").write_text(body)
-    _, reporter, messages, _ = play(worktree, [
+    _, _, messages, _ = play(worktree, [
         {"tool_calls": [{"name": "read_file", "arguments": {"path": "big.py"}}]},
         {"expect": "start_line=201", "tool_calls": [{"name": "read_file", "arguments": {
             "path": "big.py", "start_line": 401}}]},
