@@ -54,13 +54,13 @@ agents: $(STAMP)
 test: $(STAMP) $(UI) agents local-model
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -n 2 -q -m "not realmodel"
-	$(BIN)/python -m pytest -q -m realmodel -o faulthandler_timeout=1800
+	$(BIN)/python -m pytest -q -m realmodel -o faulthandler_timeout=1800 --basetemp=$${TMPDIR:-/tmp}/overmind-realmodel
 
 test-fast: $(STAMP) $(UI)
 	$(BIN)/python -m pytest -n 2 -q -m "not realmodel"
 
 test-real: $(STAMP) local-model
-	$(BIN)/python -m pytest -q -m realmodel -o faulthandler_timeout=1800
+	$(BIN)/python -m pytest -q -m realmodel -o faulthandler_timeout=1800 --basetemp=$${TMPDIR:-/tmp}/overmind-realmodel
 
 bench: $(STAMP)
 	$(BIN)/python bench/supervisor_bench.py
