@@ -188,7 +188,8 @@ class Supervisor:
             path.mkdir(parents=True, exist_ok=True)
         try:
             return self.sandbox.confine(m.command, Path(m.cwd), self.root or Path(m.cwd),
-                                        env, writable=state)
+                                        env, writable=state,
+                                        agent_home=state[0] / "home" if state else None)
         except SandboxRefused as exc:
             raise SpawnFailed(exc.message) from None
     def env_for(self, m: Mission) -> dict[str, str]:

@@ -58,7 +58,8 @@ class SandboxSpec:
 
     ``cwd`` is where it starts; ``writable`` are bound read-write, ``readable`` read-only,
     ``hidden`` are covered by an empty tmpfs (where they exist inside what is bound);
-    ``home`` becomes an empty private tmpfs (None: the home stays unbound, i.e. absent).
+    ``home`` becomes an empty private tmpfs (None: the home stays unbound, i.e. absent);
+    ``binds`` put a private copy where an original was (the agents' configuration).
     """
 
     cwd: Path
@@ -66,6 +67,7 @@ class SandboxSpec:
     readable: tuple[Path, ...]
     hidden: tuple[Path, ...] = ()
     home: Path | None = None
+    binds: tuple[tuple[Path, Path], ...] = ()  # (source, where it appears), read-write
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,23 +146,29 @@ class Sandbox:
                              f"enabled, or set {SETTING}")
 
     def spec(self, workspace: Path, root: Path, env: Mapping[str, str],
-             writable: Sequence[Path] = ()) -> SandboxSpec:
+             writable: Sequence[Path] = (), agent_home: Path | None = None) -> SandboxSpec:
         """The view of a process working in ``workspace`` of the checkout ``root``.
 
         ``env`` is the process's environment: its ``PATH`` directories under home and the
-        files of ``scripted:PATH`` model ids in it become readable.
+        files of ``scripted:PATH`` model ids in it become readable. ``agent_home``: where
+        this agent's private copy of the agent CLIs' configuration goes (None: hidden).
         """
         workspace, root = Path(workspace).resolve(), Path(root).resolve()
         home = Path(env.get("HOME") or Path.home())
         git_ro, git_rw = git_paths(workspace)
+        # a mission given its own HOME still runs programs installed under the server's
+        homes = {home, Path.home()}
         readable = [*_system_paths(), *_python_paths(), root, *git_ro, *self.read_paths,
-                    *_home_paths(home, env), *_model_files(env)]
+                    *(p for h in sorted(homes) for p in _home_paths(h, env)),
+                    *_model_files(env)]
         hidden = [root / ".overmind", *_jupyter_dirs()]
+        binds = agent_config_copies(home, agent_home) if agent_home is not None else []
         return SandboxSpec(workspace, (workspace, *git_rw, *map(Path, writable)),
-                           tuple(readable), tuple(hidden), home)
+                           tuple(readable), tuple(hidden), home, tuple(binds))
 
     def confine(self, argv: list[str], workspace: Path, root: Path, env: Mapping[str, str],
-                writable: Sequence[Path] = ()) -> tuple[list[str], dict[str, str]]:
+                writable: Sequence[Path] = (), agent_home: Path | None = None
+                ) -> tuple[list[str], dict[str, str]]:
         """``(argv, env)`` that run ``argv`` sandboxed in ``workspace``.
 
         The environment loses the server's credentials (``SERVER_SECRETS``); ``TMPDIR``
@@ -173,7 +181,7 @@ class Sandbox:
         clean = {k: v for k, v in env.items() if k not in SERVER_SECRETS}
         if not self.check(Path(argv[0]).name):
             return list(argv), clean
-        spec = self.spec(workspace, root, clean, writable)
+        spec = self.spec(workspace, root, clean, writable, agent_home)
         return bwrap_argv(spec, argv, self.bwrap), {**clean, "TMPDIR": "/tmp"}
 
 
@@ -199,11 +207,14 @@ def bwrap_argv(spec: SandboxSpec, argv: Sequence[str], bwrap: str = "bwrap") -> 
         mounts.append((len(path.parts), 0, "--ro-bind-try", str(path)))
     for path in _unique(spec.writable):
         mounts.append((len(path.parts), 2, "--bind", str(path)))
+    binds = {str(where): str(source) for source, where in spec.binds}
+    for where in binds:
+        mounts.append((len(Path(where).parts), 2, "--bind", where))
     for path in _unique(spec.hidden):
         if path.is_dir() and any(path.is_relative_to(b) for b in bound):
             mounts.append((len(path.parts), 3, "--tmpfs", str(path)))
     for _, _, flag, path in sorted(mounts, key=lambda m: (m[0], m[1], m[3])):
-        out += [flag, path] if flag == "--tmpfs" else [flag, path, path]
+        out += [flag, path] if flag == "--tmpfs" else [flag, binds.get(path, path), path]
     return [*out, "--chdir", str(spec.cwd), "--", *argv]
 
 
@@ -270,6 +281,38 @@ def _python_paths() -> list[Path]:
     package = Path(__file__).resolve().parents[1]
     return [Path(p).resolve() for p in {sys.prefix, sys.base_prefix, sys.exec_prefix}] + \
         [package]
+
+
+# the agent CLIs' own configuration (model provider, login, state): each agent mission
+# gets a private copy (Codex keeps a SQLite state there; the originals are never written)
+AGENT_CONFIG = (".codex", ".claude", ".claude.json", ".gemini", ".config/goose")
+AGENT_CONFIG_SKIP = ("sessions", "log", "logs", "history.jsonl", "projects", "todos",
+                     "shell-snapshots", "tmp", "cache", "*.sqlite*")
+
+
+def agent_config_copies(home: Path, into: Path) -> list[tuple[Path, Path]]:
+    """Copy the agent CLIs' configuration under ``home`` into ``into`` (files already
+    there are kept: an agent's own state survives its restarts); returns the
+    ``(copy, original location)`` pairs to bind."""
+    binds = []
+    for name in AGENT_CONFIG:
+        source, copy = home / name, into / name
+        if source.is_dir():
+            shutil.copytree(source, copy, dirs_exist_ok=True, symlinks=True,
+                            ignore=shutil.ignore_patterns(*AGENT_CONFIG_SKIP),
+                            copy_function=_copy_new)
+        elif source.is_file():
+            copy.parent.mkdir(parents=True, exist_ok=True)
+            _copy_new(source, copy)
+        else:
+            continue
+        binds.append((copy, source))
+    return binds
+
+
+def _copy_new(source: str | Path, target: str | Path) -> None:
+    if not os.path.lexists(target):
+        shutil.copy2(source, target)
 
 
 def _home_paths(home: Path, env: Mapping[str, str]) -> list[Path]:

@@ -329,7 +329,8 @@ async def _cancel(bench: Bench, s: Subject) -> None:
     m = await bench.run(s.slow)
     await bench.working(m.id)
     done = await asyncio.wait_for(bench.engine.stop(m.id), 30)
-    assert done.status.value == "killed"
+    # an agent may end by itself on session/cancel before the SIGTERM: a stop either way
+    assert done.status.value in ("killed", "exited") and done.exit.stopped, done.exit
     finished = await bench.events(m.id, "agent-finished")
     assert [f["data"]["stop_reason"] for f in finished] == ["cancelled"]
 

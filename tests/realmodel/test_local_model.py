@@ -58,7 +58,7 @@ async def settle(engine: Engine, oid: str, bound_s: float) -> dict[str, Any]:
                          f"{(await engine.objective(oid))['state']}")
 
 
-def tests_pass(repo: Path) -> bool:
+def project_tests_pass(repo: Path) -> bool:
     done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider",
                            "test"], cwd=repo, capture_output=True, text=True, timeout=600)
     return done.returncode == 0
@@ -101,7 +101,7 @@ async def test_an_objective_lands_its_change_or_asks(tmp_path: Path, local_model
     check_events(events)
     if final["state"] == "done" and merged:
         assert project.git(repo, "rev-parse", "HEAD").strip() != head
-        assert tests_pass(repo), "main moved but tabulate's tests fail on it"
+        assert project_tests_pass(repo), "main moved but tabulate's tests fail on it"
     else:
         assert final["questions"], f"ended {final['state']} without a question: " \
                                    f"{final.get('error')}"
