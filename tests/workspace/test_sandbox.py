@@ -258,3 +258,31 @@ def pytest_sessionstart(session):
     assert unconfined.state == "verification-failed"  # unconfined, it found the token
     assert outcome.state == "merged", outcome.verification
     assert outcome.verification is not None and outcome.verification.ok
+
+
+def test_an_agent_gets_a_private_writable_copy_of_its_cli_configuration(repo, tmp_path):
+    """Codex keeps a SQLite state under ~/.codex and fails on a read-only one: each agent
+    mission gets its own copy there; the host's files never change, and a command without
+    an agent home (the verification gate) does not see them at all."""
+    home = tmp_path / "home"
+    (home / ".codex").mkdir(parents=True)
+    (home / ".codex" / "config.toml").write_text('model_provider = "loopback"\n')
+    (home / ".codex" / "sessions").mkdir()
+    (home / ".codex" / "sessions" / "old.jsonl").write_text("x" * 1000)
+    work, state = repo / ".overmind/worktrees/task", tmp_path / "state"
+    script = ("cat ~/.codex/config.toml && echo state > ~/.codex/state.sqlite && "
+              "ls ~/.codex && echo hacked > ~/.codex/config.toml")
+    argv, env = Sandbox().confine(["/bin/sh", "-c", script], work, repo,
+                                  {**os.environ, "HOME": str(home)}, writable=[state],
+                                  agent_home=state / "home")
+    done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0, done.stderr
+    assert 'model_provider = "loopback"' in done.stdout and "state.sqlite" in done.stdout
+    assert "sessions" not in done.stdout  # history is not copied
+    assert (home / ".codex" / "config.toml").read_text() == 'model_provider = "loopback"\n'
+    assert not (home / ".codex" / "state.sqlite").exists()
+    again = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=30)
+    assert "hacked" in again.stdout  # the copy is the agent's own, kept across its restarts
+    hidden = sandboxed(Sandbox(), "cat ~/.codex/config.toml", work, repo,
+                       {"HOME": str(home)})
+    assert hidden.returncode != 0 and "loopback" not in hidden.stdout
