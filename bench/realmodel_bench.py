@@ -123,7 +123,7 @@ def fresh_repo(task: Task, work: Path) -> Path:
                    task.pin)
 
 
-def tests_pass(repo: Path, tests: tuple[str, ...]) -> bool:
+def project_tests_pass(repo: Path, tests: tuple[str, ...]) -> bool:
     done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider",
                            *tests], cwd=repo, capture_output=True, timeout=600)
     return done.returncode == 0
@@ -157,7 +157,7 @@ async def pipeline(task: Task, work: Path, proxy: Proxy) -> Run:
         run.note = f"{final['state']}, {len(merged)} merged" + (
             f", asks: {final['asks'][:80]}" if final.get("asks") else "")
         run.landed = bool(merged) and git(repo, "rev-parse", "HEAD").strip() != head and \
-            tests_pass(repo, task.tests)
+            project_tests_pass(repo, task.tests)
     finally:
         await engine.close()
         run.calls = proxy.since(cursor)
@@ -195,7 +195,7 @@ async def single(task: Task, work: Path, proxy: Proxy) -> Run:
         run.wall_s = time.monotonic() - began
         await count_events(engine, run, mission=m.id)
         run.note = f"{status}, {len(merged)} merged"
-        run.landed = bool(merged) and tests_pass(repo, task.tests)
+        run.landed = bool(merged) and project_tests_pass(repo, task.tests)
     finally:
         await engine.close()
         run.calls = proxy.since(cursor)
