@@ -56,7 +56,7 @@ test: $(STAMP) $(UI) agents local-model
 	$(BIN)/python -m pytest -n 2 -q -m "not realmodel"
 	$(BIN)/python -m pytest -q -m realmodel -o faulthandler_timeout=1800 --basetemp=$${TMPDIR:-/tmp}/overmind-realmodel
 
-test-fast: $(STAMP) $(UI)
+test-fast: $(STAMP) $(UI) agents
 	$(BIN)/python -m pytest -n 2 -q -m "not realmodel"
 
 test-real: $(STAMP) local-model
