@@ -159,7 +159,7 @@ SUBJECTS = {
         "ANTHROPIC_API_KEY", _script("say"), _script("write"), _script("run"),
         "SCRIPT: slow", real_tools=True, mode_from="auto", auth_methods=False),
 }
-CELLS = ("handshake", "auth_from_env", "auth_missing", "prompt", "file_edit",
+CELLS = ("handshake", "auth_from_env", "auth_missing", "prompt", "file_edit", "write_outside",
          "shell_with_permission", "denied_by_policy", "cancel", "end_of_turn", "usage",
          "crash")
 APPLIES = {"builtin": set(CELLS) - {"auth_from_env", "auth_missing"},
@@ -298,6 +298,19 @@ async def _file_edit(bench: Bench, s: Subject) -> None:
     done, _ = await bench.finish(m.id, answer="allow")
     assert done.status.value == "exited", done.exit
     assert target.read_text() == "new notes\n"
+
+
+async def _write_outside(bench: Bench, s: Subject) -> None:
+    """The issue's Claude wrote a file outside the repository after an allow (it writes
+    with its own tools, not through Overmind's fs methods): now the host never sees it."""
+    outside = bench.repo.parent / "outside.txt"
+    m = await bench.run(s.write(str(outside), "escaped"))
+    await bench.finish(m.id, answer="allow")
+    assert not outside.exists()
+    assert (bench.repo / "notes.txt").read_text() == "old notes\n"
+    tried = [e for e in await bench.events(m.id, "tool-use") if "outside.txt" in str(e["data"])]
+    # Gemini CLI refuses a path outside its workspace before it calls any tool
+    assert tried or not s.real_tools or s.name == "gemini", "the agent never tried"
 
 
 async def _shell_with_permission(bench: Bench, s: Subject) -> None:
