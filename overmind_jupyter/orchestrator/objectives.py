@@ -303,9 +303,9 @@ class Orchestrator:
             results = [_task_result(t) for t in self._round_tasks(oid, round_)]
         while True:
             results = await self._with_diffs(results)
-            verdict = await self._model_call(
+            verdict = self._nothing_changed(oid, await self._model_call(
                 oid, "evaluator", lambda m, o, r=results, n=round_: evaluator.evaluate(
-                    m, o.data["text"], r, n, self.settings.max_rounds))
+                    m, o.data["text"], r, n, self.settings.max_rounds)), round_)
             if verdict.done:
                 break
             if not (verdict.follow_up and round_ < self.settings.max_rounds) and \
@@ -316,6 +316,20 @@ class Orchestrator:
             round_ += 1
             results = await self._round(oid, found, round_, feedback)
         await self._merge_all(oid)
+
+    def _nothing_changed(self, oid: str, verdict: evaluator.Verdict, round_: int
+                         ) -> evaluator.Verdict:
+        """``verdict``, unless it accepts a round whose tasks ended done without any change
+        to the objective's files (a small real model accepted two tasks that had edited
+        nothing): then another round is asked for, or past the bound the host is asked.
+        Objectives run in the host's own checkout make no changes to count."""
+        rec = self.records.get(KIND, oid)
+        if not verdict.done or rec.data.get("shared") or self.changes.list(oid) or \
+                not any(t.state == "done" for t in self._round_tasks(oid, round_)):
+            return verdict
+        return dataclasses.replace(verdict, done=False, follow_up=round_ < self.settings
+                                   .max_rounds, feedback="no task changed any file: make the "
+                                   "change itself with the file tools, not a description of it")
 
     async def _scope(self, oid: str) -> scope.Scope:
         found = await self._model_call(oid, "scope", lambda m, o: scope.extract(

@@ -44,7 +44,9 @@ async def test_an_agent_messages_the_next_task_and_the_host(tmp_path: Path) -> N
                           tool("send_message", to="host", text="naming decided"),
                           say("Told the builder.")],
                "build": [tool("read_messages"),
-                         {"expect": "from design-", "text": "Following the advice."}]})
+                         {**tool("write_file", path="names.txt", content="snake_case\n"),
+                          "expect": "from design-"},
+                         say("Following the advice.")]})
     engine = Engine(repo, provider_env={"OVERMIND_MODEL": f"scripted:{scripts}"})
     await engine.start()
     try:

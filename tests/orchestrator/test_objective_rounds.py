@@ -164,3 +164,25 @@ async def test_a_planner_without_a_valid_answer_asks_and_retry_plans_again(tmp_p
         await engine.close()
     assert final["state"] == "done" and [c["state"] for c in final["changes"]] == ["merged"]
     assert len(errors) == 1 and '"tasks": []' in errors[0]["data"]["raw"]
+
+
+async def test_an_accepted_round_that_changed_nothing_is_planned_again(tmp_path: Path) -> None:
+    """The real 1.5B model's evaluator accepted two tasks that had edited nothing: the
+    objective does not end "done" with nothing to show; another round is planned with
+    that feedback, and its change lands."""
+    repo = project(tmp_path / "p")
+    scripts = write_role_scripts(
+        tmp_path / "s", story=STORY, scope=SCOPE,
+        planner=[plan("noop"), {**plan("log"), "expect": "no task changed any file"}],
+        evaluator=[DONE, DONE],
+        tasks={"noop": [say("I would add a print to add().")], "log": edit(LOG_EDIT)})
+    engine = await engine_for(repo, scripts)
+    try:
+        objective = await engine.prompt("log every addition")
+        final = await engine.wait_objective(objective["id"], 60)
+        rounds = plan_rounds(engine, objective["id"])
+    finally:
+        await engine.close()
+    assert rounds == [(1, ["noop"]), (2, ["log"])]
+    assert final["state"] == "done" and [c["state"] for c in final["changes"]] == ["merged"]
+    assert "print('adding')" in git(repo, "show", "main:calc.py")
