@@ -180,3 +180,22 @@ class _NoTools:
     async def specs(self):
         from overmind_jupyter.agents.builtin.tools import SPECS
         return SPECS
+
+
+def test_a_bare_file_name_means_the_one_file_with_that_name(worktree):
+    """The real model edited ``__init__.py`` three times for ``pkg/__init__.py``."""
+    _, reporter, _, _ = play(worktree, [
+        {"tool_calls": [{"name": "edit_file", "arguments": {
+            "path": "__init__.py", "old_text": "['jira']", "new_text": "['jira', 'bb']"}}]},
+        {"expect": "edited", "text": "ok"}])
+    assert reporter.tools[0][:2] == ("edit_file", True)
+    assert (worktree / "pkg" / "__init__.py").read_text() == "FORMATS = ['jira', 'bb']\n"
+    assert not (worktree / "__init__.py").exists()
+
+
+def test_a_new_file_named_like_another_is_created_where_asked(worktree):
+    _, reporter, _, _ = play(worktree, [write("__init__.py", "X = 1\n"),
+                                        {"expect": "wrote", "text": "ok"}])
+    assert (worktree / "__init__.py").read_text() == "X = 1\n"
+    assert (worktree / "pkg" / "__init__.py").read_text() == "FORMATS = ['jira']\n"
+    assert reporter.tools[0][:2] == ("write_file", True)

@@ -138,7 +138,7 @@ async def test_an_agent_in_a_worktree_edits_only_its_worktree(tmp_path: Path,
     assert project.git(repo, "status", "--porcelain") == before
     assert (ended == "exited" and changes) or questions, (ended, changes, questions)
     refused = [t for t in tools if t.get("status") == "failed"]
-    assert len(refused) < 3 or changes, "the agent kept hitting refusals"
+    assert all(len(str(t.get("output") or "")) > 20 for t in refused), refused  # says why
     assert children() == []
 
 

@@ -8,7 +8,8 @@ returns ``ToolResult``; an exception from a tool becomes an error result, never 
 Paths are relative to the workspace. Small models also write absolute paths: one inside
 the workspace is used as is (``Workspace`` confines it), one into the host checkout the
 worktree was made from (``host_checkout``) is mapped to the same path in the worktree, and
-a refusal says which relative path to use instead.
+a refusal says which relative path to use instead. A bare file name missing from the root
+(``__init__.py``) means the one file of the workspace with that name, when there is one.
 """
 
 from __future__ import annotations
@@ -123,7 +124,7 @@ class Toolbox:
             return ToolResult(False, f"malformed arguments for {call.name}: "
                                      f"{call.arguments_error}")
         try:
-            arguments = self._mapped(call.arguments)
+            arguments = self._mapped(call.arguments, call.name)
             return await tool(**arguments)
         except TypeError as exc:
             return ToolResult(False, f"bad arguments for {call.name}: {exc}")
@@ -134,9 +135,13 @@ class Toolbox:
             log.exception("tool %s crashed", call.name)
             return ToolResult(False, f"{call.name} failed unexpectedly: {exc!r}")
 
-    def _mapped(self, arguments: dict[str, Any]) -> dict[str, Any]:
-        """``arguments`` with an absolute ``path`` into the host checkout made relative."""
+    def _mapped(self, arguments: dict[str, Any], tool: str = "") -> dict[str, Any]:
+        """``arguments`` with an absolute ``path`` into the host checkout made relative,
+        and for reading and editing a bare file name resolved (``_named``)."""
         path = arguments.get("path")
+        if isinstance(path, str) and not os.path.isabs(path):
+            named = self._named(path) if tool in ("read_file", "edit_file") else path
+            return {**arguments, "path": named}
         if not isinstance(path, str) or self.host is None or not os.path.isabs(path):
             return arguments
         inside = _relative(path, self.host)
@@ -144,6 +149,14 @@ class Toolbox:
                 inside.split(os.sep)[0] == ".overmind":  # other worktrees stay refused
             return arguments
         return {**arguments, "path": inside or "."}
+
+    def _named(self, path: str) -> str:
+        """A bare file name that is not in the root (``__init__.py``) as the one file of
+        the workspace with that name (``tabulate/__init__.py``); anything else as given."""
+        if "/" in path or (self.root / path).exists():
+            return path
+        same = list(itertools.islice((p for p in _text_files(self.root) if p.name == path), 2))
+        return str(same[0].relative_to(self.root)) if len(same) == 1 else path
 
     def _hint(self, path: Any) -> str:
         """What to do instead, for a path that was refused or not found."""
