@@ -40,6 +40,7 @@ log = logging.getLogger("overmind.engine")
 Listener = Callable[[list[Event]], None]
 FLUSH_DELAY_S = 0.002  # s an appended event may wait before its batch is committed
 BURST_BATCH = 16  # a committed batch this large means a burst: batch the next ones
+SHUTDOWN_STOP = "the engine shut down"  # why its missions stopped (not "by user")
 
 
 class Engine(MissionViews, PartyFacade, WorkFacade, ReviewFacade):
@@ -329,9 +330,8 @@ class Engine(MissionViews, PartyFacade, WorkFacade, ReviewFacade):
         m = self.resolve(ref)
         if self.blueprints.owns(m):
             return (await self.kill(m.id, cascade=True, force=force))[-1]
-        if m.kind is MissionKind.AGENT and not force:
-            await self.agents.cancel_session(m.id)  # let the agent wind down first
-        await self.supervisor.stop(m.id, force=force)
+        wind_down = self.agents.cancel_session if m.kind is MissionKind.AGENT else None
+        await self.supervisor.stop(m.id, force=force, wind_down=wind_down)
         return self.store.get_mission(m.id)
 
     async def restart(self, ref: str) -> Mission:
@@ -424,7 +424,8 @@ class Engine(MissionViews, PartyFacade, WorkFacade, ReviewFacade):
         blueprints = [m for m in live if self.blueprints.owns(m)]
         for m in blueprints:
             self.blueprints.halt(m.id)
-        await self.supervisor.stop_many([m.id for m in live if m not in blueprints])
+        await self.supervisor.stop_many([m.id for m in live if m not in blueprints],
+                                        why=SHUTDOWN_STOP)
         for m in blueprints:
             self.blueprints.finish_killed(m.id)
         depth = {m.id: _depth(m, {x.id: x for x in live}) for m in live}

@@ -5,7 +5,11 @@
  *
  * A change node's "diff" button runs the command `overmind:open-change` with `{id}` when
  * another area registered it (the diff view / change panel); otherwise it is not shown.
+ *
+ * An objective seen to end while the page is open gets a toast that says how it ended
+ * (`outcomeToast`): green only when everything landed.
  */
+import { Notification } from '@jupyterlab/apputils';
 import type { HttpBackend } from './backend';
 import { ObjectiveList } from './components/objectivelist';
 import { ExecutionTree } from './components/tree';
@@ -34,9 +38,49 @@ function openTree(ctx: LabContext, node: ObjectiveNode): void {
     () => treeView(ctx.backend, node.id, onOpenChange));
 }
 
-/** Installs the Objectives section and the execution tree tabs. */
+const ENDED = new Set(['done', 'failed', 'cancelled']);
+
+/** The toast of an ended objective: `success` only for `done` with nothing left out
+ * (its reason then starts `done (`); `done, 1 not merged …` warns; failed is an error. */
+export function outcomeToast(node: ObjectiveNode): { type: 'success' | 'warning' | 'error' | 'info'; message: string } {
+  const title = `objective ${node.title || node.id}`;
+  if (node.state === 'failed') {
+    return { type: 'error', message: `${title} failed: ${node.reason || node.error}` };
+  }
+  if (node.state === 'cancelled') {
+    return { type: 'info', message: `${title} was cancelled` };
+  }
+  const partial = node.reason.startsWith('done,');
+  return { type: partial ? 'warning' : 'success', message: `${title}: ${node.reason || 'done'}` };
+}
+
+/** Toast each objective that ends after the page opened (one toast per objective). */
+function toastOutcomes(ctx: LabContext, part: ObjectivesPart): void {
+  const opened = Date.now() / 1000;
+  const states = new Map<string, string>();
+  ctx.session.listen(change => {
+    if (!change.parts.has(part.key)) {
+      return;
+    }
+    for (const node of part.objectives.values()) {
+      const before = states.get(node.id);
+      states.set(node.id, node.state);
+      const live = before !== undefined ? !ENDED.has(before) : node.created >= opened;
+      if (live && ENDED.has(node.state)) {
+        const toast = outcomeToast(node);
+        Notification.emit(toast.message, toast.type, {
+          autoClose: toast.type === 'success' ? 8000 : false,
+          actions: [{ label: 'Open', callback: () => openTree(ctx, node) }]
+        });
+      }
+    }
+  });
+}
+
+/** Installs the Objectives section, the execution tree tabs and the outcome toasts. */
 export const objectivesArea: LabArea = ctx => {
   const part = ctx.session.addPart(new ObjectivesPart({ detail: false }));
   const list = new ObjectiveList(ctx.session, part, { onOpen: node => openTree(ctx, node) });
   ctx.sidebar.addSection(list, 20);
+  toastOutcomes(ctx, part);
 };

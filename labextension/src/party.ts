@@ -36,12 +36,14 @@ export interface PartyInvite {
 }
 
 /** A prompt: `text` absent when redacted; `state` queued | approved | grouped | done |
- * denied; `position` orders the queue; `visibility` private | shared. */
+ * denied; `outcome` once done: its objective's final state (done | failed | cancelled);
+ * `position` orders the queue; `visibility` private | shared. */
 export interface PartyPrompt {
   id: string;
   member: string;
   name: string;
   state: string;
+  outcome?: string;
   text?: string;
   position: number;
   visibility?: string;

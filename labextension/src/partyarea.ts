@@ -117,8 +117,9 @@ async function newPrompt(ctx: LabContext, section: PartySection): Promise<void> 
     const id = Notification.info('prompt submitted: the story agent is grouping it…');
     const objective = await ctx.backend.call<{ id: string; title: string }>(
       'POST', 'prompts', { text: form.text });
-    Notification.update({ id, type: 'success', autoClose: 8000,
-      message: `objective ${objective.id}: ${objective.title}` });
+    // not a success yet: the objective's end gets its own toast (objectivesarea.ts)
+    Notification.update({ id, type: 'info', autoClose: 8000,
+      message: `objective ${objective.id} started: ${objective.title}` });
   } catch (err) {
     await showErrorMessage('New prompt', message(err));
   }

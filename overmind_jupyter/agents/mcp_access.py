@@ -26,6 +26,9 @@ from acp.schema import HttpHeader, HttpMcpServer
 from ..model import Mission
 
 SERVER_NAME = "overmind"
+# the tools ``server/mcp.py`` serves (its test checks they match)
+TOOLS = frozenset({"ask_user", "send_message", "read_messages", "report_progress",
+                   "spawn_task", "cancel_task", "mark_objective_done"})
 OBJECTIVE_ENV = "OVERMIND_OBJECTIVE"
 ROLE_ENV = "OVERMIND_ROLE"
 
@@ -87,6 +90,21 @@ class McpAccess:
             return []
         header = HttpHeader(name="Authorization", value=f"Bearer {self.issue(m)}")
         return [HttpMcpServer(type="http", name=SERVER_NAME, url=url, headers=[header])]
+
+
+def own_tool(title: str | None) -> str | None:
+    """The Overmind tool a permission request's tool-call ``title`` names, or None.
+
+    Agents name an MCP server's tools their own way: Claude Code
+    ``mcp__overmind__ask_user`` (seen on the wire), Gemini CLI its display name
+    ``ask_user (overmind MCP Server)`` (gemini-cli 0.61 source), others ``overmind__…``.
+    """
+    text = (title or "").strip()
+    for prefix in (f"mcp__{SERVER_NAME}__", f"{SERVER_NAME}__"):
+        if text.startswith(prefix) and text[len(prefix):] in TOOLS:
+            return text[len(prefix):]
+    name, _, rest = text.partition(" ")
+    return name if name in TOOLS and rest == f"({SERVER_NAME} MCP Server)" else None
 
 
 def _digest(token: str) -> bytes:

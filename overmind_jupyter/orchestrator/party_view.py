@@ -22,7 +22,8 @@ from ..events import Event
 from ..store.records import Record
 
 PUBLIC_FIELDS = frozenset({"id", "member", "name", "status", "state", "previous", "position",
-                           "visibility", "parent", "created_at", "updated_at", "role"})
+                           "visibility", "parent", "created_at", "updated_at", "role",
+                           "outcome"})
 HIDDEN_EVENT_PREFIXES = ("invite-",)
 
 

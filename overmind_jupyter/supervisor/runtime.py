@@ -18,6 +18,7 @@ class Runtime:
         mission_id: the mission's id.
         child: the current process, None between runs.
         cause: set when Overmind itself ends the run (user stop or stall).
+        stop_why: what a stop reads as (``stopped by user``, or the server shutting down).
         done: set once the mission reached a terminal state.
         wake: set to cut a backoff sleep short (a stop or a restart during ``restarting``).
         restart_asked: a user asked for a restart; the current run ends and the next one
@@ -31,6 +32,7 @@ class Runtime:
     mission_id: str
     child: Child | None = None
     cause: ExitCause | None = None
+    stop_why: str = "stopped by user"
     done: asyncio.Event = dataclasses.field(default_factory=asyncio.Event)
     wake: asyncio.Event = dataclasses.field(default_factory=asyncio.Event)
     restart_asked: bool = False

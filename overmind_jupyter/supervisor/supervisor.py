@@ -111,7 +111,7 @@ class Supervisor:
             while True:
                 if rt.cause is ExitCause.USER_STOP and adopted is None:
                     self._finish(rt, S.KILLED, ExitInfo(reason="stopped before it ran"),
-                                 "stopped by user", rt.cause)
+                                 rt.stop_why, rt.cause)
                     return
                 rt.restart_asked = False  # a run starting now is the one asked for
                 began = self.clock.monotonic()
@@ -278,16 +278,16 @@ class Supervisor:
         woken.cancel()
         rt.wake.clear()  # consumed: the next backoff sleeps its full delay
         if rt.cause is ExitCause.USER_STOP:
-            self._finish(rt, S.KILLED, info, "stopped by user during backoff", rt.cause)
+            self._finish(rt, S.KILLED, info, f"{rt.stop_why} during backoff", rt.cause)
             return False
         return True
 
     def _finish(self, rt: Runtime, status: MissionStatus, info: ExitInfo, reason: str,
                 cause: ExitCause) -> None:
-        text = info.reason if status is not S.KILLED else "stopped by user"
+        text = info.reason if status is not S.KILLED else rt.stop_why
         if status is S.KILLED:  # what the process did when stopped, e.g. exit status 0
             info = dataclasses.replace(info, stopped=True, reason=(
-                f"stopped by user; {info.reason}" if info.reason else "stopped by user"))
+                f"{rt.stop_why}; {info.reason}" if info.reason else rt.stop_why))
         try:
             m = self.store.transition(rt.mission_id, status, reason=f"{text} ({reason})",
                                       exit=info)
@@ -302,17 +302,24 @@ class Supervisor:
 
     # -- stopping ---------------------------------------------------------------
     async def stop(self, mission_id: str, grace_s: float | None = None,
-                   force: bool = False) -> None:
+                   force: bool = False,
+                   wind_down: Callable[[str], Awaitable[None]] | None = None) -> None:
         """Stop a mission: SIGTERM to its group, ``grace_s`` s, then SIGKILL (``force``: now).
 
-        Never restarts it. Returns once the mission is in a terminal state.
+        ``wind_down(mission_id)`` runs first, once the stop is recorded as the run's cause
+        (e.g. an agent's ``session/cancel``): a process that ends by itself meanwhile still
+        reads "stopped". Never restarts it. Returns once the mission is in a terminal state.
         """
-        await self.stop_many([mission_id], grace_s, force)
+        await self.stop_many([mission_id], grace_s, force, wind_down)
 
     async def stop_many(self, mission_ids: list[str], grace_s: float | None = None,
-                        force: bool = False) -> None:
+                        force: bool = False,
+                        wind_down: Callable[[str], Awaitable[None]] | None = None,
+                        why: str = "stopped by user") -> None:
         """Stop several missions at once: every group is signalled first, the ``stopping``
-        transitions are recorded in one transaction, then each gets its grace period."""
+        transitions are recorded in one transaction, then each gets its grace period.
+        ``wind_down``: as in ``stop``, for each live mission, before any signal; ``why``:
+        what the stop reads as in the mission's status and exit reason."""
         sig = signal.SIGKILL if force else signal.SIGTERM
         live: list[Runtime] = []
         for mission_id in mission_ids:
@@ -320,11 +327,14 @@ class Supervisor:
             if rt is None:
                 self._stop_unsupervised(mission_id)
                 continue
-            rt.cause = ExitCause.USER_STOP
+            rt.cause, rt.stop_why = ExitCause.USER_STOP, why
             rt.wake.set()
+            live.append(rt)
+        if wind_down is not None and not force:
+            await asyncio.gather(*(wind_down(rt.mission_id) for rt in live))
+        for rt in live:
             if rt.child is not None:
                 signal_group(rt.child.pid, sig)
-            live.append(rt)
         self.store.transition_many([(rt.mission_id, S.STOPPING, "stop requested")
                                     for rt in live if rt.child is not None])
         graces = {m.id: m.grace_s for m in self.store.missions_by_id([r.mission_id

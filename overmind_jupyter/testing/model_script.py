@@ -7,6 +7,9 @@ carries (a ``responder`` of ``_wire.LoopbackServer``). The last line of the form
 do:
 
 - ``write PATH TEXT``: call the CLI's file-write tool (``Tools.write``)
+- ``call TOOL JSON``: call the offered tool named ``TOOL``, or ending in ``__TOOL`` (how
+  CLIs name an MCP server's tools: Claude Code ``mcp__overmind__ask_user``), with the JSON
+  object as its arguments
 - ``run COMMAND``: call the CLI's shell tool (``Tools.run``)
 - ``fail``: answer HTTP 400 (a turn that ends in an error; 400 is not retried)
 - ``slow``: hang 30 s (for cancel tests)
@@ -21,6 +24,7 @@ default (12 tokens in, 7 out).
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 import shlex
 from collections.abc import Callable
@@ -70,10 +74,12 @@ class Exchange:
     Attributes:
         text: the last message's text (its blocks joined).
         tool_result: the last message's tool result when it is one, else None.
+        tools: the names of the tools the request offers.
     """
 
     text: str
     tool_result: str | None
+    tools: tuple[str, ...] = ()
 
 
 class ScriptedModel:
@@ -96,6 +102,8 @@ class ScriptedModel:
             first = (exchange.tool_result.strip().splitlines() or [""])[0]
             return Turn(text=f"done: {first[:120]}")
         verb, args = found[-1]
+        if verb == "call":
+            return _call(exchange.tools, args.strip())
         return self._act(verb, args.strip())
 
     def _act(self, verb: str, args: str) -> Reply:
@@ -111,6 +119,15 @@ class ScriptedModel:
         return Turn(text=args or "ok")
 
 
+def _call(offered: tuple[str, ...], args: str) -> Reply:
+    """A call of the offered tool ``args`` names (``TOOL JSON``); text when none matches."""
+    wanted, _, raw = args.partition(" ")
+    name = next((t for t in offered if t == wanted or t.endswith(f"__{wanted}")), None)
+    if name is None:
+        return Turn(text=f"no tool {wanted} among {', '.join(offered) or 'none'}")
+    return Turn(tool_calls=[Call(name, json.loads(raw or "{}"))])
+
+
 def gemini_exchange(body: Any) -> Exchange:
     """``Exchange`` of a Gemini ``generateContent`` body (``contents[].parts[]``)."""
     contents = body.get("contents", []) if isinstance(body, dict) else []
@@ -123,7 +140,10 @@ def gemini_exchange(body: Any) -> Exchange:
         response = results[-1].get("response", {})
         result = str(response.get("output", response) if isinstance(response, dict)
                      else response)
-    return Exchange("\n".join(texts), result)
+    tools = body.get("tools", []) if isinstance(body, dict) else []
+    names = [d.get("name", "") for t in tools if isinstance(t, dict)
+             for d in t.get("functionDeclarations", []) if isinstance(d, dict)]
+    return Exchange("\n".join(texts), result, tuple(names))
 
 
 def responses_exchange(body: Any) -> Exchange:
@@ -137,7 +157,7 @@ def responses_exchange(body: Any) -> Exchange:
     if last.get("type") == "function_call_output":
         output = last.get("output")
         result = output if isinstance(output, str) else _block_text({"content": output})
-    return Exchange("\n".join(texts), result)
+    return Exchange("\n".join(texts), result, _names(body))
 
 
 def anthropic_exchange(body: Any) -> Exchange:
@@ -149,7 +169,13 @@ def anthropic_exchange(body: Any) -> Exchange:
     texts = [_block_text(b) for b in last if b.get("type") != "tool_result"]
     results = [b for b in last if b.get("type") == "tool_result"]
     result = _block_text({"content": results[-1].get("content")}) if results else None
-    return Exchange("\n".join(texts), result)
+    return Exchange("\n".join(texts), result, _names(body))
+
+
+def _names(body: Any) -> tuple[str, ...]:
+    """The tool names of an Anthropic or Responses body (``tools[].name``)."""
+    tools = body.get("tools", []) if isinstance(body, dict) else []
+    return tuple(str(t["name"]) for t in tools if isinstance(t, dict) and "name" in t)
 
 
 def _blocks(content: Any) -> list[dict]:

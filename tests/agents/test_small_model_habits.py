@@ -13,7 +13,13 @@ import pytest
 
 from overmind_jupyter.agents.builtin.commands import CommandRunner
 from overmind_jupyter.agents.builtin.files import LocalFiles
-from overmind_jupyter.agents.builtin.loop import NUDGE, REPEATED, calls_in_text, run_loop
+from overmind_jupyter.agents.builtin.loop import (
+    NUDGE,
+    REPEATED,
+    REPEATED_TURN,
+    calls_in_text,
+    run_loop,
+)
 from overmind_jupyter.agents.builtin.tools import Toolbox, host_checkout
 from overmind_jupyter.agents.confine import Workspace
 from overmind_jupyter.agents.guards import LoopGuard, LoopLimits
@@ -112,6 +118,33 @@ def test_a_write_repeated_after_it_succeeded_ends_the_turn(worktree):
     assert [t[0] for t in reporter.tools] == ["write_file"]
     assert messages[-1].role == "tool" and messages[-1].content == REPEATED
     assert model.remaining == 2  # the loop stopped at the first repeat
+
+
+def test_a_turn_repeating_an_earlier_one_with_nothing_changed_ends_the_prompt(worktree):
+    """Qwen 1.5B (2026-12-07, the real-model test) answered with the same batch of calls
+    turn after turn for ten minutes: read, a failing edit, a rewrite of the same content,
+    a failing command. With nothing changed since (the write is the turn's own), the
+    second identical turn is not run and the prompt ends (no loop-guard question)."""
+    cycle = {"tool_calls": [
+        {"name": "read_file", "arguments": {"path": "pkg/__init__.py"}},
+        {"name": "edit_file", "arguments": {"path": "pkg/__init__.py", "old_text": "nope",
+                                            "new_text": "x"}},
+        {"name": "write_file", "arguments": {"path": "pkg/fmt.py", "content": "X = 1\n"}},
+        {"name": "run_command", "arguments": {"command": "git config user.name x"}}]}
+    outcome, reporter, messages, model = play(worktree, [cycle, cycle, cycle, cycle])
+    assert outcome.stop_reason == "end_turn" and outcome.guard is None
+    assert [t[0] for t in reporter.tools].count("edit_file") == 1
+    assert messages[-1].content == REPEATED_TURN and model.remaining == 2
+    assert outcome.changed == ["pkg/fmt.py"]
+
+
+def test_rewriting_a_file_with_its_own_content_is_no_change(worktree):
+    toolbox = Toolbox(worktree, LocalFiles(Workspace(worktree)),
+                      CommandRunner(DEFAULT_POLICY, _ask))
+    result = asyncio.run(toolbox.write_file("pkg/__init__.py", "FORMATS = ['jira']\n"))
+    assert result.ok and result.changed == () and "unchanged" in result.text
+    result = asyncio.run(toolbox.write_file("pkg/new.py", "X = 1\n"))
+    assert result.ok and result.changed == ("pkg/new.py",)
 
 
 def test_a_tool_call_written_as_text_is_run(worktree):

@@ -47,20 +47,24 @@ def open_lab(page: Page, lab: JupyterProcess) -> None:
 
 
 def palette(page: Page, label: str) -> None:
-    """Run a command from JupyterLab's command palette by its label (the modal palette
-    can close again while the page settles after loading: then it is opened again)."""
+    """Run a command that opens a dialog from JupyterLab's command palette by its label.
+    The modal palette can close again while the page settles (a panel re-render takes
+    the focus): then the Enter reaches nothing, and the palette is opened again."""
     search = page.locator(".lm-CommandPalette-input")
-    for _ in range(5):
+    dialog = page.locator(".jp-Dialog")
+    for _ in range(4):
         if not search.is_visible():
             page.keyboard.press("Control+Shift+C")
         try:
             search.fill(label, timeout=3000)
-            break
-        except PlaywrightError:
+            expect(page.locator(".lm-CommandPalette-item.lm-mod-active")).to_contain_text(
+                label, timeout=3000)
+            search.press("Enter", timeout=3000)  # the palette re-renders often: no click
+            expect(dialog).to_be_visible(timeout=5000)
+            return
+        except (PlaywrightError, AssertionError):
             page.wait_for_timeout(500)
-    active = page.locator(".lm-CommandPalette-item.lm-mod-active")
-    expect(active).to_contain_text(label)
-    search.press("Enter")  # the palette re-renders its items often: no click on one
+    expect(dialog).to_be_visible(timeout=TIMEOUT_MS)
 
 
 def fill_dialog(page: Page, values: dict[str, str]) -> None:
@@ -140,6 +144,33 @@ def test_host_invite_join_queue_and_kick_from_the_panel(lab: JupyterProcess, pag
     wait_until(lambda: any(o["title"] == "speed up the parser"
                            for o in lab.api("GET", "objectives")["objectives"]),
                timeout=60, what="the host's prompt to become an objective")
+
+    # planning cannot go on (no scripted plan): both objectives fail (answering `stop`
+    # to a planning question where one is asked), and the page says so: a red toast,
+    # and bob's prompt reads failed, not done
+    for title in ("speed up the parser", "add a --version flag"):
+        end_objective(lab, title)
+    started = page.locator(".Toastify__toast", has_text="started: speed up the parser")
+    expect(started).to_have_class(re.compile(r"Toastify__toast--info"))  # not a success
+    toast = page.locator(".Toastify__toast", has_text="objective speed up the parser failed")
+    expect(toast).to_have_class(re.compile(r"Toastify__toast--error"), timeout=TIMEOUT_MS)
+    done = section.locator(f'ul.om-prompts li[data-prompt-id="{first["id"]}"] .om-status')
+    expect(done).to_have_text("failed", timeout=TIMEOUT_MS)
+    expect(done).to_have_attribute("data-status", "failed")
+
+
+def end_objective(lab: JupyterProcess, title: str) -> None:
+    """Until the objective titled ``title`` has ended, answering ``stop`` to its question."""
+    objectives = lab.api("GET", "objectives")["objectives"]
+    oid = next(o["id"] for o in objectives if o["title"] == title)
+
+    def ended() -> bool:
+        for q in lab.api("GET", "questions")["questions"]:
+            if q.get("objective") == oid:
+                lab.api("POST", f"questions/{q['id']}/answer", {"text": "stop"})
+        state = lab.api("GET", f"objectives/{oid}")["state"]
+        return state in ("done", "failed", "cancelled")
+    wait_until(ended, timeout=60, what=f"objective {title} to end")
 
 
 def pump_until(page: Page, check, what: str, timeout_s: float = 20) -> None:

@@ -15,12 +15,12 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 from tornado.httpclient import AsyncHTTPClient
 
+from overmind_jupyter.agents import mcp_access
 from overmind_jupyter.model import MissionKind, MissionSpec
 
 pytestmark = pytest.mark.timeout(120)
 FAKE = [sys.executable, "-m", "overmind_jupyter.testing.acp_agent"]
-TOOLS = {"ask_user", "send_message", "read_messages", "report_progress", "spawn_task",
-         "cancel_task", "mark_objective_done"}
+TOOLS = mcp_access.TOOLS  # served exactly: agents' permission requests are matched on it
 
 
 @pytest.fixture
@@ -201,3 +201,11 @@ async def test_the_builtin_agent_asks_the_host_and_reports_progress_over_mcp(
     assert said.startswith("Painted it blue.")
     (progress,) = [e["data"] for e in events if e["type"] == "agent-progress"]
     assert progress == {"text": "painting", "percent": 50.0}
+
+
+@pytest.mark.parametrize("title,tool", [
+    ("mcp__overmind__ask_user", "ask_user"), ("ask_user (overmind MCP Server)", "ask_user"),
+    ("overmind__report_progress", "report_progress"), ("mcp__other__ask_user", None),
+    ("mcp__overmind__rm_rf", None), ("ask_user", None), ("Bash", None), (None, None)])
+def test_only_overmind_tools_are_its_own(title, tool):
+    assert mcp_access.own_tool(title) == tool

@@ -40,6 +40,17 @@ def test_clean_exit_on_sigterm_after_stop_reads_stopped_and_waits_0(harness) -> 
     assert "stopped (0)" in ps.text
 
 
+def test_missions_stopped_by_a_shutdown_say_so_not_by_user(harness) -> None:
+    async def body(engine):
+        m = await engine.run(MissionSpec(EXITS_0_ON_TERM, name="svc"))
+        await until_in_log(engine, m.id, "ready")
+        (ended,) = await engine.shutdown()
+        return ended
+
+    ended = harness.run(body)
+    assert ended.exit.stopped and ended.exit.reason == "the engine shut down; exit status 0"
+
+
 def test_restart_budget_exhausted_is_the_reason_not_the_last_exit(harness) -> None:
     policy = RestartPolicy(mode=RestartMode.ALWAYS, max_restarts=2, window_s=60,
                            backoff_ms=1, jitter=0)

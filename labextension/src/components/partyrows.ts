@@ -44,11 +44,18 @@ export function memberItem(m: PartyMember, ...extra: HTMLElement[]): HTMLElement
   ...extra);
 }
 
+/** What a prompt's status reads as: its objective's outcome once done (a prompt whose
+ * objective failed is `failed`, not `done`), else its state. */
+export function promptStatus(p: PartyPrompt): string {
+  return p.state === 'done' && p.outcome ? p.outcome : p.state;
+}
+
 /** A prompt's line: who, status, and its text when the viewer may see it. */
 export function promptHead(p: PartyPrompt): HTMLElement {
+  const status = promptStatus(p);
   return h('div', { class: 'om-prompt-head' },
     h('span', { class: 'om-from' }, p.name),
-    h('span', { class: 'om-status', 'data-status': p.state }, p.state),
+    h('span', { class: 'om-status', 'data-status': status }, status),
     p.text !== undefined && h('span', { class: 'om-prompt-text', title: p.text },
       clip(p.text, 240)));
 }

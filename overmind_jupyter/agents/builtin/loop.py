@@ -10,6 +10,9 @@ Small models' habits, seen with Qwen2.5-Coder 1.5B (tests/agents/fixtures/):
   of the tools) is taken as that call;
 - a call repeated exactly after it succeeded, with no change to the workspace since, is
   not run again: the turn ends (the model had finished and did not know how to say so);
+  so does a turn whose calls repeat an earlier turn's with no change since (the 1.5B
+  model cycled through the same eight calls, a failing edit and a failing pytest among
+  them, for ten minutes); rewriting a file with its own content is no change;
 - a reply of code in text while nothing changed gets one nudge to use the tools, then the
   next text reply ends the prompt;
 - a request the provider refuses for its length (llama-server: "exceeds the available
@@ -42,11 +45,13 @@ from ..guards import LoopGuard
 from .tools import SPECS, Toolbox, ToolResult
 
 TOOL_NAMES = frozenset(spec.name for spec in SPECS)
-CHANGING_TOOLS = frozenset({"write_file", "edit_file", "run_command"})
+COMMAND_TOOLS = frozenset({"run_command"})  # a command may change files it does not report
 NUDGE = ("You answered with code in text, but nothing in the workspace changed. If the task "
          "needs a change, make it now with edit_file or write_file (paths relative to the "
          "workspace root). If nothing needs to change, reply with a one-line summary.")
 REPEATED = "not run again: this exact call already succeeded and nothing changed since"
+REPEATED_TURN = ("not run again: these calls repeat an earlier turn's and nothing changed "
+                 "since; their results would be the same")
 _FENCED_JSON = re.compile(r"```(?:json)?\s*\n?(\{.*?\})\s*```", re.DOTALL)
 
 
@@ -71,6 +76,8 @@ class LoopOutcome:
     cost_usd: float | None = None
     nudged: bool = False
     succeeded: set[str] = dataclasses.field(default_factory=set)  # since the last change
+    # turns with a successful call since the last change (``REPEATED_TURN``)
+    turns: set[tuple[str, ...]] = dataclasses.field(default_factory=set)
 
 
 async def run_loop(model: ChatModel, messages: list[Message], toolbox: Toolbox,
@@ -101,8 +108,9 @@ async def run_loop(model: ChatModel, messages: list[Message], toolbox: Toolbox,
         if not calls:
             outcome.stop_reason = "max_tokens" if stop == "max_tokens" else "end_turn"
             return outcome
-        if all(call_key(c) in outcome.succeeded for c in calls):
-            messages.extend(Message("tool", REPEATED, tool_call_id=c.id, name=c.name)
+        repeated = _repeated(calls, outcome)
+        if repeated:
+            messages.extend(Message("tool", repeated, tool_call_id=c.id, name=c.name)
                             for c in calls)
             return outcome
         reason = await _tools(calls, messages, toolbox, reporter, guard, outcome)
@@ -209,12 +217,23 @@ async def _tools(calls: list[ToolCall], messages: list[Message], toolbox: Toolbo
         outcome.changed.extend(p for p in result.changed if p not in outcome.changed)
         _remember(call, result, outcome)
         results.append((call.name, call.arguments, result.ok, result.text))
+    if any(ok for _, _, ok, _ in results):  # all failed: the same-error guard's case
+        outcome.turns.add(tuple(call_key(c) for c in calls))
     return guard.after_tools(results)
 
 
+def _repeated(calls: list[ToolCall], outcome: LoopOutcome) -> str | None:
+    """Why a turn's ``calls`` are not run (``REPEATED``, ``REPEATED_TURN``), else None."""
+    keys = tuple(call_key(c) for c in calls)
+    if all(k in outcome.succeeded for k in keys):
+        return REPEATED
+    return REPEATED_TURN if keys in outcome.turns else None
+
+
 def _remember(call: ToolCall, result: ToolResult, outcome: LoopOutcome) -> None:
-    """Keep the successful calls since the workspace last changed (``REPEATED``)."""
-    if call.name in CHANGING_TOOLS and result.ok:
+    """Keep the successful calls and the turns since the workspace last changed."""
+    if result.changed or (call.name in COMMAND_TOOLS and result.ok):
         outcome.succeeded.clear()
+        outcome.turns.clear()
     if result.ok:
         outcome.succeeded.add(call_key(call))

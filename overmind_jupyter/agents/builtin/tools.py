@@ -14,6 +14,7 @@ a refusal says which relative path to use instead. A bare file name missing from
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import itertools
 import logging
@@ -201,6 +202,9 @@ class Toolbox:
         return ToolResult(True, "\n".join(hits) or "no matches")
 
     async def write_file(self, path: str, content: str) -> ToolResult:
+        with contextlib.suppress(OvermindError, OSError):  # a new file, or unreadable
+            if await self.files.read(path) == content:
+                return ToolResult(True, f"{path} already has exactly this content: unchanged")
         await self.files.write(path, content)
         return ToolResult(True, f"wrote {path} ({len(content)} characters)", (path,))
 
