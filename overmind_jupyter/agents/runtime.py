@@ -44,7 +44,7 @@ from ..supervisor.process import Child, signal_group
 from ..supervisor.supervisor import Supervisor
 from . import auth
 from .acp_client import EngineClient, message_of
-from .mcp_access import McpAccess
+from .mcp_access import OBJECTIVE_ENV, McpAccess
 from .policy import CommandPolicy
 from .updates import prompt_usage, spent, transcript
 
@@ -104,7 +104,8 @@ class AgentRuntime:
                  policy: CommandPolicy,
                  key_names: Callable[[Mission], list[str]] = lambda m: [],
                  mcp: McpAccess | None = None) -> None:
-        self.store, self.ask, self.policy, self.key_names = store, ask, policy, key_names
+        self.store, self.policy, self.key_names = store, policy, key_names
+        self.ask = self._of_objective(ask)
         self.supervisor, self.mcp = supervisor, mcp
         self.mailbox: Any = None  # orchestrator.mailbox.Mailbox, set by the engine
         self.agents: dict[str, AgentState] = {}
@@ -180,6 +181,18 @@ class AgentRuntime:
         state = self.agents.get(m.id)
         if state is not None and state.task is not None and not state.task.done():
             await asyncio.wait({state.task}, timeout=DRIVER_DRAIN_S)
+
+    def _of_objective(self, ask: Ask) -> Ask:
+        """``ask`` that files a mission's question under the objective the mission serves
+        (``OVERMIND_OBJECTIVE``): a task agent's tool approval is the objective's question
+        too, for the views and waiters that list an objective's questions."""
+        async def asking(kind: str, text: str, *, mission: str | None = None,
+                         **kwargs: Any) -> str:
+            if mission and kwargs.get("objective") is None:
+                env = self.store.get_mission(mission).env
+                kwargs["objective"] = env.get(OBJECTIVE_ENV) or None
+            return await ask(kind, text, mission=mission, **kwargs)
+        return asking
 
     def judge_exit(self, m: Mission, cause: ExitCause, info: ExitInfo
                    ) -> tuple[ExitCause, ExitInfo]:

@@ -116,6 +116,22 @@ def test_permission_requests_follow_the_policy_or_ask_the_host(tmp_path):
     run(tmp_path, body)
 
 
+def test_a_task_agents_question_is_filed_under_its_objective(tmp_path):
+    """The real-model test waited 20 minutes on a task agent's tool approval that no
+    list of the objective's questions showed (its ``objective`` was empty)."""
+    async def body(engine):
+        m = await engine.run(agent("ask curl example.com", env={"OVERMIND_OBJECTIVE": "obj-7"}))
+
+        async def question():
+            qs = await engine.list_questions()
+            return qs[0] if qs else None
+        q = await until(question)
+        assert (q.kind, q.mission, q.objective) == ("tool-approval", m.id, "obj-7")
+        await engine.answer(q.id, "deny")
+        await engine.wait(m.id, 30)
+    run(tmp_path, body)
+
+
 def test_a_crash_mid_turn_fails_the_mission_with_consistent_events(tmp_path):
     async def body(engine):
         m = await engine.run(agent("crash now"))

@@ -232,3 +232,17 @@ def test_a_new_file_named_like_another_is_created_where_asked(worktree):
     assert (worktree / "__init__.py").read_text() == "X = 1\n"
     assert (worktree / "pkg" / "__init__.py").read_text() == "FORMATS = ['jira']\n"
     assert reporter.tools[0][:2] == ("write_file", True)
+
+
+def test_a_write_that_would_drop_most_of_a_big_file_is_refused(worktree):
+    """Qwen 1.5B (2026-12-07, the real-model agent test) replaced the 2,000-line
+    tabulate/__init__.py with 30 characters after a failed edit."""
+    big = "".join(f"LINE_{i} = {i}\n" for i in range(100))
+    (worktree / "pkg" / "big.py").write_text(big)
+    toolbox = Toolbox(worktree, LocalFiles(Workspace(worktree)),
+                      CommandRunner(DEFAULT_POLICY, _ask))
+    result = asyncio.run(toolbox.write_file("pkg/big.py", "FORMATS = ['bbcode']\n"))
+    assert not result.ok and "from 100 lines to 1" in result.text and "edit_file" in result.text
+    assert (worktree / "pkg" / "big.py").read_text() == big
+    whole = big + "".join(f"MORE_{i} = {i}\n" for i in range(5))
+    assert asyncio.run(toolbox.write_file("pkg/big.py", whole)).ok  # the whole new file

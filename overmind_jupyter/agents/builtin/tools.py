@@ -38,6 +38,9 @@ MAX_READ_CHARS = 16_000  # characters per read_file call
 SEARCH_MAX_MATCHES = 50
 SEARCH_LINE_CHARS = 200
 SEARCH_MAX_FILE_BYTES = 1 << 20
+# write_file over an existing file of at least this many lines may not drop most of them
+# (Qwen 1.5B replaced the 2,000-line tabulate/__init__.py with 30 characters)
+SHRINK_GUARD_LINES = 40
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -63,7 +66,8 @@ SPECS = [
              _schema({"path": {**_S, "default": "."}}, [])),
     ToolSpec("search", "Search text files for a regular expression (Python syntax).",
              _schema({"pattern": _S, "path": {**_S, "default": "."}}, ["pattern"])),
-    ToolSpec("write_file", "Create or replace a text file.",
+    ToolSpec("write_file", "Create a new text file, or replace a whole file with its "
+             "complete new content (to change part of a file, use edit_file).",
              _schema({"path": _S, "content": _S}, ["path", "content"])),
     ToolSpec("edit_file", "Replace the one exact occurrence of old_text with new_text.",
              _schema({"path": _S, "old_text": _S, "new_text": _S},
@@ -202,9 +206,17 @@ class Toolbox:
         return ToolResult(True, "\n".join(hits) or "no matches")
 
     async def write_file(self, path: str, content: str) -> ToolResult:
+        old: str | None = None
         with contextlib.suppress(OvermindError, OSError):  # a new file, or unreadable
-            if await self.files.read(path) == content:
-                return ToolResult(True, f"{path} already has exactly this content: unchanged")
+            old = await self.files.read(path)
+        if old == content:
+            return ToolResult(True, f"{path} already has exactly this content: unchanged")
+        before, after = (old or "").count("\n"), content.count("\n")
+        if before >= SHRINK_GUARD_LINES and after < before / 2:
+            return ToolResult(False, f"write_file would cut {path} from {before} lines to "
+                                     f"{after}: it replaces the whole file. To change part "
+                                     "of it use edit_file with an exact excerpt (read_file "
+                                     "first); write_file only with the complete new file")
         await self.files.write(path, content)
         return ToolResult(True, f"wrote {path} ({len(content)} characters)", (path,))
 
