@@ -16,6 +16,9 @@ text and the server returns no ``tool_calls``), no web UI. Two findings on these
 - ``--no-repack`` where the CPU reports AMX (``amx_tile``): the AMX weight buffers crash
   with SIGSEGV at the first ``ldtilecfg`` in this VM although ``/proc/cpuinfo`` lists the
   flags; without repacking the AMX path is never taken.
+- ``-n MAX_PREDICT`` tokens per answer: llama-server's default is unbounded, and the 1.5B
+  model once generated 5,500+ tokens of one answer (20 minutes at ~5 tokens/s, until the
+  slot's context would be full) while the objective waited.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from pathlib import Path
 from .install import Installed, LocalModelError, cpu_flags
 
 CONTEXT_PER_SLOT = 8192  # tokens
+MAX_PREDICT = 2048  # tokens one answer may generate (a whole small file fits)
 
 
 def free_port() -> int:
@@ -75,7 +79,8 @@ class LocalServer:
         return [str(i.server), "-m", str(i.model), "-a", i.spec.alias, "--host", "127.0.0.1",
                 "--port", str(self.port), "-c", str(CONTEXT_PER_SLOT * self.slots),
                 "-np", str(self.slots), "-t", str(os.cpu_count() or 2), "--jinja",
-                "--no-webui", "--chat-template-file", str(i.template), *no_amx]
+                "-n", str(MAX_PREDICT), "--no-webui", "--chat-template-file", str(i.template),
+                *no_amx]
 
     def start(self, timeout_s: float = 120.0) -> LocalServer:
         """Spawn the server and wait until it has loaded the model.

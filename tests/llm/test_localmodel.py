@@ -99,7 +99,9 @@ def test_the_server_starts_answers_and_stops_with_its_process_group(tmp_path):
         assert server.healthy()
         pid = server.process.pid
         assert server.model_id == f"openai:qwen2.5-coder-1.5b@http://127.0.0.1:{server.port}/v1"
-        assert "-np" in server.argv() and server.argv()[server.argv().index("-np") + 1] == "2"
+        argv = server.argv()
+        assert argv[argv.index("-np") + 1] == "2"
+        assert argv[argv.index("-n") + 1] == "2048"  # an answer cannot run on for minutes
         assert psutil.Process(pid).environ().get("OMP_WAIT_POLICY") == "PASSIVE"
     assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
 
