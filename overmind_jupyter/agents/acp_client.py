@@ -115,11 +115,12 @@ class EngineClient:
         ``tool-decision`` {tool_call, command, decision, reason}); the host answers the
         rest. The answer is the agent's option of the matching kind (``permissions.py``)."""
         command = command_of(tool_call)
-        decision, reason = judge(self.runtime.policy, command)
         if own_tool(tool_call.title) and self.runtime.mcp is not None:
             # Overmind's own tools act only through the mission's scoped credential
             # (ask_user is itself a question to the host): asking first adds nothing
             decision, reason = Decision.ALLOW, f"Overmind's own tool {tool_call.title}"
+        else:
+            decision, reason = judge(self.runtime.policy, command)
         if decision is Decision.ASK:
             always = any(str(o.kind) == "allow_always" for o in options)
             answer = await self._ask_host(tool_call, command.text if command else None,

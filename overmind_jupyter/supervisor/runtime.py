@@ -9,6 +9,8 @@ from ..model import ExitCause
 from .logs import PtyPump
 from .process import Child
 
+USER_STOP = "stopped by user"  # what a stop reads as unless the stopper says why
+
 
 @dataclasses.dataclass(eq=False, slots=True)
 class Runtime:
@@ -32,7 +34,7 @@ class Runtime:
     mission_id: str
     child: Child | None = None
     cause: ExitCause | None = None
-    stop_why: str = "stopped by user"
+    stop_why: str = USER_STOP
     done: asyncio.Event = dataclasses.field(default_factory=asyncio.Event)
     wake: asyncio.Event = dataclasses.field(default_factory=asyncio.Event)
     restart_asked: bool = False

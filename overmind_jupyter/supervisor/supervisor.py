@@ -46,7 +46,7 @@ from .process import (
     write_input,
     write_whole,
 )
-from .runtime import Runtime
+from .runtime import USER_STOP, Runtime
 
 log = logging.getLogger("overmind.supervisor")
 S = MissionStatus
@@ -315,7 +315,7 @@ class Supervisor:
     async def stop_many(self, mission_ids: list[str], grace_s: float | None = None,
                         force: bool = False,
                         wind_down: Callable[[str], Awaitable[None]] | None = None,
-                        why: str = "stopped by user") -> None:
+                        why: str = USER_STOP) -> None:
         """Stop several missions at once: every group is signalled first, the ``stopping``
         transitions are recorded in one transaction, then each gets its grace period.
         ``wind_down``: as in ``stop``, for each live mission, before any signal; ``why``:
