@@ -6,7 +6,9 @@ client, commands) → core (engine, supervisor, store) → base (model, events, 
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+from ._version import __version__
+
+__all__ = ["__version__"]
 
 
 def _jupyter_server_extension_points() -> list[dict]:

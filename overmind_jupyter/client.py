@@ -1,7 +1,8 @@
 """REST client with the engine's interface, for kernels and the CLI.
 
-Methods mirror ``engine.Engine`` (same names, arguments and return types) so the command
-layer cannot tell them apart. Errors the server sends as ``{"message", "reason"}`` are
+Its methods are ``api.EngineAPI``'s, derived from ``api.OPERATIONS`` (the few the table
+cannot derive are written here), so the command layer cannot tell it from the engine.
+Errors the server sends as ``{"message", "reason"}`` are
 raised again as the matching ``OvermindError``; a refused connection raises
 ``EngineUnavailable``.
 """
@@ -9,27 +10,26 @@ raised again as the matching ``OvermindError``; a refused connection raises
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 import os
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
 
-from . import runtime_files
-from .client_work import WorkClient
+from . import api, runtime_files
 from .errors import EngineUnavailable, OvermindError, from_json
-from .events import Event
-from .model import Mission, MissionSpec, mission_from_dict
+from .model import Mission, mission_from_dict
 from .runtime_files import TOKEN_HEADER
 
 API = "overmind/api/"
 LONG_POLL_S = 60.0
 
 
-class Client(WorkClient):
+class Client(api.EngineAPI):
     """Talks to the engine in a Jupyter server at ``url`` (with base URL, ending in ``/``).
 
     Args:
@@ -77,20 +77,32 @@ class Client(WorkClient):
         text = response.body.decode("utf-8", "replace")
         return text if raw else json.loads(text)
 
-    # -- the engine interface ------------------------------------------------------------
-    async def status(self) -> dict[str, Any]:
-        """See ``Engine.status``."""
-        return await self._call("GET", "status")
+    async def operate(self, op: api.Operation, *args: Any, **kwargs: Any) -> Any:
+        """Call ``op`` over REST with the arguments of its ``EngineAPI`` method; returns the
+        method's value (decoded by the operation's result codec).
 
-    async def run(self, spec: MissionSpec) -> Mission:
-        """See ``Engine.run``."""
-        return mission_from_dict(await self._call("POST", "missions", spec_to_body(spec)))
+        Raises:
+            UsageError: arguments the operation does not take (before any request).
+            OvermindError: what the server answered (``NotFound``, ``InvalidTransition`` …).
+            EngineUnavailable: no server at ``url``.
+        """
+        bound = inspect.signature(getattr(api.EngineAPI, op.name)).bind(None, *args, **kwargs)
+        call = {k: v for k, v in bound.arguments.items() if k != "self"}
+        call.update(call.pop("filters", {}))  # EngineAPI.events(**filters)
+        ref = call.pop(next(iter(call))) if op.takes_ref else None
+        params = op.params.of_call(**call)
+        path = op.path.replace("{ref}", _q(str(ref))) if op.takes_ref else op.path
+        text = op.result.media is not api.Media.JSON
+        timeout_s = op.client_timeout_s(params)
+        if op.method == "GET":
+            answer = await self._call("GET", path, query=_query(params), raw=text,
+                                      timeout_s=timeout_s)
+        else:
+            answer = await self._call("POST", path, params.wire(), raw=text,
+                                      timeout_s=timeout_s)
+        return answer if text else op.result.decode(answer)
 
-    async def ps(self, all: bool = False) -> list[Mission]:
-        """See ``Engine.ps``."""
-        data = await self._call("GET", "missions", query={"all": "1" if all else None})
-        return [mission_from_dict(d) for d in data["missions"]]
-
+    # -- what the table cannot derive: raw, streamed and long-polled answers --------------
     async def ps_json(self, all: bool = False) -> str:
         """See ``Engine.ps_json``: the JSON array text, as the server built it."""
         text = await self._call("GET", "missions", query={"all": "1" if all else None},
@@ -99,15 +111,6 @@ class Client(WorkClient):
         if not (text.startswith(prefix) and text.endswith("}")):
             raise OvermindError("unexpected answer to GET missions")
         return text[len(prefix):-1]
-
-    async def info(self, ref: str) -> dict[str, Any]:
-        """See ``Engine.info``."""
-        return await self._call("GET", f"missions/{_q(ref)}")
-
-    async def logs(self, ref: str, tail: int | None = None) -> str:
-        """See ``Engine.logs``."""
-        return await self._call("GET", f"missions/{_q(ref)}/logs", query={"tail": tail},
-                                raw=True)
 
     async def follow(self, ref: str, tail: int | None = 10) -> AsyncIterator[str]:
         """See ``Engine.follow``: chunks of text streamed over one HTTP response."""
@@ -127,34 +130,6 @@ class Client(WorkClient):
         finally:
             fetch.cancel()
 
-    async def send(self, ref: str, text: str) -> Mission:
-        """See ``Engine.send``."""
-        return mission_from_dict(await self._call("POST", f"missions/{_q(ref)}/send",
-                                                  {"text": text}))
-
-    async def stop(self, ref: str, force: bool = False) -> Mission:
-        """See ``Engine.stop``."""
-        data = await self._call("POST", f"missions/{_q(ref)}/stop", {"force": force},
-                                timeout_s=self.timeout_s + 3600)
-        return mission_from_dict(data)
-
-    async def restart(self, ref: str) -> Mission:
-        """See ``Engine.restart``."""
-        data = await self._call("POST", f"missions/{_q(ref)}/restart", {},
-                                timeout_s=self.timeout_s + 3600)
-        return mission_from_dict(data)
-
-    async def ps_stats(self, all: bool = False) -> list[dict[str, Any]]:
-        """See ``Engine.ps_stats``."""
-        query = {"all": "1" if all else None, "stats": "1"}
-        return (await self._call("GET", "missions", query=query))["missions"]
-
-    async def kill(self, ref: str, cascade: bool = False) -> list[Mission]:
-        """See ``Engine.kill``."""
-        data = await self._call("POST", f"missions/{_q(ref)}/kill", {"cascade": cascade},
-                                timeout_s=self.timeout_s + 600)
-        return [mission_from_dict(d) for d in data["missions"]]
-
     async def wait(self, ref: str, timeout_s: float | None = None) -> Mission:
         """See ``Engine.wait``; long-polls in slices of ``LONG_POLL_S`` s."""
         loop = asyncio.get_running_loop()
@@ -166,20 +141,6 @@ class Client(WorkClient):
                                                    {"timeout_s": part}, timeout_s=part + 30))
             if m.status.terminal or (deadline is not None and loop.time() >= deadline):
                 return m
-
-    async def apply(self, text: str, source: str, base_dir: str | None = None,
-                    name: str | None = None) -> Mission:
-        """See ``Engine.apply``."""
-        body = {"text": text, "source": source, "base_dir": base_dir, "name": name}
-        return mission_from_dict(await self._call("POST", "blueprints", body))
-
-    async def events(self, after: int = 0, limit: int = 1000, latest: bool = False,
-                     **filters: str | None) -> list[Event]:
-        """See ``Engine.events``."""
-        data = await self._call("GET", "events", query={"after": after, "limit": limit,
-                                                        **({"latest": 1} if latest else {}),
-                                                        **filters})
-        return data["events"]
 
     async def stream_events(self, after: int = 0, **filters: str | None
                             ) -> AsyncIterator[dict[str, Any]]:
@@ -202,18 +163,6 @@ class Client(WorkClient):
             conn.close()
         raise EngineUnavailable("the event stream closed; reconnect with after=<last seq>")
 
-    async def list_agents(self) -> list[dict[str, Any]]:
-        """See ``Engine.list_agents``."""
-        return (await self._call("GET", "agents"))["agents"]
-
-    async def list_questions(self) -> list[dict[str, Any]]:
-        """See ``Engine.list_questions`` (as JSON dicts)."""
-        return (await self._call("GET", "questions"))["questions"]
-
-    async def answer(self, ref: str, text: str) -> dict[str, Any]:
-        """See ``Engine.answer`` (as a JSON dict)."""
-        return await self._call("POST", f"questions/{_q(ref)}/answer", {"text": text})
-
     async def attach(self, ref: str) -> Any:
         """A websocket to a session mission's terminal (see ``server/attach_ws.py``):
         ``read_message()`` gives raw output bytes (None once it ended), ``write_message(b,
@@ -233,73 +182,26 @@ class Client(WorkClient):
         except OSError as exc:
             raise EngineUnavailable(f"cannot attach: {exc}") from None
 
-    # -- party (see engine_party.PartyFacade) -------------------------------------------
-    async def host(self, name: str | None = None, auto_approve: Iterable[str] = (),
-                   auto_approve_prompts: bool = False) -> dict[str, Any]:
-        """See ``Engine.host``."""
-        return await self._call("POST", "party", {"name": name,
-                                                  "auto_approve": list(auto_approve),
-                                                  "auto_approve_prompts": auto_approve_prompts})
 
-    async def party_status(self) -> dict[str, Any]:
-        """See ``Engine.party_status``."""
-        return await self._call("GET", "party")
-
-    async def invite(self, ttl_s: float = 86_400.0, role: str = "collaborator"
-                     ) -> dict[str, Any]:
-        """See ``Engine.invite``."""
-        return await self._call("POST", "party/invites", {"ttl_s": ttl_s, "role": role})
-
-    async def revoke_invite(self, ref: str) -> dict[str, Any]:
-        """See ``Engine.revoke_invite``."""
-        return await self._call("POST", f"party/invites/{_q(ref)}/revoke", {})
-
-    async def member_action(self, ref: str, action: str, role: str | None = None
-                            ) -> dict[str, Any]:
-        """See ``Engine.member_action``."""
-        return await self._call("POST", f"party/members/{_q(ref)}",
-                                {"action": action, "role": role})
-
-    async def prompt_action(self, ref: str, action: str, position: int | None = None
-                            ) -> dict[str, Any]:
-        """See ``Engine.prompt_action``."""
-        return await self._call("POST", f"party/prompts/{_q(ref)}",
-                                {"action": action, "position": position})
-
-    async def join(self, invite: str, name: str) -> dict[str, Any]:
-        """See ``Engine.join``."""
-        return await self._call("POST", "party/join", {"invite": invite, "name": name})
-
-    async def party_prompt(self, text: str, member: str | None = None,
-                           agent: str | None = None) -> dict[str, Any]:
-        """See ``Engine.party_prompt``."""
-        return await self._call("POST", "party/prompts",
-                                {"text": text, "member": member, "agent": agent})
-
-    async def leave(self, member: str | None = None) -> dict[str, Any]:
-        """See ``Engine.leave``."""
-        return await self._call("POST", "party/leave", {"member": member})
-
-    async def close_party(self) -> dict[str, Any]:
-        """See ``Engine.close_party``."""
-        return await self._call("POST", "party/close", {})
-
-    async def shutdown(self) -> list[Mission]:
-        """See ``Engine.shutdown``; a daemon server also stops itself."""
-        data = await self._call("POST", "shutdown", {}, timeout_s=self.timeout_s + 600)
-        return [mission_from_dict(d) for d in data["missions"]]
+def _derived(op: api.Operation) -> Callable[..., Any]:
+    """The ``Client`` method of ``op``: its ``EngineAPI`` signature, over REST."""
+    async def method(self: Client, *args: Any, **kwargs: Any) -> Any:
+        return await self.operate(op, *args, **kwargs)
+    method.__name__ = method.__qualname__ = op.name
+    method.__doc__ = f"See ``EngineAPI.{op.name}``: ``{op.method} {op.path}``."
+    method.__signature__ = inspect.signature(getattr(api.EngineAPI, op.name))  # type: ignore[attr-defined]
+    return method
 
 
-def spec_to_body(spec: MissionSpec) -> dict:
-    """``MissionSpec`` → JSON body of ``POST /missions`` (``server.schemas.RunBody``)."""
-    r = spec.restart
-    return {"command": spec.command, "name": spec.name, "cwd": spec.cwd, "env": spec.env,
-            "kind": spec.kind.value, "parent": spec.parent, "agent": spec.agent,
-            "restart": {"mode": r.mode.value, "max_restarts": r.max_restarts,
-                        "window_s": r.window_s, "backoff_ms": r.backoff_ms, "cap_s": r.cap_s,
-                        "stable_s": r.stable_s, "jitter": r.jitter},
-            "activity_timeout_s": spec.activity_timeout_s, "grace_s": spec.grace_s,
-            "worktree": spec.worktree}
+for _op in api.OPERATIONS:  # every engine operation the class does not write by hand
+    if _op.engine and _op.name not in vars(Client):
+        setattr(Client, _op.name, _derived(_op))
+
+
+def _query(params: api.Params) -> dict[str, str]:
+    """A GET's query: set values only, booleans as ``1``."""
+    return {k: "1" if v is True else str(v) for k, v in params.wire().items()
+            if v is not None and v is not False}
 
 
 def _q(ref: str) -> str:

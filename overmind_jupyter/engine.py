@@ -15,7 +15,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from . import __version__, missions
+from . import missions
+from ._version import __version__
 from .agents import adapters, admin_policy
 from .agents.mcp_access import McpAccess
 from .agents.policy import DEFAULT_POLICY, CommandPolicy

@@ -21,6 +21,7 @@ from . import lifecycles
 from .agents import adapters
 from .errors import AmbiguousReference, NotFound, OvermindError, UsageError
 from .llm.contract import ChatModel
+from .llm.registry import describe_model
 from .model import Mission, MissionSpec
 from .orchestrator import referee as referee_mod
 from .orchestrator.changes import UNDER_REVIEW, Changes
@@ -157,8 +158,7 @@ class WorkFacade:
     async def _close_work(self, stop_missions: bool = True) -> None:
         if self.orchestrator is None:
             return
-        for run in self.orchestrator.runs.values():
-            run.cancel("engine stopping")
+        await self.orchestrator.drain("engine stopping")
         self.party.cancel_hooks()  # prompts waiting for their objective
         if stop_missions:  # while the pool is open: their worktrees go with them
             await self.supervisor.stop_many(self.command_changes.live_missions())
@@ -177,6 +177,17 @@ class WorkFacade:
         if cached is None or cached.model_id != model_id:  # one model object per role, so
             cached = self._roles = RoleModels(model_id, env)  # scripts play on, not anew
         return cached
+
+    async def model_status(self) -> dict[str, Any]:
+        """Which model answers the roles and the built-in agent (``llm.registry.
+        describe_model``'s shape): configured or not, provider, name, endpoint, whether it
+        is scripted, and the server-side settings that change it. Keys are never included."""
+        env = {**os.environ, **self.provider_env}
+        try:
+            model_id: str | None = adapters.default_model(env)
+        except UsageError:
+            model_id = None
+        return describe_model(model_id, env)
 
     async def _referee(self, conflict: Any) -> Any:
         """Merge tier 2 on the configured model; None (→ a human) when none is usable."""

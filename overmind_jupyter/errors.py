@@ -49,6 +49,12 @@ class UsageError(OvermindError):
     http_status = 400
 
 
+class InvalidRequest(UsageError):
+    """A request whose fields fail validation (each field's problem is named)."""
+
+    reason = "invalid"
+
+
 class NotFound(OvermindError):
     """No record matches the reference (id, id prefix or name)."""
 
@@ -123,7 +129,7 @@ class RateLimited(OvermindError):
 
 
 _BY_REASON = {cls.reason: cls for cls in (
-    OvermindError, UsageError, NotFound, AmbiguousReference, InvalidTransition,
+    OvermindError, UsageError, InvalidRequest, NotFound, AmbiguousReference, InvalidTransition,
     BlueprintError, EngineUnavailable, NotAvailable, Unauthorized, Forbidden, RateLimited)}
 
 

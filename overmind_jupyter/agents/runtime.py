@@ -36,7 +36,7 @@ from acp.schema import (
     Implementation,
 )
 
-from .. import __version__
+from .._version import __version__
 from ..errors import OvermindError, UsageError
 from ..model import ExitCause, ExitInfo, Mission, MissionKind
 from ..store import Store

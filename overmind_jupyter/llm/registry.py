@@ -109,6 +109,45 @@ def _gemini(rest: str, env: Mapping[str, str], options: dict[str, Any]) -> ChatM
     return adapter(name, api_key=env[key_env], base_url=base_url, key_env=key_env, **options)
 
 
+SETTINGS = ("OVERMIND_MODEL", "OPENAI_API_KEY", "OPENAI_BASE_URL", "GEMINI_API_KEY",
+            "GOOGLE_API_KEY", "GOOGLE_GEMINI_BASE_URL")  # what chooses the model, server-side
+
+
+def describe_model(model_id: str | None, env: Mapping[str, str]) -> dict[str, Any]:
+    """What answers for ``model_id`` without resolving it (no SDK import, no key shown).
+
+    Returns ``{configured, model, provider, name, endpoint, scripted, key_set, problem,
+    settings}``: ``endpoint`` is the base URL when one is set (None: the provider's own),
+    ``key_set`` whether the provider's key variable is set (a compatible endpoint needs
+    none), ``problem`` what stops it from answering (None: nothing known), ``settings`` the
+    server-side variables that choose the model.
+    """
+    found: dict[str, Any] = {"configured": False, "model": model_id, "provider": None,
+                             "name": None, "endpoint": None, "scripted": False,
+                             "key_set": False, "problem": None, "settings": list(SETTINGS)}
+    if not model_id:
+        return {**found, "problem": "no model configured: set OVERMIND_MODEL (e.g. "
+                "openai:gpt-4.1 or openai:MODEL@http://127.0.0.1:8091/v1) or a provider key "
+                "on the server"}
+    provider, _, rest = model_id.strip().partition(":")
+    name, url = split_base_url(rest.strip())
+    found.update(provider=provider, name=name, scripted=provider == "scripted")
+    if provider == "openai":
+        endpoint = url or env.get("OPENAI_BASE_URL") or None
+        key_set = bool(env.get("OPENAI_API_KEY"))
+        problem = None if key_set or endpoint else "set OPENAI_API_KEY on the server"
+    elif provider == "gemini":
+        endpoint = url or env.get("GOOGLE_GEMINI_BASE_URL") or None
+        key_set = any(env.get(var) for var in GEMINI_KEY_VARS)
+        problem = None if key_set else "set GEMINI_API_KEY (or GOOGLE_API_KEY) on the server"
+    elif provider == "scripted":
+        endpoint, key_set, problem = None, False, None
+    else:
+        endpoint, key_set, problem = None, False, f"unknown model provider {provider!r}"
+    return {**found, "endpoint": endpoint, "key_set": key_set, "problem": problem,
+            "configured": problem is None}
+
+
 def _load(module: str, name: str, package: str) -> Any:
     """Import adapter ``name`` from ``module`` now, when a model of its kind is resolved.
 
@@ -123,4 +162,5 @@ def _load(module: str, name: str, package: str) -> Any:
     return getattr(loaded, name)
 
 
-__all__ = ["FallbackModel", "MissingAPIKey", "resolve_model", "split_base_url"]
+__all__ = ["FallbackModel", "MissingAPIKey", "describe_model", "resolve_model",
+           "split_base_url"]

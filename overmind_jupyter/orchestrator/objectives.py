@@ -231,6 +231,17 @@ class Orchestrator:
         self.questions.cancel_for(objective=rec.id, reason=reason)
         return self.set_state(rec.id, "cancelled", reason)
 
+    async def drain(self, reason: str, timeout_s: float = 30.0) -> None:
+        """Cancel every pipeline and running task and wait (at most ``timeout_s`` s) until
+        they have wound down: their agents stopped and worktrees released while the pool
+        is still open (the engine closes next). Records keep their states: a restart
+        resumes them (``recovery``)."""
+        pending = {t for t in (*self.runs.values(), *self.scheduler.close()) if not t.done()}
+        for task in pending:
+            task.cancel(reason)
+        if pending:
+            await asyncio.wait(pending, timeout=timeout_s)
+
     # -- tasks ----------------------------------------------------------------------
     async def _run_task(self, node: TaskNode) -> str:
         await self.budget.gate(self.records.get(KIND, node.objective))

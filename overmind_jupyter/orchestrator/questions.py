@@ -59,6 +59,18 @@ class Question:
                 "answer": self.answer, "answered_by": self.answered_by, "data": self.data}
 
 
+def question_from_dict(d: dict[str, Any]) -> Question:
+    """Inverse of ``Question.to_dict`` (what a REST client gets back).
+
+    Raises:
+        KeyError: a field is missing.
+    """
+    return Question(id=d["id"], kind=d["kind"], text=d["text"], options=tuple(d["options"]),
+                    mission=d["mission"], asked_at=d["asked_at"], answer=d["answer"],
+                    data=d["data"], objective=d["objective"], state=d["state"],
+                    answered_by=d["answered_by"])
+
+
 class Questions:
     """All questions of one engine (durable), with waiters and per-kind handlers."""
 

@@ -56,6 +56,7 @@ class Scheduler:
         self.max_parallel, self.per_objective = max_parallel, per_objective
         self.nodes: dict[str, TaskNode] = {}
         self.running: dict[str, asyncio.Task[None]] = {}
+        self.closed = False  # once the engine stops: no new task, no recorded end
         self._changed = asyncio.Event()
 
     def add(self, nodes: list[TaskNode]) -> None:
@@ -94,6 +95,16 @@ class Scheduler:
             else:
                 self._end(node, CANCELLED, reason)
 
+    def close(self) -> list[asyncio.Task[None]]:
+        """Stop scheduling and cancel the running tasks without recording their end (the
+        engine is stopping: the records keep ``running`` and a restart resumes them);
+        returns the tasks to wait for."""
+        self.closed = True
+        running = list(self.running.values())
+        for task in running:
+            task.cancel("engine stopping")
+        return running
+
     def counts(self) -> dict[str, int]:
         """``{state: number of tasks}`` over every task ever added."""
         found: dict[str, int] = {}
@@ -103,6 +114,8 @@ class Scheduler:
 
     # -- dispatch -------------------------------------------------------------------
     def _pump(self) -> None:
+        if self.closed:
+            return
         self._cancel_orphans()
         for node in list(self.nodes.values()):
             if node.state == "pending" and self._ready(node) and self._fits(node):
@@ -152,6 +165,8 @@ class Scheduler:
         self._pump()
 
     def _end(self, node: TaskNode, state: str, reason: str) -> None:
+        if self.closed:
+            return
         node.state = state
         self.on_state(node, state, reason)
         self._changed.set()

@@ -28,9 +28,9 @@ from ..orchestrator.objectives import Settings
 from ..workspace.sandbox import ALLOW_ENV, READ_ENV, Sandbox
 from . import hub
 from .admin_config import drop_in_config
-from .handlers import ROUTES
 from .mcp import McpEndpoint, McpHandler
 from .party_handlers import GUEST_ROUTES
+from .routes import ROUTES
 
 API_PREFIX = "overmind/api"
 PARTY_PREFIX = "overmind/party"  # guest endpoints: party credentials, no Jupyter login

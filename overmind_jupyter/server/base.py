@@ -19,15 +19,15 @@ from typing import Any, TypeVar
 
 from jupyter_server.auth.decorator import allow_unauthenticated
 from jupyter_server.base.handlers import APIHandler
-from pydantic import BaseModel, ValidationError
 from tornado import web
 
 from .. import bounds
+from ..api import Params, validated
 from ..errors import OvermindError, UsageError
 from ..runtime_files import TOKEN_HEADER
 from . import hub
 
-Body = TypeVar("Body", bound=BaseModel)
+Body = TypeVar("Body", bound=Params)
 
 
 class OvermindAuth:
@@ -83,20 +83,18 @@ class OvermindHandler(OvermindAuth, APIHandler):
 
     max_body_bytes = bounds.MAX_JSON_BYTES  # the guest routes take less
 
-    def body(self, model: type[Body]) -> Body:
-        """Parse the JSON request body into ``model``; 400 with a readable message if bad
-        (not JSON, too big, too deep, bad Unicode: see ``bounds``)."""
+    def json_body(self) -> Any:
+        """The JSON request body (``{}`` when empty); 400 ``bad-json`` with a readable
+        message if it is not JSON, too big, too deep or bad Unicode (see ``bounds``)."""
         try:
-            data = bounds.load_json(self.request.body or b"{}",
-                                    max_bytes=self.max_body_bytes)
+            return bounds.load_json(self.request.body or b"{}", max_bytes=self.max_body_bytes)
         except UsageError as exc:
             raise OvermindErrorHTTP(400, exc.message, "bad-json") from None
-        try:
-            return model.model_validate(data)
-        except ValidationError as exc:
-            problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}"
-                                 for e in exc.errors())
-            raise OvermindErrorHTTP(400, f"invalid request: {problems}", "invalid") from None
+
+    def body(self, model: type[Body]) -> Body:
+        """The JSON request body validated as ``model``; 400 ``invalid`` naming each
+        field's problem (``api.validated``)."""
+        return validated(model, self.json_body())
 
     def send_json(self, data: Any, status: int = 200) -> None:
         """Finish with ``data`` as JSON."""

@@ -34,7 +34,7 @@ from mcp.server.auth.settings import AuthSettings
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.transport_security import TransportSecuritySettings
 
-from .. import __version__
+from .._version import __version__
 from ..agents.mcp_access import OBJECTIVE_ENV, McpAccess, McpGrant, McpRole
 from ..errors import OvermindError
 from ..model import Mission, MissionKind, MissionSpec

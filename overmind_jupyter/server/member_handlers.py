@@ -18,8 +18,7 @@ With no party open both answer 409 ``no-party`` naming whom to ask.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
-
+from ..api import MemberPromptBody
 from ..errors import Forbidden
 from ..orchestrator.party import Party
 from ..orchestrator.party_hub import hub_member
@@ -27,13 +26,6 @@ from ..orchestrator.party_view import prompt_view
 from ..store.records import Record
 from . import hub
 from .base import OvermindHandler, endpoint
-
-
-class MemberPromptBody(BaseModel):
-    """``POST party/me/prompts``: the prompt's text."""
-
-    model_config = ConfigDict(extra="forbid")
-    text: str = Field(min_length=1, max_length=100_000)
 
 
 class MemberRoute(OvermindHandler):

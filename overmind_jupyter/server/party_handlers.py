@@ -1,8 +1,5 @@
-"""Party endpoints: the guests' (``GUEST_ROUTES``) and the host's (``HOST_ROUTES``).
-
-Host routes live under ``<base_url>overmind/api/party…`` with every other host route
-(Jupyter login or the scoped Overmind token, via ``OvermindHandler``); they are thin
-wrappers of the engine's ``PartyFacade`` methods.
+"""Party endpoints of guests (``GUEST_ROUTES``); the host's ``party…`` routes come from
+the operation table (``server/routes.py``).
 
 Guest endpoints live under ``<base_url>overmind/party/``: the only routes a guest reaches.
 
@@ -40,6 +37,7 @@ from jupyter_server.base.handlers import APIHandler, JupyterHandler
 from jupyter_server.base.websocket import WebSocketMixin
 from tornado.websocket import WebSocketClosedError, WebSocketHandler
 
+from ..api import GuestJoinBody
 from ..errors import NotAvailable, OvermindError
 from ..orchestrator import party_wire as wire
 from ..orchestrator.invites import CREDENTIAL_HEADER, INVITE_HEADER, Unauthorized
@@ -48,16 +46,6 @@ from ..orchestrator.party_view import event_view, member_row, prompt_view
 from ..orchestrator.ratelimit import AuthGuard, RateLimited
 from .base import OvermindHandler, endpoint
 from .events_ws import EventStream
-from .schemas import (
-    GuestJoinBody,
-    HostBody,
-    InviteBody,
-    JoinBody,
-    LeaveBody,
-    MemberActionBody,
-    PartyPromptBody,
-    PromptActionBody,
-)
 
 log = logging.getLogger("overmind.party")
 GUARD_SETTING = "overmind_party_guard"
@@ -279,101 +267,4 @@ class PartySocket(WebSocketMixin, WebSocketHandler, JupyterHandler):
             self._detach()
 
 
-# -- host routes (relative to overmind/api/) -------------------------------------------
-class PartyHandler(OvermindHandler):
-    """``GET party``: hosted party and joined parties; ``POST party``: host one."""
-
-    @endpoint
-    async def get(self) -> None:
-        self.send_json(await self.engine.party_status())
-
-    @endpoint
-    async def post(self) -> None:
-        b = self.body(HostBody)
-        self.send_json(await self.engine.host(b.name, b.auto_approve, b.auto_approve_prompts),
-                       201)
-
-
-class InvitesHandler(OvermindHandler):
-    """``POST party/invites``: a new invite (its string is shown only in this answer)."""
-
-    @endpoint
-    async def post(self) -> None:
-        b = self.body(InviteBody)
-        self.set_header("Cache-Control", "no-store")
-        self.send_json(await self.engine.invite(b.ttl_s, b.role), 201)
-
-
-class RevokeHandler(OvermindHandler):
-    """``POST party/invites/{ref}/revoke``."""
-
-    @endpoint
-    async def post(self, ref: str) -> None:
-        self.send_json(await self.engine.revoke_invite(ref))
-
-
-class MemberHandler(OvermindHandler):
-    """``POST party/members/{ref}``: approve / deny / kick / role."""
-
-    @endpoint
-    async def post(self, ref: str) -> None:
-        b = self.body(MemberActionBody)
-        self.send_json(await self.engine.member_action(ref, b.action, b.role))
-
-
-class PromptsHandler(OvermindHandler):
-    """``POST party/prompts``: a prompt to the hosted or a joined party."""
-
-    @endpoint
-    async def post(self) -> None:
-        b = self.body(PartyPromptBody)
-        self.send_json(await self.engine.party_prompt(b.text, b.member, b.agent), 201)
-
-
-class PromptHandler(OvermindHandler):
-    """``POST party/prompts/{ref}``: approve / deny / share / move a queued prompt."""
-
-    @endpoint
-    async def post(self, ref: str) -> None:
-        b = self.body(PromptActionBody)
-        self.send_json(await self.engine.prompt_action(ref, b.action, b.position))
-
-
-class JoinPartyHandler(OvermindHandler):
-    """``POST party/join``: this engine joins a party (on this or another server)."""
-
-    @endpoint
-    async def post(self) -> None:
-        b = self.body(JoinBody)
-        self.send_json(await self.engine.join(b.invite, b.name), 201)
-
-
-class LeaveHandler(OvermindHandler):
-    """``POST party/leave``: leave a joined party."""
-
-    @endpoint
-    async def post(self) -> None:
-        self.send_json(await self.engine.leave(self.body(LeaveBody).member))
-
-
-class CloseHandler(OvermindHandler):
-    """``POST party/close``: close the hosted party."""
-
-    @endpoint
-    async def post(self) -> None:
-        self.send_json(await self.engine.close_party())
-
-
-_REF = r"(?P<ref>[^/]+)"
-HOST_ROUTES = [
-    ("party", PartyHandler),
-    ("party/invites", InvitesHandler),
-    (f"party/invites/{_REF}/revoke", RevokeHandler),
-    (f"party/members/{_REF}", MemberHandler),
-    ("party/prompts", PromptsHandler),
-    (f"party/prompts/{_REF}", PromptHandler),
-    ("party/join", JoinPartyHandler),
-    ("party/leave", LeaveHandler),
-    ("party/close", CloseHandler),
-]
 GUEST_ROUTES = [("join", JoinHandler), ("status", GuestStatusHandler), ("ws", PartySocket)]

@@ -24,10 +24,11 @@ import json
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
+from .. import api as contract
 from ..errors import OvermindError
 from ..model import mission_to_dict
-from .routes import request
 
 log = logging.getLogger("overmind.widgets")
 REPLAY_CHUNK = 1000
@@ -44,6 +45,14 @@ def _plain(value: Any) -> Any:
     return value
 
 
+async def request(api: Any, method: str, path: str, body: Any = None) -> Any:
+    """A view's REST call served in the kernel (``api.dispatch``); ``path`` may carry a
+    query string."""
+    parts = urlsplit(str(path))
+    return await contract.dispatch(api, str(method), parts.path, dict(parse_qsl(parts.query)),
+                                   body)
+
+
 async def _ps(api: Any, all: bool = False) -> Any:
     return json.loads(await api.ps_json(all=bool(all)))
 
@@ -56,7 +65,7 @@ METHODS: dict[str, Callable[..., Awaitable[Any]]] = {
     "kill": lambda api, ref: api.kill(str(ref)),
     "questions": lambda api: api.list_questions(),
     "answer": lambda api, ref, text: api.answer(str(ref), str(text)),
-    "request": request,  # [http method, path, body]: the REST routes of routes.py
+    "request": request,  # [http method, path, body]: the REST routes (api.dispatch)
 }
 
 

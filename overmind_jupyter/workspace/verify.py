@@ -2,7 +2,7 @@
 
 The command runs as an argv (no shell) in the scratch worktree holding the merge, in its
 own process group, with this process's environment minus every secret
-(``agents.tool_env.scrubbed_env``: the tests are repository code an agent may have
+(``tool_env.scrubbed_env``: the tests are repository code an agent may have
 written), stdin closed, stdout and stderr captured together in an anonymous temporary
 file of which only the last ``TAIL_BYTES`` are read back. When the command outlives its
 timeout, or leaves background processes behind, its whole process group is killed.
@@ -25,9 +25,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from ..agents.tool_env import scrubbed_env
 from ..errors import UsageError
 from .sandbox import Sandbox, SandboxRefused
+from .tool_env import scrubbed_env
 
 try:
     import tomllib

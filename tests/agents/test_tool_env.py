@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from overmind_jupyter.agents.tool_env import scrubbed_env
+from overmind_jupyter.workspace.tool_env import scrubbed_env
 
 pytestmark = pytest.mark.timeout(60)
 

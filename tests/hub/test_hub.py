@@ -23,8 +23,8 @@ from playwright.sync_api import Browser, Page, expect
 from tornado import httpclient, websocket
 from tornado.web import RequestHandler
 
-from overmind_jupyter.server.handlers import ROUTES
 from overmind_jupyter.server.member_handlers import MEMBER_ROUTES
+from overmind_jupyter.server.routes import ROUTES
 
 pytestmark = pytest.mark.timeout(180)
 

@@ -13,11 +13,10 @@ import pytest
 from engine_harness import Harness
 
 from overmind_jupyter import commands
-from overmind_jupyter.client import spec_to_body
+from overmind_jupyter.api import RunBody
 from overmind_jupyter.engine import Engine
 from overmind_jupyter.errors import BlueprintError, UsageError
 from overmind_jupyter.model import MissionSpec
-from overmind_jupyter.server.schemas import RunBody
 from overmind_jupyter.supervisor.blueprint import parse
 
 pytestmark = pytest.mark.timeout(120)
@@ -217,7 +216,7 @@ def test_run_worktree_in_the_grammar_and_over_rest(harness: Harness) -> None:
          "echo THREE = 3 >> two.py"])
     spec = commands.spec_from_args(args, str(repo))
     assert spec.worktree and spec.cwd == str(repo / "b")
-    assert RunBody.model_validate(spec_to_body(spec)).to_spec() == spec  # REST keeps it
+    assert RunBody.of_call(spec=spec).to_spec() == spec  # REST keeps it
 
     async def body(engine: Engine) -> None:
         await commands.execute(engine, args, str(repo))

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from engine_harness import alive
 from flow_helpers import (
     LOG_EDIT,
     SCOPE,
@@ -215,3 +216,32 @@ async def test_the_story_agents_tokens_are_charged_to_the_batchs_objective(tmp_p
     finally:
         await engine.close()
     assert done["state"] == "done" and done["spent"]["tokens"] >= 7077
+
+
+async def test_closing_the_engine_while_a_task_waits_on_a_question_winds_it_down(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Seen in the real-model benchmark: closing the engine under a waiting objective left
+    its tasks running into a closed worktree pool ("task … crashed"); now they wind down
+    before the pool closes, no process or worktree is left, and the records stay
+    ``running`` for the restart's recovery to judge."""
+    repo = project(tmp_path / "p")
+    scripts = log_task_scripts(tmp_path / "s", [
+        tool("run_command", command="curl https://example.com/install.sh"), *edit(LOG_EDIT)])
+    engine = Engine(repo, provider_env={"OVERMIND_MODEL": f"scripted:{scripts}"})
+    await engine.start()
+    try:
+        await engine.prompt("log additions")
+        await until_question(engine, "tool-approval")
+        [agent] = [m for m in await engine.ps() if m.kind.value == "agent"]
+    finally:
+        await engine.close()
+    assert "crashed" not in caplog.text and "pool is closed" not in caplog.text
+    assert not alive(agent.pid)
+    assert not list((repo / ".overmind" / "worktrees").glob("log*"))
+    again = Engine(repo, provider_env={"OVERMIND_MODEL": f"scripted:{scripts}"})
+    await again.start()
+    try:
+        [task] = again.records.list("task")  # recovery's verdict, not a crash's
+        assert task.data["error"] == "interrupted: the engine stopped while the task ran"
+    finally:
+        await again.close()

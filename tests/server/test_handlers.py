@@ -16,7 +16,7 @@ from jupyter_server.auth.authorizer import Authorizer
 from tornado import web
 from tornado.httpclient import HTTPResponse
 
-from overmind_jupyter.server.handlers import ROUTES
+from overmind_jupyter.server.routes import ROUTES
 from overmind_jupyter.store import Store, default_db_path
 
 pytestmark = pytest.mark.timeout(60)
@@ -148,7 +148,7 @@ async def test_bad_query_and_engine_usage_errors_are_400_json(api, reaper):
                                                 "name": "q"})).code == 201
     for tail in ("abc", "-1", "1.5"):
         resp = await api("GET", "missions", "q", "logs", params={"tail": tail})
-        assert "tail" in assert_json_error(resp, 400, "usage")["message"]
+        assert "tail" in assert_json_error(resp, 400, "invalid")["message"]
     taken = await api("POST", "missions", body={"command": ["sleep", "1"], "name": "q"})
     assert "already named q" in assert_json_error(taken, 400, "usage")["message"]
     bad_name = await api("POST", "missions", body={"command": ["true"], "name": "-x y"})

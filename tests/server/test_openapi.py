@@ -14,8 +14,8 @@ from jupyter_process import JupyterProcess
 from schemathesis.generation import GenerationMode
 from tornado import web
 
-from overmind_jupyter.server.handlers import ROUTES
 from overmind_jupyter.server.openapi import document
+from overmind_jupyter.server.routes import ROUTES
 
 pytestmark = pytest.mark.timeout(120)
 

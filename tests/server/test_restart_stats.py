@@ -1,6 +1,6 @@
 """`restart REF` and the mission table's batched figures (`GET missions?stats=1`) through
 the REST client against a real in-process Jupyter server, and the same routes served
-by the kernel for an embedded engine (`widgets/routes.py`)."""
+by the kernel for an embedded engine (`api.dispatch`)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from overmind_jupyter import commands
 from overmind_jupyter.client import Client
 from overmind_jupyter.errors import InvalidTransition, NotFound
 from overmind_jupyter.model import MissionSpec
-from overmind_jupyter.widgets import routes
+from overmind_jupyter.widgets import bridge as routes
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -79,5 +79,5 @@ async def test_kernel_routes_serve_restart_and_stats_for_an_embedded_engine(engi
     (row,) = answer["missions"]
     assert row["name"] == "k" and row["rss_bytes"] > 0
     again = await routes.request(engine, "POST", "missions/k/restart", {})
-    assert again.pid != m.pid and again.restarts == 1
+    assert again["pid"] != m.pid and again["restarts"] == 1
     await engine.stop("k", force=True)

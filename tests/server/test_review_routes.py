@@ -11,7 +11,7 @@ import pytest
 import test_handlers
 from test_handlers import assert_json_error, body_of
 
-from overmind_jupyter.widgets import routes
+from overmind_jupyter.widgets import bridge as routes
 
 pytestmark = pytest.mark.timeout(60)
 api = test_handlers.api  # the fixture: requests with the scoped token

@@ -67,4 +67,4 @@ def test_the_panel_actions_reach_the_party_through_the_comm(hosting):
     assert revoked["state"] == "revoked"
     front.say({"type": "call", "id": 9, "method": "request",
                "args": ["POST", f"party/prompts/{second.id}", {"action": "explode"}]})
-    assert "prompt action must be one of" in front.reply(9)["error"]
+    assert "action: Input should be 'approve'" in front.reply(9)["error"]

@@ -19,7 +19,7 @@ from test_widgets import VIEW, shown, widget_of
 from overmind_jupyter.engine import Engine
 from overmind_jupyter.testing.repos import make_repo
 from overmind_jupyter.testing.scripts import say, tool
-from overmind_jupyter.widgets.routes import request
+from overmind_jupyter.widgets.bridge import request
 from overmind_jupyter.widgets.tree import ExecutionTree, tree_text
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "orchestrator"))
@@ -53,7 +53,7 @@ async def run_objective(tmp_path: Path) -> tuple[str, list[dict[str, Any]], Any]
         await engine.wait(mission, 30)  # its process may end after the objective
         events = await engine.events(after=0, limit=10_000)
         page = await request(engine, "GET", f"events?mission={mission}&after=0&limit=3")
-        with pytest.raises(Exception, match="after must be an integer"):
+        with pytest.raises(Exception, match="after: Input should be greater than or equal to 0"):
             await request(engine, "GET", "events?after=-1")
     finally:
         await engine.close()

@@ -29,7 +29,7 @@ from acp.schema import (
 )
 from acp.schema import Usage as AcpUsage
 
-from ... import __version__
+from ..._version import __version__
 from ...errors import OvermindError
 from ...llm.contract import ChatModel, Message, ProviderError
 from ..admin_policy import BoundPolicy

@@ -20,9 +20,9 @@ import signal
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+from ...workspace.tool_env import scrubbed_env
 from ..admin_policy import BoundPolicy
 from ..policy import CommandPolicy, Decision
-from ..tool_env import scrubbed_env
 
 MAX_OUTPUT_CHARS = 16_000
 Ask = Callable[[str, str], Awaitable[bool]]  # (command, reason) → approved?

@@ -1,0 +1,131 @@
+"""The package's structure, as DESIGN.md draws it: imports point down the layers (ui →
+edge → core → base, and inside core store → workspace → supervisor → llm → agents →
+orchestrator → engine), no import cycles between modules at run time (annotations may
+name a type back: ``if TYPE_CHECKING``), nothing in the product imports
+the test doubles, and mypy finds the engine and the REST client conform to ``api.EngineAPI``."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.timeout(120)
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = ROOT / "overmind_jupyter"
+# (rank, module prefixes): higher ranks may import lower ones, never the reverse
+LAYERS: tuple[tuple[int, tuple[str, ...]], ...] = (
+    (0, ("errors", "model", "events", "bounds", "lifecycles", "_version", "runtime_files")),
+    (10, ("store",)), (11, ("workspace",)), (12, ("supervisor",)), (13, ("llm", "localmodel")),
+    (14, ("agents",)), (15, ("orchestrator",)),
+    (16, ("engine", "engine_party", "engine_review", "engine_views", "engine_work",
+          "missions")),
+    (20, ("api", "server", "client", "commands", "commands_party", "commands_work",
+          "render", "result", "daemon")),
+    (30, ("magics", "cli", "widgets", "portal")),
+)
+
+
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+MODULES = {module_name(p): p for p in PACKAGE.rglob("*.py")}
+
+
+def _nodes(tree: ast.AST, typing: bool) -> list[ast.AST]:
+    """Every node, without the bodies of ``if TYPE_CHECKING:`` unless ``typing``."""
+    found, todo = [], [tree]
+    while todo:
+        node = todo.pop()
+        found.append(node)
+        if not typing and isinstance(node, ast.If) and \
+                getattr(node.test, "id", None) == "TYPE_CHECKING":
+            todo.extend(node.orelse)
+            continue
+        todo.extend(ast.iter_child_nodes(node))
+    return found
+
+
+def imported(name: str, path: Path, typing: bool = True) -> set[str]:
+    """The package's modules ``name`` imports anywhere in its body (lazy imports too;
+    ``typing``: those only type checkers read as well)."""
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    found: set[str] = set()
+    for node in _nodes(ast.parse(path.read_text()), typing):
+        if isinstance(node, ast.ImportFrom):
+            base = package.split(".")[: len(package.split(".")) - node.level + 1] \
+                if node.level else []
+            target = ".".join(base + ([node.module] if node.module else []))
+            found |= {f"{target}.{a.name}" if f"{target}.{a.name}" in MODULES else target
+                      for a in node.names}
+        elif isinstance(node, ast.Import):
+            found |= {a.name for a in node.names}
+    return {m for m in found if m in MODULES and m != name}
+
+
+def rank(name: str) -> int | None:
+    """The layer of a module (None: the package root or the test doubles)."""
+    first = name.split(".")[1] if "." in name else ""
+    return next((r for r, prefixes in LAYERS if first in prefixes), None)
+
+
+GRAPH = {name: imported(name, path) for name, path in MODULES.items()}
+RUNTIME = {name: imported(name, path, typing=False) for name, path in MODULES.items()}
+
+
+def test_every_module_has_a_layer():
+    unplaced = [n for n in MODULES if rank(n) is None and n != "overmind_jupyter"
+                and not n.startswith("overmind_jupyter.testing")]
+    assert unplaced == []
+
+
+def test_imports_point_down_the_layers():
+    upward = [(name, target) for name, targets in GRAPH.items() for target in targets
+              if rank(name) is not None and rank(target) is not None
+              and rank(target) > rank(name)]
+    assert upward == []
+
+
+def test_the_product_never_imports_the_test_doubles():
+    leaks = [(n, t) for n, ts in GRAPH.items() for t in ts
+             if t.startswith("overmind_jupyter.testing") and
+             not n.startswith("overmind_jupyter.testing")]
+    assert leaks == []
+
+
+def test_no_import_cycles_at_run_time():
+    cycles: list[list[str]] = []
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    path: list[str] = []
+
+    def visit(name: str) -> None:
+        state[name] = 1
+        path.append(name)
+        for target in sorted(RUNTIME[name]):
+            if target == "overmind_jupyter":
+                continue  # the front door imports lazily, inside its entry points
+            if state.get(target) == 1:
+                cycles.append([*path[path.index(target):], target])
+            elif target not in state:
+                visit(target)
+        path.pop()
+        state[name] = 2
+
+    for name in sorted(RUNTIME):
+        if name not in state:
+            visit(name)
+    assert cycles == []
+
+
+def test_the_engine_and_the_client_type_check_against_the_contract():
+    done = subprocess.run(
+        [sys.executable, "-m", "mypy", "--follow-imports=silent", "--ignore-missing-imports",
+         "--no-incremental", str(ROOT / "tests" / "typecheck" / "api_conformance.py")],
+        capture_output=True, text=True, cwd=ROOT, timeout=110)
+    assert done.returncode == 0, done.stdout + done.stderr
