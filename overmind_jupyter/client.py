@@ -13,7 +13,7 @@ import asyncio
 import inspect
 import json
 import os
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Iterable
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -22,14 +22,16 @@ from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
 
 from . import api, runtime_files
 from .errors import EngineUnavailable, OvermindError, from_json
-from .model import Mission, mission_from_dict
+from .events import Event
+from .model import Mission, MissionSpec, mission_from_dict
+from .orchestrator.questions import Question
 from .runtime_files import TOKEN_HEADER
 
 API = "overmind/api/"
 LONG_POLL_S = 60.0
 
 
-class Client(api.EngineAPI):
+class Client:
     """Talks to the engine in a Jupyter server at ``url`` (with base URL, ending in ``/``).
 
     Args:
@@ -88,7 +90,6 @@ class Client(api.EngineAPI):
         """
         bound = inspect.signature(getattr(api.EngineAPI, op.name)).bind(None, *args, **kwargs)
         call = {k: v for k, v in bound.arguments.items() if k != "self"}
-        call.update(call.pop("filters", {}))  # EngineAPI.events(**filters)
         ref = call.pop(next(iter(call))) if op.takes_ref else None
         params = op.params.of_call(**call)
         path = op.path.replace("{ref}", _q(str(ref))) if op.takes_ref else op.path
@@ -102,6 +103,189 @@ class Client(api.EngineAPI):
                                       timeout_s=timeout_s)
         return answer if text else op.result.decode(answer)
 
+    # -- derived from api.OPERATIONS by `python -m overmind_jupyter.server.codegen` --
+    async def status(self) -> dict[str, Any]:
+        """``GET status``: see ``EngineAPI.status``."""
+        return await self.operate(api.BY_NAME["status"])
+
+    async def ps_stats(self, all: bool = False) -> list[dict[str, Any]]:
+        """``GET missions``: see ``EngineAPI.ps_stats``."""
+        return await self.operate(api.BY_NAME["ps_stats"], all=all)
+
+    async def ps(self, all: bool = False) -> list[Mission]:
+        """``GET missions``: see ``EngineAPI.ps``."""
+        return await self.operate(api.BY_NAME["ps"], all=all)
+
+    async def run(self, spec: MissionSpec) -> Mission:
+        """``POST missions``: see ``EngineAPI.run``."""
+        return await self.operate(api.BY_NAME["run"], spec=spec)
+
+    async def info(self, ref: str) -> dict[str, Any]:
+        """``GET missions/{ref}``: see ``EngineAPI.info``."""
+        return await self.operate(api.BY_NAME["info"], ref=ref)
+
+    async def logs(self, ref: str, tail: int | None = None) -> str:
+        """``GET missions/{ref}/logs``: see ``EngineAPI.logs``."""
+        return await self.operate(api.BY_NAME["logs"], ref=ref, tail=tail)
+
+    async def send(self, ref: str, text: str) -> Mission:
+        """``POST missions/{ref}/send``: see ``EngineAPI.send``."""
+        return await self.operate(api.BY_NAME["send"], ref=ref, text=text)
+
+    async def stop(self, ref: str, force: bool = False) -> Mission:
+        """``POST missions/{ref}/stop``: see ``EngineAPI.stop``."""
+        return await self.operate(api.BY_NAME["stop"], ref=ref, force=force)
+
+    async def restart(self, ref: str) -> Mission:
+        """``POST missions/{ref}/restart``: see ``EngineAPI.restart``."""
+        return await self.operate(api.BY_NAME["restart"], ref=ref)
+
+    async def kill(self, ref: str, cascade: bool = False, force: bool = True) -> list[Mission]:
+        """``POST missions/{ref}/kill``: see ``EngineAPI.kill``."""
+        return await self.operate(api.BY_NAME["kill"], ref=ref, cascade=cascade, force=force)
+
+    async def apply(self, text: str, source: str, base_dir: str | None = None,
+        name: str | None = None) -> Mission:
+        """``POST blueprints``: see ``EngineAPI.apply``."""
+        return await self.operate(api.BY_NAME["apply"], text=text, source=source,
+            base_dir=base_dir, name=name)
+
+    async def events(self, after: int = 0, limit: int = 1000, latest: bool = False,
+        mission: str | None = None, objective: str | None = None,
+        party: str | None = None) -> list[Event]:
+        """``GET events``: see ``EngineAPI.events``."""
+        return await self.operate(api.BY_NAME["events"], after=after, limit=limit, latest=latest,
+            mission=mission, objective=objective, party=party)
+
+    async def list_agents(self) -> list[dict[str, Any]]:
+        """``GET agents``: see ``EngineAPI.list_agents``."""
+        return await self.operate(api.BY_NAME["list_agents"])
+
+    async def model_status(self) -> dict[str, Any]:
+        """``GET model``: see ``EngineAPI.model_status``."""
+        return await self.operate(api.BY_NAME["model_status"])
+
+    async def list_questions(self) -> list[Question]:
+        """``GET questions``: see ``EngineAPI.list_questions``."""
+        return await self.operate(api.BY_NAME["list_questions"])
+
+    async def answer(self, ref: str, text: str) -> Question:
+        """``POST questions/{ref}/answer``: see ``EngineAPI.answer``."""
+        return await self.operate(api.BY_NAME["answer"], ref=ref, text=text)
+
+    async def shutdown(self) -> list[Mission]:
+        """``POST shutdown``: see ``EngineAPI.shutdown``."""
+        return await self.operate(api.BY_NAME["shutdown"])
+
+    async def party_status(self) -> dict[str, Any]:
+        """``GET party``: see ``EngineAPI.party_status``."""
+        return await self.operate(api.BY_NAME["party_status"])
+
+    async def host(self, name: str | None = None, auto_approve: Iterable[str] = (),
+        auto_approve_prompts: bool = False) -> dict[str, Any]:
+        """``POST party``: see ``EngineAPI.host``."""
+        return await self.operate(api.BY_NAME["host"], name=name, auto_approve=auto_approve,
+            auto_approve_prompts=auto_approve_prompts)
+
+    async def invite(self, ttl_s: float = 86400.0, role: str = 'collaborator') -> dict[str, Any]:
+        """``POST party/invites``: see ``EngineAPI.invite``."""
+        return await self.operate(api.BY_NAME["invite"], ttl_s=ttl_s, role=role)
+
+    async def revoke_invite(self, ref: str) -> dict[str, Any]:
+        """``POST party/invites/{ref}/revoke``: see ``EngineAPI.revoke_invite``."""
+        return await self.operate(api.BY_NAME["revoke_invite"], ref=ref)
+
+    async def member_action(self, ref: str, action: str, role: str | None = None) -> dict[str, Any]:
+        """``POST party/members/{ref}``: see ``EngineAPI.member_action``."""
+        return await self.operate(api.BY_NAME["member_action"], ref=ref, action=action, role=role)
+
+    async def party_prompt(self, text: str, member: str | None = None,
+        agent: str | None = None) -> dict[str, Any]:
+        """``POST party/prompts``: see ``EngineAPI.party_prompt``."""
+        return await self.operate(api.BY_NAME["party_prompt"], text=text, member=member,
+            agent=agent)
+
+    async def prompt_action(self, ref: str, action: str, position: int | None = None) -> dict[str,
+        Any]:
+        """``POST party/prompts/{ref}``: see ``EngineAPI.prompt_action``."""
+        return await self.operate(api.BY_NAME["prompt_action"], ref=ref, action=action,
+            position=position)
+
+    async def join(self, invite: str, name: str) -> dict[str, Any]:
+        """``POST party/join``: see ``EngineAPI.join``."""
+        return await self.operate(api.BY_NAME["join"], invite=invite, name=name)
+
+    async def leave(self, member: str | None = None) -> dict[str, Any]:
+        """``POST party/leave``: see ``EngineAPI.leave``."""
+        return await self.operate(api.BY_NAME["leave"], member=member)
+
+    async def close_party(self) -> dict[str, Any]:
+        """``POST party/close``: see ``EngineAPI.close_party``."""
+        return await self.operate(api.BY_NAME["close_party"])
+
+    async def prompt(self, text: str, agent: str | None = None, wait: bool = False,
+        member: str = 'host', shared: bool = False) -> dict[str, Any]:
+        """``POST prompts``: see ``EngineAPI.prompt``."""
+        return await self.operate(api.BY_NAME["prompt"], text=text, agent=agent, wait=wait,
+            member=member, shared=shared)
+
+    async def objectives(self) -> list[dict[str, Any]]:
+        """``GET objectives``: see ``EngineAPI.objectives``."""
+        return await self.operate(api.BY_NAME["objectives"])
+
+    async def objective(self, ref: str) -> dict[str, Any]:
+        """``GET objectives/{ref}``: see ``EngineAPI.objective``."""
+        return await self.operate(api.BY_NAME["objective"], ref=ref)
+
+    async def wait_objective(self, ref: str, timeout_s: float | None = None) -> dict[str, Any]:
+        """``POST objectives/{ref}/wait``: see ``EngineAPI.wait_objective``."""
+        return await self.operate(api.BY_NAME["wait_objective"], ref=ref, timeout_s=timeout_s)
+
+    async def cancel_objective(self, ref: str) -> dict[str, Any]:
+        """``POST objectives/{ref}/cancel``: see ``EngineAPI.cancel_objective``."""
+        return await self.operate(api.BY_NAME["cancel_objective"], ref=ref)
+
+    async def messages(self, recipient: str | None = None) -> list[dict[str, Any]]:
+        """``GET messages``: see ``EngineAPI.messages``."""
+        return await self.operate(api.BY_NAME["messages"], recipient=recipient)
+
+    async def send_message(self, to: str, text: str, sender: str = 'host') -> dict[str, Any]:
+        """``POST messages``: see ``EngineAPI.send_message``."""
+        return await self.operate(api.BY_NAME["send_message"], to=to, text=text, sender=sender)
+
+    async def changes(self, objective: str | None = None) -> list[dict[str, Any]]:
+        """``GET changes``: see ``EngineAPI.changes``."""
+        return await self.operate(api.BY_NAME["changes"], objective=objective)
+
+    async def change(self, ref: str) -> dict[str, Any]:
+        """``GET changes/{ref}``: see ``EngineAPI.change``."""
+        return await self.operate(api.BY_NAME["change"], ref=ref)
+
+    async def diff(self, ref: str, path: str | None = None) -> str:
+        """``GET changes/{ref}/diff``: see ``EngineAPI.diff``."""
+        return await self.operate(api.BY_NAME["diff"], ref=ref, path=path)
+
+    async def change_files(self, ref: str) -> dict[str, Any]:
+        """``GET changes/{ref}/files``: see ``EngineAPI.change_files``."""
+        return await self.operate(api.BY_NAME["change_files"], ref=ref)
+
+    async def request_changes(self, ref: str, text: str, member: str = 'host') -> dict[str, Any]:
+        """``POST changes/{ref}/request-changes``: see ``EngineAPI.request_changes``."""
+        return await self.operate(api.BY_NAME["request_changes"], ref=ref, text=text, member=member)
+
+    async def merge(self, ref: str) -> dict[str, Any]:
+        """``POST changes/{ref}/merge``: see ``EngineAPI.merge``."""
+        return await self.operate(api.BY_NAME["merge"], ref=ref)
+
+    async def close_change(self, ref: str) -> dict[str, Any]:
+        """``POST changes/{ref}/close``: see ``EngineAPI.close_change``."""
+        return await self.operate(api.BY_NAME["close_change"], ref=ref)
+
+    async def reopen_change(self, ref: str) -> dict[str, Any]:
+        """``POST changes/{ref}/reopen``: see ``EngineAPI.reopen_change``."""
+        return await self.operate(api.BY_NAME["reopen_change"], ref=ref)
+    # -- end of the derived methods --
+
     # -- what the table cannot derive: raw, streamed and long-polled answers --------------
     async def ps_json(self, all: bool = False) -> str:
         """See ``Engine.ps_json``: the JSON array text, as the server built it."""
@@ -112,7 +296,7 @@ class Client(api.EngineAPI):
             raise OvermindError("unexpected answer to GET missions")
         return text[len(prefix):-1]
 
-    async def follow(self, ref: str, tail: int | None = 10) -> AsyncIterator[str]:
+    async def follow(self, ref: str, tail: int | None = 10) -> AsyncGenerator[str, None]:
         """See ``Engine.follow``: chunks of text streamed over one HTTP response."""
         ref = (await self.info(ref))["id"]  # a bad ref fails here with a clean error
         queue: asyncio.Queue[str | Exception | None] = asyncio.Queue()
@@ -143,7 +327,7 @@ class Client(api.EngineAPI):
                 return m
 
     async def stream_events(self, after: int = 0, **filters: str | None
-                            ) -> AsyncIterator[dict[str, Any]]:
+                            ) -> AsyncGenerator[dict[str, Any], None]:
         """Frames of the live event websocket (``events_ws`` documents them), forever.
 
         Raises:
@@ -181,21 +365,6 @@ class Client(api.EngineAPI):
             raise _error(exc) from None
         except OSError as exc:
             raise EngineUnavailable(f"cannot attach: {exc}") from None
-
-
-def _derived(op: api.Operation) -> Callable[..., Any]:
-    """The ``Client`` method of ``op``: its ``EngineAPI`` signature, over REST."""
-    async def method(self: Client, *args: Any, **kwargs: Any) -> Any:
-        return await self.operate(op, *args, **kwargs)
-    method.__name__ = method.__qualname__ = op.name
-    method.__doc__ = f"See ``EngineAPI.{op.name}``: ``{op.method} {op.path}``."
-    method.__signature__ = inspect.signature(getattr(api.EngineAPI, op.name))  # type: ignore[attr-defined]
-    return method
-
-
-for _op in api.OPERATIONS:  # every engine operation the class does not write by hand
-    if _op.engine and _op.name not in vars(Client):
-        setattr(Client, _op.name, _derived(_op))
 
 
 def _query(params: api.Params) -> dict[str, str]:

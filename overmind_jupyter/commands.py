@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from . import commands_party, commands_work, render
+from .api import EngineAPI
 from .errors import NotAvailable, UsageError
 from .model import (
     Mission,
@@ -186,7 +187,7 @@ def spec_from_args(args: argparse.Namespace, cwd: str) -> MissionSpec:
                        grace_s=args.grace, worktree=args.worktree)
 
 
-async def execute(api: Any, args: argparse.Namespace, cwd: str | None = None) -> Result:
+async def execute(api: EngineAPI, args: argparse.Namespace, cwd: str | None = None) -> Result:
     """Run a parsed command against ``api`` (an ``Engine`` or a ``Client``).
 
     Raises:
@@ -206,15 +207,15 @@ def _missions_result(missions: list[Mission], verb: str) -> Result:
     return Result(text, f"<p>{verb}</p>" + render.table_html(render.PS_COLUMNS, rows), data)
 
 
-async def _run(api: Any, args: argparse.Namespace, cwd: str) -> Result:
+async def _run(api: EngineAPI, args: argparse.Namespace, cwd: str) -> Result:
     m = await api.run(spec_from_args(args, cwd))
-    failed = m.status.terminal and m.exit is not None and m.status.value == "failed"
-    text = (f"{m.name} ({m.id[:8]}) failed to start: {m.exit.reason}\n" if failed
+    failed = m.exit is not None and m.status.terminal and m.status.value == "failed"
+    text = (f"{m.name} ({m.id[:8]}) failed to start: {m.exit.reason}\n" if m.exit and failed
             else f"started {m.name} ({m.id[:8]}), pid {m.pid}\n")
     return Result(text, None, mission_to_dict(m), 1 if failed else 0)
 
 
-async def _ps(api: Any, args: argparse.Namespace, cwd: str) -> Result:
+async def _ps(api: EngineAPI, args: argparse.Namespace, cwd: str) -> Result:
     text = await api.ps_json(all=args.all)  # built by SQLite in one go
     if args.json:
         return Result(text + "\n")
@@ -227,7 +228,7 @@ async def _ps(api: Any, args: argparse.Namespace, cwd: str) -> Result:
                   render.table_html(render.PS_COLUMNS, rows))
 
 
-async def _info(api: Any, args: argparse.Namespace, cwd: str) -> Result:
+async def _info(api: EngineAPI, args: argparse.Namespace, cwd: str) -> Result:
     data = await api.info(args.id)
     if args.json:
         return _json(data)
@@ -237,24 +238,24 @@ async def _info(api: Any, args: argparse.Namespace, cwd: str) -> Result:
     return Result(text, render.table_html(("field", "value"), pairs), data)
 
 
-async def _logs(api: Any, args: argparse.Namespace, cwd: str) -> Result:
+async def _logs(api: EngineAPI, args: argparse.Namespace, cwd: str) -> Result:
     if args.follow:
         return Result(stream=api.follow(args.id, 10 if args.tail is None else args.tail))
     return Result(await api.logs(args.id, args.tail))
 
 
-async def _send(api: Any, args: argparse.Namespace, cwd: str) -> Result:
+async def _send(api: EngineAPI, args: argparse.Namespace, cwd: str) -> Result:
     m = await api.send(args.id, " ".join(args.text))
     return Result(f"sent to {m.name}\n")
 
 
-async def _stop(api: Any, args: argparse.Namespace, cwd: str) -> Result:
+async def _stop(api: EngineAPI, args: argparse.Namespace, cwd: str) -> Result:
     m = await api.stop(args.id)
     return Result(f"{m.name} ({m.id[:8]}) {status_text(m)}: "
                   f"{m.exit.reason if m.exit else 'stopped'}\n", None, mission_to_dict(m))
 
 
-async def _restart(api: Any, args: argparse.Namespace, cwd: str) -> Result:
+async def _restart(api: EngineAPI, args: argparse.Namespace, cwd: str) -> Result:
     m = await api.restart(args.id)
     if m.status.terminal:
         reason = f": {m.exit.reason}" if m.exit else ""
@@ -264,11 +265,11 @@ async def _restart(api: Any, args: argparse.Namespace, cwd: str) -> Result:
                   None, mission_to_dict(m))
 
 
-async def _kill(api: Any, args: argparse.Namespace, cwd: str) -> Result:
+async def _kill(api: EngineAPI, args: argparse.Namespace, cwd: str) -> Result:
     return _missions_result(await api.kill(args.id, cascade=args.cascade), "killed")
 
 
-async def _wait(api: Any, args: argparse.Namespace, cwd: str) -> Result:
+async def _wait(api: EngineAPI, args: argparse.Namespace, cwd: str) -> Result:
     m = await api.wait(args.id, args.timeout)
     if not m.status.terminal:
         return Result(f"{m.name} still {m.status.value} after {args.timeout:g} s\n", None,
@@ -278,7 +279,7 @@ async def _wait(api: Any, args: argparse.Namespace, cwd: str) -> Result:
                   mission_to_dict(m), exit_status(m))
 
 
-async def _apply(api: Any, args: argparse.Namespace, cwd: str) -> Result:
+async def _apply(api: EngineAPI, args: argparse.Namespace, cwd: str) -> Result:
     path = Path(cwd, args.blueprint)
     try:
         text = path.read_text()
@@ -289,7 +290,7 @@ async def _apply(api: Any, args: argparse.Namespace, cwd: str) -> Result:
                   "shows its missions\n", None, mission_to_dict(m))
 
 
-async def _events(api: Any, args: argparse.Namespace, cwd: str) -> Result:
+async def _events(api: EngineAPI, args: argparse.Namespace, cwd: str) -> Result:
     events = await api.events(after=args.after or 0, limit=args.limit,
                               latest=args.after is None, mission=args.mission)
     if args.json:
@@ -299,7 +300,7 @@ async def _events(api: Any, args: argparse.Namespace, cwd: str) -> Result:
     return Result(render.table_text(("SEQ", "TYPE", "MISSION", "DATA"), rows), None, events)
 
 
-async def _status(api: Any, args: argparse.Namespace, cwd: str) -> Result:
+async def _status(api: EngineAPI, args: argparse.Namespace, cwd: str) -> Result:
     data = await api.status()
     if args.json:
         return _json(data)
@@ -311,13 +312,13 @@ async def _status(api: Any, args: argparse.Namespace, cwd: str) -> Result:
     return Result(text, None, data)
 
 
-async def _shutdown(api: Any, args: argparse.Namespace, cwd: str) -> Result:
+async def _shutdown(api: EngineAPI, args: argparse.Namespace, cwd: str) -> Result:
     ended = await api.shutdown()
     return Result(f"stopped {len(ended)} mission(s); Overmind is shut down\n", None,
                   [mission_to_dict(m) for m in ended])
 
 
-async def _agents(api: Any, args: argparse.Namespace, cwd: str) -> Result:
+async def _agents(api: EngineAPI, args: argparse.Namespace, cwd: str) -> Result:
     data = await api.list_agents()
     if args.json:
         return _json(data)
@@ -327,8 +328,8 @@ async def _agents(api: Any, args: argparse.Namespace, cwd: str) -> Result:
     return Result(render.table_text(columns, rows), render.table_html(columns, rows), data)
 
 
-async def _questions(api: Any, args: argparse.Namespace, cwd: str) -> Result:
-    data = [q.to_dict() if hasattr(q, "to_dict") else q for q in await api.list_questions()]
+async def _questions(api: EngineAPI, args: argparse.Namespace, cwd: str) -> Result:
+    data = [q.to_dict() for q in await api.list_questions()]
     if args.json:
         return _json(data)
     if not data:
@@ -339,9 +340,8 @@ async def _questions(api: Any, args: argparse.Namespace, cwd: str) -> Result:
     return Result(render.table_text(columns, rows), render.table_html(columns, rows), data)
 
 
-async def _answer(api: Any, args: argparse.Namespace, cwd: str) -> Result:
-    q = await api.answer(args.id, " ".join(args.text))
-    data = q.to_dict() if hasattr(q, "to_dict") else q
+async def _answer(api: EngineAPI, args: argparse.Namespace, cwd: str) -> Result:
+    data = (await api.answer(args.id, " ".join(args.text))).to_dict()
     return Result(f"answered {data['id']}: {data['answer']}\n", None, data)
 
 

@@ -22,6 +22,7 @@ from html import escape as html_escape
 from typing import Any
 
 from . import render
+from .api import EngineAPI
 from .errors import UsageError
 from .result import Result
 
@@ -75,7 +76,7 @@ def _add_party_actions(acts: Any) -> None:
     acts.add_parser("close", help="close the hosted party")
 
 
-async def _host(api: Any, args: argparse.Namespace, cwd: str) -> Result:
+async def _host(api: EngineAPI, args: argparse.Namespace, cwd: str) -> Result:
     data = await api.host(args.name, args.auto_approve, args.auto_approve_prompts)
     if args.json:
         return _json(data)
@@ -91,7 +92,7 @@ def _invite_text(data: dict[str, Any]) -> str:
             f"guests join with: overmind join '{data['invite']}' --name NAME\n")
 
 
-async def _join(api: Any, args: argparse.Namespace, cwd: str) -> Result:
+async def _join(api: EngineAPI, args: argparse.Namespace, cwd: str) -> Result:
     data = await api.join(args.invite, args.name)
     if args.json:
         return _json(data)
@@ -101,7 +102,7 @@ async def _join(api: Any, args: argparse.Namespace, cwd: str) -> Result:
                   f"({member['role']}){waiting}\n", None, data)
 
 
-async def _party(api: Any, args: argparse.Namespace, cwd: str) -> Result:
+async def _party(api: EngineAPI, args: argparse.Namespace, cwd: str) -> Result:
     action = args.party_cmd
     if action is None:
         return _status(await api.party_status(), args.json)

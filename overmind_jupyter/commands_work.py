@@ -9,6 +9,7 @@ import json
 from typing import Any
 
 from . import render
+from .api import EngineAPI
 from .errors import UsageError
 from .result import Result
 
@@ -50,7 +51,7 @@ def add_parsers(sub: Any) -> None:
         sub.add_parser(name, help=text).add_argument("id")
 
 
-async def _prompt(api: Any, args: argparse.Namespace, cwd: str) -> Result:
+async def _prompt(api: EngineAPI, args: argparse.Namespace, cwd: str) -> Result:
     text = " ".join(w for w in args.text if w != "--").strip()
     if not text:
         raise UsageError("nothing to do: give the prompt text, e.g. "
@@ -70,29 +71,29 @@ def objective_exit_status(o: dict[str, Any]) -> int:
     return 1 if o.get("not_merged") or o.get("failed_tasks") else 0
 
 
-async def _objectives(api: Any, args: argparse.Namespace, cwd: str) -> Result:
+async def _objectives(api: EngineAPI, args: argparse.Namespace, cwd: str) -> Result:
     if args.id:
         data = await api.objective(args.id)
         return _json(data) if args.json else Result(_objective_text(data), None, data)
-    data = await api.objectives()
-    return _listing(data, args.json, "no objectives yet; submit one with "
+    found = await api.objectives()
+    return _listing(found, args.json, "no objectives yet; submit one with "
                     "`overmind prompt -- TEXT`", OBJECTIVE_COLUMNS, [
                         [o["id"], o["state"], o["title"][:50], ", ".join(o.get("members", [])),
-                         str(o["spent"]["tokens"]), _model(o)] for o in data])
+                         str(o["spent"]["tokens"]), _model(o)] for o in found])
 
 
-async def _changes(api: Any, args: argparse.Namespace, cwd: str) -> Result:
+async def _changes(api: EngineAPI, args: argparse.Namespace, cwd: str) -> Result:
     data = await api.changes(args.objective)
     return _listing(data, args.json, "no changes yet", CHANGE_COLUMNS,
                     [_change_row(c) for c in data])
 
 
-async def _diff(api: Any, args: argparse.Namespace, cwd: str) -> Result:
+async def _diff(api: EngineAPI, args: argparse.Namespace, cwd: str) -> Result:
     text = await api.diff(args.id, args.path)
     return Result(text or "(no differences)\n")
 
 
-async def _merge(api: Any, args: argparse.Namespace, cwd: str) -> Result:
+async def _merge(api: EngineAPI, args: argparse.Namespace, cwd: str) -> Result:
     data = await api.merge(args.id)
     if args.json:
         return _json(data)
@@ -105,27 +106,27 @@ async def _merge(api: Any, args: argparse.Namespace, cwd: str) -> Result:
     return Result("\n".join(lines) + "\n", None, data, 1 if failed else 0)
 
 
-async def _close(api: Any, args: argparse.Namespace, cwd: str) -> Result:
+async def _close(api: EngineAPI, args: argparse.Namespace, cwd: str) -> Result:
     data = await api.close_change(args.id)
     return Result(f"closed change {data['id']} (branch {data['branch']} kept)\n", None, data)
 
 
-async def _reopen(api: Any, args: argparse.Namespace, cwd: str) -> Result:
+async def _reopen(api: EngineAPI, args: argparse.Namespace, cwd: str) -> Result:
     data = await api.reopen_change(args.id)
     return Result(f"reopened change {data['id']}\n", None, data)
 
 
-async def _cancel(api: Any, args: argparse.Namespace, cwd: str) -> Result:
+async def _cancel(api: EngineAPI, args: argparse.Namespace, cwd: str) -> Result:
     data = await api.cancel_objective(args.id)
     return Result(f"cancelled objective {data['id']}\n", None, data)
 
 
-async def _message(api: Any, args: argparse.Namespace, cwd: str) -> Result:
+async def _message(api: EngineAPI, args: argparse.Namespace, cwd: str) -> Result:
     data = await api.send_message(args.to, " ".join(args.text))
     return Result(f"sent message {data['id']} to {data['recipient']}\n", None, data)
 
 
-async def _messages(api: Any, args: argparse.Namespace, cwd: str) -> Result:
+async def _messages(api: EngineAPI, args: argparse.Namespace, cwd: str) -> Result:
     data = await api.messages(args.recipient)
     return _listing(data, args.json, "no messages", ("ID", "FROM", "TO", "TEXT"),
                     [[m["id"], m["sender"], m["recipient"], m["text"][:70]] for m in data])

@@ -215,7 +215,8 @@ class Engine(MissionViews, PartyFacade, WorkFacade, ReviewFacade):
         self.listeners.discard(listener)
 
     async def events(self, after: int = 0, limit: int = 1000, latest: bool = False,
-                     **filters: str | None) -> list[Event]:
+                     mission: str | None = None, objective: str | None = None,
+                     party: str | None = None) -> list[Event]:
         """Committed events with ``seq > after`` (at most ``limit``: the first, or with
         ``latest`` the last ones), optionally filtered by ``mission`` (id, id prefix or
         name, as every command takes), ``objective`` or ``party`` (ids).
@@ -223,12 +224,10 @@ class Engine(MissionViews, PartyFacade, WorkFacade, ReviewFacade):
         Raises:
             NotFound / AmbiguousReference: ``mission`` matches no or several missions.
         """
+        filters = {"mission": self.resolve(mission).id if mission else None,
+                   "objective": objective, "party": party}
         return self.store.read_events(after=after, limit=limit, latest=latest,
-                                      **self._event_filters(filters))
-
-    def _event_filters(self, filters: dict[str, str | None]) -> dict[str, str | None]:
-        mission = filters.get("mission")
-        return {**filters, "mission": self.resolve(mission).id} if mission else filters
+                                      **{k: v for k, v in filters.items() if v})
 
     async def events_json(self, after: int = 0, limit: int = 1000, **filters: str | None
                           ) -> list[tuple[int, str]]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import codecs
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from typing import Any
 
 from .model import Mission, MissionKind, MissionStatus, mission_to_dict
@@ -55,7 +55,7 @@ class MissionViews:
         """The mission's log text: the last ``tail`` lines (≤ 256 KiB), or all of that."""
         return logs.tail(self.resolve(ref).log_path, tail)
 
-    async def follow(self, ref: str, tail: int | None = 10) -> AsyncIterator[str]:
+    async def follow(self, ref: str, tail: int | None = 10) -> AsyncGenerator[str, None]:
         """Yield the last ``tail`` lines, then new output until the mission has ended."""
         m = self.resolve(ref)
         offset = logs.size(m.log_path)

@@ -21,6 +21,7 @@ from IPython.display import display
 from traitlets import CaselessStrEnum, Float, Unicode
 
 from . import commands, runtime_files
+from .api import EngineAPI
 from .commands import HelpRequested, Result
 from .errors import EngineUnavailable, OvermindError
 from .portal import Portal
@@ -46,7 +47,7 @@ class OvermindMagics(Magics):
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
         super().__init__(shell=shell, **kwargs)
         self.portal = Portal()
-        self.api: Any = None
+        self.api: EngineAPI | None = None
         self.engine: Any = None
 
     # -- connection -------------------------------------------------------------------
@@ -154,7 +155,7 @@ class OvermindMagics(Magics):
                                 f"{args.cmd}` in a terminal")
         return self.portal.call(commands.execute, api, args, None)
 
-    def _status(self, api: Any, args: Any) -> Result:
+    def _status(self, api: EngineAPI, args: Any) -> Result:
         result = self.portal.call(commands.execute, api, args, None)
         if not args.json:
             where = ("the Jupyter server's engine (REST)" if api is not self.engine
@@ -162,7 +163,7 @@ class OvermindMagics(Magics):
             result.text = f"mode: {api.mode} — using {where}\n" + result.text
         return result
 
-    def _wait(self, api: Any, args: Any) -> Result:
+    def _wait(self, api: EngineAPI, args: Any) -> Result:
         """``wait`` with a progress line refreshed every ``wait_refresh_s`` seconds."""
         handle = display({"text/plain": f"waiting for {args.id}…"}, raw=True, display_id=True)
         began, deadline = time.monotonic(), args.timeout

@@ -30,7 +30,7 @@ from jupyter_server.base.websocket import WebSocketMixin
 from tornado import web
 from tornado.websocket import WebSocketClosedError, WebSocketHandler
 
-from .. import bounds
+from .. import api, bounds
 from ..errors import OvermindError, UsageError
 from ..events import Event
 from .base import OvermindAuth, OvermindErrorHTTP
@@ -164,7 +164,7 @@ class EventStream:
 class EventsHandler(OvermindAuth, WebSocketMixin, WebSocketHandler, JupyterHandler):
     """The event stream (websocket) and, for plain GETs, a JSON page of events."""
 
-    stream: EventStream | None = None
+    event_stream: EventStream | None = None
     task: asyncio.Task | None = None
     inflight: asyncio.Future | None = None  # the last frame written, until flushed
 
@@ -188,32 +188,31 @@ class EventsHandler(OvermindAuth, WebSocketMixin, WebSocketHandler, JupyterHandl
         except OvermindError as exc:
             raise web.HTTPError(400, exc.message) from None
         if self.request.headers.get("Upgrade", "").lower() != "websocket":
-            await self._page(after, filters)
+            await self._page()
             return
         self._after, self._filters = after, filters
         await super().get(*args, **kwargs)
 
-    async def _page(self, after: int, filters: dict[str, str]) -> None:
-        raw = self.get_argument("limit", "1000")
-        limit = min(int(raw), 10_000) if raw.isascii() and raw.isdigit() else 1000
-        latest = self.get_argument("latest", "0").lower() in ("1", "true", "yes")
+    async def _page(self) -> None:
+        """A plain GET: the table's ``events`` operation (``api.EVENTS`` answer)."""
+        op = api.BY_NAME["events"]
         try:
-            events = await self.engine.events(after=after, limit=limit, latest=latest,
-                                              **filters)
+            params = api.request_of(op, {k: self.get_argument(k) for k in
+                                         self.request.query_arguments}, None)
+            events = await api.call(self.engine, op, None, params)
         except OvermindError as exc:
             raise OvermindErrorHTTP(exc.http_status, exc.message, exc.reason) from None
         self.set_header("Content-Type", "application/json")
-        self.finish(json.dumps({"events": events,
-                                "last_seq": events[-1]["seq"] if events else after}))
+        self.finish(json.dumps(op.result.encode(events, params)))
 
     def open(self, *args: Any, **kwargs: Any) -> None:
         """Start replay-then-live delivery."""
         super().open(*args, **kwargs)
         self.set_nodelay(True)  # small live frames: no Nagle / delayed-ACK stalls (~40 ms)
-        self.stream = EventStream(self.engine, self._filters, self._send,
+        self.event_stream = EventStream(self.engine, self._filters, self._send,
                                   self.settings.get("overmind_ws_buffer", 10_000),
                                   send_now=self._send_now)
-        self.task = asyncio.get_running_loop().create_task(self.stream.run(self._after))
+        self.task = asyncio.get_running_loop().create_task(self.event_stream.run(self._after))
 
     async def _send(self, text: str) -> None:
         try:
@@ -255,8 +254,8 @@ class EventsHandler(OvermindAuth, WebSocketMixin, WebSocketHandler, JupyterHandl
 
     def on_close(self) -> None:
         """Stop the delivery task and drop the listener."""
-        if self.stream is not None:
-            self.stream.close()
+        if self.event_stream is not None:
+            self.event_stream.close()
 
 
 def _consume(future: asyncio.Future) -> None:

@@ -18,6 +18,7 @@ from typing import Any
 import anywidget
 from traitlets import CaselessStrEnum, Unicode
 
+from ..api import EngineAPI
 from .bridge import Bridge
 
 STATIC = Path(__file__).parent / "static"
@@ -42,7 +43,7 @@ class OvermindWidget(anywidget.AnyWidget):
     title = Unicode("").tag(sync=True)
 
     def __init__(self, *, snapshot_text: str = "", snapshot_html: str | None = None,
-                 api: Any = None, portal: Any = None, **traits: Any) -> None:
+                 api: EngineAPI | None = None, portal: Any = None, **traits: Any) -> None:
         if api is not None and getattr(api, "mode", "server") == "embedded":
             traits.setdefault("mode", "embedded")
         super().__init__(**traits)
@@ -70,3 +71,8 @@ class OvermindWidget(anywidget.AnyWidget):
 def _pre(text: str) -> str:
     import html
     return f'<pre class="overmind-snapshot">{html.escape(text)}</pre>'
+
+
+Shown = tuple[type[OvermindWidget], dict[str, Any]] | None
+"""What a command's widget builder returns: the widget class and its traits, or None
+(the command has no widget: plain text)."""

@@ -27,6 +27,9 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from .. import api as contract
+from ..api import EngineAPI
+from ..client import Client
+from ..engine import Engine
 from ..errors import OvermindError
 from ..model import mission_to_dict
 
@@ -45,7 +48,7 @@ def _plain(value: Any) -> Any:
     return value
 
 
-async def request(api: Any, method: str, path: str, body: Any = None) -> Any:
+async def request(api: EngineAPI, method: str, path: str, body: Any = None) -> Any:
     """A view's REST call served in the kernel (``api.dispatch``); ``path`` may carry a
     query string."""
     parts = urlsplit(str(path))
@@ -53,7 +56,7 @@ async def request(api: Any, method: str, path: str, body: Any = None) -> Any:
                                    body)
 
 
-async def _ps(api: Any, all: bool = False) -> Any:
+async def _ps(api: EngineAPI, all: bool = False) -> Any:
     return json.loads(await api.ps_json(all=bool(all)))
 
 
@@ -78,7 +81,7 @@ class Bridge:
         portal: the ``Portal`` running ``api``'s loop.
     """
 
-    def __init__(self, widget: Any, api: Any, portal: Any) -> None:
+    def __init__(self, widget: Any, api: EngineAPI, portal: Any) -> None:
         self.widget, self.api, self.portal = widget, api, portal
         self.tasks: dict[Any, asyncio.Task] = {}
         self.listener: Callable[[list], None] | None = None
@@ -115,7 +118,7 @@ class Bridge:
         task = self.tasks.pop(key, None)
         if task is not None:
             task.cancel()
-        if key == "events" and self.listener is not None:
+        if key == "events" and self.listener is not None and isinstance(self.api, Engine):
             self.api.unsubscribe(self.listener)
             self.listener = None
 
@@ -134,9 +137,10 @@ class Bridge:
         self.widget.send(reply)
 
     async def _events(self, after: int) -> None:
-        if hasattr(self.api, "subscribe"):
-            await self._engine_events(after)
+        if isinstance(self.api, Engine):
+            await self._engine_events(self.api, after)
             return
+        assert isinstance(self.api, Client)
         while True:
             try:
                 async for frame in self.api.stream_events(after=after):
@@ -146,10 +150,10 @@ class Bridge:
             except OvermindError:
                 await asyncio.sleep(1.0)  # the server is away: try again
 
-    async def _engine_events(self, after: int) -> None:
+    async def _engine_events(self, engine: Engine, after: int) -> None:
         """Replay from the store, then live batches from the engine (no gap: the switch
         happens right after a read that found nothing newer, with no await between)."""
-        while events := await self.api.events(after=after, limit=REPLAY_CHUNK):
+        while events := await engine.events(after=after, limit=REPLAY_CHUNK):
             self.widget.send({"type": "events", "events": events})
             after = events[-1]["seq"]
         cursor = after
@@ -159,7 +163,7 @@ class Bridge:
             if fresh:
                 self.widget.send({"type": "events", "events": fresh})
         self.listener = listener
-        self.api.subscribe(listener)
+        engine.subscribe(listener)
         await asyncio.Event().wait()  # until cancelled
 
     async def _follow(self, msg: dict[str, Any]) -> None:

@@ -15,8 +15,9 @@ from typing import Any
 from traitlets import Unicode
 
 from .. import commands
+from ..api import EngineAPI
 from .ansi import strip_ansi
-from .base import OvermindWidget
+from .base import OvermindWidget, Shown
 
 
 class DiffView(OvermindWidget):
@@ -53,7 +54,7 @@ def diffstat(stat: list[dict[str, Any]], width: int = 40) -> str:
     return "\n".join(lines) + "\n"
 
 
-async def diff_widget(api: Any, args: Any) -> tuple[type[OvermindWidget], dict[str, Any]] | None:
+async def diff_widget(api: EngineAPI, args: Any) -> Shown:
     """The review of ``diff ID`` (``diff ID --path P`` stays plain text).
 
     Raises:
@@ -70,8 +71,8 @@ async def diff_widget(api: Any, args: Any) -> tuple[type[OvermindWidget], dict[s
                       "snapshot_text": strip_ansi(snapshot)}
 
 
-async def changes_widget(api: Any, args: Any
-                         ) -> tuple[type[OvermindWidget], dict[str, Any]] | None:
+async def changes_widget(api: EngineAPI, args: Any
+                         ) -> Shown:
     """The live list of ``changes [--objective REF]``."""
     result = await commands.execute(api, args, None)
     return ChangeList, {"objective": args.objective or "", "snapshot_text": result.text,

@@ -12,8 +12,9 @@ from typing import Any
 from traitlets import Unicode
 
 from .. import commands
+from ..api import EngineAPI
 from ..errors import UsageError
-from .base import OvermindWidget
+from .base import OvermindWidget, Shown
 
 NO_PARTY = ("no party here: `%overmind host` (or the palette's Overmind: Host party) "
             "opens one\n")
@@ -25,7 +26,7 @@ class PartyPanel(OvermindWidget):
     view = Unicode("party").tag(sync=True)
 
 
-async def party_widget(api: Any, args: Any) -> tuple[type[OvermindWidget], dict[str, Any]] | None:
+async def party_widget(api: EngineAPI, args: Any) -> Shown:
     """The panel of plain ``party`` (its actions, e.g. ``party invite``, have none)."""
     if getattr(args, "party_cmd", None) is not None:
         return None

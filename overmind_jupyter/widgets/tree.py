@@ -17,10 +17,11 @@ from typing import Any
 from traitlets import Bool, Unicode
 
 from .. import commands
+from ..api import EngineAPI
 from ..commands import Result
 from ..events import Event
 from .ansi import strip_ansi
-from .base import OvermindWidget
+from .base import OvermindWidget, Shown
 
 PAGE = 10_000  # the events route's largest page
 SHOWN_STEPS = 20  # steps per agent in the snapshot (the most recent)
@@ -34,7 +35,7 @@ class ExecutionTree(OvermindWidget):
     objective = Unicode("").tag(sync=True)
     wait = Bool(False, help="``--wait``: once shown, wait for the objective to end")
 
-    async def follow_up(self, api: Any) -> Result | None:
+    async def follow_up(self, api: EngineAPI) -> Result | None:
         """What the magic prints after showing the tree: with ``wait``, once the objective
         has ended (no time limit), its summary as ``objectives ID`` gives it; else None.
 
@@ -47,11 +48,13 @@ class ExecutionTree(OvermindWidget):
         return await commands.execute(api, commands.parse(["objectives", self.objective]), None)
 
 
-async def _all_events(api: Any, **filters: str) -> list[Event]:
-    """Every event matching ``filters`` (``objective=`` / ``mission=``), page by page."""
+async def _all_events(api: EngineAPI, objective: str | None = None,
+                      mission: str | None = None) -> list[Event]:
+    """Every event of ``objective`` or ``mission``, page by page."""
     out: list[Event] = []
     while True:
-        page = await api.events(after=out[-1]["seq"] if out else 0, limit=PAGE, **filters)
+        page = await api.events(after=out[-1]["seq"] if out else 0, limit=PAGE,
+                                objective=objective, mission=mission)
         out.extend(page)
         if len(page) < PAGE:
             return out
@@ -126,7 +129,7 @@ def tree_text(objective: dict[str, Any], objective_events: list[Event],
     return strip_ansi("\n".join(lines) + "\n")  # agents' texts are untrusted output
 
 
-async def tree_snapshot(api: Any, ref: str) -> tuple[str, str]:
+async def tree_snapshot(api: EngineAPI, ref: str) -> tuple[str, str]:
     """``(objective id, tree text)`` of objective ``ref`` now.
 
     Raises:
@@ -139,14 +142,14 @@ async def tree_snapshot(api: Any, ref: str) -> tuple[str, str]:
     return objective["id"], tree_text(objective, own, agents)
 
 
-async def _tree(api: Any, ref: str, wait: bool = False
+async def _tree(api: EngineAPI, ref: str, wait: bool = False
                 ) -> tuple[type[OvermindWidget], dict[str, Any]]:
     oid, text = await tree_snapshot(api, ref)
     return ExecutionTree, {"objective": oid, "title": f"objective {oid}", "snapshot_text": text,
                            "wait": wait}
 
 
-async def prompt_widget(api: Any, args: Any) -> tuple[type[OvermindWidget], dict[str, Any]] | None:
+async def prompt_widget(api: EngineAPI, args: Any) -> Shown:
     """``prompt``: submit it (without waiting), then the tree of its objective; with
     ``--wait`` the tree's ``follow_up`` waits for the objective's end."""
     submit = argparse.Namespace(**{**vars(args), "wait": False})
@@ -154,7 +157,7 @@ async def prompt_widget(api: Any, args: Any) -> tuple[type[OvermindWidget], dict
     return await _tree(api, result.data["id"], wait=args.wait)
 
 
-async def objective_widget(api: Any, args: Any
-                           ) -> tuple[type[OvermindWidget], dict[str, Any]] | None:
+async def objective_widget(api: EngineAPI, args: Any
+                           ) -> Shown:
     """``objectives ID``: the tree of that objective (the plain list has no widget)."""
     return await _tree(api, args.id) if args.id else None

@@ -12,8 +12,9 @@ from typing import Any
 from traitlets import Bool, Int, Unicode
 
 from .. import commands
+from ..api import EngineAPI
 from .ansi import strip_ansi
-from .base import OvermindWidget
+from .base import OvermindWidget, Shown
 from .changes import changes_widget, diff_widget
 from .party import party_widget
 from .tree import objective_widget, prompt_widget
@@ -44,11 +45,11 @@ class QuestionsInbox(OvermindWidget):
     view = Unicode("questions").tag(sync=True)
 
 
-Built = tuple[type[OvermindWidget], dict[str, Any]] | None
+Built = Shown
 Builder = Callable[[Any, Any], Awaitable[Built]]
 
 
-async def _logs(api: Any, args: Any) -> Built:
+async def _logs(api: EngineAPI, args: Any) -> Built:
     if not args.follow:
         return None
     info = await api.info(args.id)
@@ -57,13 +58,13 @@ async def _logs(api: Any, args: Any) -> Built:
                      "snapshot_text": strip_ansi(tail)}
 
 
-async def _ps(api: Any, args: Any) -> Built:
+async def _ps(api: EngineAPI, args: Any) -> Built:
     result = await commands.execute(api, args, None)
     return MissionTable, {"all": args.all, "snapshot_text": result.text,
                           "snapshot_html": result.html}
 
 
-async def _questions(api: Any, args: Any) -> Built:
+async def _questions(api: EngineAPI, args: Any) -> Built:
     result = await commands.execute(api, args, None)
     return QuestionsInbox, {"snapshot_text": result.text, "snapshot_html": result.html}
 
@@ -75,7 +76,7 @@ WIDGETS: dict[str, Builder] = {"ps": _ps, "logs": _logs, "questions": _questions
                                "diff": diff_widget, "changes": changes_widget}
 
 
-async def _widget_args(api: Any, args: Any) -> Built:
+async def _widget_args(api: EngineAPI, args: Any) -> Built:
     """The widget class and arguments of a parsed command (runs on the portal's loop)."""
     builder = WIDGETS.get(args.cmd)
     if builder is None or getattr(args, "json", False):
@@ -83,7 +84,7 @@ async def _widget_args(api: Any, args: Any) -> Built:
     return await builder(api, args)
 
 
-def for_command(api: Any, args: Any, portal: Any) -> OvermindWidget | None:
+def for_command(api: EngineAPI, args: Any, portal: Any) -> OvermindWidget | None:
     """The widget showing a parsed command, or None when it has none (``--json``, plain
     ``logs`` without ``-f``, other commands). The engine is queried on ``portal``'s loop;
     the widget (and its comm) is made on the calling thread, the kernel's.

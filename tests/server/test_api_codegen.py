@@ -1,5 +1,5 @@
-"""The views' TypeScript side of the contract: ``labextension/src/api.gen.ts`` is what the
-operation table generates now, and every REST call the views make names a route of it."""
+"""Code derived from the operation table is current (``labextension/src/api.gen.ts`` and
+the derived methods of ``client.py``), and every REST call the views make names a route."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from overmind_jupyter import api
-from overmind_jupyter.server import typescript
+from overmind_jupyter.server import codegen
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -19,16 +19,23 @@ SUFFIX = re.compile(r"(?<=[^/])\$\{[^}]*\}")  # `missions${query}`: an optional 
 SEGMENT = re.compile(r"\$\{[^}]*\}")  # `changes/${id}`: one path segment
 
 
+STALE = "stale: regenerate with python -m overmind_jupyter.server.codegen"
+
+
 def test_the_generated_typescript_is_current():
-    assert typescript.TARGET.read_text() == typescript.source(), (
-        "labextension/src/api.gen.ts is stale: python -m overmind_jupyter.server.typescript")
+    assert codegen.TARGET.read_text() == codegen.source(), f"api.gen.ts is {STALE}"
+
+
+def test_the_clients_derived_methods_are_current():
+    text = codegen.CLIENT.read_text()
+    assert codegen.client_source(text) == text, f"client.py's derived methods are {STALE}"
 
 
 def calls() -> list[tuple[str, str, str]]:
     """(file, METHOD, path regex) of every literal REST call in the views."""
     found = []
     for path in SRC.rglob("*.ts"):
-        if path.name == typescript.TARGET.name:
+        if path.name == codegen.TARGET.name:
             continue
         for method, *literals in CALL.findall(path.read_text()):
             literal = SUFFIX.sub("", "".join(literals)).split("?")[0]
