@@ -126,7 +126,7 @@ def test_no_import_cycles_at_run_time():
 
 # the contract and its edges: mypy reports these (the modules they import are read, not
 # reported: pyproject's [tool.mypy] follow_imports = "silent")
-TYPED = ("overmind_jupyter/api.py", "overmind_jupyter/client.py", "overmind_jupyter/commands.py",
+TYPED = ("overmind_jupyter/api", "overmind_jupyter/client.py", "overmind_jupyter/commands.py",
          "overmind_jupyter/commands_work.py", "overmind_jupyter/commands_party.py",
          "overmind_jupyter/magics.py", "overmind_jupyter/cli.py", "overmind_jupyter/widgets",
          "overmind_jupyter/server/routes.py", "overmind_jupyter/server/openapi.py",

@@ -1,4 +1,4 @@
-// Generated from overmind_jupyter/api.py by `python -m overmind_jupyter.server.codegen`: do not edit.
+// Generated from overmind_jupyter/api/ by `python -m overmind_jupyter.server.codegen`: do not edit.
 
 export interface AllQuery {
   all?: boolean;

@@ -22,7 +22,7 @@ from .. import api
 PACKAGE = Path(__file__).resolve().parents[1]
 TARGET = PACKAGE.parent / "labextension" / "src" / "api.gen.ts"
 CLIENT = PACKAGE / "client.py"
-HEADER = ("// Generated from overmind_jupyter/api.py by `python -m overmind_jupyter.server."
+HEADER = ("// Generated from overmind_jupyter/api/ by `python -m overmind_jupyter.server."
           "codegen`: do not edit.\n")
 BEGIN = "    # -- derived from api.OPERATIONS by `python -m overmind_jupyter.server.codegen` --\n"
 END = "    # -- end of the derived methods --\n"

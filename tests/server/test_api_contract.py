@@ -1,4 +1,4 @@
-"""The engine contract (``api.py``): the engine and the REST client implement it with the
+"""The engine contract (``api/``): the engine and the REST client implement it with the
 same signatures, every operation of the table is served exactly once (generically or by
 a named handler), requests carry exactly the method's arguments, and an operation added to
 the table (``model_status``) works in process, over REST and in the kernel's router."""
