@@ -301,15 +301,25 @@ async def _events(api: EngineAPI, args: argparse.Namespace, cwd: str) -> Result:
 
 
 async def _status(api: EngineAPI, args: argparse.Namespace, cwd: str) -> Result:
-    data = await api.status()
+    data = {**await api.status(), "model": await api.model_status()}
     if args.json:
         return _json(data)
     counts = ", ".join(f"{n} {s}" for s, n in data["missions"].items()) or "no live missions"
     text = (f"Overmind {data['version']} ({data['mode']} mode) for {data['root']}\n"
-            f"engine pid {data['pid']}, up {render.age(data['uptime_s'])}; {counts}\n")
+            f"engine pid {data['pid']}, up {render.age(data['uptime_s'])}; {counts}\n"
+            f"model: {model_line(data['model'])}\n")
     if data.get("sandbox"):
         text += f"sandbox: {data['sandbox']['summary']}\n"
     return Result(text, None, data)
+
+
+def model_line(model: dict[str, Any]) -> str:
+    """``api.model_status`` in one line: what answers, or what to set on the server."""
+    if not model["configured"]:
+        return f"none usable ({model['problem']})"
+    where = f" at {model['endpoint']}" if model["endpoint"] else ""
+    label = " (scripted answers, not a real model)" if model["scripted"] else ""
+    return f"{model['model']}{where}{label}"
 
 
 async def _shutdown(api: EngineAPI, args: argparse.Namespace, cwd: str) -> Result:

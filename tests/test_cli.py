@@ -259,7 +259,9 @@ def test_no_token_on_any_command_line_and_status_names_the_sandbox(project, tmp_
     assert not list((repo / ".overmind").glob("jupyter-token-*"))  # read once, then deleted
     status = cli("status")
     assert "sandbox: agents run in an OS sandbox (bubblewrap" in status.stdout, status.stdout
-    assert json.loads(cli("status", "--json").stdout)["sandbox"]["available"] is True
+    assert "model: " in status.stdout  # a model or what to set (the test env decides)
+    as_json = json.loads(cli("status", "--json").stdout)
+    assert as_json["sandbox"]["available"] is True and "configured" in as_json["model"]
 
 
 def test_without_a_working_sandbox_start_and_status_say_so_and_agents_are_refused(
@@ -282,7 +284,9 @@ def test_without_a_working_sandbox_start_and_status_say_so_and_agents_are_refuse
     assert started.returncode == 0, started.stderr
     assert "no OS sandbox: bwrap failed: bwrap: setting up uid map" in started.stderr
     assert "allow_unsandboxed_agents" in started.stderr
-    assert "agents are refused" in run("status").stdout
+    status = run("status").stdout
+    assert "agents are refused" in status
+    assert "model: scripted:x (scripted answers, not a real model)" in status, status
     agent = run("run", "--name", "a", "--type", "agent", "--", "hello")
     assert agent.returncode == 1
     assert "refusing to run agents without an OS sandbox" in agent.stderr
