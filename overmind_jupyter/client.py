@@ -21,6 +21,7 @@ from urllib.parse import quote, urlencode
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
 
 from . import api, runtime_files
+from .config import TOKEN_ENV, URL_ENV
 from .errors import EngineUnavailable, OvermindError, from_json
 from .events import Event
 from .model import Mission, MissionSpec, mission_from_dict
@@ -51,7 +52,7 @@ class Client:
     @classmethod
     def discover(cls, cwd: str | Path | None = None) -> Client | None:
         """From ``OVERMIND_URL``/``OVERMIND_TOKEN``, else the runtime file of ``cwd``'s project."""
-        url, token = os.environ.get("OVERMIND_URL"), os.environ.get("OVERMIND_TOKEN")
+        url, token = os.environ.get(URL_ENV), os.environ.get(TOKEN_ENV)
         if url and token:
             return cls(url, token)
         info = runtime_files.find(runtime_files.project_root(cwd or os.getcwd()))

@@ -14,6 +14,7 @@ import urllib.request
 from pathlib import Path
 
 from . import runtime_files
+from .config import ROOT_ENV, TOKEN_ENV, URL_ENV
 from .errors import EngineUnavailable
 
 START_TIMEOUT_S = 60.0
@@ -141,7 +142,7 @@ def _remember_port(state: Path, url: str) -> None:
 def _clean_env() -> dict[str, str]:
     """The environment minus a parent server's Overmind variables (kernels set these)."""
     return {k: v for k, v in os.environ.items()
-            if k not in ("OVERMIND_URL", "OVERMIND_TOKEN", "OVERMIND_ROOT", "JUPYTER_TOKEN")}
+            if k not in (URL_ENV, TOKEN_ENV, ROOT_ENV, "JUPYTER_TOKEN")}
 
 
 def wait_gone(pid: int, timeout_s: float = 30.0) -> bool:

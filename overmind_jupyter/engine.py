@@ -21,6 +21,7 @@ from .agents import adapters, admin_policy
 from .agents.mcp_access import McpAccess
 from .agents.policy import DEFAULT_POLICY, CommandPolicy
 from .agents.runtime import AgentRuntime
+from .config import AGENT_STATE_ENV
 from .engine_party import PartyFacade
 from .engine_review import ReviewFacade
 from .engine_views import MissionViews
@@ -276,7 +277,7 @@ class Engine(MissionViews, PartyFacade, WorkFacade, ReviewFacade):
             return {}
         keys = adapters.keys_for(self.adapters.get(m.agent or "builtin"), m.command,
                                  self.provider_env)
-        return {"OVERMIND_AGENT_STATE": str(self.state_dir / "agent-sessions" / m.id),
+        return {AGENT_STATE_ENV: str(self.state_dir / "agent-sessions" / m.id),
                 **keys, **admin_policy.mission_env(self.command_policy)}
 
     def _create(self, spec: MissionSpec, status: MissionStatus = MissionStatus.PENDING,

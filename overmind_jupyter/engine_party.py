@@ -18,6 +18,7 @@ import os
 from collections.abc import Iterable
 from typing import Any
 
+from .config import PARTY_URL_ENV
 from .errors import NotAvailable, NotFound, UsageError
 from .events import Event
 from .orchestrator.invites import DEFAULT_TTL_S, Invite, parse_invite
@@ -25,7 +26,7 @@ from .orchestrator.party import NAME_RE, Party, check_name
 from .orchestrator.party_link import PartyLink
 from .orchestrator.party_view import member_row, public
 
-PARTY_URL_ENV = "OVERMIND_PARTY_URL"  # the address guests use, if not the server's own
+PARTY_URL_ENV = PARTY_URL_ENV  # the address guests use, if not the server's own
 
 
 class PartyFacade:

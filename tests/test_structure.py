@@ -20,7 +20,8 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "overmind_jupyter"
 # (rank, module prefixes): higher ranks may import lower ones, never the reverse
 LAYERS: tuple[tuple[int, tuple[str, ...]], ...] = (
-    (0, ("errors", "model", "events", "bounds", "lifecycles", "_version", "runtime_files")),
+    (0, ("errors", "model", "events", "bounds", "lifecycles", "_version", "runtime_files",
+         "config")),
     (10, ("store",)), (11, ("workspace",)), (12, ("supervisor",)), (13, ("llm", "localmodel")),
     (14, ("agents",)), (15, ("orchestrator",)),
     (16, ("engine", "engine_party", "engine_review", "engine_views", "engine_work",
@@ -91,6 +92,26 @@ def test_imports_point_down_the_layers():
               if rank(name) is not None and rank(target) is not None
               and rank(target) > rank(name)]
     assert upward == []
+
+
+def environment_names(path: Path) -> list[str]:
+    """``OVERMIND_*`` names written as string constants in code (docstrings and f-strings,
+    which only mention them, are not code)."""
+    tree = ast.parse(path.read_text())
+    skip = {id(n) for n in ast.walk(tree) if isinstance(n, ast.JoinedStr)
+            for n in ast.walk(n)}
+    skip |= {id(n.body[0].value) for n in ast.walk(tree)
+             if isinstance(n, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+             and n.body and isinstance(n.body[0], ast.Expr)}
+    return [n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and id(n) not in skip
+            and isinstance(n.value, str) and n.value.startswith("OVERMIND_")]
+
+
+def test_every_overmind_variable_is_named_in_config_only():
+    found = {name: environment_names(path) for name, path in MODULES.items()
+             if name != "overmind_jupyter.config"}
+    assert {name: names for name, names in found.items() if names} == {}
+    assert len(environment_names(PACKAGE / "config.py")) >= 25
 
 
 def test_the_product_never_imports_the_test_doubles():

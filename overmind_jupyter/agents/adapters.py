@@ -19,6 +19,13 @@ import shutil
 import sys
 from collections.abc import Mapping
 
+from ..config import (
+    FALLBACK_MODEL_ENV,
+    MAX_COST_USD_ENV,
+    MAX_MODEL_CALLS_ENV,
+    MAX_TOKENS_ENV,
+    MODEL_ENV,
+)
 from ..errors import UsageError
 
 # provider → the variables that configure it (keys and endpoints)
@@ -30,8 +37,8 @@ PROVIDERS: dict[str, tuple[str, ...]] = {
 }
 PROVIDER_KEYS = tuple(name for names in PROVIDERS.values() for name in names)
 # settings of the built-in agent, not secrets: every agent mission gets them
-SETTINGS = ("OVERMIND_MODEL", "OVERMIND_FALLBACK_MODEL", "OVERMIND_MAX_COST_USD",
-            "OVERMIND_MAX_MODEL_CALLS", "OVERMIND_MAX_TOKENS")
+SETTINGS = (MODEL_ENV, FALLBACK_MODEL_ENV, MAX_COST_USD_ENV,
+            MAX_MODEL_CALLS_ENV, MAX_TOKENS_ENV)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -84,8 +91,8 @@ def default_model(env: Mapping[str, str]) -> str:
     Raises:
         UsageError: no model configured and no provider key present.
     """
-    if env.get("OVERMIND_MODEL"):
-        return env["OVERMIND_MODEL"]
+    if env.get(MODEL_ENV):
+        return env[MODEL_ENV]
     if env.get("OPENAI_API_KEY") or env.get("OPENAI_BASE_URL"):
         return "openai:gpt-4.1-mini"
     if env.get("GEMINI_API_KEY") or env.get("GOOGLE_API_KEY"):

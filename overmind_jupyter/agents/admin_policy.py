@@ -37,13 +37,14 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from ..config import COMMAND_POLICY_ENV
 from ..errors import UsageError
 from .policy import CommandPolicy, Decision
 
 __all__ = ["ENV_VAR", "BoundPolicy", "check_mission_env", "mission_env", "policy_from_env",
            "policy_from_json", "policy_from_mapping", "policy_json"]
 
-ENV_VAR = "OVERMIND_COMMAND_POLICY"
+ENV_VAR = COMMAND_POLICY_ENV
 _KEYS = ("allow", "deny", "default")
 
 

@@ -23,14 +23,15 @@ from enum import Enum
 
 from acp.schema import HttpHeader, HttpMcpServer
 
+from ..config import OBJECTIVE_ENV, ROLE_ENV
 from ..model import Mission
 
 SERVER_NAME = "overmind"
 # the tools ``server/mcp.py`` serves (its test checks they match)
 TOOLS = frozenset({"ask_user", "send_message", "read_messages", "report_progress",
                    "spawn_task", "cancel_task", "mark_objective_done"})
-OBJECTIVE_ENV = "OVERMIND_OBJECTIVE"
-ROLE_ENV = "OVERMIND_ROLE"
+OBJECTIVE_ENV = OBJECTIVE_ENV
+ROLE_ENV = ROLE_ENV
 
 
 class McpRole(str, Enum):

@@ -25,6 +25,7 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
+from ..config import MODEL_ENV
 from ..errors import OvermindError, UsageError
 from .contract import ChatModel
 from .fallback import FallbackModel
@@ -109,7 +110,7 @@ def _gemini(rest: str, env: Mapping[str, str], options: dict[str, Any]) -> ChatM
     return adapter(name, api_key=env[key_env], base_url=base_url, key_env=key_env, **options)
 
 
-SETTINGS = ("OVERMIND_MODEL", "OPENAI_API_KEY", "OPENAI_BASE_URL", "GEMINI_API_KEY",
+SETTINGS = (MODEL_ENV, "OPENAI_API_KEY", "OPENAI_BASE_URL", "GEMINI_API_KEY",
             "GOOGLE_API_KEY", "GOOGLE_GEMINI_BASE_URL")  # what chooses the model, server-side
 
 

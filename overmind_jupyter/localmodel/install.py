@@ -33,6 +33,7 @@ from collections.abc import Callable, Iterator
 from importlib import resources
 from pathlib import Path
 
+from ..config import LLM_CACHE_ENV
 from ..errors import OvermindError
 
 LLAMA_CPP_SDIST = ("llama-cpp-python", "0.3.36",
@@ -88,7 +89,7 @@ Say = Callable[[str], None]
 
 def cache_dir() -> Path:
     """``$OVERMIND_LLM_CACHE`` or ``~/.cache/overmind-llm``."""
-    return Path(os.environ.get("OVERMIND_LLM_CACHE") or Path.home() / ".cache" / "overmind-llm")
+    return Path(os.environ.get(LLM_CACHE_ENV) or Path.home() / ".cache" / "overmind-llm")
 
 
 def cpu_flags() -> str:

@@ -14,6 +14,7 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
+from ..config import MAX_COST_USD_ENV, MAX_TOKENS_ENV
 from ..errors import OvermindError
 from ..llm.contract import Usage
 from ..store.records import Record, Records
@@ -77,9 +78,9 @@ class Budget:
         limit, spent, env = rec.data["budget"], rec.data["spent"], {}
         if limit.get("max_cost_usd") is not None:
             left = max(limit["max_cost_usd"] - spent["cost_usd"], 0.0)
-            env["OVERMIND_MAX_COST_USD"] = f"{left:.6f}"
+            env[MAX_COST_USD_ENV] = f"{left:.6f}"
         if limit.get("max_tokens") is not None:
-            env["OVERMIND_MAX_TOKENS"] = str(max(limit["max_tokens"] - spent["tokens"], 0))
+            env[MAX_TOKENS_ENV] = str(max(limit["max_tokens"] - spent["tokens"], 0))
         return env
 
     async def gate(self, rec: Record) -> None:

@@ -29,6 +29,7 @@ import shlex
 from pathlib import Path
 from typing import Any
 
+from ..config import BASE_COMMIT_ENV, BRANCH_ENV, CHANGE_TARGET_ENV, PORT_ENV_PREFIX, WORKSPACE_ENV
 from ..errors import UsageError
 from ..events import Event
 from ..model import ExitInfo, Mission, MissionSpec, MissionStatus
@@ -42,8 +43,8 @@ from ..workspace.worktrees import Workspace
 from .changes import Changes
 
 log = logging.getLogger("overmind.command_tasks")
-TARGET_ENV = "OVERMIND_CHANGE_TARGET"  # branch a clean exit's change targets (marks these)
-BASE_ENV = "OVERMIND_BASE_COMMIT"  # the commit the worktree started from
+TARGET_ENV = CHANGE_TARGET_ENV  # branch a clean exit's change targets (marks these)
+BASE_ENV = BASE_COMMIT_ENV  # the commit the worktree started from
 AUTHOR = ("Overmind", "overmind@overmind.invalid")
 
 
@@ -116,7 +117,7 @@ class CommandChanges:
         """Release the worktrees ``prepare`` acquired for ``specs`` (their missions could
         not be recorded)."""
         for spec in specs:
-            ws = self._held.pop(spec.env.get("OVERMIND_WORKSPACE", ""), None)
+            ws = self._held.pop(spec.env.get(WORKSPACE_ENV, ""), None)
             if ws is not None:
                 await self.pool.release(ws, delete_branch=True, force=True)
 
@@ -143,7 +144,7 @@ class CommandChanges:
 
     def _claim(self, m: Mission) -> Workspace | None:
         """The unsettled workspace of a worktree mission (None for other missions)."""
-        path = m.env.get("OVERMIND_WORKSPACE")
+        path = m.env.get(WORKSPACE_ENV)
         if TARGET_ENV not in m.env or not path:
             return None
         return self._held.pop(path, None) or _from_env(m.env)
@@ -179,7 +180,7 @@ class CommandChanges:
                     not MissionStatus(event["data"]["status"]).terminal:
                 continue
             m = self.store.get_mission(event["mission"])
-            ws = self._claim(m) if m.env.get("OVERMIND_WORKSPACE") in self._held else None
+            ws = self._claim(m) if m.env.get(WORKSPACE_ENV) in self._held else None
             if ws is not None:
                 task = asyncio.get_running_loop().create_task(
                     self.pool.release(ws, delete_branch=True, force=True))
@@ -202,11 +203,11 @@ class CommandChanges:
 
     def live_worktrees(self) -> set[Path]:
         """Worktrees of live worktree missions (a reconcile must keep them)."""
-        return {Path(m.env["OVERMIND_WORKSPACE"]) for m in self._live()}
+        return {Path(m.env[WORKSPACE_ENV]) for m in self._live()}
 
     def _live(self) -> list[Mission]:
         return [m for m in self.store.missions(live_only=True)
-                if TARGET_ENV in m.env and "OVERMIND_WORKSPACE" in m.env]
+                if TARGET_ENV in m.env and WORKSPACE_ENV in m.env]
 
     async def close(self, missions_stopped: bool) -> None:
         """Engine shutdown: wait for background releases; once every mission is stopped
@@ -220,6 +221,6 @@ class CommandChanges:
 
 def _from_env(env: dict[str, str]) -> Workspace:
     """The workspace a mission's environment names (after an engine restart)."""
-    ports = tuple(int(v) for k, v in sorted(env.items()) if k.startswith("OVERMIND_PORT_"))
-    return Workspace(Path(env["OVERMIND_WORKSPACE"]), env.get("OVERMIND_BRANCH"),
+    ports = tuple(int(v) for k, v in sorted(env.items()) if k.startswith(PORT_ENV_PREFIX))
+    return Workspace(Path(env[WORKSPACE_ENV]), env.get(BRANCH_ENV),
                      env.get(BASE_ENV, ""), ports)

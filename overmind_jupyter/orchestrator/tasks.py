@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import lifecycles
+from ..config import MODEL_ENV, OBJECTIVE_ENV
 from ..errors import OvermindError
 from ..model import Mission, MissionKind, MissionSpec, MissionStatus
 from ..store import Store
@@ -110,8 +111,8 @@ class TaskRunner:
 
     async def _spawn(self, task: Record, objective: Record, ws: Any) -> Mission:
         name = task.data["name"]
-        env = {**ws.env(), "OVERMIND_MODEL": self.roles().task_model_id(name),
-               "OVERMIND_OBJECTIVE": objective.id,  # scopes its MCP credential
+        env = {**ws.env(), MODEL_ENV: self.roles().task_model_id(name),
+               OBJECTIVE_ENV: objective.id,  # scopes its MCP credential
                **self.budget_env(objective.id)}
         spec = MissionSpec(command=[self._prompt(task, objective)], kind=MissionKind.AGENT,
                            name=f"{name}-{task.id[:4]}", cwd=str(ws.path), env=env,

@@ -23,6 +23,7 @@ from ..agents import adapters
 from ..agents.admin_policy import policy_from_mapping
 from ..agents.mcp_access import McpAccess
 from ..agents.policy import CommandPolicy
+from ..config import MODEL_ENV, ROOT_ENV, TOKEN_ENV, URL_ENV
 from ..engine import Engine
 from ..orchestrator.objectives import Settings
 from ..workspace.sandbox import ALLOW_ENV, READ_ENV, Sandbox
@@ -94,7 +95,7 @@ class Overmind(ExtensionApp):
         for name in adapters.PROVIDER_KEYS:
             os.environ.pop(name, None)
         if self.model:
-            keys.setdefault("OVERMIND_MODEL", self.model)
+            keys.setdefault(MODEL_ENV, self.model)
         # the Jupyter token reaches no mission: read (the identity provider has it), then
         # dropped from the environment every process started from now on inherits
         self.serverapp.identity_provider.token  # noqa: B018 - resolves its default first
@@ -112,9 +113,9 @@ class Overmind(ExtensionApp):
         self.token = secrets.token_urlsafe(32)
         self.settings.update(overmind_engine=self.engine, overmind_token=self.token,
                              overmind_app=self)
-        os.environ["OVERMIND_URL"] = self._url()
-        os.environ["OVERMIND_TOKEN"] = self.token
-        os.environ["OVERMIND_ROOT"] = str(self.engine.root)
+        os.environ[URL_ENV] = self._url()
+        os.environ[TOKEN_ENV] = self.token
+        os.environ[ROOT_ENV] = str(self.engine.root)
 
     def _url(self) -> str:
         s = self.serverapp
@@ -149,7 +150,7 @@ class Overmind(ExtensionApp):
         serverapp.web_app.settings["overmind_mcp"] = self.mcp
         # the address in party invites: through the hub's proxy when the hub says where
         self.engine.party_url = hub.public_url() or self._url()
-        os.environ["OVERMIND_URL"] = self._url()  # the port is final once the server runs
+        os.environ[URL_ENV] = self._url()  # the port is final once the server runs
         runtime_files.write({"url": self._url(), "token": self.token,
                              "root": str(self.engine.root), "pid": os.getpid(),
                              "pid_start": runtime_files.process_started(),

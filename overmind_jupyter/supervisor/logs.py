@@ -22,12 +22,13 @@ import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
+from ..config import LOG_MAX_BYTES_ENV
 from ..errors import UsageError
 
 TAIL_MAX = 256 * 1024  # bytes read from the end of a log for `logs --tail` / last line
 FOLLOW_POLL_S = 0.05
 LOG_MAX_BYTES = 64 * 1024 * 1024  # a log's cap before it is rotated (two are kept)
-LOG_MAX_ENV = "OVERMIND_LOG_MAX_BYTES"
+LOG_MAX_ENV = LOG_MAX_BYTES_ENV
 ROTATED = ".1"  # suffix of the previous log
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 

@@ -13,6 +13,7 @@ import os
 
 import psutil
 
+from ..config import MISSION_ID_ENV
 from ..model import Mission, MissionStatus
 from .process import Child, same_process, start_time
 
@@ -57,7 +58,7 @@ def _find_by_marker(mission_id: str) -> Child | None:
     for proc in psutil.process_iter(["pid"]):
         try:
             if proc.pid == _pgid(proc.pid) and \
-                    proc.environ().get("OVERMIND_MISSION_ID") == mission_id:
+                    proc.environ().get(MISSION_ID_ENV) == mission_id:
                 started = start_time(proc.pid)
                 return Child(proc.pid, started) if started else None
         except (psutil.Error, OSError):

@@ -20,6 +20,7 @@ import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+from ..config import AGENT_STATE_ENV, MISSION_ID_ENV, MISSION_NAME_ENV
 from ..errors import InvalidTransition, UsageError
 from ..model import (
     ExitCause,
@@ -183,7 +184,7 @@ class Supervisor:
         if m.kind is not MissionKind.AGENT or self.sandbox is None:
             return m.command, env
         # the agent's session transcripts (session/load after a restart) stay writable
-        state = [Path(env["OVERMIND_AGENT_STATE"])] if env.get("OVERMIND_AGENT_STATE") else []
+        state = [Path(env[AGENT_STATE_ENV])] if env.get(AGENT_STATE_ENV) else []
         for path in state:
             path.mkdir(parents=True, exist_ok=True)
         try:
@@ -197,8 +198,8 @@ class Supervisor:
         names), its secrets, its own variables (which win) and its identity."""
         base = self.base_env if self.base_env is not None else os.environ
         return {**{k: v for k, v in base.items() if k not in self.withheld},
-                **self.secret_env(m), **m.env, "OVERMIND_MISSION_ID": m.id,
-                "OVERMIND_MISSION_NAME": m.name}
+                **self.secret_env(m), **m.env, MISSION_ID_ENV: m.id,
+                MISSION_NAME_ENV: m.name}
 
     async def _watch(self, rt: Runtime, m: Mission, child: Child) -> tuple[ExitCause, ExitInfo]:
         rt.child = child

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import psutil
 
+from ..config import VERIFY_DIR_ENV
 from ..errors import NotFound, UsageError
 from .git import GitError, git, git_status, rev_parse
 
@@ -192,7 +193,7 @@ def _stop_inside(path: Path) -> list[str]:
     found: list[str] = []
     for proc in psutil.process_iter(["pid", "name"]):
         try:
-            verifying = _within(proc.environ().get("OVERMIND_VERIFY_DIR"), path)
+            verifying = _within(proc.environ().get(VERIFY_DIR_ENV), path)
             if proc.pid == os.getpid() or not (verifying or _within(proc.cwd(), path)):
                 continue
             if verifying:  # its own session: stragglers it started go with it

@@ -30,15 +30,16 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..config import ALLOW_UNSANDBOXED_ENV, SANDBOX_READ_ENV, SANDBOX_WRITE_ENV, TOKEN_ENV
 from ..errors import OvermindError
 
 PROBE_TIMEOUT_S = 10.0
-ALLOW_ENV = "OVERMIND_ALLOW_UNSANDBOXED"  # 1/true/yes: agents may run without a sandbox
-READ_ENV = "OVERMIND_SANDBOX_READ"  # extra read-only paths, os.pathsep-separated
-WRITE_ENV = "OVERMIND_SANDBOX_WRITE"  # extra read-write paths (a shared build cache …)
+ALLOW_ENV = ALLOW_UNSANDBOXED_ENV  # 1/true/yes: agents may run without a sandbox
+READ_ENV = SANDBOX_READ_ENV  # extra read-only paths, os.pathsep-separated
+WRITE_ENV = SANDBOX_WRITE_ENV  # extra read-write paths (a shared build cache …)
 SETTING = f"c.Overmind.allow_unsandboxed_agents = True (or {ALLOW_ENV}=1)"
 # credentials of the Jupyter server and of Overmind's API: never in a sandboxed process
-SERVER_SECRETS = ("OVERMIND_TOKEN", "JUPYTER_TOKEN", "JUPYTER_TOKEN_FILE", "JPY_API_TOKEN",
+SERVER_SECRETS = (TOKEN_ENV, "JUPYTER_TOKEN", "JUPYTER_TOKEN_FILE", "JPY_API_TOKEN",
                   "JUPYTERHUB_API_TOKEN", "JPY_COOKIE_SECRET", "JUPYTER_CONFIG_DIR",
                   "JUPYTER_RUNTIME_DIR")
 _SYSTEM_RO = ("/usr", "/etc", "/opt", "/run/systemd/resolve")

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+from ..config import VERIFY_DIR_ENV
 from ..errors import UsageError
 from .sandbox import Sandbox, SandboxRefused
 from .tool_env import scrubbed_env
@@ -107,7 +108,7 @@ async def run_verification(command: list[str], cwd: Path, timeout_s: float,
         raise UsageError("the verification command is empty: give a program and arguments")
     started = time.monotonic()
     argv, env = list(command), {**scrubbed_env(os.environ),
-                                "OVERMIND_VERIFY_DIR": str(cwd)}  # found after a crash
+                                VERIFY_DIR_ENV: str(cwd)}  # found after a crash
     if sandbox is not None:
         try:
             argv, env = await asyncio.to_thread(sandbox.confine, argv, Path(cwd),

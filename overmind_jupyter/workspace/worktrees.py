@@ -31,6 +31,7 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..config import BRANCH_ENV, WORKSPACE_ENV
 from ..errors import NotFound
 from ..store import exclude_from_git
 from . import trees
@@ -66,12 +67,12 @@ class Workspace:
         """The variables a mission in this workspace gets: ``PORT`` (the first port),
         ``OVERMIND_PORT_0`` … ``OVERMIND_PORT_<n-1>``, ``OVERMIND_WORKSPACE`` (the path)
         and ``OVERMIND_BRANCH`` (absent when there is no branch)."""
-        env = {"OVERMIND_WORKSPACE": str(self.path)}
+        env = {WORKSPACE_ENV: str(self.path)}
         if self.ports:
             env["PORT"] = str(self.ports[0])
         env.update({f"OVERMIND_PORT_{i}": str(port) for i, port in enumerate(self.ports)})
         if self.branch:
-            env["OVERMIND_BRANCH"] = self.branch
+            env[BRANCH_ENV] = self.branch
         return env
 
 

@@ -14,6 +14,7 @@ import gc
 import os
 import sys
 
+from ...config import MAX_COST_USD_ENV, MAX_MODEL_CALLS_ENV, MAX_TOKENS_ENV, MODEL_ENV
 from ...errors import UsageError
 from ..admin_policy import BoundPolicy, policy_from_env
 from ..policy import DEFAULT_POLICY, CommandPolicy
@@ -22,19 +23,19 @@ from ..policy import DEFAULT_POLICY, CommandPolicy
 def main(argv: list[str] | None = None) -> int:
     """Parse arguments and run the agent until stdin closes."""
     parser = argparse.ArgumentParser(prog="overmind-builtin-agent")
-    parser.add_argument("--model", default=os.environ.get("OVERMIND_MODEL"),
+    parser.add_argument("--model", default=os.environ.get(MODEL_ENV),
                         help="model id, e.g. openai:gpt-4.1, gemini:gemini-2.5-pro, "
                              "scripted:PATH (default: $OVERMIND_MODEL)")
     parser.add_argument("--max-cost-usd", type=float,
-                        default=_env_float("OVERMIND_MAX_COST_USD"),
+                        default=_env_float(MAX_COST_USD_ENV),
                         help="stop and ask once a prompt has cost this much (USD; default: "
                              "$OVERMIND_MAX_COST_USD, unlimited)")
     parser.add_argument("--max-tokens", type=int,
-                        default=_env_int("OVERMIND_MAX_TOKENS"),
+                        default=_env_int(MAX_TOKENS_ENV),
                         help="stop and ask once a prompt has used this many tokens (input + "
                              "output; default: $OVERMIND_MAX_TOKENS, unlimited)")
     parser.add_argument("--max-model-calls", type=int,
-                        default=int(_env_float("OVERMIND_MAX_MODEL_CALLS") or 40),
+                        default=int(_env_float(MAX_MODEL_CALLS_ENV) or 40),
                         help="stop and ask after this many model calls per prompt "
                              "(default: $OVERMIND_MAX_MODEL_CALLS or 40)")
     args = parser.parse_args(argv)

@@ -30,6 +30,7 @@ from acp.schema import (
 from acp.schema import Usage as AcpUsage
 
 from ..._version import __version__
+from ...config import AGENT_STATE_ENV, FALLBACK_MODEL_ENV
 from ...errors import OvermindError
 from ...llm.contract import ChatModel, Message, ProviderError
 from ..admin_policy import BoundPolicy
@@ -98,7 +99,7 @@ class BuiltinAgent:
         """The chat model, created on first use (keeps start-up fast)."""
         if self._model is None:
             from ...llm.registry import resolve_model
-            fallback = os.environ.get("OVERMIND_FALLBACK_MODEL") or None
+            fallback = os.environ.get(FALLBACK_MODEL_ENV) or None
             self._model = resolve_model(self.model_id, fallback=fallback)
         return self._model
 
@@ -215,5 +216,5 @@ def _message(d: dict[str, Any]) -> Message:
 
 def state_dir_from_env() -> Path | None:
     """``$OVERMIND_AGENT_STATE`` as a path, if set."""
-    value = os.environ.get("OVERMIND_AGENT_STATE")
+    value = os.environ.get(AGENT_STATE_ENV)
     return Path(value) if value else None
