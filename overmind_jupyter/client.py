@@ -80,6 +80,9 @@ class Client:
         text = response.body.decode("utf-8", "replace")
         return text if raw else json.loads(text)
 
+    def ensure_running(self) -> None:
+        """Nothing to check here: the server's engine guards its own operations."""
+
     async def operate(self, op: api.Operation, *args: Any, **kwargs: Any) -> Any:
         """Call ``op`` over REST with the arguments of its ``EngineAPI`` method; returns the
         method's value (decoded by the operation's result codec).

@@ -191,12 +191,14 @@ async def execute(api: EngineAPI, args: argparse.Namespace, cwd: str | None = No
     """Run a parsed command against ``api`` (an ``Engine`` or a ``Client``).
 
     Raises:
+        EngineUnavailable: the engine is not running.
         OvermindError: bad references, invalid arguments, unavailable subsystems.
     """
     handler = _HANDLERS.get(args.cmd)
     if handler is None:
         raise NotAvailable(f"`{args.cmd}` needs {LATER.get(args.cmd, 'a later version')}, "
                            "which is not available yet in this version of Overmind")
+    api.ensure_running()
     return await handler(api, args, cwd or os.getcwd())
 
 
@@ -270,9 +272,13 @@ async def _kill(api: EngineAPI, args: argparse.Namespace, cwd: str) -> Result:
 
 
 async def _wait(api: EngineAPI, args: argparse.Namespace, cwd: str) -> Result:
-    m = await api.wait(args.id, args.timeout)
+    return waited(await api.wait(args.id, args.timeout), args.timeout)
+
+
+def waited(m: Mission, timeout_s: float | None) -> Result:
+    """What ``wait`` shows for ``m``: its end, or that it still runs after ``timeout_s``."""
     if not m.status.terminal:
-        return Result(f"{m.name} still {m.status.value} after {args.timeout:g} s\n", None,
+        return Result(f"{m.name} still {m.status.value} after {timeout_s or 0:g} s\n", None,
                       mission_to_dict(m), exit_status(m))
     reason = m.exit.reason if m.exit else ""
     return Result(f"{m.name} {status_text(m)}{f': {reason}' if reason else ''}\n", None,

@@ -8,6 +8,7 @@ matching several), ``UsageError`` (bad arguments), ``BlueprintError``.
 from __future__ import annotations
 
 import asyncio
+import enum
 import logging
 import os
 import time
@@ -26,9 +27,11 @@ from .engine_party import PartyFacade
 from .engine_review import ReviewFacade
 from .engine_views import MissionViews
 from .engine_work import WorkFacade
-from .errors import UsageError
+from .errors import EngineUnavailable, UsageError
 from .events import Event
 from .model import ExitInfo, Mission, MissionKind, MissionSpec, MissionStatus
+from .orchestrator.mailbox import Mailbox
+from .orchestrator.objectives import Settings
 from .orchestrator.party import Party
 from .orchestrator.questions import Question, Questions
 from .store import Store, default_db_path, exclude_from_git
@@ -43,6 +46,17 @@ Listener = Callable[[list[Event]], None]
 FLUSH_DELAY_S = 0.002  # s an appended event may wait before its batch is committed
 BURST_BATCH = 16  # a committed batch this large means a burst: batch the next ones
 SHUTDOWN_STOP = "the engine shut down"  # why its missions stopped (not "by user")
+
+
+class Lifecycle(str, enum.Enum):
+    """An engine's life: ``new`` → ``starting`` → ``running`` → ``closing`` → ``closed``
+    (``start`` only from ``new``; operations only while ``running``)."""
+
+    NEW = "new"
+    STARTING = "starting"
+    RUNNING = "running"
+    CLOSING = "closing"
+    CLOSED = "closed"
 
 
 class Engine(MissionViews, PartyFacade, WorkFacade, ReviewFacade):
@@ -68,6 +82,8 @@ class Engine(MissionViews, PartyFacade, WorkFacade, ReviewFacade):
             (default: ``Sandbox.from_env()``; probed once at ``start``).
         mcp: credentials of Overmind's MCP endpoint that agents get in ``session/new``
             (default: none; the server extension passes its endpoint's).
+        work_settings: the objective pipeline's settings (story window, budgets, caps;
+            default: ``orchestrator.objectives.Settings()``).
 
     Raises:
         UsageError: a bad ``OVERMIND_LOG_MAX_BYTES``.
@@ -79,13 +95,14 @@ class Engine(MissionViews, PartyFacade, WorkFacade, ReviewFacade):
                  agents: dict[str, list[str]] | None = None,
                  command_policy: CommandPolicy | None = None,
                  log_max_bytes: int | None = None, sandbox: Sandbox | None = None,
-                 mcp: McpAccess | None = None) -> None:
+                 mcp: McpAccess | None = None, work_settings: Settings | None = None) -> None:
         self.root = Path(root).resolve()
         # each mission log's cap (two are kept); default: OVERMIND_LOG_MAX_BYTES or 64 MiB
         self.log_max_bytes = log_max_bytes or logs.max_bytes_from(dict(os.environ))
         self.sandbox = sandbox if sandbox is not None else Sandbox.from_env()
         self.mcp = mcp if mcp is not None else McpAccess()
         self.mode = mode
+        self.work_settings = work_settings or Settings()
         self.state_dir = self.root / ".overmind"
         self.logs_dir = self.state_dir / "logs"
         self.listeners: set[Listener] = set()
@@ -93,43 +110,68 @@ class Engine(MissionViews, PartyFacade, WorkFacade, ReviewFacade):
         self._last_flush = 0.0
         self._last_batch = 0  # events in the last committed batch
         self._clock, self._base_env = clock, base_env
-        self.store: Store | None = None
-        self.supervisor: Supervisor | None = None
-        self.blueprints: blueprint_run.Coordinators | None = None
+        self.lifecycle = Lifecycle.NEW
+        self.store: Store | None = None  # the services below are built by ``start``
         self.provider_env = adapters.provider_env() if provider_env is None else provider_env
         self.adapters = adapters.registry(agents)
         self.command_policy = command_policy
-        self.questions: Questions | None = None
-        self.agents: AgentRuntime | None = None
 
     # -- lifecycle ------------------------------------------------------------------
     async def start(self) -> dict[str, list[str]]:
         """Open the store and reconcile it with the live processes.
 
         Returns ``{"adopted": [names], "resumed": [names], "lost": [names]}``.
+
+        Raises:
+            UsageError: the engine was started before (create a new one).
         """
+        if self.lifecycle is not Lifecycle.NEW:
+            raise UsageError(f"this engine is {self.lifecycle.value}: start a new Engine")
+        self.lifecycle = Lifecycle.STARTING
         self.logs_dir.mkdir(parents=True, exist_ok=True)
         exclude_from_git(self.root)
-        self.store = Store(default_db_path(self.root), on_commit=self._publish)
-        self.store.schedule_flush = self._schedule_flush
         sandbox = await asyncio.to_thread(self.sandbox.probe)
         (log.info if sandbox.available else log.warning)("%s", sandbox.describe())
-        self.supervisor = Supervisor(self.store, self._clock, self._base_env,
-                                     self.log_max_bytes, sandbox=self.sandbox, root=self.root)
-        self.supervisor.secret_env = self._secret_env
-        self.supervisor.withheld = frozenset(adapters.PROVIDER_KEYS)  # only via secret_env
-        self.blueprints = blueprint_run.Coordinators(self.store, self.supervisor, self._create)
+        self._assemble()
+        report, pipeless = self._reconcile()
+        await self._stop_pipeless_agents(pipeless)
+        await self.recovery.run()
+        self._resume_prompts()
+        self.lifecycle = Lifecycle.RUNNING
+        return report
+
+    def ensure_running(self) -> None:
+        """The entry guard of every operation (``api.call``, ``commands.execute``).
+
+        Raises:
+            EngineUnavailable: the engine is not running (not started yet, or stopping).
+        """
+        if self.lifecycle is not Lifecycle.RUNNING:
+            raise EngineUnavailable(f"the Overmind engine is {self.lifecycle.value}; "
+                                    "try again once it runs (`overmind start`)")
+
+    def _assemble(self) -> None:
+        """Build the engine's services, each with its dependencies in its constructor (the
+        one place the graph is wired; the server and an embedded engine alike)."""
+        self.store = Store(default_db_path(self.root), on_commit=self._publish,
+                           schedule_flush=self._schedule_flush)
+        self.supervisor = Supervisor(
+            self.store, self._clock, self._base_env, self.log_max_bytes, sandbox=self.sandbox,
+            root=self.root, secret_env=self._secret_env,
+            withheld=frozenset(adapters.PROVIDER_KEYS))  # keys only via secret_env
+        self.records = Records(self.store)
+        self.mailbox = Mailbox(self.records)
         self.questions = Questions(self.store)
         self.questions.start()
         self.agents = AgentRuntime(
             self.store, self.supervisor, self.questions.ask,
-            self.command_policy or DEFAULT_POLICY, mcp=self.mcp,
+            self.command_policy or DEFAULT_POLICY, mcp=self.mcp, mailbox=self.mailbox,
             key_names=lambda m: adapters.key_names(self.adapters.get(m.agent or "builtin")))
-        self.party = Party(Records(self.store), self.store)
-        report, pipeless = self._reconcile()
-        await self._stop_pipeless_agents(pipeless)
-        await self._start_work()
-        return report
+        self._assemble_work()
+        self.blueprints = blueprint_run.Coordinators(self.store, self.supervisor, self._create,
+                                                     worktrees=self.command_changes)
+        self.party = Party(self.records, self.store, on_prompt_approved=self._prompt_approved,
+                           known_agents=lambda: self.adapters)  # a prompt's --agent
 
     def _schedule_flush(self) -> None:
         """Commit at once while the event stream is sparse (the last batch was small);
@@ -184,9 +226,11 @@ class Engine(MissionViews, PartyFacade, WorkFacade, ReviewFacade):
             await self.supervisor.stop_many(mission_ids)
 
     async def close(self, stop_missions: bool = True) -> None:
-        """Stop every mission (SIGTERM, grace, SIGKILL) unless told not to; close the store."""
-        if self.store is None:
+        """Stop every mission (SIGTERM, grace, SIGKILL) unless told not to; close the store.
+        Closing an engine that is closing or closed does nothing."""
+        if self.store is None or self.lifecycle in (Lifecycle.CLOSING, Lifecycle.CLOSED):
             return
+        self.lifecycle = Lifecycle.CLOSING
         self.store.append_event("engine-stopping", {"stop_missions": stop_missions})
         await self._close_work(stop_missions)
         if stop_missions:
@@ -197,6 +241,7 @@ class Engine(MissionViews, PartyFacade, WorkFacade, ReviewFacade):
         self.agents.close()
         self.store.close()
         self.store = None
+        self.lifecycle = Lifecycle.CLOSED
 
     # -- events ---------------------------------------------------------------------
     def _publish(self, batch: list[Event]) -> None:

@@ -26,12 +26,11 @@ from .model import Mission, MissionSpec
 from .orchestrator import referee as referee_mod
 from .orchestrator.changes import UNDER_REVIEW, Changes
 from .orchestrator.command_tasks import CommandChanges
-from .orchestrator.mailbox import Mailbox
 from .orchestrator.objectives import Orchestrator, Settings
 from .orchestrator.recovery import Recovery
 from .orchestrator.roles import RoleModels
 from .orchestrator.tasks import TaskRunner
-from .store.records import Record, Records
+from .store.records import Record
 from .workspace.merge import MergeQueue
 from .workspace.worktrees import WorktreePool
 
@@ -39,46 +38,39 @@ log = logging.getLogger("overmind.engine")
 
 
 class WorkFacade:
-    """Orchestration half of the engine (needs ``self.store``, ``self.questions``,
-    ``self.party``, ``self.root``, ``self.provider_env``, ``self.run``, ``self.wait``,
-    ``subscribe``, ``party_prompt``)."""
+    """Orchestration half of the engine (its services are built by ``_assemble_work``,
+    which ``Engine._assemble`` calls)."""
 
-    work_settings: Settings = Settings()
+    work_settings: Settings
     orchestrator: Orchestrator | None = None
 
-    async def _start_work(self) -> None:
-        self.records = Records(self.store)
-        self.mailbox = Mailbox(self.records)
-        self.agents.mailbox = self.mailbox
+    def _assemble_work(self) -> None:
+        """The orchestration services (``Engine._assemble`` calls this, before the
+        reconciliation): worktree pool, merge queue, changes, worktree command missions,
+        task runner, orchestrator, recovery."""
         self.pool = _LazyPool(self.root, self._kept_worktrees, self.sandbox)
         queue = MergeQueue(self.root, referee=self._referee, sandbox=self.sandbox)
-        runner_ref: list[TaskRunner] = []
-        self.changes_ = Changes(self.root, self.records, self.questions, queue,
-                                on_settled=lambda rec: self._settled(runner_ref[0], rec))
+        self.changes_ = Changes(self.root, self.records, self.questions, queue, pool=self.pool)
         self.command_changes = CommandChanges(self.root, self.pool, self.changes_,
                                               self.records, self.store)
-        self.supervisor.on_ending.append(self.command_changes.ending)
+        self.supervisor.listen(self.command_changes)
         self.subscribe(self.command_changes.on_events)
-        self.blueprints.worktrees = self.command_changes
-        runner = TaskRunner(self.records, self.store, self.pool, self.changes_, self.roles,
-                            self.run, self.wait, budget_env=lambda oid: self.orchestrator
-                            .budget.env(oid), work_done=self.agents.work_done,
-                            stop_mission=self.stop)
-        runner_ref.append(runner)
-        self.task_runner = runner
+        self.task_runner = TaskRunner(self.records, self.store, self.pool, self.changes_,
+                                      self.roles, launcher=self, budget_env=self._budget_env,
+                                      work_done=self.agents.work_done)
         self.orchestrator = Orchestrator(self.root, self.records, self.questions,
-                                         self.changes_, runner, self.roles,
+                                         self.changes_, self.task_runner, self.roles,
                                          self.work_settings,
                                          known_agents=self._installed_agents)
         self.subscribe(self.orchestrator.budget.on_events)
         self.recovery = Recovery(self.root, self.records, self.questions, self.changes_,
-                                 self.orchestrator, runner, self.pool.start)
-        self.party.on_prompt_approved = self._prompt_approved
-        self.party.known_agents = lambda: self.adapters  # a prompt's --agent: one of these
-        self._prompt_objectives: dict[str, asyncio.Future[str]] = {}
+                                 self.orchestrator, self.task_runner, self.pool.start)
         self.subscribe(self._objectives_ended)
-        await self.recovery.run()
-        self._resume_prompts()
+
+    def _budget_env(self, oid: str) -> dict[str, str]:
+        """What an objective's agents get of its remaining budget (see ``Budget.env``)."""
+        assert self.orchestrator is not None
+        return self.orchestrator.budget.env(oid)
 
     def _resume_prompts(self) -> None:
         """Party prompts an earlier engine was working on: an ``approved`` one (the engine
@@ -117,27 +109,14 @@ class WorkFacade:
         """Names of the agents a plan may give a task: configured and installed."""
         return tuple(name for name, a in self.adapters.items() if a.installed())
 
-    async def _prompt_approved(self, prompt: Record) -> None:
-        """A party prompt was approved: it joins an objective (``grouped``) with the
-        agent and workspace choice its submitter made, and is ``done`` once that
-        objective has ended (``outcome``: the objective's final state)."""
-        future = self.orchestrator.enqueue(prompt.id, prompt.data["name"], prompt.data["text"],
-                                           prompt.data.get("agent"),
-                                           bool(prompt.data.get("shared")))
-        self._prompt_objectives[prompt.id] = future  # for a host's `prompt --wait`
-        try:
-            oid = await future
-        finally:
-            self._prompt_objectives.pop(prompt.id, None)
-        self.party.advance_prompt(prompt.id, "grouped", objective=oid)
-        ended = await self.orchestrator.wait(oid)
-        if ended.state in lifecycles.OBJECTIVE_TERMINAL:  # not when the engine stops it
-            self._prompt_done(prompt.id, ended.state)
-
-    async def _settled(self, runner: TaskRunner, change: Record) -> None:
-        """A change was merged or closed: the worktree it kept can go."""
-        await runner.release_for(change)
-        await self.command_changes.release_for(change)
+    def _prompt_approved(self, prompt: Record) -> asyncio.Future[str]:
+        """A party prompt was approved: it joins an objective with the agent and workspace
+        choice its submitter made; returns the future of that objective's id (the party
+        marks it ``grouped`` then; ``_objectives_ended`` marks it ``done`` at the end)."""
+        assert self.orchestrator is not None
+        return self.orchestrator.enqueue(prompt.id, prompt.data["name"], prompt.data["text"],
+                                         prompt.data.get("agent"),
+                                         bool(prompt.data.get("shared")))
 
     async def _run_in_worktree(self, spec: MissionSpec) -> Mission:
         """``run`` of a ``worktree`` spec: see ``orchestrator.command_tasks``."""
@@ -224,8 +203,9 @@ class WorkFacade:
         if party is not None:  # the host's prompt queues like any other (as the host, even
             rec = self.party.submit_prompt(party.data["host"], text,  # if joined as a guest)
                                            agent, shared)
-            await asyncio.sleep(0)  # let the approval hook register its objective future
-            oid = await self._prompt_objectives[rec.id]
+            approved = self.party.objective_of(rec.id)  # the host's prompts: at once
+            assert approved is not None, rec.state
+            oid = await approved
         else:
             oid = await self.orchestrator.enqueue(secrets.token_hex(4), member, text, agent,
                                                   shared)

@@ -176,8 +176,7 @@ class OvermindMagics(Magics):
             handle.update({"text/plain": f"waiting for {m.name}: {m.status.value}, "
                                          f"{time.monotonic() - began:.0f} s"}, raw=True)
         handle.update({"text/plain": ""}, raw=True)
-        args.timeout = 0.001 if not m.status.terminal else None
-        return self.portal.call(commands.execute, _Done(m), args, None)
+        return commands.waited(m, args.timeout)
 
     def _show(self, result: Result) -> None:
         if result.stream is not None:
@@ -200,16 +199,6 @@ class OvermindMagics(Magics):
             print("\n(stopped following; the mission keeps running)")
         finally:
             self.portal.close_iterator(stream)
-
-
-class _Done:
-    """An api whose ``wait`` returns an already-known mission (to reuse ``commands._wait``)."""
-
-    def __init__(self, mission: Any) -> None:
-        self.mission = mission
-
-    async def wait(self, ref: str, timeout_s: float | None = None) -> Any:
-        return self.mission
 
 
 def _in_kernel(shell: Any) -> bool:

@@ -27,7 +27,7 @@ import dataclasses
 import logging
 import signal
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Protocol
 
 from acp import PROTOCOL_VERSION, RequestError, connect_to_agent, text_block
 from acp.schema import (
@@ -40,8 +40,9 @@ from .._version import __version__
 from ..errors import OvermindError, UsageError
 from ..model import ExitCause, ExitInfo, Mission, MissionKind
 from ..store import Store
+from ..store.records import Record
 from ..supervisor.process import Child, signal_group
-from ..supervisor.supervisor import Supervisor
+from ..supervisor.supervisor import MissionListener, Supervisor
 from . import auth
 from .acp_client import EngineClient, message_of
 from .mcp_access import OBJECTIVE_ENV, McpAccess
@@ -86,33 +87,42 @@ class AgentState:
     model: str | None = None  # the model an agent names in its updates (Claude's _meta)
 
 
-class AgentRuntime:
-    """Drives every agent mission of one engine.
+class Mailbox(Protocol):
+    """The agents' mailbox (``orchestrator.mailbox.Mailbox``) as the ACP client uses it."""
+
+    def send(self, sender: str, recipient: str, text: str, *, objective: str | None = None,
+             mission: str | None = None) -> Record: ...
+
+    def inbox(self, recipients: tuple[str, ...], *, unread_only: bool = True,
+              mark_read: bool = True) -> list[Record]: ...
+
+
+class AgentRuntime(MissionListener):
+    """Drives every agent mission of one engine (a ``MissionListener`` of its supervisor).
 
     Args:
         store: events go here.
-        supervisor: announces agent processes through ``on_spawn``.
+        supervisor: runs the agent processes and tells this runtime about them.
         ask: asks a human (the questions inbox).
         policy: the command policy used to answer permission requests.
         key_names: the variables that would hold a mission's API key (named in the
             question an agent's "authentication required" becomes).
         mcp: credentials of Overmind's MCP endpoint, offered in ``session/new`` (None:
             no endpoint).
+        mailbox: the agents' mailbox behind ``_overmind/send_message`` and
+            ``_overmind/read_messages`` (None: those methods are unknown).
     """
 
     def __init__(self, store: Store, supervisor: Supervisor, ask: Ask,
                  policy: CommandPolicy,
                  key_names: Callable[[Mission], list[str]] = lambda m: [],
-                 mcp: McpAccess | None = None) -> None:
+                 mcp: McpAccess | None = None, mailbox: Mailbox | None = None) -> None:
         self.store, self.policy, self.key_names = store, policy, key_names
         self.ask = self._of_objective(ask)
         self.supervisor, self.mcp = supervisor, mcp
-        self.mailbox: Any = None  # orchestrator.mailbox.Mailbox, set by the engine
+        self.mailbox = mailbox
         self.agents: dict[str, AgentState] = {}
-        supervisor.on_spawn.append(self._spawned)
-        supervisor.on_end.append(self._ended)
-        supervisor.on_exit.append(self._exited)
-        supervisor.judge_exit = self.judge_exit
+        supervisor.listen(self)
 
     def record(self, m: Mission, event_type: str, data: dict[str, Any]) -> None:
         """Append an event for ``m`` and its readable line to the mission's log."""
@@ -153,7 +163,7 @@ class AgentRuntime:
         """The runtime's state of one agent mission (created on first use)."""
         return self.agents.setdefault(mission_id, AgentState())
 
-    def _spawned(self, m: Mission, child: Child) -> None:
+    def spawned(self, m: Mission, child: Child) -> None:
         if m.kind is MissionKind.AGENT and child.popen is not None:
             state = self.agents.setdefault(m.id, AgentState())
             state.stop_reason, state.over = None, asyncio.Event()
@@ -176,7 +186,7 @@ class AgentRuntime:
         await state.over.wait()
         return state.stop_reason == "end_turn" and not state.prompts
 
-    async def _exited(self, m: Mission) -> None:
+    async def exited(self, m: Mission) -> None:
         """Let the ACP driver record how the session ended before the mission moves on."""
         state = self.agents.get(m.id)
         if state is not None and state.task is not None and not state.task.done():
@@ -196,7 +206,7 @@ class AgentRuntime:
 
     def judge_exit(self, m: Mission, cause: ExitCause, info: ExitInfo
                    ) -> tuple[ExitCause, ExitInfo]:
-        """How an agent's run really ended (``Supervisor.judge_exit``): a failed turn or
+        """How an agent's run really ended (``MissionListener.judge_exit``): a failed turn or
         authentication fails it even when the process exits 0; an agent the runtime ended
         after its last prompt (it ignored EOF) exited cleanly."""
         state = self.agents.get(m.id)
@@ -211,7 +221,7 @@ class AgentRuntime:
                 "its input closed)"))
         return cause, info
 
-    def _ended(self, m: Mission) -> None:
+    def ended(self, m: Mission) -> None:
         if self.mcp is not None:
             self.mcp.revoke(m.id)
         if m.id in self.agents:

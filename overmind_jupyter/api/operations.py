@@ -272,7 +272,13 @@ def _wire_names(model: type[Params]) -> set[str]:
 
 async def call(api: EngineAPI, op: Operation, ref: str | None, params: Params) -> Any:
     """Call ``op`` on ``api`` (the engine or anything implementing ``EngineAPI``) and return
-    the method's own value (not encoded)."""
+    the method's own value (not encoded).
+
+    Raises:
+        EngineUnavailable: the engine is not running (``ensure_running``).
+        OvermindError: what the method raises.
+    """
+    api.ensure_running()
     method = getattr(api, op.name)
     return await (method(ref, **params.args()) if op.takes_ref else method(**params.args()))
 

@@ -32,11 +32,18 @@ class BudgetStop(OvermindError):
 
 
 class Budget:
-    """Budgets of every objective (limits and spending live in the objective record)."""
+    """Budgets of every objective (limits and spending live in the objective record).
 
-    def __init__(self, records: Records, questions: Questions) -> None:
+    Args:
+        records: the objectives' records.
+        questions: where a reached budget asks the host.
+        set_state: moves an objective to a state (the orchestrator's, validated, with its
+            event): a budget pauses and resumes objectives.
+    """
+
+    def __init__(self, records: Records, questions: Questions, set_state: SetState) -> None:
         self.records, self.questions = records, questions
-        self.set_state: SetState | None = None  # the orchestrator's (validated, with events)
+        self.set_state = set_state  # the orchestrator's (validated, with events)
         self.missions: dict[str, str] = {}  # agent mission id → objective id
         self._pauses: dict[str, asyncio.Future[None]] = {}
 

@@ -11,9 +11,8 @@ back through ``Questions.handle``, so it survives an engine restart.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from .. import lifecycles
 from ..errors import UsageError
@@ -21,12 +20,17 @@ from ..store.records import EventSpec, Record, Records, only
 from ..workspace import diff
 from ..workspace.git import rev_parse
 from ..workspace.merge import MergeOutcome, MergeQueue, MergeRequest
+from ..workspace.worktrees import Workspace
 from . import resolutions
 from .questions import Question, Questions
 
 KIND = "change"
 UNDER_REVIEW = ("open", "approved", "conflicted")  # states that can still merge or close
-Released = Callable[[Record], Awaitable[None]]  # called when a change no longer needs its worktree
+class Pool(Protocol):
+    """What changes need of the worktree pool (``workspace.worktrees.WorktreePool``)."""
+
+    async def release(self, ws: Workspace, *, delete_branch: bool = False,
+                      force: bool = False) -> None: ...
 
 
 class Changes:
@@ -37,29 +41,35 @@ class Changes:
         records: durable records.
         questions: the inbox (conflicts and failed verifications become questions).
         queue: the merge queue (one merge at a time).
-        on_settled: told when a change is merged or closed (its worktree can go).
+        pool: releases a change's worktree once it is merged (branch deleted) or closed
+            (branch kept); None: worktrees are left alone.
     """
 
     def __init__(self, repo: Path, records: Records, questions: Questions, queue: MergeQueue,
-                 on_settled: Released | None = None) -> None:
+                 pool: Pool | None = None) -> None:
         self.repo, self.records, self.questions, self.queue = repo, records, questions, queue
-        self.on_settled = on_settled
+        self.pool = pool
+        self._kept: dict[str, Workspace] = {}  # change id → its worktree, held for review
         questions.handle("conflict", self._answered, self._check_answer)
         questions.handle("verification", self._answered)
 
     async def create(self, cid: str, *, objective: str | None, task: str, title: str,
                      branch: str,
                      base_commit: str, target: str, author: str, requested_by: str,
-                     workspace: str | None) -> Record:
+                     workspace: Workspace | None) -> Record:
         """Record a new open change for ``branch`` (diff stat computed against its base);
-        ``objective`` None: a change of no objective (a worktree command mission's)."""
+        ``objective`` None: a change of no objective (a worktree command mission's);
+        ``workspace``: the worktree it was made in, held until the change settles."""
         stat = [dataclasses.asdict(s) for s in await diff.diff_stat(self.repo, base_commit,
                                                                      branch)]
         head = await rev_parse(branch, self.repo)  # the diff outlives the branch
         doc = {"name": task, "task": task, "title": title, "branch": branch, "head": head,
                "base_commit": base_commit, "target": target, "author": author,
-               "requested_by": requested_by, "workspace": workspace, "stat": stat,
+               "requested_by": requested_by, "stat": stat,
+               "workspace": None if workspace is None else str(workspace.path),
                "files": [s["path"] for s in stat], "merge_commit": None}
+        if workspace is not None:
+            self._kept[cid] = workspace
         return self.records.insert(KIND, cid, "open", doc, parent=objective, event=EventSpec(
             "change-status", {"change": cid, "task": task, "state": "open", "previous": None,
                               "reason": f"task {task} finished", "files": doc["files"]},
@@ -187,5 +197,12 @@ class Changes:
             await self.merge(cid, self._resolutions(question, answer))
 
     async def _settled(self, rec: Record) -> None:
-        if self.on_settled is not None:
-            await self.on_settled(rec)
+        """Merged or closed: its worktree goes (found by its record when an earlier engine
+        made it), its branch too once merged."""
+        ws = self._kept.pop(rec.id, None)
+        data = rec.data
+        if ws is None and data.get("workspace") and data.get("branch"):
+            ws = Workspace(Path(data["workspace"]), data["branch"],
+                           data.get("base_commit", ""), ())
+        if ws is not None and self.pool is not None:
+            await self.pool.release(ws, delete_branch=rec.state == "merged", force=True)

@@ -6,7 +6,7 @@ at the host's HEAD; the spec's ``cwd`` moves to the same place inside the worktr
 environment names the workspace (``Workspace.env``), the base commit (``BASE_ENV``) and
 the branch the change will target (``TARGET_ENV``, the host's current branch).
 
-When the mission's end is final (the supervisor's ``on_ending`` hook, awaited before the
+When the mission's end is final (the supervisor tells its listeners ``ending``, awaited before the
 terminal state is recorded, so whoever waits for the mission — ``wait``, a blueprint, a
 ``completed`` dependency — already sees the change), a clean exit (status 0) that edited
 files commits them as Overmind and opens a change through ``Changes``, exactly like an
@@ -15,7 +15,7 @@ unchanged. Any other end releases the worktree and deletes its branch; so does a
 that ends without ever running (a failed blueprint dependency, stopped while pending),
 noticed on the event stream. A change's worktree goes once it is merged or closed.
 
-Everything ``on_ending`` needs is in the mission's environment, so a mission re-adopted
+Everything ``ending`` needs is in the mission's environment, so a mission re-adopted
 after an engine restart finishes the same way.
 """
 
@@ -34,8 +34,9 @@ from ..errors import UsageError
 from ..events import Event
 from ..model import ExitInfo, Mission, MissionSpec, MissionStatus
 from ..store import Store
-from ..store.records import Record, Records
+from ..store.records import Records
 from ..supervisor import logs
+from ..supervisor.supervisor import MissionListener
 from ..workspace.commit import commit_all
 from ..workspace.errors import WorkspaceError
 from ..workspace.git import current_branch, git
@@ -48,7 +49,7 @@ BASE_ENV = BASE_COMMIT_ENV  # the commit the worktree started from
 AUTHOR = ("Overmind", "overmind@overmind.invalid")
 
 
-class CommandChanges:
+class CommandChanges(MissionListener):
     """Worktrees and changes of ``worktree`` command missions (see the module docstring).
 
     Args:
@@ -64,7 +65,6 @@ class CommandChanges:
         self.root, self.pool, self.changes = Path(root), pool, changes
         self.records, self.store = records, store
         self._held: dict[str, Workspace] = {}  # worktree path → workspace not yet settled
-        self._kept: dict[str, Workspace] = {}  # change id → workspace kept for review
         self._pending: set[asyncio.Task[None]] = set()
 
     async def prepare(self, specs: list[MissionSpec]) -> list[MissionSpec]:
@@ -122,7 +122,7 @@ class CommandChanges:
                 await self.pool.release(ws, delete_branch=True, force=True)
 
     async def ending(self, m: Mission, status: MissionStatus, info: ExitInfo) -> None:
-        """Supervisor ``on_ending`` hook: a clean exit's edits become a change; otherwise
+        """``MissionListener``: a clean exit's edits become a change; otherwise
         the worktree and its branch go; a re-adopted mission's unknown exit keeps them. Never
         raises (a failure is logged and written to the mission's log; the worktree is then
         kept for inspection)."""
@@ -163,16 +163,15 @@ class CommandChanges:
         await self.changes.create(
             cid, objective=None, task=m.name, title=f"{m.name}: {command}"[:100],
             branch=ws.branch, base_commit=ws.base_commit, target=m.env[TARGET_ENV],
-            author=f"command mission {m.name}", requested_by="host", workspace=str(ws.path))
+            author=f"command mission {m.name}", requested_by="host", workspace=ws)
         self.records.update("change", cid, mission=m.id)
-        self._kept[cid] = ws
         logs.write_marker(m.log_path, f"{len(files)} files changed: change {cid} opened "
                           f"(`overmind merge {cid}`)")
         return True
 
     def on_events(self, batch: list[Event]) -> None:
         """Engine event listener: a worktree mission ended without running (no
-        ``on_ending``): release its worktree in the background."""
+        ``ending``): release its worktree in the background."""
         if not self._held:
             return
         for event in batch:
@@ -186,16 +185,6 @@ class CommandChanges:
                     self.pool.release(ws, delete_branch=True, force=True))
                 self._pending.add(task)
                 task.add_done_callback(self._pending.discard)
-
-    async def release_for(self, change: Record) -> None:
-        """A change was merged (its branch goes too) or closed (its branch is kept): its
-        worktree is removed. Changes of other origins are left alone."""
-        if not change.data.get("mission"):
-            return
-        ws = self._kept.pop(change.id, None) or Workspace(
-            Path(change.data["workspace"]), change.data["branch"],
-            change.data["base_commit"], ())
-        await self.pool.release(ws, delete_branch=change.state == "merged", force=True)
 
     def live_missions(self) -> list[str]:
         """Ids of the live worktree missions (to stop before the pool closes)."""

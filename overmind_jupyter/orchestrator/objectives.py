@@ -89,8 +89,7 @@ class Orchestrator:
         self.known_agents = known_agents or (lambda: None)
         self.changes, self.runner, self.roles = changes, runner, roles
         self.settings = settings or Settings()
-        self.budget = Budget(records, questions)
-        self.budget.set_state = self.set_state
+        self.budget = Budget(records, questions, self.set_state)
         self.scheduler = Scheduler(self._run_task, self._task_state,
                                    max_parallel=self.settings.max_parallel,
                                    per_objective=self.settings.per_objective)

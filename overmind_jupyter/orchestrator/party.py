@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from .. import lifecycles
@@ -47,7 +47,7 @@ NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9 _.'-]{0,39}")
 BAD_CREDENTIAL = ("party credential not accepted (unknown, kicked, or the party closed); "
                   "join again with a new invite")
 
-OnApproved = Callable[[Record], Awaitable[Any]]
+OnApproved = Callable[[Record], "asyncio.Future[str]"]  # approved prompt → its objective
 
 
 def check_name(name: str) -> str:
@@ -80,19 +80,23 @@ class Party(PromptQueue):
         quota: what each guest may queue (``PromptQuota``; default: its defaults).
         clock: time source of the quota's rate (default: the system's monotonic clock).
 
-    Attributes:
-        on_prompt_approved: optional ``async f(prompt_record)`` called (as a task) each
-            time a prompt becomes approved; the orchestrator sets it.
+        on_prompt_approved: ``f(prompt_record) -> Future[objective id]``, called at once
+            each time a prompt becomes approved (it hands the prompt to the objective
+            pipeline; the prompt is ``grouped`` when the future resolves); None: approved
+            prompts wait.
+        known_agents: the agents a prompt may name (None: ``builtin`` only).
     """
 
     def __init__(self, records: Records, store: Store, *,
                  now: Callable[[], float] = time.time, quota: PromptQuota | None = None,
-                 clock: Clock | None = None) -> None:
+                 clock: Clock | None = None, on_prompt_approved: OnApproved | None = None,
+                 known_agents: Callable[[], Iterable[str]] | None = None) -> None:
         self.records, self.store, self.now = records, store, now
         self.quota = quota or PromptQuota()
         self.prompt_rate = RateLimiter(self.quota.rate, None, clock=clock,
                                        what="prompts", scope="from you")
-        self.on_prompt_approved: OnApproved | None = None
+        self.on_prompt_approved, self.known_agents = on_prompt_approved, known_agents
+        self._objectives: dict[str, asyncio.Future[str]] = {}  # approved prompt → objective
         self._sessions: dict[str, set[Callable[[str], None]]] = {}
         self._member_changed: dict[str, asyncio.Event] = {}
         self._tasks: set[asyncio.Task] = set()

@@ -7,8 +7,9 @@ visibility}`` and, when the submitter chose them, ``agent`` (a configured agent'
 queue, new prompts go last. Each change
 appends ``prompt-queued`` / ``prompt-status`` with ``{id, member, name, status, position,
 visibility, text}``; ``party_view`` strips ``text`` for other members while the prompt is
-private. When a prompt becomes approved, ``on_prompt_approved(record)`` is started as a
-task (the orchestrator's hook); its failures are logged, never raised here.
+private. When a prompt becomes approved, ``on_prompt_approved(record)`` hands it to the
+objective pipeline at once and returns the future of its objective's id; the prompt is
+``grouped`` when that resolves (a task whose failures are logged, never raised here).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import asyncio
 import dataclasses
 import logging
 import math
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from .. import lifecycles
@@ -50,11 +51,12 @@ class PromptQuota:
 class PromptQueue:
     """Prompt methods of ``Party`` (see the module docstring)."""
 
-    on_prompt_approved: Callable[[Record], Awaitable[Any]] | None
+    on_prompt_approved: Callable[[Record], asyncio.Future[str]] | None
     quota: PromptQuota
     prompt_rate: RateLimiter  # keyed by member id
-    known_agents: Callable[[], Iterable[str]] | None = None  # the engine's configured agents
+    known_agents: Callable[[], Iterable[str]] | None  # the engine's configured agents
     _tasks: set[asyncio.Task]
+    _objectives: dict[str, asyncio.Future[str]]
 
     def prompts(self: Party, party: Record) -> list[Record]:
         """Every prompt of ``party``: queued ones in queue order first, then the rest."""
@@ -181,11 +183,25 @@ class PromptQueue:
             self._start_hook(rec)
         return rec
 
+    def objective_of(self: Party, prompt_id: str) -> asyncio.Future[str] | None:
+        """The future objective id of a prompt approved now and not yet grouped (None:
+        not approved, or grouped already)."""
+        return self._objectives.get(prompt_id)
+
     def _start_hook(self: Party, rec: Record) -> None:
         assert self.on_prompt_approved is not None
-        task = asyncio.ensure_future(self.on_prompt_approved(rec))
+        future = self._objectives[rec.id] = self.on_prompt_approved(rec)
+        task = asyncio.ensure_future(self._group(rec.id, future))
         self._tasks.add(task)
         task.add_done_callback(_hook_done(self._tasks))
+
+    async def _group(self: Party, prompt_id: str, future: asyncio.Future[str]) -> None:
+        """The prompt joined objective ``await future``: ``grouped``."""
+        try:
+            oid = await future
+        finally:
+            self._objectives.pop(prompt_id, None)
+        self.advance_prompt(prompt_id, "grouped", objective=oid)
 
     def _move_prompt(self: Party, rec: Record, position: int) -> Record:
         if rec.state != "queued":

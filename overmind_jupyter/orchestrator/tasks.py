@@ -15,7 +15,7 @@ import contextlib
 import secrets
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from .. import lifecycles
 from ..config import MODEL_ENV, OBJECTIVE_ENV
@@ -31,10 +31,17 @@ from .changes import Changes
 from .roles import RoleModels
 from .scheduler import TaskNode
 
-StartAgent = Callable[[MissionSpec], Awaitable[Mission]]
-WaitMission = Callable[[str], Awaitable[Mission]]
 WorkDone = Callable[[str], Awaitable[bool]]  # AgentRuntime.work_done
-StopMission = Callable[[str], Awaitable[Any]]  # the engine's ``stop``
+
+
+class Launcher(Protocol):
+    """How tasks start and end their agent missions (the engine's mission operations)."""
+
+    async def run(self, spec: MissionSpec) -> Mission: ...
+
+    async def wait(self, ref: str, timeout_s: float | None = None) -> Mission: ...
+
+    async def stop(self, ref: str, force: bool = False) -> Mission: ...
 PROMPT = """You are one agent of a team, working on task "{name}" of the objective "{title}".
 
 Objective (what the team asked for):
@@ -60,28 +67,23 @@ class TaskRunner:
         pool: the worktree pool (``acquire``/``release``).
         changes: where finished work becomes a change.
         roles: model per task.
-        start_agent: starts an agent mission (the engine's ``run``).
-        wait_mission: waits until a mission has ended (the engine's ``wait``).
+        launcher: starts, awaits and stops the agent missions (a cancelled task stops its
+            agent before its worktree is released).
         budget_env: called with the objective id; returns extra environment for the
             agent (e.g. its remaining cost budget).
         work_done: waits for the agent's last answer; True when it finished its work
             (``AgentRuntime.work_done``): the task then goes on while the agent's process
             exits, instead of waiting for the exit.
-        stop_mission: stops an agent mission (the engine's ``stop``): a cancelled task
-            stops its agent before its worktree is released.
     """
 
     def __init__(self, records: Records, store: Store, pool: Any, changes: Changes,
-                 roles: Callable[[], RoleModels], start_agent: StartAgent,
-                 wait_mission: WaitMission,
+                 roles: Callable[[], RoleModels], launcher: Launcher,
                  budget_env: Callable[[str], dict[str, str]] | None = None,
-                 work_done: WorkDone | None = None,
-                 stop_mission: StopMission | None = None) -> None:
+                 work_done: WorkDone | None = None) -> None:
         self.records, self.store, self.pool, self.changes = records, store, pool, changes
-        self.roles, self.start_agent, self.wait_mission = roles, start_agent, wait_mission
+        self.roles, self.launcher = roles, launcher
         self.budget_env = budget_env or (lambda objective: {})
-        self.work_done, self.stop_mission = work_done, stop_mission
-        self.workspaces: dict[str, Any] = {}  # change id → Workspace kept for review
+        self.work_done = work_done
 
     async def __call__(self, node: TaskNode) -> str:
         """Run ``node``; return done | failed (``cancelled`` comes as CancelledError)."""
@@ -94,10 +96,10 @@ class TaskRunner:
             mission = await self._spawn(task, objective, ws)
             ended = await self._ended(mission.id)
         except BaseException:
-            if mission is not None and self.stop_mission is not None:
+            if mission is not None:
                 # the agent must not go on writing into a worktree about to be removed
                 with contextlib.suppress(OvermindError):
-                    await asyncio.shield(self.stop_mission(mission.id))
+                    await asyncio.shield(self.launcher.stop(mission.id))
             await self.pool.release(ws, delete_branch=True, force=True)
             raise
         return await self._finish(task, objective, ws, mission.id, ended)
@@ -107,7 +109,7 @@ class TaskRunner:
         is then only exiting: not worth waiting for on the critical path)."""
         if self.work_done is not None and await self.work_done(mission_id):
             return None
-        return await self.wait_mission(mission_id)
+        return await self.launcher.wait(mission_id)
 
     async def _spawn(self, task: Record, objective: Record, ws: Any) -> Mission:
         name = task.data["name"]
@@ -117,7 +119,7 @@ class TaskRunner:
         spec = MissionSpec(command=[self._prompt(task, objective)], kind=MissionKind.AGENT,
                            name=f"{name}-{task.id[:4]}", cwd=str(ws.path), env=env,
                            agent=task.data.get("agent") or objective.data.get("agent"))
-        mission = await self.start_agent(spec)
+        mission = await self.launcher.run(spec)
         self.records.update("task", task.id, mission=mission.id, workspace=str(ws.path),
                             branch=ws.branch, base_commit=ws.base_commit, event=EventSpec(
                                 "agent-spawned", {"task": task.id, "name": name,
@@ -176,10 +178,8 @@ class TaskRunner:
             cid, objective=objective.id, task=task.data["name"],
             title=f"{task.data['name']}: {task.data['description'].splitlines()[0][:80]}",
             branch=ws.branch, base_commit=ws.base_commit, target=objective.data["target"],
-            author=f"{agent} agent for {members}", requested_by=members,
-            workspace=str(ws.path))
+            author=f"{agent} agent for {members}", requested_by=members, workspace=ws)
         self.records.update("task", task.id, change=cid)
-        self.workspaces[cid] = ws
 
     def _events(self, mission_id: str) -> list[dict[str, Any]]:
         self.store.flush()
@@ -188,17 +188,6 @@ class TaskRunner:
             found.extend(batch)
             after = batch[-1]["seq"]
         return found
-
-    async def release_for(self, change: Record) -> None:
-        """A change was merged or closed: its worktree goes (branch kept if closed).
-        A change recorded by an earlier engine is found by its recorded workspace."""
-        ws = self.workspaces.pop(change.id, None)
-        if ws is None and change.data.get("task") and change.data.get("workspace") and \
-                change.data.get("branch"):
-            ws = Workspace(Path(change.data["workspace"]), change.data["branch"],
-                           change.data.get("base_commit", ""), ())
-        if ws is not None:
-            await self.pool.release(ws, delete_branch=change.state == "merged", force=True)
 
     async def recover(self, task: Record) -> str:
         """End ``task``, which an earlier engine was running when it died; return what
@@ -211,9 +200,9 @@ class TaskRunner:
         kept for the host (named in the line), a clean one goes with its branch.
         """
         mission = task.data.get("mission")
-        if mission and self.stop_mission is not None:
+        if mission:
             with contextlib.suppress(OvermindError):
-                await self.stop_mission(mission)
+                await self.launcher.stop(mission)
         if task.state == "pending":
             self._end(task, "cancelled", "the engine stopped before the task ran")
             return f"task {task.data['name']}: cancelled (never ran)"
@@ -235,7 +224,6 @@ class TaskRunner:
             ws = Workspace(Path(task.data["workspace"]), task.data["branch"],
                            task.data["base_commit"], ())
             await self._record_change(task, objective, ws)
-            self.workspaces.clear()  # found by its record when settled (see release_for)
         self._end(task, "done", "its committed work survived an engine restart")
         change = self.records.get("task", task.id).data.get("change")
         return f"task {task.data['name']}: done, its committed work is change {change}"
@@ -260,9 +248,9 @@ class TaskRunner:
         released with its branch, unless a change holds them."""
         if task.state not in lifecycles.TASK_TERMINAL:
             mission = task.data.get("mission")
-            if mission and self.stop_mission is not None:
+            if mission:
                 with contextlib.suppress(OvermindError):
-                    await self.stop_mission(mission)
+                    await self.launcher.stop(mission)
             self._end(task, "cancelled", "its objective was cancelled")
         path = task.data.get("workspace")
         if path and task.data.get("branch") and not task.data.get("change") and \

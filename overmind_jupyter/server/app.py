@@ -106,10 +106,10 @@ class Overmind(ExtensionApp):
         self.engine = Engine(root, mode="server", provider_env=keys, agents=dict(self.agents),
                              command_policy=self._policy() if self.command_policy else None,
                              sandbox=sandbox,
-                             mcp=McpAccess(url=lambda: self._url() + MCP_PATH))
-        self.engine.work_settings = Settings(story_window_s=self.story_window_s,
-                                             max_tokens=self.max_tokens,
-                                             max_cost_usd=self.max_cost_usd)
+                             mcp=McpAccess(url=lambda: self._url() + MCP_PATH),
+                             work_settings=Settings(story_window_s=self.story_window_s,
+                                                    max_tokens=self.max_tokens,
+                                                    max_cost_usd=self.max_cost_usd))
         self.token = secrets.token_urlsafe(32)
         self.settings.update(overmind_engine=self.engine, overmind_token=self.token,
                              overmind_app=self)

@@ -10,6 +10,7 @@ is refused before the upgrade with a JSON error. Authentication as for every hos
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from jupyter_server.auth.decorator import allow_unauthenticated
@@ -18,7 +19,9 @@ from jupyter_server.base.websocket import WebSocketMixin
 from tornado.websocket import WebSocketClosedError, WebSocketHandler
 
 from ..errors import OvermindError
+from ..model import Mission
 from ..supervisor import logs
+from ..supervisor.supervisor import MissionListener
 from .base import OvermindAuth
 
 SCREEN_TAIL_BYTES = 8192
@@ -29,6 +32,7 @@ class AttachHandler(OvermindAuth, WebSocketMixin, WebSocketHandler, JupyterHandl
     """Raw pty output out, raw keystrokes in."""
 
     _stop_output: Any = None
+    ending: MissionListener | None = None  # closes the socket when the mission ends
 
     @property
     def max_message_size(self) -> int:
@@ -60,7 +64,8 @@ class AttachHandler(OvermindAuth, WebSocketMixin, WebSocketHandler, JupyterHandl
         screen = logs.tail(self.mission.log_path, None, max_bytes=SCREEN_TAIL_BYTES)
         if screen:
             self.write_message(screen.encode(), binary=True)
-        self.engine.supervisor.on_end.append(self._ended)
+        self.ending = _EndOf(self.mission.id, self._ended)
+        self.engine.supervisor.listen(self.ending)
 
     def _output(self, data: bytes) -> None:
         try:
@@ -68,9 +73,8 @@ class AttachHandler(OvermindAuth, WebSocketMixin, WebSocketHandler, JupyterHandl
         except WebSocketClosedError:
             self.on_close()
 
-    def _ended(self, m: Any) -> None:
-        if m.id == self.mission.id:
-            self.close(1000, f"{m.name} {m.status.value}")
+    def _ended(self, m: Mission) -> None:
+        self.close(1000, f"{m.name} {m.status.value}")
 
     def on_message(self, message: str | bytes) -> None:
         """Keystrokes to the pty; a mission that stopped reading closes the socket."""
@@ -85,9 +89,21 @@ class AttachHandler(OvermindAuth, WebSocketMixin, WebSocketHandler, JupyterHandl
         if self._stop_output is not None:
             self._stop_output()
             self._stop_output = None
-        hooks = self.engine.supervisor.on_end
-        if self._ended in hooks:
-            hooks.remove(self._ended)
+        if self.ending is not None:
+            self.engine.supervisor.unlisten(self.ending)
+            self.ending = None
+
+
+class _EndOf(MissionListener):
+    """Calls ``then(mission)`` when mission ``mission_id`` has ended."""
+
+    def __init__(self, mission_id: str, then: Callable[[Mission], None]) -> None:
+        self.mission_id, self.then = mission_id, then
+
+    def ended(self, m: Mission) -> None:
+        """``MissionListener``: call ``then`` for the watched mission."""
+        if m.id == self.mission_id:
+            self.then(m)
 
 
 def _ignore(data: bytes) -> None:

@@ -58,15 +58,19 @@ class Store:
         path: database file; its directory is created if missing.
         on_commit: called with the events of each committed batch, in ``seq`` order
             (the engine broadcasts from here, so a broadcast event is always durable).
+        schedule_flush: called when a first event waits in an empty buffer: it arranges
+            a ``flush`` soon (the engine's, on its loop); None: events wait for the next
+            explicit ``flush`` (or a full batch).
     """
 
     def __init__(self, path: str | Path,
-                 on_commit: Callable[[list[Event]], None] | None = None) -> None:
+                 on_commit: Callable[[list[Event]], None] | None = None,
+                 schedule_flush: Callable[[], None] | None = None) -> None:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         self.path = Path(path)
         self.conn = connect(path)
         self.on_commit = on_commit
-        self.schedule_flush: Callable[[], None] | None = None
+        self.schedule_flush = schedule_flush
         self._pending: list[tuple] = []  # (ts, type, mission, objective, party, json, data)
         self._committed: list[Event] = []
 

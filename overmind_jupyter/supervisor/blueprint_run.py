@@ -21,7 +21,7 @@ from ..model import ExitInfo, Mission, MissionSpec, MissionStatus
 from ..store import Store
 from . import logs
 from .blueprint import Blueprint, parse
-from .supervisor import Supervisor
+from .supervisor import MissionListener, Supervisor
 
 S = MissionStatus
 CreateMission = Callable[..., Mission]
@@ -36,25 +36,27 @@ class Worktrees(Protocol):
     async def discard(self, specs: list[MissionSpec]) -> None: ...
 
 
-class Coordinators:
+class Coordinators(MissionListener):
     """All blueprint coordinators of one engine.
 
     Args:
         store: the store (children's status is read from it).
         supervisor: launches the children.
         create: ``create(spec, status=…, command=…) -> Mission`` records a mission.
+        worktrees: moves ``worktree = true`` missions into worktrees of their own (None:
+            such blueprints are refused).
     """
 
-    def __init__(self, store: Store, supervisor: Supervisor, create: CreateMission) -> None:
+    def __init__(self, store: Store, supervisor: Supervisor, create: CreateMission,
+                 worktrees: Worktrees | None = None) -> None:
         self.store, self.supervisor, self.create = store, supervisor, create
         self.dir = store.path.parent / "blueprints"
         self.tasks: dict[str, asyncio.Task] = {}
         self.done: dict[str, asyncio.Event] = {}
         self._wake: dict[str, asyncio.Event] = {}
         self.ids = {p.stem for p in self.dir.glob("*.json")} if self.dir.exists() else set()
-        self.worktrees: Worktrees | None = None  # moves `worktree = true` missions into one
-        supervisor.on_end.append(self._child_changed)
-        supervisor.on_running.append(self._child_changed)
+        self.worktrees = worktrees
+        supervisor.listen(self)
 
     def owns(self, m: Mission) -> bool:
         """Whether ``m`` is a blueprint mission."""
@@ -137,6 +139,14 @@ class Coordinators:
         self._wake[root.id] = asyncio.Event()
         self.tasks[root.id] = asyncio.get_running_loop().create_task(
             self._coordinate(root, bp, children), name=f"blueprint-{root.name}")
+
+    def running(self, m: Mission) -> None:
+        """``MissionListener``: a child runs."""
+        self._child_changed(m)
+
+    def ended(self, m: Mission) -> None:
+        """``MissionListener``: a child ended."""
+        self._child_changed(m)
 
     def _child_changed(self, m: Mission) -> None:
         if m.parent_id in self._wake:

@@ -56,6 +56,37 @@ LOG_CAP_POLL_S = 0.2  # how often a running mission's log size is checked agains
 WAIT_POLL_S = 0.05  # `wait` on a mission that has not started yet
 
 
+class MissionListener:
+    """What happens to missions, told to whoever listens (``Supervisor.listen``); a listener
+    overrides what it needs (the defaults do nothing). Per run, in order: ``running`` and
+    ``spawned`` (its process), ``exited`` (awaited, before restart or end is decided),
+    ``judge_exit`` (how the run really ended, when the listener knows better than the exit
+    status: the ACP runtime for an agent whose turn failed), then once the end is final
+    ``ending`` (awaited before the terminal state is recorded: what the mission left behind
+    is settled before anyone sees it) and ``ended`` (with the ended mission)."""
+
+    def running(self, m: Mission) -> None:
+        """A run started (``m`` is running)."""
+
+    def spawned(self, m: Mission, child: Child) -> None:
+        """A run's process: ``child``."""
+
+    async def exited(self, m: Mission) -> None:
+        """A run's process exited."""
+
+    def judge_exit(self, m: Mission, cause: ExitCause, info: ExitInfo
+                   ) -> tuple[ExitCause, ExitInfo]:
+        """How the run ended: ``(cause, info)`` as observed, or what the listener knows."""
+        return cause, info
+
+    async def ending(self, m: Mission, status: MissionStatus, info: ExitInfo) -> None:
+        """The mission's end is final (no restart follows); ``status`` is about to be
+        recorded."""
+
+    def ended(self, m: Mission) -> None:
+        """The mission ended (its terminal state is recorded)."""
+
+
 class Supervisor:
     """Runs missions recorded in ``store``.
 
@@ -67,12 +98,18 @@ class Supervisor:
             every ``LOG_CAP_POLL_S`` s; see ``logs.rotate``).
         sandbox: the OS sandbox agent missions run in (None: none), with ``root`` the
             host checkout they see read-only (default: each mission's cwd).
+        secret_env: environment a mission gets at each launch and that is never stored
+            (provider keys, the admin's policy).
+        withheld: names dropped from ``base_env`` (they reach missions only through
+            ``secret_env``).
     """
 
     def __init__(self, store: Store, clock: Clock | None = None,
                  base_env: dict[str, str] | None = None,
                  log_max_bytes: int = logs.LOG_MAX_BYTES, sandbox: Sandbox | None = None,
-                 root: Path | None = None) -> None:
+                 root: Path | None = None,
+                 secret_env: Callable[[Mission], dict[str, str]] | None = None,
+                 withheld: frozenset[str] = frozenset()) -> None:
         self.store = store
         self.sandbox, self.root = sandbox, root
         self.clock = clock or SystemClock()
@@ -80,21 +117,19 @@ class Supervisor:
         self.log_max_bytes = log_max_bytes
         self.runtimes: dict[str, Runtime] = {}
         self._send_locks: dict[str, asyncio.Lock] = {}  # mission id → one send at a time
-        self.on_end: list[Callable[[Mission], None]] = []  # called with each ended mission
-        self.on_running: list[Callable[[Mission], None]] = []  # … each started run
-        self.on_spawn: list[Callable[[Mission, Child], None]] = []  # … with its process
-        self.secret_env: Callable[[Mission], dict[str, str]] = lambda m: {}  # never stored
-        self.withheld: frozenset[str] = frozenset()  # names dropped from the base env
-        # how a run really ended, when someone knows better than its exit status (the ACP
-        # runtime: an agent whose turn failed, or one it ended after its last prompt)
-        self.judge_exit: Callable[[Mission, ExitCause, ExitInfo],
-                                  tuple[ExitCause, ExitInfo]] = lambda m, c, i: (c, i)
-        # awaited after each run's process exited, before restart/finish is decided
-        self.on_exit: list[Callable[[Mission], Awaitable[None]]] = []
-        # awaited once a run's end is final (no restart follows), before the mission's
-        # terminal state is recorded: what it left behind is settled before anyone sees it
-        self.on_ending: list[Callable[[Mission, MissionStatus, ExitInfo], Awaitable[None]]] = []
+        self.secret_env = secret_env or (lambda m: {})  # never stored
+        self.withheld = withheld  # names dropped from the base env
+        self.listeners: list[MissionListener] = []
         self.rand = random.random
+
+    def listen(self, listener: MissionListener) -> None:
+        """Tell ``listener`` what happens to every mission from now on."""
+        self.listeners.append(listener)
+
+    def unlisten(self, listener: MissionListener) -> None:
+        """Stop telling ``listener``."""
+        if listener in self.listeners:
+            self.listeners.remove(listener)
 
     # -- starting ---------------------------------------------------------------
     def launch(self, mission: Mission, adopted: Child | None = None) -> Runtime:
@@ -119,10 +154,11 @@ class Supervisor:
                 cause, info = await (self._watch(rt, m, adopted) if adopted
                                      else self._one_run(rt, m))
                 adopted = None
-                for exited in self.on_exit:
-                    await exited(m)
+                for listener in list(self.listeners):
+                    await listener.exited(m)
                 if rt.cause is None:
-                    cause, info = self.judge_exit(m, cause, info)
+                    for listener in list(self.listeners):
+                        cause, info = listener.judge_exit(m, cause, info)
                 if rt.restart_asked and rt.cause is not ExitCause.USER_STOP:
                     if not await self._backoff(rt, m, 0.0, m.restarts + 1, info, by_user=True):
                         return
@@ -137,8 +173,8 @@ class Supervisor:
                     if decision.exhausted:  # the budget, not the last run, ended it
                         info = dataclasses.replace(
                             info, reason=f"{decision.reason}; last run: {info.reason}")
-                    for ending in self.on_ending:
-                        await ending(m, decision.status, info)
+                    for listener in list(self.listeners):
+                        await listener.ending(m, decision.status, info)
                     self._finish(rt, decision.status, info, decision.reason, cause)
                     return
                 k += 1
@@ -169,10 +205,10 @@ class Supervisor:
                               pid_start=child.start_time, started_at=started)
         running = dataclasses.replace(m, status=S.RUNNING, pid=child.pid,
                                       pid_start=child.start_time, started_at=started)
-        for hook in self.on_running:
-            hook(running)
-        for spawned in self.on_spawn:
-            spawned(running, child)
+        for listener in list(self.listeners):
+            listener.running(running)
+        for listener in list(self.listeners):
+            listener.spawned(running, child)
         return await self._watch(rt, m, child)
 
     def _confined(self, m: Mission, env: dict[str, str]) -> tuple[list[str], dict[str, str]]:
@@ -298,8 +334,8 @@ class Supervisor:
         if status is S.FAILED and m.parent_id:
             self.store.append_event("mission-child-failed", {
                 "child": m.id, "name": m.name, "reason": reason}, mission=m.parent_id)
-        for hook in self.on_end:
-            hook(m)
+        for listener in list(self.listeners):
+            listener.ended(m)
 
     # -- stopping ---------------------------------------------------------------
     async def stop(self, mission_id: str, grace_s: float | None = None,

@@ -31,8 +31,8 @@ async def test_requested_changes_close_the_change_and_a_follow_up_redoes_it(
     (scripts / "task-log-review.json").write_text(
         (scripts / "task-log.json").read_text().replace("print('adding')",
                                                         "print('adding', a, b)"))
-    engine = Engine(repo, provider_env={"OVERMIND_MODEL": f"scripted:{scripts}"})
-    engine.work_settings = Settings(auto_merge=False)
+    engine = Engine(repo, provider_env={"OVERMIND_MODEL": f"scripted:{scripts}"},
+                    work_settings=Settings(auto_merge=False))
     await engine.start()
     try:
         objective = await engine.prompt("log every addition", wait=True)

@@ -35,8 +35,8 @@ async def test_budget_pauses_the_objective_and_stop_ends_it(tmp_path: Path) -> N
     turns = [tool("edit_file", usage=big, path="calc.py", old_text="    return a + b\n",
                   new_text=LOG_EDIT), say("Changed add().", usage=big)]
     scripts = log_task_scripts(tmp_path / "s", turns)
-    engine = Engine(repo, provider_env={"OVERMIND_MODEL": f"scripted:{scripts}"})
-    engine.work_settings = Settings(max_tokens=700)  # story + scope + planner: 720 > 700
+    engine = Engine(repo, provider_env={"OVERMIND_MODEL": f"scripted:{scripts}"},
+                    work_settings=Settings(max_tokens=700))  # story + scope + planner: 720 > 700
     await engine.start()
     try:
         objective = await engine.prompt("log every addition")

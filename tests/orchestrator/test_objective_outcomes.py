@@ -47,8 +47,8 @@ async def test_an_objective_whose_every_task_failed_is_failed(tmp_path: Path) ->
 async def test_done_with_a_change_not_merged_says_so_and_exits_1(tmp_path: Path) -> None:
     repo = project(tmp_path / "p")
     scripts = log_task_scripts(tmp_path / "s")
-    engine = Engine(repo, provider_env={"OVERMIND_MODEL": f"scripted:{scripts}"})
-    engine.work_settings = Settings(auto_merge=False)
+    engine = Engine(repo, provider_env={"OVERMIND_MODEL": f"scripted:{scripts}"},
+                    work_settings=Settings(auto_merge=False))
     await engine.start()
     try:
         result = await prompt_cli(engine, "log every addition")

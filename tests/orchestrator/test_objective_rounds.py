@@ -29,8 +29,8 @@ NOTES = [tool("write_file", path="CHANGES.md", content="add() logs\n"), say("Not
 
 
 async def engine_for(repo: Path, scripts: Path, **settings: Any) -> Engine:
-    engine = Engine(repo, provider_env={"OVERMIND_MODEL": f"scripted:{scripts}"})
-    engine.work_settings = Settings(**settings)
+    engine = Engine(repo, provider_env={"OVERMIND_MODEL": f"scripted:{scripts}"},
+                    work_settings=Settings(**settings))
     await engine.start()
     return engine
 

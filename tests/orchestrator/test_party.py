@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -24,17 +25,21 @@ pytestmark = pytest.mark.timeout(30)
 class Room:
     """A party hosted by ``ann`` with one collaborator invite; ``now`` is a fake clock."""
 
-    def __init__(self, tmp_path: Path, **host_kw) -> None:
+    def __init__(self, tmp_path: Path, hook: Any = None, **host_kw) -> None:
         self.clock = FakeClock(start=1_000_000.0)
         self.store = Store(tmp_path / "state.db")
-        self.party = Party(Records(self.store), self.store, now=self.clock.monotonic)
+        self.party = Party(Records(self.store), self.store, now=self.clock.monotonic,
+                           on_prompt_approved=hook or self._approved)
         self.record, self.host = self.party.open("ann", **host_kw)
         self.approved: list[str] = []
-        self.party.on_prompt_approved = self._approved
+        self.objectives: dict[str, asyncio.Future[str]] = {}  # prompt text → its objective
         self.invite = self.new_invite()
 
-    async def _approved(self, rec: Record) -> None:
+    def _approved(self, rec: Record) -> asyncio.Future[str]:
+        """The orchestrator's side: take the prompt, answer its objective later."""
         self.approved.append(rec.data["text"])
+        future = self.objectives[rec.data["text"]] = asyncio.get_running_loop().create_future()
+        return future
 
     def new_invite(self, role: str = "collaborator", ttl_s: float = 3600) -> str:
         rec, secret = self.party.create_invite(ttl_s, role)
@@ -160,21 +165,27 @@ async def test_the_queue_is_fifo_reorderable_and_approval_starts_the_hook(room):
     with pytest.raises(InvalidTransition):
         room.party.prompt_action(second.id, "approve")
     host_prompt = room.party.submit_prompt(room.host.id, "host's own")
-    await asyncio.sleep(0)
     assert host_prompt.state == "approved"
-    assert room.approved == ["first", "host's own"]
+    assert room.approved == ["first", "host's own"]  # handed over at once, no task hop
+    assert room.party.objective_of(host_prompt.id) is room.objectives["host's own"]
     assert queue() == ["third"]
+    room.objectives["host's own"].set_result("o1")  # the story agent grouped it
+    for _ in range(3):
+        await asyncio.sleep(0)
+    grouped = room.party.records.get("prompt", host_prompt.id)
+    assert (grouped.state, grouped.data["objective"]) == ("grouped", "o1")
+    assert room.party.objective_of(host_prompt.id) is None
 
 
 async def test_auto_approved_prompts_start_the_hook_and_a_failing_hook_is_logged(
         tmp_path, caplog):
-    room = Room(tmp_path, auto_approve_prompts=True)
+    def broken(rec: Record) -> asyncio.Future[str]:
+        failed = asyncio.get_running_loop().create_future()
+        failed.set_exception(RuntimeError("orchestrator down"))
+        return failed
+
+    room = Room(tmp_path, hook=broken, auto_approve_prompts=True)
     bob, _ = room.join("bob")
-
-    async def broken(rec: Record) -> None:
-        raise RuntimeError("orchestrator down")
-
-    room.party.on_prompt_approved = broken
     with caplog.at_level(logging.ERROR, logger="overmind.party"):
         assert room.party.submit_prompt(bob.id, "go").state == "approved"
         await asyncio.sleep(0.01)

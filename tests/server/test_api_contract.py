@@ -15,14 +15,14 @@ from tornado import web
 from overmind_jupyter import api
 from overmind_jupyter.client import Client
 from overmind_jupyter.engine import Engine
-from overmind_jupyter.errors import InvalidRequest, NotFound
+from overmind_jupyter.errors import EngineUnavailable, InvalidRequest, NotFound, UsageError
 from overmind_jupyter.server.routes import CUSTOM, ROUTES, OperationHandler
 
 pytestmark = pytest.mark.timeout(60)
 
 # written by hand on the client: answers the table cannot describe (raw, streamed, polled)
 CLIENT_WRITTEN = {"ps_json", "follow", "wait"}
-NOT_OPERATIONS = {"ps_json", "follow"}  # EngineAPI methods with no route of their own
+NOT_OPERATIONS = {"ps_json", "follow", "ensure_running"}  # methods with no route
 
 
 def contract_methods() -> dict[str, inspect.Signature]:
@@ -101,7 +101,11 @@ async def test_model_status_names_the_model_and_never_its_key(tmp_path):
     assert status["name"] == "qwen2.5-coder-1.5b"
     assert status["endpoint"] == "http://127.0.0.1:8091/v1" and status["key_set"]
     assert "OVERMIND_MODEL" in status["settings"] and SECRET not in json.dumps(status)
-    served = await api.dispatch(engine, "GET", "model", {})  # the kernel's router
+    await engine.start()
+    try:
+        served = await api.dispatch(engine, "GET", "model", {})  # the kernel's router
+    finally:
+        await engine.close()
     assert served == status
 
 
@@ -121,8 +125,23 @@ async def test_model_status_over_rest_is_the_derived_client_method(
     assert await client.model_status() == await engine.model_status()
 
 
-async def test_the_kernel_router_refuses_unknown_routes_and_bad_bodies(tmp_path):
+async def test_the_kernel_router_refuses_unknown_routes_bad_bodies_and_a_stopped_engine(
+        tmp_path):
     engine = Engine(tmp_path)
+    with pytest.raises(EngineUnavailable, match="engine is new"):
+        await api.dispatch(engine, "GET", "party", {})
+    await engine.start()
+    try:
+        await refusals(engine)
+    finally:
+        await engine.close()
+    with pytest.raises(EngineUnavailable, match="engine is closed"):
+        await api.dispatch(engine, "GET", "party", {})
+    with pytest.raises(UsageError, match="start a new Engine"):
+        await engine.start()
+
+
+async def refusals(engine: Engine) -> None:
     with pytest.raises(NotFound, match="no Overmind route GET 'nope'"):
         await api.dispatch(engine, "GET", "nope", {})
     with pytest.raises(NotFound):  # served by the server only
