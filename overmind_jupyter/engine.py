@@ -32,8 +32,8 @@ from .events import Event
 from .model import ExitInfo, Mission, MissionKind, MissionSpec, MissionStatus
 from .orchestrator.mailbox import Mailbox
 from .orchestrator.objectives import Settings
-from .orchestrator.party import Party
 from .orchestrator.questions import Question, Questions
+from .party.party import Party
 from .store import Store, default_db_path, exclude_from_git
 from .store.records import Records
 from .supervisor import blueprint_run, logs, reconcile

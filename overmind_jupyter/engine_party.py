@@ -2,7 +2,7 @@
 
 Host side: ``host`` opens a party on this server and returns its first invite string;
 ``invite``, ``revoke_invite``, ``member_action``, ``prompt_action`` and ``close_party``
-manage it (domain: ``orchestrator.party.Party`` in ``self.party``). Guest side: ``join``
+manage it (domain: ``party.party.Party`` in ``self.party``). Guest side: ``join``
 opens a ``PartyLink`` to a host (this or another server) under a member name; one engine
 may hold several such identities, so ``party_prompt`` and ``leave`` take ``member`` (the
 name) when more than one is joined. Events a link receives are appended to this
@@ -21,10 +21,10 @@ from typing import Any
 from .config import PARTY_URL_ENV
 from .errors import NotAvailable, NotFound, UsageError
 from .events import Event
-from .orchestrator.invites import DEFAULT_TTL_S, Invite, parse_invite
-from .orchestrator.party import NAME_RE, Party, check_name
-from .orchestrator.party_link import PartyLink
-from .orchestrator.party_view import member_row, public
+from .party.invites import DEFAULT_TTL_S, Invite, parse_invite
+from .party.link import PartyLink
+from .party.party import NAME_RE, Party, check_name
+from .party.view import member_row, public
 
 PARTY_URL_ENV = PARTY_URL_ENV  # the address guests use, if not the server's own
 

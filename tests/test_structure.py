@@ -23,7 +23,7 @@ LAYERS: tuple[tuple[int, tuple[str, ...]], ...] = (
     (0, ("errors", "model", "events", "bounds", "lifecycles", "_version", "runtime_files",
          "config")),
     (10, ("store",)), (11, ("workspace",)), (12, ("supervisor",)), (13, ("llm", "localmodel")),
-    (14, ("agents",)), (15, ("orchestrator",)),
+    (14, ("agents",)), (15, ("orchestrator", "party")),
     (16, ("engine", "engine_party", "engine_review", "engine_views", "engine_work",
           "missions")),
     (20, ("api", "server", "client", "commands", "commands_party", "commands_work",

@@ -10,7 +10,7 @@ The owner (and, outside JupyterHub, the single Jupyter user) is the host. A visi
 never the host: ``OvermindAuth`` refuses it on every host route with 403 and reason
 ``party-member``; the member routes (``member_handlers``) let a visitor who is a hub
 *user* take part in the hosted party as a member named after its hub name
-(``orchestrator.party_hub``). Nothing here changes outside JupyterHub.
+(``party.hub``). Nothing here changes outside JupyterHub.
 """
 
 from __future__ import annotations

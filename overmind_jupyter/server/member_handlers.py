@@ -2,7 +2,7 @@
 
 Under JupyterHub these are the only Overmind routes a hub visitor (a hub user other than
 the server's owner, see ``hub.py``) reaches; the visitor is the member named after its
-hub name (``orchestrator.party_hub``: registered on its first call while a party is open,
+hub name (``party.hub``: registered on its first call while a party is open,
 role ``c.Overmind.hub_member_role``, approved at once unless
 ``c.Overmind.hub_members_need_approval``). The owner (or, outside JupyterHub, the single
 Jupyter user) may call them too and is then the party's host member. Routes (relative to
@@ -20,9 +20,9 @@ from __future__ import annotations
 
 from ..api import MemberPromptBody
 from ..errors import Forbidden
-from ..orchestrator.party import Party
-from ..orchestrator.party_hub import hub_member
-from ..orchestrator.party_view import prompt_view
+from ..party.hub import hub_member
+from ..party.party import Party
+from ..party.view import prompt_view
 from ..store.records import Record
 from . import hub
 from .base import OvermindHandler, endpoint

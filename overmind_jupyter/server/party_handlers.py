@@ -11,7 +11,7 @@ cookie, and never set one. Routes (relative to ``overmind/party/``):
   201 ``{party, member: {id, name, role, state}, credential}``; the credential
   (``<member id>.<secret>``) is shown once (``Cache-Control: no-store``).
 - ``GET status`` — header ``X-Overmind-Credential`` → the member's view of the party.
-- ``GET ws`` — the party websocket (protocol in ``orchestrator/party_wire.py``).
+- ``GET ws`` — the party websocket (protocol in ``party/wire.py``).
 
 Every call is rate limited (``ratelimit.AuthGuard``): join attempts per client address
 and overall; failed credential checks per address, blocking that address (429 with
@@ -39,11 +39,11 @@ from tornado.websocket import WebSocketClosedError, WebSocketHandler
 
 from ..api import GuestJoinBody
 from ..errors import NotAvailable, OvermindError
-from ..orchestrator import party_wire as wire
-from ..orchestrator.invites import CREDENTIAL_HEADER, INVITE_HEADER, Unauthorized
-from ..orchestrator.party import Party
-from ..orchestrator.party_view import event_view, member_row, prompt_view
-from ..orchestrator.ratelimit import AuthGuard, RateLimited
+from ..party import wire as wire
+from ..party.invites import CREDENTIAL_HEADER, INVITE_HEADER, Unauthorized
+from ..party.party import Party
+from ..party.ratelimit import AuthGuard, RateLimited
+from ..party.view import event_view, member_row, prompt_view
 from .base import OvermindHandler, endpoint
 from .events_ws import EventStream
 

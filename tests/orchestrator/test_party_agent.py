@@ -16,7 +16,7 @@ from flow_helpers import git, log_task_scripts, project
 from overmind_jupyter.agents.adapters import BUILTIN_MODULE
 from overmind_jupyter.engine import Engine
 from overmind_jupyter.errors import Forbidden, UsageError
-from overmind_jupyter.orchestrator import party_wire
+from overmind_jupyter.party import wire as party_wire
 
 pytestmark = pytest.mark.timeout(90)
 

@@ -17,8 +17,8 @@ from test_party_guest import GUEST, Guests, closed, frame
 from tornado.httpclient import HTTPClientError
 
 from overmind_jupyter import bounds
-from overmind_jupyter.orchestrator import party_wire
-from overmind_jupyter.orchestrator.ratelimit import AuthGuard
+from overmind_jupyter.party import wire as party_wire
+from overmind_jupyter.party.ratelimit import AuthGuard
 from overmind_jupyter.server.party_handlers import GUARD_SETTING
 from overmind_jupyter.testing import FakeClock
 

@@ -19,7 +19,7 @@ from jupyter_process import JupyterProcess, wait_until
 from tornado.httpclient import HTTPRequest
 from tornado.websocket import WebSocketClosedError, websocket_connect
 
-from overmind_jupyter.orchestrator import party_wire
+from overmind_jupyter.party import wire as party_wire
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -14,8 +14,8 @@ import pytest
 from tornado.httpclient import HTTPClientError, HTTPResponse
 from tornado.websocket import WebSocketClientConnection
 
-from overmind_jupyter.orchestrator import party_wire
-from overmind_jupyter.orchestrator.ratelimit import AuthGuard
+from overmind_jupyter.party import wire as party_wire
+from overmind_jupyter.party.ratelimit import AuthGuard
 from overmind_jupyter.server.party_handlers import GUARD_SETTING
 from overmind_jupyter.testing import FakeClock
 

@@ -9,7 +9,7 @@ import pytest
 from overmind_jupyter import commands
 from overmind_jupyter.client import Client
 from overmind_jupyter.errors import NotFound, OvermindError, UsageError
-from overmind_jupyter.orchestrator.invites import parse_invite
+from overmind_jupyter.party.invites import parse_invite
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from test_widgets import Frontend, shown, widget_of
 
-from overmind_jupyter.orchestrator.invites import parse_invite
+from overmind_jupyter.party.invites import parse_invite
 from overmind_jupyter.widgets.party import PartyPanel
 
 pytestmark = pytest.mark.timeout(90)

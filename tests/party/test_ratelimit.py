@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from overmind_jupyter.orchestrator.ratelimit import AuthGuard, Rate, RateLimited, RateLimiter
+from overmind_jupyter.party.ratelimit import AuthGuard, Rate, RateLimited, RateLimiter
 from overmind_jupyter.testing import FakeClock
 
 pytestmark = pytest.mark.timeout(30)

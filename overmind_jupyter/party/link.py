@@ -28,7 +28,7 @@ from tornado.websocket import WebSocketClientConnection, websocket_connect
 
 from ..errors import EngineUnavailable, OvermindError, UsageError, from_json
 from ..events import Event
-from . import party_wire as wire
+from . import wire as wire
 from .invites import INVITE_HEADER, Invite, Unauthorized
 from .party import Forbidden
 from .ratelimit import RateLimited

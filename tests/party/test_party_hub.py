@@ -9,9 +9,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from overmind_jupyter.errors import Forbidden, NotFound
-from overmind_jupyter.orchestrator.invites import Unauthorized
-from overmind_jupyter.orchestrator.party import NAME_RE, Party
-from overmind_jupyter.orchestrator.party_hub import hub_member, hub_member_name
+from overmind_jupyter.party.hub import hub_member, hub_member_name
+from overmind_jupyter.party.invites import Unauthorized
+from overmind_jupyter.party.party import NAME_RE, Party
 from overmind_jupyter.store import Store
 from overmind_jupyter.store.records import Records
 

@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 
 from overmind_jupyter.errors import InvalidTransition, NotFound, RateLimited, UsageError
-from overmind_jupyter.orchestrator.invites import Unauthorized
-from overmind_jupyter.orchestrator.party import Forbidden, Party
-from overmind_jupyter.orchestrator.party_queue import PromptQuota
-from overmind_jupyter.orchestrator.party_view import event_view
-from overmind_jupyter.orchestrator.ratelimit import Rate
+from overmind_jupyter.party.invites import Unauthorized
+from overmind_jupyter.party.party import Forbidden, Party
+from overmind_jupyter.party.queue import PromptQuota
+from overmind_jupyter.party.ratelimit import Rate
+from overmind_jupyter.party.view import event_view
 from overmind_jupyter.store import Store
 from overmind_jupyter.store.records import Record, Records
 from overmind_jupyter.testing import FakeClock

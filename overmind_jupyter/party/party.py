@@ -36,9 +36,9 @@ from ..store.records import EventSpec, Record, Records, only
 from ..supervisor.clock import Clock
 from . import invites
 from .invites import BAD_INVITE, Unauthorized, new_id
-from .party_queue import PromptQueue, PromptQuota
-from .party_view import guest_status, host_status
+from .queue import PromptQueue, PromptQuota
 from .ratelimit import RateLimiter
+from .view import guest_status, host_status
 
 ROLES = {"viewer": 0, "collaborator": 1, "host": 2}  # role → rank
 GUEST_ROLES = ("collaborator", "viewer")

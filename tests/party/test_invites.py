@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from overmind_jupyter.errors import UsageError
-from overmind_jupyter.orchestrator import invites
-from overmind_jupyter.orchestrator.invites import Invite, Unauthorized, parse_invite
+from overmind_jupyter.party import invites
+from overmind_jupyter.party.invites import Invite, Unauthorized, parse_invite
 from overmind_jupyter.store import Store
 from overmind_jupyter.store.records import Records
 
