@@ -114,6 +114,26 @@ def test_every_overmind_variable_is_named_in_config_only():
     assert len(environment_names(PACKAGE / "config.py")) >= 25
 
 
+EMITTERS = {"append_event", "_event_now", "EventSpec", "_event", "event_spec"}
+
+
+def emitted_types(path: Path) -> list[str]:
+    """Event types written as the first argument of an emitting call."""
+    return [node.args[0].value for node in ast.walk(ast.parse(path.read_text()))
+            if isinstance(node, ast.Call) and node.args
+            and (getattr(node.func, "attr", None) or getattr(node.func, "id", None)) in EMITTERS
+            and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)]
+
+
+def test_the_product_emits_only_event_types_with_a_payload_model():
+    from overmind_jupyter.events import PAYLOADS
+    found = {name: emitted_types(path) for name, path in MODULES.items()
+             if not name.startswith("overmind_jupyter.testing")}
+    unknown = {name: [t for t in types if t not in PAYLOADS] for name, types in found.items()}
+    assert {name: types for name, types in unknown.items() if types} == {}
+    assert sum(map(len, found.values())) >= 40  # the scan does find the emitters
+
+
 def test_the_product_never_imports_the_test_doubles():
     leaks = [(n, t) for n, ts in GRAPH.items() for t in ts
              if t.startswith("overmind_jupyter.testing") and

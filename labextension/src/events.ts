@@ -4,25 +4,14 @@
  * An event is `{seq, ts, type, mission, objective, party, data}`; `seq` increases by one
  * per appended event, `ts` is wall-clock epoch seconds. `parseEvent` validates one decoded
  * JSON value against this schema; `parseFrame` validates one websocket frame of
- * `server/events_ws.py`. A test round-trips samples of every type through both sides.
+ * `server/events_ws.py`. The types and their data fields are generated from `events.py`
+ * (`events.gen.ts`); a test round-trips samples of every type through both sides.
  */
 
-/** Every event type, in the order of `events.py`. */
-export const EVENT_TYPES = [
-  'mission-created', 'mission-status', 'mission-restart', 'mission-adopted',
-  'mission-stalled', 'mission-child-failed', 'engine-started', 'engine-stopping',
-  'agent-session', 'agent-prompt', 'agent-thinking', 'agent-message', 'agent-progress',
-  'tool-use',
-  'tool-result', 'agent-plan', 'agent-usage', 'agent-context', 'agent-liveness',
-  'agent-finished', 'question-asked', 'question-answered', 'message', 'party-opened',
-  'party-closed', 'member-joined', 'member-approved', 'member-left', 'member-kicked', 'member-presence',
-  'invite-created', 'invite-revoked', 'prompt-queued', 'prompt-status',
-  'objective-created', 'objective-status', 'scope-ready', 'plan-ready', 'task-status',
-  'agent-spawned', 'change-status', 'verification', 'run-complete', 'run-error',
-  'mission-orphan', 'objectives-reconciled'
-] as const;
+import { DATA_FIELDS, EVENT_TYPES, type EventType, type FieldSpec } from './events.gen';
 
-export type EventType = (typeof EVENT_TYPES)[number];
+export { DATA_FIELDS, EVENT_TYPES, type EventType, type FieldSpec };
+
 
 /** One event as stored and sent. `data`'s shape depends on `type` (see `DATA_FIELDS`). */
 export interface OvermindEvent<T extends string = EventType> {
@@ -57,75 +46,8 @@ export type Frame =
   | { type: 'error'; message: string }
   | { type: 'pong' };
 
-/** Kind of a data field: a JSON type, `any`, and `?` for "may be absent or null". */
+/** Kind of a data field: a JSON type or `any` (`FieldSpec` adds `?`: absent or null). */
 type Kind = 'string' | 'number' | 'boolean' | 'array' | 'object' | 'any';
-type FieldSpec = Kind | `${Kind}?`;
-
-const S = 'string', N = 'number', B = 'boolean', A = 'array', O = 'object';
-const S_ = 'string?', N_ = 'number?', A_ = 'array?', O_ = 'object?', X_ = 'any?';
-type Fields = Record<string, FieldSpec>;
-const TEXT = { text: S } as const;
-const TOOL: Fields = { id: S, title: S_, kind: S_, status: S_, input: X_, paths: A_, output: X_ };
-const PARTY = { name: S, host: S } as const;
-const MEMBER = { member: 'any' } as const;
-const INVITE = { id: S, code: S_, expires_at: N_ } as const;
-const PROMPT = { id: S, member: S, status: S, text: S_ } as const;
-
-/** Required (and typed optional) data fields of each event type, from `events.py`. */
-export const DATA_FIELDS: Record<EventType, Fields> = {
-  'mission-created': { name: S, kind: S, command: A, parent: S_ },
-  'mission-status': { status: S, previous: S_, reason: S_, pid: N_, exit: O_ },
-  'mission-restart': { attempt: N, delay_s: N, reason: S_ },
-  'mission-adopted': { pid: N, note: S_ },
-  'mission-stalled': { idle_s: N },
-  'mission-child-failed': { child: S, reason: S_ },
-  'engine-started': { adopted: A, lost: A },
-  'engine-stopping': {},
-  'agent-session': { session_id: S, agent: S_, title: S_, loaded: 'boolean?' },
-  'agent-prompt': TEXT,
-  'agent-thinking': TEXT,
-  'agent-message': TEXT,
-  'agent-progress': { text: S, percent: N_ },
-  'tool-use': TOOL,
-  'tool-result': TOOL,
-  'agent-plan': { entries: A },
-  'agent-usage': {
-    input_tokens: N, output_tokens: N, cached_tokens: N, cost_usd: N_, model: S_, scope: S
-  },
-  'agent-context': { used_tokens: N, size_tokens: N },
-  'agent-liveness': { state: S },
-  'agent-finished': { stop_reason: S, changed: A_, guard: X_, error: S_, usage: O_ },
-  'question-asked': {
-    id: S, kind: S, text: S, options: A, mission: S_, asked_at: N, answer: S_, data: O
-  },
-  'question-answered': { id: S, answer: S_, by: S_, state: S_ },
-  message: { id: S, sender: S, recipient: S, text: S },
-  'party-opened': PARTY,
-  'party-closed': PARTY,
-  'member-joined': MEMBER,
-  'member-approved': MEMBER,
-  'member-left': MEMBER,
-  'member-kicked': MEMBER,
-  'member-presence': { member: S, name: S, role: S, state: S, connected: B },
-  'invite-created': INVITE,
-  'invite-revoked': INVITE,
-  'prompt-queued': PROMPT,
-  'prompt-status': PROMPT,
-  'objective-created': { id: S, title: S, prompts: A, story: X_ },
-  'objective-status': { state: S, previous: S_, reason: S_ },
-  'scope-ready': { files: A, complexity: S },
-  'plan-ready': { round: N, tasks: A },
-  'task-status': { task: S, name: S, state: S, previous: S_, reason: S_ },
-  'agent-spawned': { task: S, name: S, agent: S, workspace: S, branch: S },
-  'change-status': { change: S, task: S_, state: S, previous: S_, reason: S_, merge_commit: S_ },
-  verification: { change: S, command: 'any', ok: B, exit_code: N_, output_tail: S },
-  'run-complete': { objective: S, tasks: 'any', changes: 'any', merged: 'any', usage: 'any' },
-  'run-error': { objective: S, error: S },
-  'mission-orphan': { reason: S },
-  'objectives-reconciled': {
-    orphans: A, tasks: A, changes: A, resumed: A, asked: A, duration_ms: N
-  }
-};
 
 /** Raised for a value that does not match the wire schema. */
 export class WireError extends Error {

@@ -3,6 +3,8 @@ into the source so that readers and type checkers follow it statically:
 
 - ``labextension/src/api.gen.ts``: one interface per request model (from its JSON schema),
   ``Operations`` (each operation's method, path and request type) and ``ROUTES``;
+- ``labextension/src/events.gen.ts``: the event types and each one's data fields, from
+  ``events.PAYLOADS`` (``events.ts`` validates with them);
 - the derived section of ``client.py``: one ``Client`` method per engine operation, with
   its ``EngineAPI`` signature, calling ``Client.operate``.
 
@@ -17,11 +19,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .. import api
+from .. import api, events
 
 PACKAGE = Path(__file__).resolve().parents[1]
 TARGET = PACKAGE.parent / "labextension" / "src" / "api.gen.ts"
 CLIENT = PACKAGE / "client.py"
+EVENTS_TS = PACKAGE.parent / "labextension" / "src" / "events.gen.ts"
 HEADER = ("// Generated from overmind_jupyter/api/ by `python -m overmind_jupyter.server."
           "codegen`: do not edit.\n")
 BEGIN = "    # -- derived from api.OPERATIONS by `python -m overmind_jupyter.server.codegen` --\n"
@@ -84,6 +87,49 @@ def source() -> str:
     return "\n".join(parts)
 
 
+_KINDS = {"string": "S", "integer": "N", "number": "N", "boolean": "B", "array": "A",
+          "object": "O"}
+
+
+def field_kind(prop: dict[str, Any], required: bool) -> str:
+    """``events.ts``'s field spec for a payload field's JSON schema: a JSON kind or
+    ``any``, with ``?`` when it may be absent or null."""
+    kinds = [s.get("type", "any") for s in prop.get("anyOf", [prop])]
+    nullable = "null" in kinds or not required
+    kinds = [k for k in kinds if k != "null"]
+    kind = _KINDS.get(kinds[0], "'any'") if len(set(kinds)) == 1 else (
+        "N" if set(kinds) == {"number", "integer"} else "'any'")
+    if kind == "'any'":
+        return "'any?'" if nullable else "'any'"
+    return f"{kind}_" if nullable else kind
+
+
+def events_source() -> str:
+    """``events.gen.ts``: ``EVENT_TYPES`` and each type's ``DATA_FIELDS``."""
+    rows = []
+    for type_ in events.EVENT_ORDER:
+        schema = events.PAYLOADS[type_].model_json_schema()
+        required = set(schema.get("required", []))
+        fields = ", ".join(f"{name}: {field_kind(prop, name in required)}"
+                           for name, prop in schema.get("properties", {}).items())
+        rows.append(f"  '{type_}': {{ {fields} }},")
+    types = "\n".join(f"  '{t}'," for t in events.EVENT_ORDER)
+    return ("// Generated from overmind_jupyter/events.py by `python -m overmind_jupyter.server."
+            "codegen`: do not edit.\n\n/** Every event type, in the order of `events.py`. */\n"
+            f"export const EVENT_TYPES = [\n{types}\n] as const;\n\n"
+            "export type EventType = (typeof EVENT_TYPES)[number];\n\n"
+            "/** A data field's JSON kind (`any`: any), `?`: it may be absent or null. */\n"
+            "export type FieldSpec =\n  | 'string' | 'number' | 'boolean' | 'array' | "
+            "'object' | 'any'\n  | 'string?' | 'number?' | 'boolean?' | 'array?' | "
+            "'object?' | 'any?';\n\n"
+            "const S = 'string', N = 'number', B = 'boolean', A = 'array', O = 'object';\n"
+            "const S_ = 'string?', N_ = 'number?', B_ = 'boolean?', A_ = 'array?', "
+            "O_ = 'object?';\n\n"
+            "/** The fields each event type's data has (from `events.PAYLOADS`). */\n"
+            "export const DATA_FIELDS: Record<EventType, Record<string, FieldSpec>> = {\n"
+            + "\n".join(rows) + "\n};\n")
+
+
 def _parameter(p: inspect.Parameter) -> str:
     text = f"**{p.name}" if p.kind is p.VAR_KEYWORD else p.name
     if p.annotation is not p.empty:
@@ -133,5 +179,6 @@ def client_source(current: str) -> str:
 
 if __name__ == "__main__":
     TARGET.write_text(source())
+    EVENTS_TS.write_text(events_source())
     CLIENT.write_text(client_source(CLIENT.read_text()))
-    sys.stdout.write(f"wrote {TARGET} and {CLIENT}\n")
+    sys.stdout.write(f"wrote {TARGET}, {EVENTS_TS} and {CLIENT}\n")

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+from .. import events
 from ..errors import InvalidTransition, NotFound
 from ..events import Event
 from ..model import Mission, MissionStatus, check_transition
@@ -123,8 +124,13 @@ class Store:
         """Buffer one event; it gets its ``seq`` and is published at the next flush.
 
         ``data`` must be JSON-serialisable and is not copied: do not mutate it afterwards.
+
+        Raises:
+            InvalidEvent: ``type_`` is unknown or ``data`` lacks a field of its type
+                (``events.check``); nothing is appended.
         """
         data = data or {}
+        events.check(type_, data)
         self._pending.append((time.time(), type_, mission, objective, party,
                               json.dumps(data, separators=(",", ":")), data))
         if len(self._pending) >= _BATCH_MAX:
@@ -266,7 +272,12 @@ class Store:
 
     def _event_now(self, type_: str, mission: str | None, data: dict[str, Any],
                    objective: str | None = None, party: str | None = None) -> None:
-        """Insert one event inside the caller's transaction; it is published after commit."""
+        """Insert one event inside the caller's transaction; it is published after commit.
+
+        Raises:
+            InvalidEvent: see ``append_event`` (the transaction is rolled back).
+        """
+        events.check(type_, data)
         ts = time.time()
         cur = self.conn.execute(
             "INSERT INTO events (ts, type, mission, objective, party, data) VALUES (?,?,?,?,?,?)",

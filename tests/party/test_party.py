@@ -213,7 +213,8 @@ def test_prompt_text_reaches_only_its_submitter_and_the_host_until_shared(room):
 
 def test_guests_never_see_invites_or_mirrored_events(room):
     bob, _ = room.join("bob")
-    room.store.append_event("prompt-queued", {"id": "x", "mirror": {"seq": 1}},
+    room.store.append_event("prompt-queued", {"id": "x", "member": "m", "status": "queued",
+                                             "mirror": {"seq": 1}},
                             party=room.record.id)
     shown = [event_view(e, bob.id) for e in room.events()]
     assert [e for e in shown if e and e["type"].startswith("invite-")] == []

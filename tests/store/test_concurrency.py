@@ -149,7 +149,7 @@ store = Store(sys.argv[1])
 i = store.conn.execute("SELECT count(*) FROM missions").fetchone()[0]
 row = store.conn.execute(
     "SELECT max(json_extract(data, '$.index')), max(json_extract(data, '$.batch')) "
-    "FROM events WHERE type = 'tool-use'").fetchone()
+    "FROM events WHERE type = 'test-event'").fetchone()
 index = -1 if row[0] is None else row[0]
 batch = -1 if row[1] is None else row[1]
 ack(f"ready {i} {index}")
@@ -169,7 +169,7 @@ while True:
     size = i % 7 + 1
     for _ in range(size):
         index += 1
-        store.append_event("tool-use", {"index": index, "batch": batch, "size": size},
+        store.append_event("test-event", {"index": index, "batch": batch, "size": size},
                            mission=mid)
     store.flush()
     ack(f"ack event-batch {index}")
@@ -195,7 +195,7 @@ def check_after_crash(db_path: Path, missions: set[str], transitions: set[tuple[
         events = store.read_events(limit=10**6)
         seq_numbers = [e["seq"] for e in events]
         assert seq_numbers == list(range(1, len(events) + 1)), where  # no gaps, no reuse
-        data = [e["data"] for e in events if e["type"] == "tool-use"]
+        data = [e["data"] for e in events if e["type"] == "test-event"]
         indexes = [d["index"] for d in data]
         assert indexes == list(range(len(indexes))), where  # in order, no holes, no repeats
         assert len(indexes) >= last_event + 1, (where, len(indexes), last_event)

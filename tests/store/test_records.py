@@ -16,12 +16,12 @@ def test_transition_and_event_commit_together(store: Store) -> None:
     records = Records(store)
     records.insert("task", "t1", "pending", {"name": "docs"}, parent="o1")
     done = records.transition("task", "t1", "running", lifecycles.TASK, mission="m1",
-                              event=EventSpec("agent-spawned", {"task": "t1"}, objective="o1"))
+                              event=EventSpec("test-event", {"task": "t1"}, objective="o1"))
     assert done.state == "running" and done.data == {"name": "docs", "mission": "m1"}
     again = Records(Store(store.path)).get("task", "t1")  # a second connection sees it
     assert (again.state, again.data["mission"]) == ("running", "m1")
     [event] = store.read_events()
-    assert (event["type"], event["objective"]) == ("agent-spawned", "o1")
+    assert (event["type"], event["objective"]) == ("test-event", "o1")
 
 
 def test_forbidden_transition_changes_nothing(store: Store) -> None:

@@ -75,7 +75,7 @@ def test_reopening_is_idempotent(db_path: Path, make_mission) -> None:
     first = Store(db_path)
     mission = make_mission()
     first.insert_mission(mission)
-    first.append_event("tool-use", {"n": 1}, mission=mission.id)
+    first.append_event("test-event", {"n": 1}, mission=mission.id)
     first.close()
     for _ in range(3):
         again = Store(db_path)
@@ -83,7 +83,7 @@ def test_reopening_is_idempotent(db_path: Path, make_mission) -> None:
             assert dump_schema(again.conn) == EXPECTED_SCHEMA
             assert again.conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
             assert again.get_mission(mission.id) == mission
-            assert [e["type"] for e in again.read_events()] == ["mission-created", "tool-use"]
+            assert [e["type"] for e in again.read_events()] == ["mission-created", "test-event"]
         finally:
             again.close()
 

@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from overmind_jupyter.errors import InvalidTransition, NotFound
+from overmind_jupyter.events import InvalidEvent
 from overmind_jupyter.model import TERMINAL, ExitInfo, Mission, MissionKind, MissionStatus
 from overmind_jupyter.store import Store, exclude_from_git
 from overmind_jupyter.store import store as store_module
@@ -254,8 +255,8 @@ def test_buffered_events_are_invisible_until_flush(store: Store, published,
                                                    db_path: Path) -> None:
     reader = Store(db_path)
     try:
-        store.append_event("tool-use", {"i": 0}, mission="m1", party="p")
-        store.append_event("tool-result", {"i": 1}, objective="o")
+        store.append_event("test-event", {"i": 0}, mission="m1", party="p")
+        store.append_event("test-event", {"i": 1}, objective="o")
         store.append_event("agent-message", {"i": 2, "text": "héllo", "nested": {"a": [1]}})
         assert store.read_events() == [] and reader.read_events() == []
         assert published.batches == [] and store.last_seq() == 0
@@ -266,7 +267,7 @@ def test_buffered_events_are_invisible_until_flush(store: Store, published,
         assert reader.read_events() == events
         assert published.batches == [events]  # one batch, same seqs as stored
         assert (events[0]["type"], events[0]["mission"], events[0]["party"]) == (
-            "tool-use", "m1", "p")
+            "test-event", "m1", "p")
         assert events[1]["objective"] == "o"
         assert events[2]["data"] == {"i": 2, "text": "héllo", "nested": {"a": [1]}}
     finally:
@@ -281,18 +282,18 @@ def test_flush_with_nothing_buffered_publishes_nothing(store: Store, published) 
 def test_schedule_flush_is_asked_once_per_batch(store: Store) -> None:
     calls = []
     store.schedule_flush = lambda: calls.append(1)
-    store.append_event("tool-use", {})
-    store.append_event("tool-use", {})
+    store.append_event("test-event", {})
+    store.append_event("test-event", {})
     assert calls == [1]
     store.flush()
-    store.append_event("tool-use", {})
+    store.append_event("test-event", {})
     assert calls == [1, 1]
 
 
 def test_a_full_buffer_flushes_by_itself(store: Store, published) -> None:
     n = store_module._BATCH_MAX
     for i in range(n):
-        store.append_event("tool-use", {"i": i})
+        store.append_event("test-event", {"i": i})
     assert [e["data"]["i"] for e in store.read_events(limit=n + 1)] == list(range(n))
     assert len(published.batches) == 1
 
@@ -302,11 +303,11 @@ def test_transition_flushes_buffered_events_first(store: Store, published,
     m = make_mission()
     store.insert_mission(m)
     published.batches.clear()
-    store.append_event("agent-thinking", {"i": 0}, mission=m.id)
-    store.append_event("agent-message", {"i": 1}, mission=m.id)
+    store.append_event("test-event", {"i": 0}, mission=m.id)
+    store.append_event("test-event", {"i": 1}, mission=m.id)
     store.transition(m.id, S.SPAWNING)
     [batch] = published.batches
-    assert [e["type"] for e in batch] == ["agent-thinking", "agent-message", "mission-status"]
+    assert [e["type"] for e in batch] == ["test-event", "test-event", "mission-status"]
     assert_contiguous(batch)
     assert store.read_events(after=batch[0]["seq"] - 1) == batch
 
@@ -316,10 +317,10 @@ def test_failed_transition_keeps_buffered_events(store: Store, published,
     m = make_mission(status=S.EXITED)
     store.insert_mission(m)
     published.batches.clear()
-    store.append_event("agent-message", {"i": 0}, mission=m.id)
+    store.append_event("test-event", {"i": 0}, mission=m.id)
     with pytest.raises(InvalidTransition):
         store.transition(m.id, S.RUNNING)
-    store.append_event("agent-message", {"i": 1}, mission=m.id)
+    store.append_event("test-event", {"i": 1}, mission=m.id)
     store.flush()
     events = store.read_events(mission=m.id)
     assert [e["data"].get("i") for e in events] == [None, 0, 1]  # created, then both
@@ -328,7 +329,7 @@ def test_failed_transition_keeps_buffered_events(store: Store, published,
 
 def test_close_flushes(db_path: Path) -> None:
     s = Store(db_path)
-    s.append_event("run-complete", {"ok": True})
+    s.append_event("test-event", {"ok": True})
     s.close()
     again = Store(db_path)
     assert [e["data"] for e in again.read_events()] == [{"ok": True}]
@@ -338,10 +339,10 @@ def test_close_flushes(db_path: Path) -> None:
 def test_seq_survives_reopen_and_keeps_increasing(db_path: Path) -> None:
     s = Store(db_path)
     for i in range(3):
-        s.append_event("tool-use", {"i": i})
+        s.append_event("test-event", {"i": i})
     s.close()
     s = Store(db_path)
-    s.append_event("tool-use", {"i": 3})
+    s.append_event("test-event", {"i": 3})
     s.flush()
     events = s.read_events()
     s.close()
@@ -352,7 +353,7 @@ def test_seq_survives_reopen_and_keeps_increasing(db_path: Path) -> None:
 # -- reading events ---------------------------------------------------------------------
 def test_read_events_cursor(store: Store) -> None:
     for i in range(10):
-        store.append_event("tool-use", {"i": i})
+        store.append_event("test-event", {"i": i})
     store.flush()
     every = store.read_events()
     first = every[0]["seq"]
@@ -372,7 +373,7 @@ def test_read_events_filters(store: Store) -> None:
     rows = [("a", "x", None), ("b", "x", "p"), ("a", None, "p"), (None, "y", None),
             ("a", "x", "p")]
     for i, (mission, objective, party) in enumerate(rows):
-        store.append_event("tool-use", {"i": i}, mission=mission, objective=objective,
+        store.append_event("test-event", {"i": i}, mission=mission, objective=objective,
                            party=party)
     store.flush()
 
@@ -477,7 +478,7 @@ def test_replay_json_text_equals_the_decoded_events_encoded(tmp_path):
     tricky = [{"text": "héllo ✓ \u2028 \"quoted\" \\ back\nslash"}, {"n": 2 ** 63 + 5},
               {}, {"nested": {"list": [1.5, None, True, "\x00"]}}]
     for i, data in enumerate(tricky):
-        store.append_event("agent-message", data, mission=f"m{i}" if i % 2 else None,
+        store.append_event("test-event", data, mission=f"m{i}" if i % 2 else None,
                            objective="ö" if i == 3 else None)
     store.flush()
     decoded = store.read_events(after=0, limit=100)
@@ -485,3 +486,15 @@ def test_replay_json_text_equals_the_decoded_events_encoded(tmp_path):
     assert [seq for seq, _ in texts] == [e["seq"] for e in decoded]
     assert [t for _, t in texts] == [json.dumps(e, separators=(",", ":")) for e in decoded]
     assert [json.loads(t) for _, t in texts] == decoded
+
+
+def test_an_event_lacking_a_field_its_type_requires_is_refused_and_nothing_appended(
+        tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.db")
+    before = store.last_seq()
+    with pytest.raises(InvalidEvent, match="agent-spawned event data lacks agent, branch"):
+        store.append_event("agent-spawned", {"task": "t1", "name": "n"})
+    store.append_event("a-newer-engines-event", {"anything": 1})  # unknown types pass
+    store.flush()
+    assert [e["type"] for e in store.read_events(after=before)] == ["a-newer-engines-event"]
+    store.close()

@@ -17,7 +17,7 @@ import pytest
 from wire_samples import SAMPLES, event
 
 from overmind_jupyter.engine import Engine
-from overmind_jupyter.events import EVENT_TYPES, EventType
+from overmind_jupyter.events import EVENT_TYPES, PAYLOADS, EventType, InvalidEvent, validate
 from overmind_jupyter.model import MissionKind, MissionSpec
 
 pytestmark = pytest.mark.timeout(120)
@@ -42,8 +42,10 @@ def through_typescript(script: Path, tmp_path: Path, events: list, frames: list)
 
 def test_every_event_type_round_trips_through_the_typescript_types(roundtrip_script,
                                                                    tmp_path):
-    assert set(SAMPLES) == EVENT_TYPES  # a sample for every type, no stale ones
+    assert set(SAMPLES) == EVENT_TYPES == set(PAYLOADS)  # every type, no stale ones
     events = [event(i + 1, t, d) for i, (t, d) in enumerate(SAMPLES.items())]
+    for sample in events:
+        validate(sample)  # the Python payload models accept what TypeScript accepts
     frames = [{"type": "events", "events": events[:3]}, {"type": "resync", "after": 7},
               {"type": "error", "message": "bad frame"}, {"type": "pong"}]
     out = through_typescript(roundtrip_script, tmp_path, events, frames)
@@ -52,6 +54,17 @@ def test_every_event_type_round_trips_through_the_typescript_types(roundtrip_scr
         assert got == {"ok": True, "value": sent}, sent["type"]
     for sent, got in zip(frames, out["frames"], strict=True):
         assert got == {"ok": True, "value": sent}
+
+
+def test_the_payload_models_refuse_what_typescript_refuses():
+    good = event(1, "mission-status", SAMPLES["mission-status"])
+    with pytest.raises(InvalidEvent, match="status: Input should be a valid string"):
+        validate({**good, "data": {**SAMPLES["mission-status"], "status": 3}})
+    with pytest.raises(InvalidEvent, match="options: Field required"):
+        validate(event(3, "question-asked", {k: v for k, v in SAMPLES["question-asked"].items()
+                                             if k != "options"}))
+    with pytest.raises(InvalidEvent, match="unknown event type"):
+        validate(event(4, "from-a-newer-server", {"anything": 1}))
 
 
 def test_malformed_events_and_frames_are_refused_with_a_reason(roundtrip_script, tmp_path):
@@ -104,6 +117,8 @@ def test_events_a_real_engine_emits_validate(roundtrip_script, tmp_path):
     out = through_typescript(roundtrip_script, tmp_path, events, [])
     failed = [(e["type"], r) for e, r in zip(events, out["events"], strict=True) if not r["ok"]]
     assert not failed
+    for emitted in events:
+        validate(emitted)  # and every payload model, kinds included
 
 
 async def _all_events(root: Path) -> list[dict]:

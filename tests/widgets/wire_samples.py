@@ -26,6 +26,8 @@ SAMPLES: dict[str, dict[str, Any]] = {
     "engine-stopping": {},
     "agent-session": {"session_id": "s1", "agent": "builtin", "title": "Built-in",
                       "loaded": False},
+    "agent-auth": {"method": "gemini-api-key", "variables": ["GEMINI_API_KEY"]},
+    "agent-mode": {"from": "default", "to": "bypassPermissions"},
     "agent-prompt": {"text": "fix the failing test"},
     "agent-thinking": {"text": "the parser drops the last token"},
     "agent-message": {"text": "Fixed: <b>not markup</b> \x1b[31mred\x1b[0m"},
