@@ -61,7 +61,8 @@ class WorkFacade:
         self.orchestrator = Orchestrator(self.root, self.records, self.questions,
                                          self.changes_, self.task_runner, self.roles,
                                          self.work_settings,
-                                         known_agents=self._installed_agents)
+                                         known_agents=self._installed_agents,
+                                         clock=self._clock)
         self.subscribe(self.orchestrator.budget.on_events)
         self.recovery = Recovery(self.root, self.records, self.questions, self.changes_,
                                  self.orchestrator, self.task_runner, self.pool.start)

@@ -26,6 +26,7 @@ from .. import lifecycles
 from ..errors import NotFound, OvermindError, UsageError
 from ..llm.contract import ProviderError
 from ..store.records import EventSpec, Record, Records, only
+from ..supervisor.clock import Clock, SystemClock
 from ..workspace.git import GitError, current_branch, rev_parse
 from . import evaluator, planner, scope, story
 from .budget import Budget, BudgetStop
@@ -79,13 +80,16 @@ class Orchestrator:
         settings: defaults for new objectives and the scheduler's caps.
         known_agents: the configured agent names (a plan naming another gets the
             objective's agent); None: names are not checked.
+        clock: the time of the story window (default: the system's).
     """
 
     def __init__(self, repo: Path, records: Records, questions: Questions, changes: Changes,
                  runner: Runner, roles: Callable[[], RoleModels],
                  settings: Settings | None = None,
-                 known_agents: Callable[[], Collection[str]] | None = None) -> None:
+                 known_agents: Callable[[], Collection[str]] | None = None,
+                 clock: Clock | None = None) -> None:
         self.repo, self.records, self.questions = repo, records, questions
+        self.clock = clock or SystemClock()
         self.known_agents = known_agents or (lambda: None)
         self.changes, self.runner, self.roles = changes, runner, roles
         self.settings = settings or Settings()
@@ -94,7 +98,7 @@ class Orchestrator:
                                    max_parallel=self.settings.max_parallel,
                                    per_objective=self.settings.per_objective)
         self._inbox: list[tuple[dict[str, Any], asyncio.Future[str]]] = []
-        self._story_timer: asyncio.TimerHandle | None = None
+        self._window: asyncio.Task[None] | None = None  # the story window now open
         self.runs: dict[str, asyncio.Task[None]] = {}
 
     # -- intake ---------------------------------------------------------------------
@@ -107,13 +111,18 @@ class Orchestrator:
         future = asyncio.get_running_loop().create_future()
         self._inbox.append(({"id": prompt_id, "member": member, "text": text,
                              "agent": agent, "shared": shared}, future))
-        if self._story_timer is None:
-            self._story_timer = asyncio.get_running_loop().call_later(
-                self.settings.story_window_s, lambda: asyncio.ensure_future(self._group()))
+        if self._window is None:
+            self._window = asyncio.get_running_loop().create_task(self._story_window(),
+                                                                  name="story-window")
         return future
 
+    async def _story_window(self) -> None:
+        """Prompts arriving within ``story_window_s`` of the first form one batch."""
+        await self.clock.sleep(self.settings.story_window_s)
+        self._window = None  # a prompt arriving from now on opens the next window
+        await self._group()
+
     async def _group(self) -> None:
-        self._story_timer = None
         batch, self._inbox = self._inbox, []
         # batch-local ids p1, p2 …: short for the model, deterministic for scripted models
         prompts = [story.PromptIn(f"p{n}", p["member"], p["text"])
@@ -235,7 +244,8 @@ class Orchestrator:
         they have wound down: their agents stopped and worktrees released while the pool
         is still open (the engine closes next). Records keep their states: a restart
         resumes them (``recovery``)."""
-        pending = {t for t in (*self.runs.values(), *self.scheduler.close()) if not t.done()}
+        pending = {t for t in (*self.runs.values(), *self.scheduler.close(), self._window)
+                   if t is not None and not t.done()}
         for task in pending:
             task.cancel(reason)
         if pending:
