@@ -246,3 +246,22 @@ def test_a_write_that_would_drop_most_of_a_big_file_is_refused(worktree):
     assert (worktree / "pkg" / "big.py").read_text() == big
     whole = big + "".join(f"MORE_{i} = {i}\n" for i in range(5))
     assert asyncio.run(toolbox.write_file("pkg/big.py", whole)).ok  # the whole new file
+
+
+def test_a_refused_whole_file_write_names_the_edit_that_appends_instead(worktree):
+    """Qwen 1.5B (2026-12-07, bench/realmodel_bench.py infl-kebab): told only to "use
+    edit_file", it sent the same 10-line write_file for the 426-line
+    inflection/__init__.py three times and the guard stopped it. The refusal now carries
+    the exact edit_file call that adds code at the end; following it works."""
+    big = "".join(f"def f{i}():\n    return {i}\n" for i in range(30))
+    (worktree / "pkg" / "big.py").write_text(big)
+    toolbox = Toolbox(worktree, LocalFiles(Workspace(worktree)),
+                      CommandRunner(DEFAULT_POLICY, _ask))
+    new = "def kebabize(word):\n    return word.replace('_', '-')\n"
+    refused = asyncio.run(toolbox.write_file("pkg/big.py", new))
+    assert not refused.ok and "was refused" in refused.text
+    call = json.loads(refused.text[refused.text.index("{"):refused.text.index("}") + 1])
+    assert call["old_text"] == "def f29():\n    return 29\n"
+    call["new_text"] = call["new_text"].replace("<your new code>\n", new)
+    assert asyncio.run(toolbox.edit_file(**call)).ok
+    assert (worktree / "pkg" / "big.py").read_text() == big + "\n" + new

@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import itertools
+import json
 import logging
 import os
 import re
@@ -212,11 +213,8 @@ class Toolbox:
         if old == content:
             return ToolResult(True, f"{path} already has exactly this content: unchanged")
         before, after = (old or "").count("\n"), content.count("\n")
-        if before >= SHRINK_GUARD_LINES and after < before / 2:
-            return ToolResult(False, f"write_file would cut {path} from {before} lines to "
-                                     f"{after}: it replaces the whole file. To change part "
-                                     "of it use edit_file with an exact excerpt (read_file "
-                                     "first); write_file only with the complete new file")
+        if old is not None and before >= SHRINK_GUARD_LINES and after < before / 2:
+            return ToolResult(False, _cut_refused(path, old, before, after))
         await self.files.write(path, content)
         return ToolResult(True, f"wrote {path} ({len(content)} characters)", (path,))
 
@@ -284,6 +282,21 @@ def _relative(path: str, base: Path) -> str | None:
     if norm == top:
         return ""
     return norm[len(top) + 1:] if norm.startswith(top + os.sep) else None
+
+
+def _cut_refused(path: str, old: str, before: int, after: int) -> str:
+    """Why a write that would drop most of a big file is refused, with the exact
+    ``edit_file`` call that adds code at its end instead (small models retry the same
+    whole-file write when told only to "use edit_file")."""
+    tail = "".join(old.splitlines(keepends=True)[-2:])
+    call = json.dumps({"path": path, "old_text": tail,
+                       "new_text": tail + ("" if tail.endswith("\n") else "\n") +
+                       "\n<your new code>\n"})
+    return (f"write_file would cut {path} from {before} lines to {after}: it replaces the "
+            "whole file, and it was refused. To add code at the end of the file call "
+            f"edit_file with {call} (put your code in place of <your new code>). To change "
+            "a part, call edit_file with an exact excerpt (read_file first). Use write_file "
+            "only with the complete new file.")
 
 
 def _text_files(base: Path):
