@@ -66,7 +66,10 @@ class Proxy:
 
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                proxy.forward(self, body)
+                try:
+                    proxy.forward(self, body)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the caller went away (a cancelled turn at close): nothing to relay
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
