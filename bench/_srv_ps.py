@@ -68,6 +68,9 @@ def _interleaved(magic: Callable[[], str], magics: Any, api: Any,
     listing = magics.portal.call(api.ps_json, True)
 
     class Fixed:  # the rendering alone: an api whose listing is already answered
+        def ensure_running(self) -> None:
+            """Always running."""
+
         async def ps_json(self, all: bool = False) -> str:
             return listing
 
