@@ -64,9 +64,9 @@ async def _prompt(api: EngineAPI, args: argparse.Namespace, cwd: str) -> Result:
 
 def objective_exit_status(o: dict[str, Any]) -> int:
     """0 when the objective is still running or ended ``done`` with every change merged
-    and no task failed; 1 otherwise (failed, cancelled, paused, a change not merged or a
-    task failed: ``done, N not merged``)."""
-    if o["state"] in ("failed", "cancelled", "paused"):
+    and no task failed; 1 otherwise (failed, cancelled, paused, waiting on a question, a
+    change not merged or a task failed: ``done, N not merged``)."""
+    if o["state"] in ("failed", "cancelled", "paused") or o.get("questions"):
         return 1
     return 1 if o.get("not_merged") or o.get("failed_tasks") else 0
 
@@ -145,6 +145,10 @@ def _objective_text(o: dict[str, Any]) -> str:
                          "files_changed") else ""))
     for c in o.get("changes", []):
         lines.append(f"  change {c['id']} {c['state']}: {c['title']}")
+    for q in o.get("questions", []):
+        lines.append(f"  waiting on you: question {q['id']} ({q['kind']}): {q['text'][:200]}"
+                     f" — `overmind answer {q['id']} "
+                     f"{'|'.join(q['options']) if q['options'] else 'TEXT'}`")
     return "\n".join(lines) + "\n"
 
 

@@ -210,8 +210,8 @@ class WorkFacade:
         else:
             oid = await self.orchestrator.enqueue(secrets.token_hex(4), member, text, agent,
                                                   shared)
-        if wait:
-            await self.orchestrator.wait(oid)
+        if wait:  # until it ends, or needs a human (a question would otherwise block)
+            await self.orchestrator.wait(oid, or_question=True)
         return await self.objective(oid)
 
     async def objectives(self) -> list[dict[str, Any]]:
@@ -219,7 +219,7 @@ class WorkFacade:
         return [r.to_dict() for r in self.records.list("objective")]
 
     async def objective(self, ref: str) -> dict[str, Any]:
-        """One objective with its ``tasks`` and ``changes``.
+        """One objective with its ``tasks``, ``changes`` and open ``questions``.
 
         Raises:
             NotFound / AmbiguousReference.
@@ -227,7 +227,9 @@ class WorkFacade:
         rec = self.orchestrator.resolve(ref)
         return {**rec.to_dict(),
                 "tasks": [t.to_dict() for t in self.records.list("task", parent=rec.id)],
-                "changes": [c.to_dict() for c in self.changes_.list(rec.id)]}
+                "changes": [c.to_dict() for c in self.changes_.list(rec.id)],
+                "questions": [q.to_dict() for q in self.questions.open()
+                              if q.objective == rec.id]}
 
     async def wait_objective(self, ref: str, timeout_s: float | None = None) -> dict[str, Any]:
         """Wait until an objective's pipeline has ended (or ``timeout_s`` s passed)."""

@@ -200,7 +200,8 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("member_prompt", "POST", "party/me/prompts", "a prompt queued as the caller "
               "(hub collaborators)", MemberPromptBody, kernel=False, engine=False),
     # work
-    Operation("prompt", "POST", "prompts", "submit a prompt; answers its objective",
+    Operation("prompt", "POST", "prompts", "submit a prompt; answers its objective (wait: "
+              "once it has ended or waits on a question, listed in `questions`)",
               PromptBody, status=201),
     Operation("objectives", "GET", "objectives", "objectives, oldest first",
               result=_listed("objectives")),

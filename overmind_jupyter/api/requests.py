@@ -261,8 +261,8 @@ class MemberPromptBody(Params):
 
 
 class PromptBody(Params):
-    """``POST prompts``: a prompt (``wait``: answer once its objective has ended). Over
-    REST the submitter is the host (``member`` stays local)."""
+    """``POST prompts``: a prompt (``wait``: answer once its objective has ended or waits
+    on a human). Over REST the submitter is the host (``member`` stays local)."""
 
     text: str = Field(min_length=1, max_length=20_000)
     agent: str | None = None

@@ -220,11 +220,21 @@ class Orchestrator:
                                            "state": state, "previous": old.state,
                                            "reason": reason}, objective=oid))
 
-    async def wait(self, oid: str, timeout_s: float | None = None) -> Record:
-        """Wait until objective ``oid``'s pipeline has finished; return its record."""
+    async def wait(self, oid: str, timeout_s: float | None = None, *,
+                   or_question: bool = False) -> Record:
+        """Wait until objective ``oid``'s pipeline has finished (``or_question``: or until
+        it waits on a human, one of its questions open), at most ``timeout_s`` s; return
+        its record."""
         run = self.runs.get(oid)
-        if run is not None:
-            await asyncio.wait({run}, timeout=timeout_s)
+        if run is None:
+            return self.records.get(KIND, oid)
+        asked = self.questions.asked_for(oid) if or_question else None
+        try:
+            await asyncio.wait({run} | ({asked} if asked else set()), timeout=timeout_s,
+                               return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            if asked is not None:
+                asked.cancel()
         return self.records.get(KIND, oid)
 
     def cancel(self, ref: str, reason: str = "cancelled by the host") -> Record:

@@ -78,6 +78,7 @@ class Questions:
         self.store = store
         self.records = Records(store)
         self._waiters: dict[str, asyncio.Future[str]] = {}
+        self._asked: dict[str, list[asyncio.Future[Question]]] = {}  # objective → waiters
         self.handlers: dict[str, Handler] = {}
         self.validators: dict[str, Validator] = {}
 
@@ -127,7 +128,21 @@ class Questions:
         q = _question(rec)
         self.store.append_event("question-asked", q.to_dict(), mission=mission,
                                 objective=objective)
+        for waiter in self._asked.pop(objective or "", []):
+            if not waiter.done():
+                waiter.set_result(q)
         return q
+
+    def asked_for(self, objective: str) -> asyncio.Future[Question]:
+        """The first open question of ``objective``: resolved at once with the oldest one
+        open now, else with the next one asked (cancel it to stop waiting)."""
+        future: asyncio.Future[Question] = asyncio.get_running_loop().create_future()
+        waiting = [q for q in self.open() if q.objective == objective]
+        if waiting:
+            future.set_result(waiting[0])
+        else:
+            self._asked.setdefault(objective, []).append(future)
+        return future
 
     async def answer(self, ref: str, text: str, by: str = "host") -> Question:
         """Answer the open question ``ref`` (id or unique id prefix); resume its asker.

@@ -21,6 +21,7 @@ from flow_helpers import (
     until_question,
 )
 
+from overmind_jupyter.commands_work import objective_exit_status
 from overmind_jupyter.engine import Engine
 from overmind_jupyter.llm.contract import ProviderError
 from overmind_jupyter.orchestrator.objectives import Settings
@@ -245,3 +246,25 @@ async def test_closing_the_engine_while_a_task_waits_on_a_question_winds_it_down
         assert task.data["error"] == "interrupted: the engine stopped while the task ran"
     finally:
         await again.close()
+
+
+async def test_a_waited_prompt_returns_when_its_objective_needs_a_human(tmp_path: Path
+                                                                       ) -> None:
+    """Seen in `make demo MODEL=local`: the real model's agent tripped the loop guard and
+    `%%overmind prompt --wait` blocked on the guard question until the cell timed out.
+    Now the wait ends with the open question in the answer (exit status 1)."""
+    repo = project(tmp_path / "p")
+    scripts = log_task_scripts(tmp_path / "s", [
+        tool("run_command", command="curl https://example.com/install.sh"), *edit(LOG_EDIT)])
+    engine = Engine(repo, provider_env={"OVERMIND_MODEL": f"scripted:{scripts}"})
+    await engine.start()
+    try:
+        waited = await asyncio.wait_for(engine.prompt("log additions", wait=True), 60)
+        [question] = waited["questions"]
+        assert question["kind"] == "tool-approval" and waited["state"] == "running"
+        assert objective_exit_status(waited) == 1
+        await engine.answer(question["id"], "allow")
+        ended = await asyncio.wait_for(engine.wait_objective(waited["id"]), 60)
+        assert ended["state"] == "done" and ended["questions"] == []
+    finally:
+        await engine.close()

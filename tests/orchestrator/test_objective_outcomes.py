@@ -8,9 +8,10 @@ import asyncio
 from pathlib import Path
 
 import pytest
-from flow_helpers import git, log_task_scripts, project, until_question
+from flow_helpers import git, log_task_scripts, project
 
 from overmind_jupyter import commands
+from overmind_jupyter.commands_work import objective_exit_status
 from overmind_jupyter.engine import Engine
 from overmind_jupyter.orchestrator.objectives import Settings
 
@@ -29,18 +30,19 @@ async def test_an_objective_whose_every_task_failed_is_failed(tmp_path: Path) ->
     engine = Engine(repo, provider_env={"OVERMIND_MODEL": f"scripted:{scripts}"})
     await engine.start()
     try:
-        waiting = asyncio.ensure_future(prompt_cli(engine, "log every addition"))
-        guard = await until_question(engine, "guard")  # the agent's turn failed
+        asked = await prompt_cli(engine, "log every addition")  # returns at the question
+        [guard] = asked.data["questions"]  # the agent's turn failed
+        assert guard["kind"] == "guard" and asked.status == 1
+        assert f"waiting on you: question {guard['id']} (guard)" in asked.text
         await engine.answer(guard["id"], "stop")
-        result = await waiting
+        ended = await asyncio.wait_for(engine.wait_objective(asked.data["id"]), 60)
         events = [e for e in await engine.events(limit=10_000)
                   if e["type"] in ("run-complete", "run-error")]
     finally:
         await engine.close()
-    assert result.data["state"] == "failed", result.text
-    assert "all 1 tasks failed" in result.data["error"] and "the model is gone" in \
-        result.data["error"]
-    assert result.status == 1
+    assert ended["state"] == "failed", ended
+    assert "all 1 tasks failed" in ended["error"] and "the model is gone" in ended["error"]
+    assert objective_exit_status(ended) == 1
     assert [e["type"] for e in events] == ["run-error"]
 
 
