@@ -241,9 +241,11 @@ class Client:
         """``GET objectives/{ref}``: see ``EngineAPI.objective``."""
         return await self.operate(api.BY_NAME["objective"], ref=ref)
 
-    async def wait_objective(self, ref: str, timeout_s: float | None = None) -> dict[str, Any]:
+    async def wait_objective(self, ref: str, timeout_s: float | None = None,
+        or_question: bool = False) -> dict[str, Any]:
         """``POST objectives/{ref}/wait``: see ``EngineAPI.wait_objective``."""
-        return await self.operate(api.BY_NAME["wait_objective"], ref=ref, timeout_s=timeout_s)
+        return await self.operate(api.BY_NAME["wait_objective"], ref=ref, timeout_s=timeout_s,
+            or_question=or_question)
 
     async def cancel_objective(self, ref: str) -> dict[str, Any]:
         """``POST objectives/{ref}/cancel``: see ``EngineAPI.cancel_objective``."""

@@ -231,10 +231,12 @@ class WorkFacade:
                 "questions": [q.to_dict() for q in self.questions.open()
                               if q.objective == rec.id]}
 
-    async def wait_objective(self, ref: str, timeout_s: float | None = None) -> dict[str, Any]:
-        """Wait until an objective's pipeline has ended (or ``timeout_s`` s passed)."""
+    async def wait_objective(self, ref: str, timeout_s: float | None = None,
+                             or_question: bool = False) -> dict[str, Any]:
+        """Wait until an objective's pipeline has ended (``or_question``: or waits on one of
+        its questions; at most ``timeout_s`` s)."""
         rec = self.orchestrator.resolve(ref)
-        await self.orchestrator.wait(rec.id, timeout_s)
+        await self.orchestrator.wait(rec.id, timeout_s, or_question=or_question)
         return await self.objective(rec.id)
 
     async def cancel_objective(self, ref: str) -> dict[str, Any]:

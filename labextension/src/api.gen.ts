@@ -148,6 +148,7 @@ export interface WaitBody {
 
 export interface WaitObjectiveBody {
   timeout_s?: number | null;
+  or_question?: boolean;
 }
 
 /** Every operation of the host REST API (relative to `<base>overmind/api/`). */

@@ -279,6 +279,7 @@ class WaitObjectiveBody(Params):
     """``POST objectives/{ref}/wait``: wait at most ``timeout_s`` s (None: until ended)."""
 
     timeout_s: float | None = Field(None, gt=0, le=86_400)
+    or_question: bool = False  # or until it waits on one of its questions
 
     def request_timeout_s(self) -> float | None:
         """The wait plus 30 s of slack."""

@@ -37,14 +37,15 @@ class ExecutionTree(OvermindWidget):
 
     async def follow_up(self, api: EngineAPI) -> Result | None:
         """What the magic prints after showing the tree: with ``wait``, once the objective
-        has ended (no time limit), its summary as ``objectives ID`` gives it; else None.
+        has ended or waits on a question (no time limit), its summary as ``objectives ID``
+        gives it (open questions included); else None.
 
         Raises:
             NotFound: the objective went away.
         """
         if not self.wait:
             return None
-        await api.wait_objective(self.objective)
+        await api.wait_objective(self.objective, or_question=True)  # a question ends it too
         return await commands.execute(api, commands.parse(["objectives", self.objective]), None)
 
 

@@ -263,6 +263,10 @@ async def test_a_waited_prompt_returns_when_its_objective_needs_a_human(tmp_path
         [question] = waited["questions"]
         assert question["kind"] == "tool-approval" and waited["state"] == "running"
         assert objective_exit_status(waited) == 1
+        # what the notebook's tree widget waits on (`%%overmind prompt --wait` in a kernel)
+        again = await asyncio.wait_for(engine.wait_objective(waited["id"], or_question=True),
+                                       10)
+        assert [q["id"] for q in again["questions"]] == [question["id"]]
         await engine.answer(question["id"], "allow")
         ended = await asyncio.wait_for(engine.wait_objective(waited["id"]), 60)
         assert ended["state"] == "done" and ended["questions"] == []
