@@ -271,8 +271,10 @@ class PromptBody(Params):
     local_only: ClassVar[tuple[str, ...]] = ("member",)
 
     def request_timeout_s(self) -> float | None:
-        """A waited prompt has no practical timeout (a day)."""
-        return 86_400.0 if self.wait else None
+        """A waited prompt has no practical timeout (a day); an unwaited one still answers
+        only once the story agent has grouped it into an objective — a model call, minutes
+        with a local model on 2 cores (``make demo MODEL=local`` timed out at 30 s)."""
+        return 86_400.0 if self.wait else 900.0
 
 
 class WaitObjectiveBody(Params):
