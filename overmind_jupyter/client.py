@@ -10,7 +10,6 @@ raised again as the matching ``OvermindError``; a refused connection raises
 from __future__ import annotations
 
 import asyncio
-import inspect
 import json
 import os
 from collections.abc import AsyncGenerator, Iterable
@@ -83,19 +82,17 @@ class Client:
     def ensure_running(self) -> None:
         """Nothing to check here: the server's engine guards its own operations."""
 
-    async def operate(self, op: api.Operation, *args: Any, **kwargs: Any) -> Any:
-        """Call ``op`` over REST with the arguments of its ``EngineAPI`` method; returns the
-        method's value (decoded by the operation's result codec).
+    async def operate(self, op: api.Operation, ref: str | None = None, **kwargs: Any) -> Any:
+        """Call ``op`` over REST with the keyword arguments of its ``EngineAPI`` method
+        (``ref``: the path's ``{ref}``); returns the method's value (decoded by the
+        operation's result codec).
 
         Raises:
             UsageError: arguments the operation does not take (before any request).
             OvermindError: what the server answered (``NotFound``, ``InvalidTransition`` …).
             EngineUnavailable: no server at ``url``.
         """
-        bound = inspect.signature(getattr(api.EngineAPI, op.name)).bind(None, *args, **kwargs)
-        call = {k: v for k, v in bound.arguments.items() if k != "self"}
-        ref = call.pop(next(iter(call))) if op.takes_ref else None
-        params = op.params.of_call(**call)
+        params = op.params.of_call(**kwargs)
         path = op.path.replace("{ref}", _q(str(ref))) if op.takes_ref else op.path
         text = op.result.media is not api.Media.JSON
         timeout_s = op.client_timeout_s(params)
@@ -148,15 +145,26 @@ class Client:
         """``POST missions/{ref}/kill``: see ``EngineAPI.kill``."""
         return await self.operate(api.BY_NAME["kill"], ref=ref, cascade=cascade, force=force)
 
-    async def apply(self, text: str, source: str, base_dir: str | None = None,
-        name: str | None = None) -> Mission:
+    async def apply(
+        self,
+        text: str,
+        source: str,
+        base_dir: str | None = None,
+        name: str | None = None,
+    ) -> Mission:
         """``POST blueprints``: see ``EngineAPI.apply``."""
         return await self.operate(api.BY_NAME["apply"], text=text, source=source,
             base_dir=base_dir, name=name)
 
-    async def events(self, after: int = 0, limit: int = 1000, latest: bool = False,
-        mission: str | None = None, objective: str | None = None,
-        party: str | None = None) -> list[Event]:
+    async def events(
+        self,
+        after: int = 0,
+        limit: int = 1000,
+        latest: bool = False,
+        mission: str | None = None,
+        objective: str | None = None,
+        party: str | None = None,
+    ) -> list[Event]:
         """``GET events``: see ``EngineAPI.events``."""
         return await self.operate(api.BY_NAME["events"], after=after, limit=limit, latest=latest,
             mission=mission, objective=objective, party=party)
@@ -185,8 +193,12 @@ class Client:
         """``GET party``: see ``EngineAPI.party_status``."""
         return await self.operate(api.BY_NAME["party_status"])
 
-    async def host(self, name: str | None = None, auto_approve: Iterable[str] = (),
-        auto_approve_prompts: bool = False) -> dict[str, Any]:
+    async def host(
+        self,
+        name: str | None = None,
+        auto_approve: Iterable[str] = (),
+        auto_approve_prompts: bool = False,
+    ) -> dict[str, Any]:
         """``POST party``: see ``EngineAPI.host``."""
         return await self.operate(api.BY_NAME["host"], name=name, auto_approve=auto_approve,
             auto_approve_prompts=auto_approve_prompts)
@@ -203,14 +215,22 @@ class Client:
         """``POST party/members/{ref}``: see ``EngineAPI.member_action``."""
         return await self.operate(api.BY_NAME["member_action"], ref=ref, action=action, role=role)
 
-    async def party_prompt(self, text: str, member: str | None = None,
-        agent: str | None = None) -> dict[str, Any]:
+    async def party_prompt(
+        self,
+        text: str,
+        member: str | None = None,
+        agent: str | None = None,
+    ) -> dict[str, Any]:
         """``POST party/prompts``: see ``EngineAPI.party_prompt``."""
         return await self.operate(api.BY_NAME["party_prompt"], text=text, member=member,
             agent=agent)
 
-    async def prompt_action(self, ref: str, action: str, position: int | None = None) -> dict[str,
-        Any]:
+    async def prompt_action(
+        self,
+        ref: str,
+        action: str,
+        position: int | None = None,
+    ) -> dict[str, Any]:
         """``POST party/prompts/{ref}``: see ``EngineAPI.prompt_action``."""
         return await self.operate(api.BY_NAME["prompt_action"], ref=ref, action=action,
             position=position)
@@ -227,8 +247,14 @@ class Client:
         """``POST party/close``: see ``EngineAPI.close_party``."""
         return await self.operate(api.BY_NAME["close_party"])
 
-    async def prompt(self, text: str, agent: str | None = None, wait: bool = False,
-        member: str = 'host', shared: bool = False) -> dict[str, Any]:
+    async def prompt(
+        self,
+        text: str,
+        agent: str | None = None,
+        wait: bool = False,
+        member: str = 'host',
+        shared: bool = False,
+    ) -> dict[str, Any]:
         """``POST prompts``: see ``EngineAPI.prompt``."""
         return await self.operate(api.BY_NAME["prompt"], text=text, agent=agent, wait=wait,
             member=member, shared=shared)
@@ -241,8 +267,12 @@ class Client:
         """``GET objectives/{ref}``: see ``EngineAPI.objective``."""
         return await self.operate(api.BY_NAME["objective"], ref=ref)
 
-    async def wait_objective(self, ref: str, timeout_s: float | None = None,
-        or_question: bool = False) -> dict[str, Any]:
+    async def wait_objective(
+        self,
+        ref: str,
+        timeout_s: float | None = None,
+        or_question: bool = False,
+    ) -> dict[str, Any]:
         """``POST objectives/{ref}/wait``: see ``EngineAPI.wait_objective``."""
         return await self.operate(api.BY_NAME["wait_objective"], ref=ref, timeout_s=timeout_s,
             or_question=or_question)

@@ -134,7 +134,7 @@ class Operation:
     def client_timeout_s(self, params: Params) -> float | None:
         """The request timeout for ``params`` (s): the request's own, else the table's."""
         own = params.request_timeout_s()
-        return own if own is not None else self.timeout_s
+        return self.timeout_s if own is None else own
 
 
 _LONG = 3_600.0  # s: stops and merges may wait on grace periods and test suites

@@ -145,11 +145,15 @@ def client_method(op: api.Operation) -> str:
     params = list(sig.parameters.values())
     head = f"    async def {op.name}(" + ", ".join(_parameter(p) for p in params) + \
         f") -> {sig.return_annotation}:"
+    if len(head) > 100:  # one parameter per line, as a formatter would
+        head = (f"    async def {op.name}(\n" + "".join(f"        {_parameter(p)},\n"
+                                                      for p in params)
+                + f"    ) -> {sig.return_annotation}:")
     args = ", ".join(f"**{p.name}" if p.kind is p.VAR_KEYWORD else f"{p.name}={p.name}"
                      for p in params[1:])
     call = f'        return await self.operate(api.BY_NAME["{op.name}"]' + \
         (f", {args})" if args else ")")
-    return "\n".join([_wrapped(head), f'        """``{op.method} {op.path}``: see '
+    return "\n".join([head, f'        """``{op.method} {op.path}``: see '
                       f'``EngineAPI.{op.name}``."""', _wrapped(call, 12)]) + "\n"
 
 
