@@ -16,8 +16,9 @@ from typing import Any, ClassVar
 from tornado import iostream, web
 
 from .. import api
+from ..errors import OvermindError
 from .attach_ws import AttachHandler
-from .base import OvermindHandler, endpoint
+from .base import OvermindErrorHTTP, OvermindHandler, endpoint
 from .events_ws import EventsHandler
 from .member_handlers import MeHandler, MyPromptsHandler
 
@@ -26,6 +27,16 @@ class OperationHandler(OvermindHandler):
     """Serves the table's operations of one path (``ops``; set per path by ``routes``)."""
 
     ops: ClassVar[tuple[api.Operation, ...]] = ()
+
+    async def prepare(self, **kwargs: Any) -> None:
+        """Authenticate, then the engine's entry guard for every operation served here
+        (the ``fast`` listing, log following and shutdown do not go through ``api.call``):
+        503 ``engine-unavailable`` while it is not running."""
+        await super().prepare(**kwargs)
+        try:
+            self.engine.ensure_running()
+        except OvermindError as exc:
+            raise OvermindErrorHTTP(exc.http_status, exc.message, exc.reason) from None
 
     @endpoint
     async def get(self, ref: str | None = None) -> None:
