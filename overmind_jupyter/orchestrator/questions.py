@@ -59,6 +59,14 @@ class Question:
                 "answer": self.answer, "answered_by": self.answered_by, "data": self.data}
 
 
+def _leave(waiters: list[asyncio.Future[Question]]) -> Callable[[asyncio.Future[Question]],
+                                                                None]:
+    def leave(future: asyncio.Future[Question]) -> None:
+        if future in waiters:
+            waiters.remove(future)
+    return leave
+
+
 def question_from_dict(d: dict[str, Any]) -> Question:
     """Inverse of ``Question.to_dict`` (what a REST client gets back).
 
@@ -140,8 +148,10 @@ class Questions:
         waiting = [q for q in self.open() if q.objective == objective]
         if waiting:
             future.set_result(waiting[0])
-        else:
-            self._asked.setdefault(objective, []).append(future)
+            return future
+        waiters = self._asked.setdefault(objective, [])
+        waiters.append(future)
+        future.add_done_callback(_leave(waiters))  # a cancelled wait leaves no waiter behind
         return future
 
     async def answer(self, ref: str, text: str, by: str = "host") -> Question:
