@@ -41,8 +41,9 @@ from ..errors import OvermindError, UsageError
 from ..model import ExitCause, ExitInfo, Mission, MissionKind
 from ..store import Store
 from ..store.records import Record
+from ..supervisor.listener import MissionListener
 from ..supervisor.process import Child, signal_group
-from ..supervisor.supervisor import MissionListener, Supervisor
+from ..supervisor.supervisor import Supervisor
 from . import auth
 from .acp_client import EngineClient, message_of
 from .mcp_access import OBJECTIVE_ENV, McpAccess

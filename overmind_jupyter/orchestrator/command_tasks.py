@@ -36,7 +36,7 @@ from ..model import ExitInfo, Mission, MissionSpec, MissionStatus
 from ..store import Store
 from ..store.records import Records
 from ..supervisor import logs
-from ..supervisor.supervisor import MissionListener
+from ..supervisor.listener import MissionListener
 from ..workspace.commit import commit_all
 from ..workspace.errors import WorkspaceError
 from ..workspace.git import current_branch, git

@@ -21,7 +21,7 @@ from tornado.websocket import WebSocketClosedError, WebSocketHandler
 from ..errors import OvermindError
 from ..model import Mission
 from ..supervisor import logs
-from ..supervisor.supervisor import MissionListener
+from ..supervisor.listener import MissionListener
 from .base import OvermindAuth
 
 SCREEN_TAIL_BYTES = 8192

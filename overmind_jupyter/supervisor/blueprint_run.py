@@ -21,7 +21,8 @@ from ..model import ExitInfo, Mission, MissionSpec, MissionStatus
 from ..store import Store
 from . import logs
 from .blueprint import Blueprint, parse
-from .supervisor import MissionListener, Supervisor
+from .listener import MissionListener
+from .supervisor import Supervisor
 
 S = MissionStatus
 CreateMission = Callable[..., Mission]

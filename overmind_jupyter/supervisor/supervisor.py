@@ -36,6 +36,7 @@ from ..store import Store
 from ..workspace.sandbox import Sandbox, SandboxRefused
 from . import logs
 from .clock import Clock, SystemClock
+from .listener import MissionListener
 from .process import (
     MAX_SEND_BYTES,
     SEND_TIMEOUT_S,
@@ -54,37 +55,6 @@ S = MissionStatus
 STALL_POLL_MAX_S = 1.0
 LOG_CAP_POLL_S = 0.2  # how often a running mission's log size is checked against its cap
 WAIT_POLL_S = 0.05  # `wait` on a mission that has not started yet
-
-
-class MissionListener:
-    """What happens to missions, told to whoever listens (``Supervisor.listen``); a listener
-    overrides what it needs (the defaults do nothing). Per run, in order: ``running`` and
-    ``spawned`` (its process), ``exited`` (awaited, before restart or end is decided),
-    ``judge_exit`` (how the run really ended, when the listener knows better than the exit
-    status: the ACP runtime for an agent whose turn failed), then once the end is final
-    ``ending`` (awaited before the terminal state is recorded: what the mission left behind
-    is settled before anyone sees it) and ``ended`` (with the ended mission)."""
-
-    def running(self, m: Mission) -> None:
-        """A run started (``m`` is running)."""
-
-    def spawned(self, m: Mission, child: Child) -> None:
-        """A run's process: ``child``."""
-
-    async def exited(self, m: Mission) -> None:
-        """A run's process exited."""
-
-    def judge_exit(self, m: Mission, cause: ExitCause, info: ExitInfo
-                   ) -> tuple[ExitCause, ExitInfo]:
-        """How the run ended: ``(cause, info)`` as observed, or what the listener knows."""
-        return cause, info
-
-    async def ending(self, m: Mission, status: MissionStatus, info: ExitInfo) -> None:
-        """The mission's end is final (no restart follows); ``status`` is about to be
-        recorded."""
-
-    def ended(self, m: Mission) -> None:
-        """The mission ended (its terminal state is recorded)."""
 
 
 class Supervisor:
