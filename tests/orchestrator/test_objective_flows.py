@@ -219,16 +219,22 @@ async def test_the_story_agents_tokens_are_charged_to_the_batchs_objective(tmp_p
     assert done["state"] == "done" and done["spent"]["tokens"] >= 7077
 
 
+def asking_engine(tmp_path: Path, repo: Path | None = None) -> tuple[Path, Engine]:
+    """A project and an engine whose one task's agent first asks to run `curl` (a
+    tool-approval question), then adds the log line."""
+    repo = repo or project(tmp_path / "p")
+    scripts = log_task_scripts(tmp_path / "s", [
+        tool("run_command", command="curl https://example.com/install.sh"), *edit(LOG_EDIT)])
+    return repo, Engine(repo, provider_env={"OVERMIND_MODEL": f"scripted:{scripts}"})
+
+
 async def test_closing_the_engine_while_a_task_waits_on_a_question_winds_it_down(
         tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     """Seen in the real-model benchmark: closing the engine under a waiting objective left
     its tasks running into a closed worktree pool ("task … crashed"); now they wind down
     before the pool closes, no process or worktree is left, and the records stay
     ``running`` for the restart's recovery to judge."""
-    repo = project(tmp_path / "p")
-    scripts = log_task_scripts(tmp_path / "s", [
-        tool("run_command", command="curl https://example.com/install.sh"), *edit(LOG_EDIT)])
-    engine = Engine(repo, provider_env={"OVERMIND_MODEL": f"scripted:{scripts}"})
+    repo, engine = asking_engine(tmp_path)
     await engine.start()
     try:
         await engine.prompt("log additions")
@@ -239,7 +245,7 @@ async def test_closing_the_engine_while_a_task_waits_on_a_question_winds_it_down
     assert "crashed" not in caplog.text and "pool is closed" not in caplog.text
     assert not alive(agent.pid)
     assert not list((repo / ".overmind" / "worktrees").glob("log*"))
-    again = Engine(repo, provider_env={"OVERMIND_MODEL": f"scripted:{scripts}"})
+    again = asking_engine(tmp_path, repo)[1]
     await again.start()
     try:
         [task] = again.records.list("task")  # recovery's verdict, not a crash's
@@ -253,10 +259,7 @@ async def test_a_waited_prompt_returns_when_its_objective_needs_a_human(tmp_path
     """Seen in `make demo MODEL=local`: the real model's agent tripped the loop guard and
     `%%overmind prompt --wait` blocked on the guard question until the cell timed out.
     Now the wait ends with the open question in the answer (exit status 1)."""
-    repo = project(tmp_path / "p")
-    scripts = log_task_scripts(tmp_path / "s", [
-        tool("run_command", command="curl https://example.com/install.sh"), *edit(LOG_EDIT)])
-    engine = Engine(repo, provider_env={"OVERMIND_MODEL": f"scripted:{scripts}"})
+    _, engine = asking_engine(tmp_path)
     await engine.start()
     try:
         waited = await asyncio.wait_for(engine.prompt("log additions", wait=True), 60)

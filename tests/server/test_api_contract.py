@@ -81,13 +81,14 @@ def test_each_path_is_served_by_the_table_or_by_its_named_handler():
     assert set(CUSTOM) <= set(api.by_path())
 
 
-def test_the_client_validates_arguments_before_any_request():
+async def test_the_client_validates_arguments_before_any_request():
     client = Client("http://127.0.0.1:9/", "t")  # nothing listens: a request would fail
     with pytest.raises(InvalidRequest, match="ttl_s"):
-        api.BY_NAME["invite"].params.of_call(ttl_s=-1)
+        await client.invite(ttl_s=-1)
     with pytest.raises(InvalidRequest, match="text"):
-        api.BY_NAME["answer"].params.of_call(text="")
-    assert client.mode == "server"
+        await client.answer("q1", "")
+    with pytest.raises(EngineUnavailable):  # a valid call does reach for the server
+        await client.answer("q1", "yes")
 
 
 SECRET = "sk-test-never-shown-0123456789"
