@@ -135,9 +135,13 @@ class PartyLink:
                 self._ws = None
             await asyncio.sleep(delay)
             delay = min(delay * 2, BACKOFF_S[1])
-            with contextlib.suppress(OSError, OvermindError):
+            try:
                 await self._connect()
                 delay = BACKOFF_S[0]
+            except (OSError, OvermindError):
+                pass  # the host is still away: try again after the delay
+            except Exception:  # e.g. the socket closed mid-handshake: never end the loop
+                log.warning("%r: reconnect failed; retrying", self, exc_info=True)
 
     async def _pump(self) -> None:
         while self._ws is not None and (msg := await self._read()) is not None:

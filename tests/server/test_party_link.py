@@ -7,6 +7,7 @@ import asyncio
 from collections import Counter
 
 import pytest
+from tornado.websocket import WebSocketClosedError
 
 from overmind_jupyter.errors import NotFound, UsageError
 
@@ -74,6 +75,28 @@ async def test_a_dropped_socket_reconnects_and_resumes_after_the_last_event(gues
                                  for e in mirrored(engine, "bob")), what="new events")
     seqs = [e["data"]["mirror"]["seq"] for e in mirrored(engine, "bob")]
     assert len(seqs) == len(set(seqs)) and seqs == sorted(seqs)
+
+
+async def test_an_unexpected_error_while_reconnecting_does_not_end_the_link(
+        guest_engine, monkeypatch):
+    """Seen once in a full CI-like run: a guest never rejoined a restarted host. A socket
+    closed during the handshake raises tornado's WebSocketClosedError, which is neither an
+    OSError nor an OvermindError: it ended the reconnect loop for good."""
+    engine, joined = guest_engine, await join_own_party(guest_engine)
+    link = engine.party_links["bob"]
+    await eventually(lambda: link.last_seq > 0, what="first events")
+    connect, failures = link._connect, []
+
+    async def closed_once() -> None:
+        if not failures:
+            failures.append(1)
+            raise WebSocketClosedError()
+        await connect()
+    monkeypatch.setattr(link, "_connect", closed_once)
+    for close in list(engine.party._sessions[joined["member"]["id"]]):
+        close.__self__.close(1001, "server going away")
+    await eventually(lambda: failures, what="the failed reconnect")
+    await eventually(lambda: link.info["connected"], timeout=15, what="the next reconnect")
 
 
 async def test_leaving_ends_the_link_and_the_membership(guest_engine):
