@@ -24,7 +24,7 @@ from jupyter_server.base.handlers import APIHandler
 from jupyter_server.utils import url_path_join
 from tornado import web
 
-import overmind_jupyter.engine as engine_module
+import overmind_jupyter.engine.engine as engine_module
 
 
 class _Bench(APIHandler):

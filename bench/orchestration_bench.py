@@ -44,8 +44,8 @@ sys.path.insert(0, str(BENCH.parent))
 
 from _report import Row, Run, print_head  # noqa: E402
 
+from overmind_jupyter.config import Settings  # noqa: E402
 from overmind_jupyter.engine import Engine  # noqa: E402
-from overmind_jupyter.orchestrator.objectives import Settings  # noqa: E402
 from overmind_jupyter.testing.repos import make_repo  # noqa: E402
 from overmind_jupyter.testing.scripts import respond, say, tool, write_role_scripts  # noqa: E402
 
@@ -99,9 +99,9 @@ async def objective(root: Path, n: int, parallel: int, delay_s: float = 0.0,
     """
     repo = make_repo(root / "repo", {"README.md": "# orchestration benchmark\n"})
     model = f"scripted:{scripts(root / 'scripts', n, delay_s, turns)}"
-    engine = Engine(repo, provider_env={"OVERMIND_MODEL": model})
-    engine.work_settings = Settings(auto_merge=False, max_parallel=parallel,
-                                    per_objective=parallel)
+    engine = Engine(repo, Settings(auto_merge=False, max_parallel=parallel,
+                                   per_objective=parallel),
+                    provider_env={"OVERMIND_MODEL": model})
     await engine.start()
     try:
         result = await asyncio.wait_for(engine.prompt(PROMPT, wait=True), TIMEOUT_S)

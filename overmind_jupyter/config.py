@@ -1,5 +1,6 @@
 """Every ``OVERMIND_*`` environment variable Overmind reads or sets, by name (one place:
-``tests/test_structure.py`` fails on such a name written anywhere else).
+``tests/test_structure.py`` fails on such a name written anywhere else), and ``Settings``,
+an engine's settings read from them over the server's configuration.
 
 Set by the user or the administrator (read by the engine, the CLI or the agents):
 ``MODEL_ENV`` (the model of the roles and the built-in agent, ``provider:name[@url]``),
@@ -8,6 +9,15 @@ Set by the user or the administrator (read by the engine, the CLI or the agents)
 ``SANDBOX_WRITE_ENV``, ``LLM_CACHE_ENV``. Set by the engine for what it starts (kernels,
 the CLI, missions, agents, verification commands): the rest.
 """
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+from .errors import UsageError
 
 AGENT_STATE_ENV = "OVERMIND_AGENT_STATE"
 ALLOW_UNSANDBOXED_ENV = "OVERMIND_ALLOW_UNSANDBOXED"
@@ -35,3 +45,77 @@ TOKEN_ENV = "OVERMIND_TOKEN"
 URL_ENV = "OVERMIND_URL"
 VERIFY_DIR_ENV = "OVERMIND_VERIFY_DIR"
 WORKSPACE_ENV = "OVERMIND_WORKSPACE"
+
+LOG_MAX_BYTES = 64 * 1024 * 1024  # a mission log's default cap before rotation (bytes)
+STORY_WINDOW_S = 0.3  # s approved prompts wait for companions by default
+_TRUE = ("1", "true", "yes", "on")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Settings:
+    """One engine's settings: the server's configuration (``c.Overmind.*`` traitlets) or
+    the defaults, with the environment's ``OVERMIND_*`` values over them
+    (``Settings.from_env``); the server and an embedded engine build the engine from one.
+
+    Attributes:
+        mode: ``"server"`` (inside Jupyter), ``"embedded"`` (inside a kernel) or ``"local"``.
+        log_max_bytes: each mission log's cap before rotation (bytes; two files are kept).
+        allow_unsandboxed: where the OS sandbox cannot run, run agents without it.
+        sandbox_read / sandbox_write: extra paths sandboxed processes may read / write.
+        party_url: the address guests use for this server, when not its own (a proxy).
+        max_rounds: plan→run→evaluate rounds an objective takes by itself.
+        max_tokens / max_cost_usd: each objective's budget (tokens; USD); None: unlimited.
+        auto_merge: merge accepted changes without review. agent: the objectives' default
+            agent (None: the built-in one).
+        max_parallel / per_objective: running tasks in all / per objective.
+        story_window_s: how long (s) approved prompts wait for companions before the
+            story agent groups them.
+    """
+
+    mode: str = "local"
+    log_max_bytes: int = LOG_MAX_BYTES
+    allow_unsandboxed: bool = False
+    sandbox_read: tuple[Path, ...] = ()
+    sandbox_write: tuple[Path, ...] = ()
+    party_url: str | None = None
+    max_rounds: int = 2
+    max_tokens: int | None = None
+    max_cost_usd: float | None = None
+    auto_merge: bool = True
+    agent: str | None = None
+    max_parallel: int = 4
+    per_objective: int = 4
+    story_window_s: float = STORY_WINDOW_S
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] = os.environ, **config: object) -> Settings:
+        """``config`` (field values) with the environment's over them:
+        ``OVERMIND_LOG_MAX_BYTES``, ``OVERMIND_ALLOW_UNSANDBOXED`` (1/true/yes/on, or
+        anything else for no; wins when set), ``OVERMIND_SANDBOX_READ`` /
+        ``OVERMIND_SANDBOX_WRITE`` (``os.pathsep``-separated, added to the configured
+        ones), ``OVERMIND_PARTY_URL``.
+
+        Raises:
+            UsageError: a bad value (named with what to set instead).
+        """
+        base = cls(**config)  # type: ignore[arg-type]
+        flag = env.get(ALLOW_UNSANDBOXED_ENV, "").strip().lower()
+        return dataclasses.replace(
+            base, log_max_bytes=_log_max_bytes(env.get(LOG_MAX_BYTES_ENV), base.log_max_bytes),
+            allow_unsandboxed=flag in _TRUE if flag else base.allow_unsandboxed,
+            sandbox_read=(*base.sandbox_read, *_paths(env.get(SANDBOX_READ_ENV))),
+            sandbox_write=(*base.sandbox_write, *_paths(env.get(SANDBOX_WRITE_ENV))),
+            party_url=env.get(PARTY_URL_ENV) or base.party_url)
+
+
+def _log_max_bytes(raw: str | None, default: int) -> int:
+    if raw is None:
+        return default
+    if not raw.strip().isdigit() or int(raw) < 4096:
+        raise UsageError(f"{LOG_MAX_BYTES_ENV} must be a number of bytes ≥ 4096, "
+                         f"not {raw[:40]!r}")
+    return int(raw)
+
+
+def _paths(raw: str | None) -> Iterable[Path]:
+    return (Path(p) for p in (raw or "").split(os.pathsep) if p)

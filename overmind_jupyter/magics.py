@@ -81,8 +81,10 @@ class OvermindMagics(Magics):
     async def _embed(self) -> Any:
         import os
 
+        from .config import Settings
         from .engine import Engine
-        self.engine = Engine(runtime_files.project_root(os.getcwd()), mode="embedded")
+        self.engine = Engine(runtime_files.project_root(os.getcwd()),
+                             Settings.from_env(mode="embedded"))
         await self.engine.start()
         atexit.register(self.close)
         return self.engine

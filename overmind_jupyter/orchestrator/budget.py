@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import Any
 
 from ..config import MAX_COST_USD_ENV, MAX_TOKENS_ENV
 from ..errors import OvermindError
+from ..events import Event
 from ..llm.contract import Usage
 from ..store.records import Record, Records
 from .questions import Questions
@@ -57,7 +57,7 @@ class Budget:
         spent["cost_usd"] = round(spent["cost_usd"] + (cost_usd or 0.0), 6)
         self.records.update(KIND, oid, spent=spent)
 
-    def on_events(self, batch: list[dict[str, Any]]) -> None:
+    def on_events(self, batch: list[Event]) -> None:
         """Engine listener: map spawned agents to objectives; charge their usage."""
         for event in batch:
             if event["type"] == "agent-spawned" and event["objective"]:

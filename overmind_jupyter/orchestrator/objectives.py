@@ -1,7 +1,7 @@
 """The objective pipeline: prompts → story → objective → scope → plan → tasks → evaluator
 → merges (after Overmind multiplayer's story/scope/plan agents and orcha's manager).
 
-Approved prompts gather for ``STORY_WINDOW_S``; the story agent groups them into
+Approved prompts gather for ``Settings.story_window_s``; the story agent groups them into
 objectives. Each objective then runs on its own: the scope extractor, the planner (with
 its overlap check), the scheduler running one agent mission per task, the evaluator
 (which may re-plan, at most ``max_rounds`` rounds by itself; past that, or when it says
@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import lifecycles
+from ..config import Settings
 from ..errors import NotFound, OvermindError, UsageError
 from ..llm.contract import ProviderError
 from ..store.records import EventSpec, Record, Records, only
@@ -37,26 +38,7 @@ from .scheduler import Scheduler, TaskNode
 from .structured import PlanningError, Spent
 
 log = logging.getLogger("overmind.objectives")
-STORY_WINDOW_S = 0.3  # s approved prompts wait for companions (default of Settings)
 KIND = "objective"
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class Settings:
-    """Orchestration settings: ``max_rounds`` of plan→run→evaluate, budgets per objective
-    (``max_tokens`` tokens, ``max_cost_usd`` USD; None = unlimited), ``auto_merge``, the
-    default ``agent``, and the scheduler's caps (``max_parallel`` running tasks in all,
-    ``per_objective`` per objective) and ``story_window_s``, how long (s) approved prompts
-    wait for companions before the story agent groups them."""
-
-    max_rounds: int = 2
-    max_tokens: int | None = None
-    max_cost_usd: float | None = None
-    auto_merge: bool = True
-    agent: str | None = None
-    max_parallel: int = 4
-    per_objective: int = 4
-    story_window_s: float = STORY_WINDOW_S
 
 
 Runner = Callable[[TaskNode], Awaitable[str]]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from pathlib import Path
 from typing import Any
 
 from jupyter_server.extension.application import ExtensionApp
@@ -23,10 +24,9 @@ from ..agents import adapters
 from ..agents.admin_policy import policy_from_mapping
 from ..agents.mcp_access import McpAccess
 from ..agents.policy import CommandPolicy
-from ..config import MODEL_ENV, ROOT_ENV, TOKEN_ENV, URL_ENV
+from ..config import MODEL_ENV, ROOT_ENV, TOKEN_ENV, URL_ENV, Settings
 from ..engine import Engine
-from ..orchestrator.objectives import Settings
-from ..workspace.sandbox import ALLOW_ENV, READ_ENV, Sandbox
+from ..workspace.sandbox import ALLOW_ENV, READ_ENV
 from . import hub
 from .admin_config import drop_in_config
 from .mcp import McpEndpoint, McpHandler
@@ -101,15 +101,14 @@ class Overmind(ExtensionApp):
         self.serverapp.identity_provider.token  # noqa: B018 - resolves its default first
         for name in ("JUPYTER_TOKEN", "JUPYTER_TOKEN_FILE"):
             os.environ.pop(name, None)
-        sandbox = Sandbox.from_env(allow_unsandboxed=self.allow_unsandboxed_agents,
-                                   read_paths=self.sandbox_read_paths)
-        self.engine = Engine(root, mode="server", provider_env=keys, agents=dict(self.agents),
+        settings = Settings.from_env(
+            os.environ, mode="server", allow_unsandboxed=self.allow_unsandboxed_agents,
+            sandbox_read=tuple(Path(p) for p in self.sandbox_read_paths),
+            story_window_s=self.story_window_s, max_tokens=self.max_tokens,
+            max_cost_usd=self.max_cost_usd)
+        self.engine = Engine(root, settings, provider_env=keys, agents=dict(self.agents),
                              command_policy=self._policy() if self.command_policy else None,
-                             sandbox=sandbox,
-                             mcp=McpAccess(url=lambda: self._url() + MCP_PATH),
-                             work_settings=Settings(story_window_s=self.story_window_s,
-                                                    max_tokens=self.max_tokens,
-                                                    max_cost_usd=self.max_cost_usd))
+                             mcp=McpAccess(url=lambda: self._url() + MCP_PATH))
         self.token = secrets.token_urlsafe(32)
         self.settings.update(overmind_engine=self.engine, overmind_token=self.token,
                              overmind_app=self)

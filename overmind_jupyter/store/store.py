@@ -74,11 +74,13 @@ class Store:
         self.schedule_flush = schedule_flush
         self._pending: list[tuple] = []  # (ts, type, mission, objective, party, json, data)
         self._committed: list[Event] = []
+        self.closed = False
 
     def close(self) -> None:
-        """Flush buffered events and close the connection."""
+        """Flush buffered events and close the connection (``closed`` is True after)."""
         self.flush()
         self.conn.close()
+        self.closed = True
 
     # -- transactions ---------------------------------------------------------------
     def _tx(self, body: Callable[[], Any]) -> Any:

@@ -5,11 +5,12 @@ written) plus marker lines Overmind writes between runs (``--- overmind: … ---
 "tail" is read from the end of the file, bounded to ``TAIL_MAX`` bytes, so memory stays
 flat no matter how much a mission prints.
 
-Disk stays bounded too: a log over its cap (``LOG_MAX_BYTES``, default 64 MiB, set with
-``OVERMIND_LOG_MAX_BYTES``) is rotated — copied to ``<log>.1`` (replacing the previous
-one) and emptied in place (``rotate``), so at most two caps are kept. Emptying in place,
-not renaming, keeps writing processes working: every writer appends (``O_APPEND``), so
-they go on at the new end. ``tail``, ``last_line`` and ``follow`` read across a rotation.
+Disk stays bounded too: a log over its cap (``config.Settings.log_max_bytes``, default
+64 MiB, set with ``OVERMIND_LOG_MAX_BYTES``) is rotated — copied to ``<log>.1``
+(replacing the previous one) and emptied in place (``rotate``), so at most two caps are
+kept. Emptying in place, not renaming, keeps writing processes working: every writer
+appends (``O_APPEND``), so they go on at the new end. ``tail``, ``last_line`` and
+``follow`` read across a rotation.
 """
 
 from __future__ import annotations
@@ -22,13 +23,8 @@ import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
-from ..config import LOG_MAX_BYTES_ENV
-from ..errors import UsageError
-
 TAIL_MAX = 256 * 1024  # bytes read from the end of a log for `logs --tail` / last line
 FOLLOW_POLL_S = 0.05
-LOG_MAX_BYTES = 64 * 1024 * 1024  # a log's cap before it is rotated (two are kept)
-LOG_MAX_ENV = LOG_MAX_BYTES_ENV
 ROTATED = ".1"  # suffix of the previous log
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -44,20 +40,6 @@ def size(path: str | Path) -> int:
         return os.stat(path).st_size
     except FileNotFoundError:
         return 0
-
-
-def max_bytes_from(env: dict[str, str]) -> int:
-    """The log cap (bytes) ``OVERMIND_LOG_MAX_BYTES`` in ``env`` sets, else the default.
-
-    Raises:
-        UsageError: not a whole number of at least 4096.
-    """
-    raw = env.get(LOG_MAX_ENV)
-    if raw is None:
-        return LOG_MAX_BYTES
-    if not raw.strip().isdigit() or int(raw) < 4096:
-        raise UsageError(f"{LOG_MAX_ENV} must be a number of bytes ≥ 4096, not {raw[:40]!r}")
-    return int(raw)
 
 
 def rotate(path: str | Path) -> None:

@@ -20,7 +20,7 @@ import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from ..config import AGENT_STATE_ENV, MISSION_ID_ENV, MISSION_NAME_ENV
+from ..config import AGENT_STATE_ENV, LOG_MAX_BYTES, MISSION_ID_ENV, MISSION_NAME_ENV
 from ..errors import InvalidTransition, UsageError
 from ..model import (
     ExitCause,
@@ -76,7 +76,7 @@ class Supervisor:
 
     def __init__(self, store: Store, clock: Clock | None = None,
                  base_env: dict[str, str] | None = None,
-                 log_max_bytes: int = logs.LOG_MAX_BYTES, sandbox: Sandbox | None = None,
+                 log_max_bytes: int = LOG_MAX_BYTES, sandbox: Sandbox | None = None,
                  root: Path | None = None,
                  secret_env: Callable[[Mission], dict[str, str]] | None = None,
                  withheld: frozenset[str] = frozenset()) -> None:

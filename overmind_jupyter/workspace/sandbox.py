@@ -30,7 +30,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..config import ALLOW_UNSANDBOXED_ENV, SANDBOX_READ_ENV, SANDBOX_WRITE_ENV, TOKEN_ENV
+from ..config import (
+    ALLOW_UNSANDBOXED_ENV,
+    SANDBOX_READ_ENV,
+    SANDBOX_WRITE_ENV,
+    TOKEN_ENV,
+    Settings,
+)
 from ..errors import OvermindError
 
 PROBE_TIMEOUT_S = 10.0
@@ -115,18 +121,11 @@ class Sandbox:
     _status: SandboxStatus | None = field(default=None, repr=False)
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] = os.environ, *,
-                 allow_unsandboxed: bool = False, read_paths: Iterable[str] = ()) -> Sandbox:
-        """Settings from ``OVERMIND_ALLOW_UNSANDBOXED`` (wins when set),
-        ``OVERMIND_SANDBOX_READ`` and ``OVERMIND_SANDBOX_WRITE``, over the given (traitlet)
-        values."""
-        flag = env.get(ALLOW_ENV, "").strip().lower()
-        if flag:
-            allow_unsandboxed = flag in ("1", "true", "yes", "on")
-        extra = [p for p in env.get(READ_ENV, "").split(os.pathsep) if p]
-        write = [Path(p) for p in env.get(WRITE_ENV, "").split(os.pathsep) if p]
-        return cls(allow_unsandboxed, tuple(Path(p) for p in (*read_paths, *extra)),
-                   write_paths=tuple(write))
+    def of(cls, settings: Settings) -> Sandbox:
+        """The sandbox ``settings`` describe (``allow_unsandboxed``, ``sandbox_read``,
+        ``sandbox_write``; see ``config.Settings.from_env`` for the environment's say)."""
+        return cls(settings.allow_unsandboxed, settings.sandbox_read,
+                   write_paths=settings.sandbox_write)
 
     def probe(self) -> SandboxStatus:
         """Run a trivial command under the same isolation once; cache and return the verdict."""

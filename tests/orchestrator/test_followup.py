@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from flow_helpers import git, log_task_scripts, project
 
+from overmind_jupyter.config import Settings
 from overmind_jupyter.engine import Engine
 from overmind_jupyter.errors import UsageError
-from overmind_jupyter.orchestrator.objectives import Settings
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -31,8 +31,8 @@ async def test_requested_changes_close_the_change_and_a_follow_up_redoes_it(
     (scripts / "task-log-review.json").write_text(
         (scripts / "task-log.json").read_text().replace("print('adding')",
                                                         "print('adding', a, b)"))
-    engine = Engine(repo, provider_env={"OVERMIND_MODEL": f"scripted:{scripts}"},
-                    work_settings=Settings(auto_merge=False))
+    engine = Engine(repo, Settings(auto_merge=False),
+                    provider_env={"OVERMIND_MODEL": f"scripted:{scripts}"})
     await engine.start()
     try:
         objective = await engine.prompt("log every addition", wait=True)

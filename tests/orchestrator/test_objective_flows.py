@@ -22,9 +22,9 @@ from flow_helpers import (
 )
 
 from overmind_jupyter.commands_work import objective_exit_status
+from overmind_jupyter.config import Settings
 from overmind_jupyter.engine import Engine
 from overmind_jupyter.llm.contract import ProviderError
-from overmind_jupyter.orchestrator.objectives import Settings
 from overmind_jupyter.testing.scripts import respond, say, tool, write_role_scripts
 
 pytestmark = pytest.mark.timeout(120)
@@ -36,8 +36,8 @@ async def test_budget_pauses_the_objective_and_stop_ends_it(tmp_path: Path) -> N
     turns = [tool("edit_file", usage=big, path="calc.py", old_text="    return a + b\n",
                   new_text=LOG_EDIT), say("Changed add().", usage=big)]
     scripts = log_task_scripts(tmp_path / "s", turns)
-    engine = Engine(repo, provider_env={"OVERMIND_MODEL": f"scripted:{scripts}"},
-                    work_settings=Settings(max_tokens=700))  # story + scope + planner: 720 > 700
+    engine = Engine(repo, Settings(max_tokens=700),  # story + scope + planner: 720 > 700
+                    provider_env={"OVERMIND_MODEL": f"scripted:{scripts}"})
     await engine.start()
     try:
         objective = await engine.prompt("log every addition")

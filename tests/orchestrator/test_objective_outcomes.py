@@ -12,8 +12,8 @@ from flow_helpers import git, log_task_scripts, project
 
 from overmind_jupyter import commands
 from overmind_jupyter.commands_work import objective_exit_status
+from overmind_jupyter.config import Settings
 from overmind_jupyter.engine import Engine
-from overmind_jupyter.orchestrator.objectives import Settings
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -49,8 +49,8 @@ async def test_an_objective_whose_every_task_failed_is_failed(tmp_path: Path) ->
 async def test_done_with_a_change_not_merged_says_so_and_exits_1(tmp_path: Path) -> None:
     repo = project(tmp_path / "p")
     scripts = log_task_scripts(tmp_path / "s")
-    engine = Engine(repo, provider_env={"OVERMIND_MODEL": f"scripted:{scripts}"},
-                    work_settings=Settings(auto_merge=False))
+    engine = Engine(repo, Settings(auto_merge=False),
+                    provider_env={"OVERMIND_MODEL": f"scripted:{scripts}"})
     await engine.start()
     try:
         result = await prompt_cli(engine, "log every addition")

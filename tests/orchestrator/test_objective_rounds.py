@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from flow_helpers import LOG_EDIT, SCOPE, edit, git, plan, project, until_question
 
+from overmind_jupyter.config import Settings
 from overmind_jupyter.engine import Engine
-from overmind_jupyter.orchestrator.objectives import Settings
 from overmind_jupyter.testing.scripts import respond, say, tool, write_role_scripts
 
 pytestmark = pytest.mark.timeout(120)
@@ -29,8 +29,8 @@ NOTES = [tool("write_file", path="CHANGES.md", content="add() logs\n"), say("Not
 
 
 async def engine_for(repo: Path, scripts: Path, **settings: Any) -> Engine:
-    engine = Engine(repo, provider_env={"OVERMIND_MODEL": f"scripted:{scripts}"},
-                    work_settings=Settings(**settings))
+    engine = Engine(repo, Settings(**settings),
+                    provider_env={"OVERMIND_MODEL": f"scripted:{scripts}"})
     await engine.start()
     return engine
 

@@ -47,7 +47,7 @@ async def test_a_config_dir_default_reaches_the_engine(jp_fetch, engine, reaper)
     assert resp.code == 201, objective
     # the budgets every objective gets, and a model (without one the prompt is refused)
     assert objective["budget"] == {"max_tokens": 12345, "max_cost_usd": 0.75}
-    assert engine.roles().model_id == "scripted:/nonexistent/admin-default.json"
+    assert engine.models.roles().model_id == "scripted:/nonexistent/admin-default.json"
 
 
 def test_drop_ins_of_the_user_win_over_the_system_and_broken_files_are_skipped(tmp_path):

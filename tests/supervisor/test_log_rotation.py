@@ -8,6 +8,7 @@ import os
 import pytest
 from engine_harness import py
 
+from overmind_jupyter.config import LOG_MAX_BYTES_ENV, Settings
 from overmind_jupyter.errors import UsageError
 from overmind_jupyter.model import MissionSpec
 from overmind_jupyter.supervisor import logs
@@ -30,7 +31,7 @@ def numbers(text: str) -> list[int]:
 
 
 def test_a_log_rotates_at_its_cap_and_is_read_across_the_rotation(harness, monkeypatch):
-    monkeypatch.setenv(logs.LOG_MAX_ENV, str(CAP))
+    monkeypatch.setenv(LOG_MAX_BYTES_ENV, str(CAP))
 
     async def body(engine):
         m = await engine.run(MissionSpec(WRITER, name="chatty"))
@@ -53,11 +54,11 @@ def test_a_log_rotates_at_its_cap_and_is_read_across_the_rotation(harness, monke
 
 
 def test_the_cap_comes_from_the_environment_and_is_checked():
-    assert logs.max_bytes_from({}) == 64 * 1024 * 1024
-    assert logs.max_bytes_from({logs.LOG_MAX_ENV: "1048576"}) == 1024 * 1024
+    assert Settings.from_env({}).log_max_bytes == 64 * 1024 * 1024
+    assert Settings.from_env({LOG_MAX_BYTES_ENV: "1048576"}).log_max_bytes == 1024 * 1024
     for bad in ("12", "lots", "-5"):
-        with pytest.raises(UsageError, match=logs.LOG_MAX_ENV):
-            logs.max_bytes_from({logs.LOG_MAX_ENV: bad})
+        with pytest.raises(UsageError, match=LOG_MAX_BYTES_ENV):
+            Settings.from_env({LOG_MAX_BYTES_ENV: bad})
 
 
 def test_rotate_keeps_one_previous_log_and_appending_writers_go_on(tmp_path):

@@ -32,11 +32,11 @@ def call(front: Frontend, call_id: int, method: str, path: str, body: Any = None
 
 
 def test_party_shows_a_panel_before_and_after_a_party_opens(magics, monkeypatch):
+    monkeypatch.setenv("OVERMIND_PARTY_URL", PARTY_URL)  # read when the engine starts
     [before] = shown(magics, "party")
     panel = widget_of(before)
     assert isinstance(panel, PartyPanel) and panel.view == "party"
     assert "no party here" in before["text/plain"]
-    monkeypatch.setenv("OVERMIND_PARTY_URL", PARTY_URL)
     magics.shell.run_line_magic("overmind", "host --name ada")
     [after] = shown(magics, "party")
     assert "ada's party" in after["text/plain"] and "ada" in after["text/html"]

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from overmind_jupyter.config import Settings
 from overmind_jupyter.workspace.sandbox import (
     ALLOW_ENV,
     Sandbox,
@@ -159,7 +160,7 @@ def test_without_user_namespaces_confine_refuses_unless_the_admin_allows(repo, t
     assert "allow_unsandboxed_agents" in status.describe()
     with pytest.raises(SandboxRefused, match="allow_unsandboxed_agents"):
         refusing.confine(["true"], repo, repo, {})
-    allowing = Sandbox.from_env({ALLOW_ENV: "1"})
+    allowing = Sandbox.of(Settings.from_env({ALLOW_ENV: "1"}))
     allowing.bwrap = failing_bwrap(tmp_path)
     assert allowing.confine(["true"], repo, repo, {"OVERMIND_TOKEN": "x"}) == (["true"], {})
     assert "UNSANDBOXED" in allowing.probe().describe()

@@ -1,8 +1,8 @@
-"""The engine's party methods (a mixin of ``Engine``; ``client.Client`` mirrors them).
+"""The engine's party service (``PartyService``; ``client.Client`` mirrors its methods).
 
 Host side: ``host`` opens a party on this server and returns its first invite string;
 ``invite``, ``revoke_invite``, ``member_action``, ``prompt_action`` and ``close_party``
-manage it (domain: ``party.party.Party`` in ``self.party``). Guest side: ``join``
+manage it (domain: ``party.party.Party``). Guest side: ``join``
 opens a ``PartyLink`` to a host (this or another server) under a member name; one engine
 may hold several such identities, so ``party_prompt`` and ``leave`` take ``member`` (the
 name) when more than one is joined. Events a link receives are appended to this
@@ -15,37 +15,45 @@ from __future__ import annotations
 
 import getpass
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
-from .config import PARTY_URL_ENV
-from .errors import NotAvailable, NotFound, UsageError
-from .events import Event
-from .party.invites import DEFAULT_TTL_S, Invite, parse_invite
-from .party.link import PartyLink
-from .party.party import NAME_RE, Party, check_name
-from .party.view import member_row, public
-
-PARTY_URL_ENV = PARTY_URL_ENV  # the address guests use, if not the server's own
+from ..errors import NotAvailable, NotFound, UsageError
+from ..events import Event
+from ..party.invites import DEFAULT_TTL_S, Invite, parse_invite
+from ..party.link import PartyLink
+from ..party.party import NAME_RE, Party, check_name
+from ..party.view import member_row, public
+from ..store import Store
 
 
-class PartyFacade:
-    """Party methods of ``Engine`` (see the module docstring).
+class PartyService:
+    """The party hosted by one engine and the parties it joined (see the module docstring).
+
+    Args:
+        party: the hosted party (domain object).
+        store: where mirrored guest-side events are appended.
+        server_url: returns the URL guests reach this server at, for invites
+            (``Settings.party_url``, e.g. behind a proxy, else the one the server
+            extension listens at); None outside a Jupyter server.
 
     Attributes:
-        party: the domain object (set by ``Engine.start``).
-        party_url: this server's URL with base URL, for invites (set by the server
-            extension; ``OVERMIND_PARTY_URL`` overrides it, e.g. behind a proxy).
+        links: joined parties of this engine by local member name.
     """
 
-    party: Party
-    party_url: str | None = None
-    store: Any
+    def __init__(self, party: Party, store: Store,
+                 server_url: Callable[[], str | None]) -> None:
+        self.party, self.store, self.server_url = party, store, server_url
+        self.links: dict[str, PartyLink] = {}
 
-    @property
-    def party_links(self) -> dict[str, PartyLink]:
-        """Joined parties of this engine by local member name."""
-        return vars(self).setdefault("_party_links", {})
+    def joined(self) -> bool:
+        """Whether this engine joined some party (ended links included)."""
+        return bool(self.links)
+
+    def close(self) -> None:
+        """Close every party link (the engine is stopping)."""
+        for link in self.links.values():
+            link.close()
 
     # -- host side ----------------------------------------------------------------------
     async def host(self, name: str | None = None, auto_approve: Iterable[str] = (),
@@ -95,10 +103,10 @@ class PartyFacade:
         """``{hosting: host view | None, joined: [link status …]}``."""
         hosting = self.party.status() if self.party.current() is not None else None
         return {"hosting": hosting,
-                "joined": [await link.status() for link in self.party_links.values()]}
+                "joined": [await link.status() for link in self.links.values()]}
 
     def _invite_url(self) -> str:
-        url = os.environ.get(PARTY_URL_ENV) or self.party_url
+        url = self.server_url()
         if not url:
             raise NotAvailable("hosting a party needs the Jupyter server extension (guests "
                                "connect to the server): run `overmind start` or use "
@@ -114,15 +122,13 @@ class PartyFacade:
             Unauthorized / RateLimited / EngineUnavailable: the host refused or is away.
         """
         parsed, name = parse_invite(invite), check_name(name)
-        old = self.party_links.get(name)
+        old = self.links.get(name)
         if old is not None and not old.info["ended"]:
             raise UsageError(f"already joined as {name!r}; `overmind party leave --as "
                              f"{name}` first")
         link = PartyLink(parsed, name, lambda events: self._mirror(name, parsed.url, events))
         info = await link.join()
-        self.party_links[name] = link
-        if len(self.party_links) == 1:
-            self.subscribe(self._close_links_on_stop)
+        self.links[name] = link
         return info
 
     async def party_prompt(self, text: str, member: str | None = None,
@@ -147,16 +153,17 @@ class PartyFacade:
     async def leave(self, member: str | None = None) -> dict[str, Any]:
         """Leave a joined party (``member``: the local name, needed if several)."""
         link = self._link(member, required=True)
-        self.party_links.pop(link.name, None)
+        assert link is not None  # required
+        self.links.pop(link.name, None)
         return await link.leave()
 
     def _link(self, member: str | None, required: bool) -> PartyLink | None:
-        live = {n: lk for n, lk in self.party_links.items() if not lk.info["ended"]}
+        live = {n: lk for n, lk in self.links.items() if not lk.info["ended"]}
         if member is not None:
-            if member not in self.party_links:
+            if member not in self.links:
                 raise NotFound(f"not joined as {member!r}; joined as: "
-                               f"{', '.join(self.party_links) or 'nobody'}")
-            return self.party_links[member]
+                               f"{', '.join(self.links) or 'nobody'}")
+            return self.links[member]
         if len(live) > 1:
             raise UsageError(f"joined as several members ({', '.join(live)}); say which "
                              "with --as NAME")
@@ -166,16 +173,11 @@ class PartyFacade:
         return next(iter(live.values()), None)
 
     def _mirror(self, name: str, host: str, events: list[Event]) -> None:
-        if self.store is None:
+        if self.store.closed:
             return  # the engine is closing
         for e in events:
             self.store.append_event(e["type"], {**e["data"], "mirror": {
                 "seq": e["seq"], "via": name, "host": host}}, party=e["party"])
-
-    def _close_links_on_stop(self, batch: list[Event]) -> None:
-        if any(e["type"] == "engine-stopping" for e in batch):
-            for link in self.party_links.values():
-                link.close()
 
 
 def _login_name() -> str:

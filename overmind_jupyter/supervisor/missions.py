@@ -13,10 +13,10 @@ import sqlite3
 import time
 from pathlib import Path
 
-from .errors import AmbiguousReference, NotFound, UsageError
-from .model import Mission, MissionSpec, MissionStatus
-from .store import Store
-from .supervisor import logs, names
+from ..errors import AmbiguousReference, NotFound, UsageError
+from ..model import Mission, MissionSpec, MissionStatus
+from ..store import Store
+from . import logs, names
 
 
 def create(store: Store, spec: MissionSpec, *, root: Path, logs_dir: Path,
