@@ -158,18 +158,21 @@ def succeeded(objectives: list[dict[str, Any]]) -> bool:
         all(c["state"] == "merged" for c in o["changes"]) for o in objectives)
 
 
-def failures(cell_error: str | None, objectives: list[dict[str, Any]], left: list[str]
-             ) -> list[str]:
+def failures(cell_error: str | None, objectives: list[dict[str, Any]], left: list[str],
+             real_model: bool = False) -> list[str]:
     """Why the demo failed (empty when it succeeded): a failed cell (``cell_error``: its
     ``ename: evalue``, e.g. the provider's "rejected the API key (401): check
     OPENAI_API_KEY"), each objective not done with its error, a task or change left
-    unfinished, what was left behind."""
+    unfinished, what was left behind. With a ``real_model`` an objective that waits on a
+    question is an honest outcome, not a failure: the model's work is not guaranteed, the
+    system's is (it ended in a state a user can act on; ``outcome`` says so)."""
     reasons = [] if cell_error is None else [f"a notebook cell failed: {cell_error}"]
     reasons += [f"objective {o['id']} {o['state']}: {o.get('error') or 'no error recorded'}"
-                for o in objectives if o["state"] != "done"]
+                for o in objectives if o["state"] != "done" and
+                not (real_model and summary.waits_on_a_question(o))]
     if not objectives:
         reasons.append("no objective was created")
-    elif not reasons and not succeeded(objectives):
+    elif not reasons and not succeeded(objectives) and not real_model:
         reasons.append("not every task is done and every change merged")
     reasons += [f"left behind: {'; '.join(left)}"] if left else []
     return reasons
@@ -206,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.model == "local":
                 os.environ["OVERMIND_MODEL"] = stack.enter_context(local_model()).model_id
                 timeout_s = LOCAL_CELL_TIMEOUT_S
-            return run(args.workdir.resolve(), timeout_s)
+            return run(args.workdir.resolve(), timeout_s, real_model=args.model == "local")
     except project.DemoError as exc:
         print(f"\ndemo failed: {exc.message}", file=sys.stderr)
         return 1
@@ -231,8 +234,9 @@ def local_model():
         raise project.DemoError(exc.message) from exc
 
 
-def run(work: Path, timeout_s: float) -> int:
-    """The demo's four steps in ``work``; returns the exit status."""
+def run(work: Path, timeout_s: float, real_model: bool = False) -> int:
+    """The demo's four steps in ``work``; returns the exit status (``real_model``: see
+    ``failures``)."""
     work.mkdir(parents=True, exist_ok=True)
     timings: dict[str, float] = {}
     fresh(work)
@@ -247,9 +251,23 @@ def run(work: Path, timeout_s: float) -> int:
     finally:  # whatever happened, no server, mission or worktree outlives the demo
         print("\n== overmind shutdown")
         left = shutdown(work, repo)
-    failed = failures(cell_error, objectives, left)
-    print("\ndemo failed: " + "\n  ".join(failed) if failed else "\ndemo succeeded")
+    failed = failures(cell_error, objectives, left, real_model)
+    print("\ndemo failed: " + "\n  ".join(failed) if failed else
+          "\n" + outcome(objectives, real_model))
     return 1 if failed else 0
+
+
+def outcome(objectives: list[dict[str, Any]], real_model: bool) -> str:
+    """The closing line of a demo that did not fail: succeeded, or — with a real model
+    that did not land everything — what it came to and what the user can do next."""
+    if succeeded(objectives):
+        return "demo succeeded"
+    waiting = [o for o in objectives if summary.waits_on_a_question(o)]
+    landed = sum(c["state"] == "merged" for o in objectives for c in o["changes"])
+    return (f"demo finished with {'a real' if real_model else 'the'} model: {landed} "
+            f"change(s) landed; {len(waiting)} objective(s) wait on a question (see "
+            "\"waiting on\" above) — the model's work fell short, the system ended in a "
+            "state you can act on")
 
 
 if __name__ == "__main__":

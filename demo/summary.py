@@ -11,6 +11,9 @@ on the target branch; ``render(facts, timings)`` prints it as a short aligned bl
     tests       271 passed, 15 skipped (verification gate on the merged result, 3.2 s)
     tokens      44,101 · cost $0 (scripted model: no provider was called)
     wall time   71 s (project 1 s · server 4 s · notebook 62 s)
+
+An objective still waiting on a question gets a ``waiting on`` row naming it and how to
+answer it.
 """
 
 from __future__ import annotations
@@ -79,7 +82,21 @@ def objective_lines(o: Mapping[str, Any]) -> list[tuple[str, str]]:
             ("tokens", f"{o['spent']['tokens']:,} · cost {_cost(o)}")]
     if o.get("error"):
         rows.append(("error", o["error"]))
+    rows += [("waiting on", f"question {q['id']} ({q['kind']}): {_first_line(q['text'])} — "
+                            f"answer it in JupyterLab or `overmind answer {q['id']} TEXT`")
+             for q in o.get("questions", [])]
     return rows
+
+
+def _first_line(text: str, limit: int = 160) -> str:
+    line = text.strip().splitlines()[0] if text.strip() else ""
+    return line if len(line) <= limit else line[:limit - 1] + "…"
+
+
+def waits_on_a_question(objective: Mapping[str, Any]) -> bool:
+    """Whether an objective that has not ended waits on a question a user can answer."""
+    return objective["state"] not in ("done", "failed", "cancelled") and \
+        bool(objective.get("questions"))
 
 
 def render(objectives: list[dict[str, Any]], timings: Mapping[str, float]) -> str:

@@ -110,8 +110,19 @@ async def _party(api: EngineAPI, args: argparse.Namespace, cwd: str) -> Result:
         data = await api.invite(args.ttl, args.role)
         return _json(data) if args.json else Result(_invite_text(data), None, data)
     data = await _ACTIONS[action](api, args)
-    label = data.get("name") or data.get("id")
-    return Result(f"{action}: {label} is {data.get('state')}\n", None, data)
+    return Result(_done_text(action, data), None, data)
+
+
+def _done_text(action: str, data: dict[str, Any]) -> str:
+    """One line saying what an action did: ``left ada's party (as bob)``, ``prompt
+    prm-… from bob: approved``, else ``<action>: <name or id> is <state>``."""
+    if action == "leave":
+        party = (data.get("party") or {}).get("name") or data.get("host")
+        member = (data.get("member") or {}).get("name")
+        return f"left {party}" + (f" (as {member})" if member else "") + "\n"
+    if action == "prompt":
+        return f"prompt {data.get('id')} from {data.get('name')}: {data.get('state')}\n"
+    return f"{action}: {data.get('name') or data.get('id')} is {data.get('state')}\n"
 
 
 _ACTIONS = {

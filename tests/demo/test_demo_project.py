@@ -18,7 +18,7 @@ import pytest
 CHECKOUT = Path(__file__).resolve().parents[2]
 if str(CHECKOUT) not in sys.path:  # `demo` is a folder of the checkout, not installed
     sys.path.insert(0, str(CHECKOUT))
-from demo import project, quickstart, summary  # noqa: E402
+from demo import main, project, quickstart, summary  # noqa: E402
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -84,6 +84,36 @@ def test_summary_of_a_failed_objective_says_why() -> None:
     assert "wall time   3 s (project 1 s · notebook 2 s)" in text
     assert summary.pytest_counts("...\n271 passed, 15 skipped in 4.1s\n") == \
         "271 passed, 15 skipped"
+
+
+# what `make demo MODEL=local` came to on 2026-12-07 (qwen2.5-coder-1.5b, Q4_K_M)
+GUARD = ("test-writing-77d1 stopped: the same error 3 times in a row: write_file: write_file "
+         "would cut test/test_output.py from 2975 lines to 19: it replaces the whole file, "
+         "and it was refused.\nAnswer to let it go on, or cancel the objective.")
+
+
+def waiting_objective() -> dict:
+    return {"id": "4a6a1294", "state": "running", "title": "DokuWiki", "members": ["alice"],
+            "target": "main", "merges": [], "spent": {"tokens": 66_892, "cost_usd": 0.0},
+            "tasks": [{"name": "test-writing", "state": "running", "files_changed": []}],
+            "changes": [], "questions": [{"id": "0f07ef2f", "kind": "guard", "text": GUARD}]}
+
+
+def test_a_real_model_that_stops_at_a_question_is_reported_not_failed() -> None:
+    objective = waiting_objective()
+    text = summary.render([objective], {"notebook": 987.0})
+    assert "waiting on  question 0f07ef2f (guard): test-writing-77d1 stopped" in text
+    assert "`overmind answer 0f07ef2f TEXT`" in text and "Answer to let it" not in text
+    assert main.failures(None, [objective], [], real_model=True) == []
+    assert "0 change(s) landed; 1 objective(s) wait on a question" in \
+        main.outcome([objective], real_model=True)
+    # the scripted model must land everything; a stuck objective (no question) always fails
+    assert main.failures(None, [objective], [])[0].startswith("objective 4a6a1294 running")
+    stuck = {**objective, "questions": []}
+    assert main.failures(None, [stuck], [], real_model=True) == [
+        "objective 4a6a1294 running: no error recorded"]
+    assert main.failures(None, [objective], ["process 12 (python) in /w"], real_model=True) \
+        == ["left behind: process 12 (python) in /w"]
 
 
 def test_no_key_means_the_scripted_model_and_a_key_means_the_real_one(tmp_path: Path) -> None:

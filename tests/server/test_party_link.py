@@ -4,11 +4,13 @@ its own server's party; mirrored events never echo; a dropped socket resumes."""
 from __future__ import annotations
 
 import asyncio
+import re
 from collections import Counter
 
 import pytest
 from tornado.websocket import WebSocketClosedError
 
+from overmind_jupyter import commands
 from overmind_jupyter.errors import NotFound, UsageError
 
 pytestmark = pytest.mark.timeout(60)
@@ -33,7 +35,7 @@ def mirrored(engine, via: str) -> list[dict]:
 def guest_engine(http_server_client, engine):
     """The server's engine, its links closed at the end (HTTP served meanwhile)."""
     yield engine
-    for link in engine.party_links.values():
+    for link in engine.parties.links.values():
         link.close()
 
 
@@ -63,7 +65,7 @@ async def test_an_engine_joins_its_own_party_and_nothing_echoes(guest_engine):
 
 async def test_a_dropped_socket_reconnects_and_resumes_after_the_last_event(guest_engine):
     engine, joined = guest_engine, await join_own_party(guest_engine)
-    link = engine.party_links["bob"]
+    link = engine.parties.links["bob"]
     await eventually(lambda: link.last_seq > 0, what="first events")
     member_id = joined["member"]["id"]
     for close in list(engine.party._sessions[member_id]):
@@ -83,7 +85,7 @@ async def test_an_unexpected_error_while_reconnecting_does_not_end_the_link(
     closed during the handshake raises tornado's WebSocketClosedError, which is neither an
     OSError nor an OvermindError: it ended the reconnect loop for good."""
     engine, joined = guest_engine, await join_own_party(guest_engine)
-    link = engine.party_links["bob"]
+    link = engine.parties.links["bob"]
     await eventually(lambda: link.last_seq > 0, what="first events")
     connect, failures = link._connect, []
 
@@ -102,7 +104,12 @@ async def test_an_unexpected_error_while_reconnecting_does_not_end_the_link(
 async def test_leaving_ends_the_link_and_the_membership(guest_engine):
     engine = guest_engine
     await join_own_party(engine)
-    left = await engine.leave()
+    said = await commands.execute(engine, commands.parse(["party", "prompt", "--as", "bob",
+                                                          "--", "hello"]))
+    assert re.fullmatch(r"prompt prm-\w+ from bob: \w+\n", said.text), said.text
+    said = await commands.execute(engine, commands.parse(["party", "leave", "--as", "bob"]))
+    assert said.text == "left ann's party (as bob)\n"  # not "leave: None is None"
+    left = said.data
     assert left["ended"] == "left"
     states = {m["name"]: m["state"] for m in (await engine.party_status())["hosting"][
         "members"]}
@@ -126,7 +133,7 @@ async def test_party_status_reports_presence_and_a_link_still_awaiting_approval(
     await eventually(lambda: engine.party.connected(), what="bob's connection")
     members = {m["name"]: m for m in (await engine.party_status())["hosting"]["members"]}
     assert members["bob"]["connected"] is True
-    engine.party_links["bob"].close()  # the socket drops; bob stays a member
+    engine.parties.links["bob"].close()  # the socket drops; bob stays a member
     await eventually(lambda: not engine.party.connected(), what="bob's socket gone")
     engine.store.flush()
     presence = [(e["data"]["name"], e["data"]["connected"], e["data"]["state"])
@@ -149,7 +156,7 @@ async def test_a_role_change_by_the_host_shows_on_the_guests_side(guest_engine):
     await engine.member_action("bob", "role", "viewer")
 
     def bobs_role() -> str | None:
-        return engine.party_links["bob"].info["member"]["role"]
+        return engine.parties.links["bob"].info["member"]["role"]
     await eventually(lambda: bobs_role() == "viewer", what="bob's new role on his side")
     [link] = (await engine.party_status())["joined"]
     assert link["member"]["role"] == "viewer" and link["member"]["state"] == "approved"
