@@ -20,13 +20,12 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "overmind_jupyter"
 # (rank, module prefixes): higher ranks may import lower ones, never the reverse
 LAYERS: tuple[tuple[int, tuple[str, ...]], ...] = (
-    (0, ("errors", "model", "events", "bounds", "lifecycles", "_version", "runtime_files",
+    (0, ("errors", "model", "events", "bounds", "_version", "runtime_files",
          "config")),
     (10, ("store",)), (11, ("workspace",)), (12, ("supervisor",)), (13, ("llm", "localmodel")),
     (14, ("agents",)), (15, ("orchestrator", "party")),
     (16, ("engine",)),
-    (20, ("api", "server", "client", "commands", "commands_party", "commands_work",
-          "render", "result", "daemon")),
+    (20, ("api", "server", "client", "commands", "daemon")),
     (30, ("magics", "cli", "widgets", "portal")),
 )
 
@@ -166,8 +165,7 @@ def test_no_import_cycles_at_run_time():
 
 # the contract and its edges: mypy reports these (the modules they import are read, not
 # reported: pyproject's [tool.mypy] follow_imports = "silent")
-TYPED = ("overmind_jupyter/api", "overmind_jupyter/client.py", "overmind_jupyter/commands.py",
-         "overmind_jupyter/commands_work.py", "overmind_jupyter/commands_party.py",
+TYPED = ("overmind_jupyter/api", "overmind_jupyter/client.py", "overmind_jupyter/commands",
          "overmind_jupyter/magics.py", "overmind_jupyter/cli.py", "overmind_jupyter/widgets",
          "overmind_jupyter/server/routes.py", "overmind_jupyter/server/openapi.py",
          "overmind_jupyter/server/codegen.py", "overmind_jupyter/server/events_ws.py",

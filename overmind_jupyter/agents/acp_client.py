@@ -68,7 +68,7 @@ class EngineClient:
         m = self.mission
         if method == "overmind/read_messages":
             names = (m.name, m.name.rsplit("-", 1)[0])  # mission name, or its task's name
-            return {"messages": [{"id": r.id, "sender": r.data["sender"], "text": r.data["text"]}
+            return {"messages": [{"id": r.id, "sender": r.data.sender, "text": r.data.text}
                                  for r in mailbox.inbox(names)]}
         try:
             rec = mailbox.send(m.name, str(params.get("to", "")), str(params.get("text", "")),

@@ -79,7 +79,7 @@ class PartyService:
         """
         url = self._invite_url()
         rec, secret = self.party.create_invite(ttl_s, role)
-        return {"invite": str(Invite(url, rec.data["name"], secret)), **public(rec)}
+        return {"invite": str(Invite(url, rec.data.name, secret)), **public(rec)}
 
     async def revoke_invite(self, ref: str) -> dict[str, Any]:
         """Revoke an invite by id, id prefix or code."""
@@ -148,7 +148,7 @@ class PartyService:
         if party is None:
             raise NotFound("no party: `overmind host` opens one, `overmind join INVITE "
                            "--name NAME` joins one")
-        return public(self.party.submit_prompt(party.data["host"], text, agent))
+        return public(self.party.submit_prompt(party.data.host, text, agent))
 
     async def leave(self, member: str | None = None) -> dict[str, Any]:
         """Leave a joined party (``member``: the local name, needed if several)."""

@@ -87,9 +87,9 @@ class ReviewService:
                 commits are gone from the repository.
         """
         rec = self.changes_.resolve(ref)
-        head = rec.data.get("head") or rec.data["branch"]
-        files = await filediff.file_diffs(self.root, rec.data["base_commit"], head)
-        return {"change": rec.id, "base": rec.data["base_commit"], "head": head,
+        head = rec.data.head or rec.data.branch
+        files = await filediff.file_diffs(self.root, rec.data.base_commit, head)
+        return {"change": rec.id, "base": rec.data.base_commit, "head": head,
                 "files": files}
 
     async def request_changes(self, ref: str, text: str, member: str = "host"

@@ -16,7 +16,6 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from .. import lifecycles
 from ..agents.adapters import Adapter
 from ..errors import NotFound, UsageError
 from ..events import Event
@@ -27,7 +26,7 @@ from ..orchestrator.objectives import Orchestrator
 from ..orchestrator.questions import Questions
 from ..orchestrator.tasks import TaskRunner
 from ..party.party import Party
-from ..store import Store
+from ..store import Store, kinds
 from ..store.records import Record, Records
 from ..workspace.sandbox import Sandbox
 from ..workspace.worktrees import WorktreePool
@@ -43,16 +42,16 @@ def objective_of_prompt(orchestrator: Orchestrator) -> Callable[[Record], asynci
     (the party marks the prompt ``grouped`` then; ``WorkService`` marks it ``done`` when
     the objective ends)."""
     def approved(prompt: Record) -> asyncio.Future[str]:
-        return orchestrator.enqueue(prompt.id, prompt.data["name"], prompt.data["text"],
-                                    prompt.data.get("agent"), bool(prompt.data.get("shared")))
+        return orchestrator.enqueue(prompt.id, prompt.data.name, prompt.data.text,
+                                    prompt.data.agent, bool(prompt.data.shared))
     return approved
 
 
 def kept_worktrees(records: Records, command_changes: CommandChanges) -> set[Path]:
     """Worktrees of changes still under review and of live worktree missions (what the
     pool's reconciliation keeps)."""
-    return {Path(c.data["workspace"]) for c in records.list("change")
-            if c.state in UNDER_REVIEW and c.data.get("workspace")
+    return {Path(c.data.workspace) for c in records.list("change")
+            if c.state in UNDER_REVIEW and c.data.workspace
             } | command_changes.live_worktrees()
 
 
@@ -87,8 +86,8 @@ class WorkService:
                 self.party.rehook(prompt)
                 continue
             with contextlib.suppress(NotFound):
-                ended = self.records.get("objective", prompt.data.get("objective") or "")
-                if ended.state in lifecycles.OBJECTIVE_TERMINAL:
+                ended = self.records.get("objective", prompt.data.objective or "")
+                if ended.state in kinds.OBJECTIVE_TERMINAL:
                     self._prompt_done(prompt.id, ended.state)
 
     def on_events(self, batch: list[Event]) -> None:
@@ -96,7 +95,7 @@ class WorkService:
         waiter died with an earlier engine) are ``done``."""
         for event in batch:
             if event["type"] == "objective-status" and \
-                    event["data"]["state"] in lifecycles.OBJECTIVE_TERMINAL:
+                    event["data"]["state"] in kinds.OBJECTIVE_TERMINAL:
                 asyncio.get_running_loop().call_soon(
                     self._prompts_of_ended, event["objective"] or "", event["data"]["state"])
 
@@ -104,7 +103,7 @@ class WorkService:
         if self.store.closed:
             return  # the engine closed meanwhile
         for prompt in self.records.list("prompt", states=("grouped",)):
-            if prompt.data.get("objective") == oid:
+            if prompt.data.objective == oid:
                 self._prompt_done(prompt.id, state)
 
     def _prompt_done(self, prompt_id: str, outcome: str) -> None:
@@ -135,7 +134,7 @@ class WorkService:
         await self.pool.start()  # spares get prepared while the planners think
         party = self.party.current()
         if party is not None:  # the host's prompt queues like any other (as the host, even
-            rec = self.party.submit_prompt(party.data["host"], text,  # if joined as a guest)
+            rec = self.party.submit_prompt(party.data.host, text,  # if joined as a guest)
                                            agent, shared)
             approved = self.party.objective_of(rec.id)  # the host's prompts: at once
             assert approved is not None, rec.state

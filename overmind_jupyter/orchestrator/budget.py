@@ -52,7 +52,7 @@ class Budget:
         tokens = (usage.input_tokens + usage.output_tokens) if usage else 0
         if not tokens and not cost_usd:
             return
-        spent = dict(self.records.get(KIND, oid).data["spent"])
+        spent = dict(self.records.get(KIND, oid).data.spent)
         spent["tokens"] += tokens
         spent["cost_usd"] = round(spent["cost_usd"] + (cost_usd or 0.0), 6)
         self.records.update(KIND, oid, spent=spent)
@@ -71,7 +71,7 @@ class Budget:
     @staticmethod
     def exceeded(rec: Record) -> str | None:
         """Why objective ``rec`` is over budget, or None."""
-        limit, spent = rec.data["budget"], rec.data["spent"]
+        limit, spent = rec.data.budget, rec.data.spent
         if limit.get("max_tokens") is not None and spent["tokens"] >= limit["max_tokens"]:
             return f"token budget reached ({spent['tokens']} of {limit['max_tokens']} tokens)"
         if limit.get("max_cost_usd") is not None and spent["cost_usd"] >= limit["max_cost_usd"]:
@@ -82,7 +82,7 @@ class Budget:
     def env(self, oid: str) -> dict[str, str]:
         """Environment for a new agent of ``oid``: what remains of its budgets."""
         rec = self.records.get(KIND, oid)
-        limit, spent, env = rec.data["budget"], rec.data["spent"], {}
+        limit, spent, env = rec.data.budget, rec.data.spent, {}
         if limit.get("max_cost_usd") is not None:
             left = max(limit["max_cost_usd"] - spent["cost_usd"], 0.0)
             env[MAX_COST_USD_ENV] = f"{left:.6f}"
@@ -113,15 +113,15 @@ class Budget:
         resume_to = rec.state
         self.set_state(rec.id, "paused", why)
         answer = await self.questions.ask(
-            "budget", f"Objective {rec.data['title']!r} paused: {why}. Answer `raise` to "
+            "budget", f"Objective {rec.data.title!r} paused: {why}. Answer `raise` to "
             "double its budget and go on, or `stop` to end it.", objective=rec.id,
-            options=("raise", "stop"), data={"spent": rec.data["spent"],
-                                             "budget": rec.data["budget"]})
+            options=("raise", "stop"), data={"spent": rec.data.spent,
+                                             "budget": rec.data.budget})
         if answer == "stop":
             raise BudgetStop(f"stopped by the host at its budget: {why}")
         now = self.records.get(KIND, rec.id)
-        limit = {k: (None if v is None else max(v * 2, now.data["spent"][_SPENT[k]] * 2))
-                 for k, v in now.data["budget"].items()}
+        limit = {k: (None if v is None else max(v * 2, now.data.spent[_SPENT[k]] * 2))
+                 for k, v in now.data.budget.items()}
         self.records.update(KIND, rec.id, budget=limit)
         self.set_state(rec.id, resume_to, "budget raised by the host")
 

@@ -2,7 +2,7 @@
 
 A change is a record (kind ``change``, parent = its objective) holding the task's branch,
 the base commit it started from, the diff stat, author (agent + member who asked) and its
-state (``open → approved → merged | closed | conflicted``, see ``lifecycles.CHANGE``).
+state (``open → approved → merged | closed | conflicted``, see ``kinds.CHANGE``).
 ``merge`` approves and hands it to the ``MergeQueue``; a conflict no referee could settle
 or a failing verification becomes a question whose answer (``retry`` / ``close``) comes
 back through ``Questions.handle``, so it survives an engine restart.
@@ -14,7 +14,6 @@ import dataclasses
 from pathlib import Path
 from typing import Any, Protocol
 
-from .. import lifecycles
 from ..errors import UsageError
 from ..store.records import EventSpec, Record, Records, only
 from ..workspace import diff
@@ -91,15 +90,15 @@ class Changes:
     async def diff(self, ref: str, path: str | None = None) -> str:
         """The change's full unified diff against its base (one file with ``path``)."""
         rec = self.resolve(ref)
-        return await diff.full_diff(self.repo, rec.data["base_commit"],
-                                    rec.data.get("head") or rec.data["branch"], path)
+        return await diff.full_diff(self.repo, rec.data.base_commit,
+                                    rec.data.head or rec.data.branch, path)
 
     def set_state(self, rec: Record, state: str, reason: str, **changes: Any) -> Record:
         """Move ``rec`` to ``state`` (validated) with a ``change-status`` event."""
-        data = {"change": rec.id, "task": rec.data.get("task"), "state": state,
+        data = {"change": rec.id, "task": rec.data.task, "state": state,
                 "previous": rec.state, "reason": reason}
         data.update({k: v for k, v in changes.items() if k == "merge_commit"})
-        return self.records.transition(KIND, rec.id, state, lifecycles.CHANGE, **changes,
+        return self.records.transition(KIND, rec.id, state, **changes,
                                        event=EventSpec("change-status", data,
                                                        objective=rec.parent))
 
@@ -128,8 +127,8 @@ class Changes:
         if rec.state != "approved":
             rec = self.set_state(rec, "approved", "merge requested")
         outcome = await self.queue.merge(MergeRequest(
-            rec.id, rec.data["branch"], rec.data["target"], rec.data["title"],
-            rec.data["author"]), resolutions)
+            rec.id, rec.data.branch, rec.data.target, rec.data.title,
+            rec.data.author), resolutions)
         await self._after_merge(rec, outcome)
         return outcome
 
@@ -140,7 +139,7 @@ class Changes:
         recs = [r if r.state == "approved" else self.set_state(r, "approved", "merge requested")
                 for r in recs]
         outcomes = await self.queue.merge_many([MergeRequest(
-            r.id, r.data["branch"], r.data["target"], r.data["title"], r.data["author"])
+            r.id, r.data.branch, r.data.target, r.data.title, r.data.author)
             for r in recs])
         for rec, outcome in zip(recs, outcomes, strict=True):
             await self._after_merge(rec, outcome)
@@ -161,8 +160,8 @@ class Changes:
                              outcome=outcome.state)
         kind = "verification" if outcome.state == "verification-failed" else "conflict"
         human = outcome.state == "conflicted"  # the human tier: resolutions are answers
-        how = f"; {resolutions.how_to_answer(rec.data.get('workspace'))}" if human else ""
-        self.questions.post(kind, f"Change {rec.data['title']!r} did not land: "
+        how = f"; {resolutions.how_to_answer(rec.data.workspace)}" if human else ""
+        self.questions.post(kind, f"Change {rec.data.title!r} did not land: "
                             f"{outcome.message}{how}", objective=rec.parent,
                             options=("retry", "close", "done") if human else ("retry", "close"),
                             data={"change": rec.id, "outcome": outcome.state,
@@ -183,7 +182,7 @@ class Changes:
     def _resolutions(self, question: Question, answer: str) -> dict[str, str]:
         rec = self.records.get(KIND, question.data["change"])
         paths = [c["path"] for c in question.data.get("conflicts") or []]
-        return resolutions.parse(answer, paths, rec.data.get("workspace"))
+        return resolutions.parse(answer, paths, rec.data.workspace)
 
     async def _answered(self, question: Question, answer: str) -> None:
         """``retry`` merges again (after the host fixed the target); ``close`` closes;
@@ -201,8 +200,7 @@ class Changes:
         made it), its branch too once merged."""
         ws = self._kept.pop(rec.id, None)
         data = rec.data
-        if ws is None and data.get("workspace") and data.get("branch"):
-            ws = Workspace(Path(data["workspace"]), data["branch"],
-                           data.get("base_commit", ""), ())
+        if ws is None and data.workspace and data.branch:
+            ws = Workspace(Path(data.workspace), data.branch, data.base_commit, ())
         if ws is not None and self.pool is not None:
             await self.pool.release(ws, delete_branch=rec.state == "merged", force=True)

@@ -60,14 +60,14 @@ class FollowUps:
                              "conflicted change can get requested changes")
         if rec.parent is None:
             raise UsageError(f"change {rec.id} belongs to no objective, so no agent can take "
-                             f"the review; edit its branch {rec.data['branch']} yourself or "
+                             f"the review; edit its branch {rec.data.branch} yourself or "
                              "submit a prompt")
         previous = await self.changes.diff(rec.id)
         closed = await self.changes.close(rec.id, f"changes requested: {_first_line(text)}")
         task = self._add_task(closed, text.strip(), previous, member)
         objective = self.records.get("objective", rec.parent)
-        shared = "host checkout" if objective.data.get("shared") else None
-        self.orchestrator.scheduler.add([TaskNode(task.id, task.data["name"], objective.id,
+        shared = "host checkout" if objective.data.shared else None
+        self.orchestrator.scheduler.add([TaskNode(task.id, task.data.name, objective.id,
                                                   workspace=shared)])
         return closed, task
 
@@ -78,12 +78,12 @@ class FollowUps:
             previous[:MAX_DIFF_CHARS] + f"\n… ({len(previous) - MAX_DIFF_CHARS} more "
             "characters: see the branch)")
         description = DESCRIPTION.format(
-            change=change.id, title=change.data["title"], member=member, text=text,
-            branch=change.data["branch"], head=change.data.get("head") or "?", diff=diff)
+            change=change.id, title=change.data.title, member=member, text=text,
+            branch=change.data.branch, head=change.data.head or "?", diff=diff)
         tid = secrets.token_hex(4)
-        round_ = int(objective.data.get("round") or 0) + 1
-        doc = {"name": f"{change.data['task']}-review", "description": description,
-               "scope": list(change.data.get("files") or []), "depends_on": [],
+        round_ = int(objective.data.round or 0) + 1
+        doc = {"name": f"{change.data.task}-review", "description": description,
+               "scope": list(change.data.files or []), "depends_on": [],
                "agent": self._agent(change), "round": round_, "follows": change.id}
         plan = {"round": round_, "notes": [f"changes requested on change {change.id}"],
                 "tasks": [{"id": tid, **{k: doc[k] for k in (
@@ -94,8 +94,8 @@ class FollowUps:
     def _agent(self, change: Record) -> str | None:
         """The agent of the task that made the change (None: the objective's default)."""
         for task in self.records.list("task", parent=change.parent):
-            if task.data.get("change") == change.id:
-                return task.data.get("agent")
+            if task.data.change == change.id:
+                return task.data.agent
         return None
 
 

@@ -43,8 +43,8 @@ class Mailbox:
     def inbox(self, recipients: tuple[str, ...], *, unread_only: bool = True,
               mark_read: bool = True) -> list[Record]:
         """Messages to any of ``recipients``, oldest first (then marked read)."""
-        found = [r for r in self.records.list(KIND) if r.data["recipient"] in recipients
-                 and not (unread_only and r.data["read"])]
+        found = [r for r in self.records.list(KIND) if r.data.recipient in recipients
+                 and not (unread_only and r.data.read)]
         if mark_read:
             for rec in found:
                 self.records.update(KIND, rec.id, read=True)
@@ -53,4 +53,4 @@ class Mailbox:
     def all(self, recipient: str | None = None) -> list[dict[str, Any]]:
         """Every message (to ``recipient`` only, if given), oldest first."""
         return [r.to_dict() for r in self.records.list(KIND)
-                if recipient is None or r.data["recipient"] == recipient]
+                if recipient is None or r.data.recipient == recipient]

@@ -22,10 +22,10 @@ from collections.abc import Awaitable, Callable, Collection
 from pathlib import Path
 from typing import Any
 
-from .. import lifecycles
 from ..config import Settings
 from ..errors import NotFound, OvermindError, UsageError
 from ..llm.contract import ProviderError
+from ..store import kinds
 from ..store.records import EventSpec, Record, Records, only
 from ..supervisor.clock import Clock, SystemClock
 from ..workspace.git import GitError, current_branch, rev_parse
@@ -147,7 +147,7 @@ class Orchestrator:
 
     def _story(self) -> str:
         with contextlib.suppress(NotFound):
-            return self.records.get("story", "project").data["text"]
+            return self.records.get("story", "project").data.text
         return ""
 
     def _save_story(self, text: str) -> None:
@@ -197,7 +197,7 @@ class Orchestrator:
     def set_state(self, oid: str, state: str, reason: str = "", **changes: Any) -> Record:
         """Move objective ``oid`` to ``state`` (validated) with an ``objective-status`` event."""
         old = self.records.get(KIND, oid)
-        return self.records.transition(KIND, oid, state, lifecycles.OBJECTIVE, **changes,
+        return self.records.transition(KIND, oid, state, **changes,
                                        event=EventSpec("objective-status", {
                                            "state": state, "previous": old.state,
                                            "reason": reason}, objective=oid))
@@ -211,18 +211,26 @@ class Orchestrator:
         if run is None:
             return self.records.get(KIND, oid)
         asked = self.questions.asked_for(oid) if or_question else None
+        await self._first({run} | ({asked} if asked else set()), timeout_s)
+        if asked is not None:
+            asked.cancel()
+        return self.records.get(KIND, oid)
+
+    async def _first(self, waits: set[asyncio.Future[Any]], timeout_s: float | None) -> None:
+        """Until the first of ``waits`` is done or ``timeout_s`` s passed on the clock."""
+        timer = None if timeout_s is None else \
+            asyncio.ensure_future(self.clock.sleep(timeout_s))
         try:
-            await asyncio.wait({run} | ({asked} if asked else set()), timeout=timeout_s,
+            await asyncio.wait(waits | ({timer} if timer else set()),
                                return_when=asyncio.FIRST_COMPLETED)
         finally:
-            if asked is not None:
-                asked.cancel()
-        return self.records.get(KIND, oid)
+            if timer is not None:
+                timer.cancel()
 
     def cancel(self, ref: str, reason: str = "cancelled by the host") -> Record:
         """Cancel an objective: its tasks stop, its open questions are withdrawn."""
         rec = self.resolve(ref)
-        if rec.state in lifecycles.OBJECTIVE_TERMINAL:
+        if rec.state in kinds.OBJECTIVE_TERMINAL:
             raise UsageError(f"objective {rec.id} is {rec.state} already")
         self.scheduler.cancel(rec.id, reason)
         run = self.runs.get(rec.id)
@@ -240,8 +248,10 @@ class Orchestrator:
                    if t is not None and not t.done()}
         for task in pending:
             task.cancel(reason)
-        if pending:
-            await asyncio.wait(pending, timeout=timeout_s)
+        deadline = self.clock.monotonic() + timeout_s
+        while pending and (left := deadline - self.clock.monotonic()) > 0:
+            await self._first(set(pending), left)  # all of them, one at a time
+            pending = {t for t in pending if not t.done()}
 
     # -- tasks ----------------------------------------------------------------------
     async def _run_task(self, node: TaskNode) -> str:
@@ -251,7 +261,7 @@ class Orchestrator:
     def _task_state(self, node: TaskNode, state: str, reason: str) -> None:
         old = self.records.get("task", node.id)
         with contextlib.suppress(OvermindError):  # e.g. a late end after a cancel
-            self.records.transition("task", node.id, state, lifecycles.TASK, reason=reason,
+            self.records.transition("task", node.id, state, reason=reason,
                                     event=EventSpec("task-status", {
                                         "task": node.id, "name": node.name, "state": state,
                                         "previous": old.state, "reason": reason},
@@ -303,7 +313,7 @@ class Orchestrator:
         """scope → (plan → run → evaluate)* → merge; with ``resume_round``, start at the
         evaluation of that round's recorded task results (after an engine restart)."""
         if resume_round is None:  # a retry after a restart plans a round of its own
-            round_ = (self.records.get(KIND, oid).data.get("round") or 0) + 1
+            round_ = (self.records.get(KIND, oid).data.round or 0) + 1
             self.set_state(oid, "planning", "scoping")
             found = await self._scope(oid)
             feedback = None
@@ -317,7 +327,7 @@ class Orchestrator:
             results = await self._with_diffs(results)
             verdict = self._nothing_changed(oid, await self._model_call(
                 oid, "evaluator", lambda m, o, r=results, n=round_: evaluator.evaluate(
-                    m, o.data["text"], r, n, self.settings.max_rounds)), round_)
+                    m, o.data.text, r, n, self.settings.max_rounds)), round_)
             if verdict.done:
                 break
             if not (verdict.follow_up and round_ < self.settings.max_rounds) and \
@@ -336,7 +346,7 @@ class Orchestrator:
         nothing): then another round is asked for, or past the bound the host is asked.
         Objectives run in the host's own checkout make no changes to count."""
         rec = self.records.get(KIND, oid)
-        if not verdict.done or rec.data.get("shared") or self.changes.list(oid) or \
+        if not verdict.done or rec.data.shared or self.changes.list(oid) or \
                 not any(t.state == "done" for t in self._round_tasks(oid, round_)):
             return verdict
         return dataclasses.replace(verdict, done=False, follow_up=round_ < self.settings
@@ -345,7 +355,7 @@ class Orchestrator:
 
     async def _scope(self, oid: str) -> scope.Scope:
         found = await self._model_call(oid, "scope", lambda m, o: scope.extract(
-            m, self.repo, o.data["text"], o.data["story"]))
+            m, self.repo, o.data.text, o.data.story))
         self.records.update(KIND, oid, scope=list(found.files), complexity=found.complexity,
                             event=EventSpec("scope-ready", {
                                 "files": list(found.files), "complexity": found.complexity,
@@ -354,7 +364,7 @@ class Orchestrator:
 
     def _round_tasks(self, oid: str, round_: int) -> list[Record]:
         return [t for t in self.records.list("task", parent=oid)
-                if t.data.get("round") == round_]
+                if t.data.round == round_]
 
     # -- after an engine restart -----------------------------------------------------
     def resume(self, oid: str, resume_round: int | None = None) -> None:
@@ -372,9 +382,9 @@ class Orchestrator:
     def resumable_round(self, oid: str) -> int | None:
         """The round whose every task has ended, at least one ``done`` (its evaluation is
         the last durable step), or None (the objective must be planned again)."""
-        round_ = self.records.get(KIND, oid).data.get("round") or 0
+        round_ = self.records.get(KIND, oid).data.round or 0
         tasks = self._round_tasks(oid, round_) if round_ else []
-        ended = all(t.state in lifecycles.TASK_TERMINAL for t in tasks)
+        ended = all(t.state in kinds.TASK_TERMINAL for t in tasks)
         return round_ if tasks and ended and any(t.state == "done" for t in tasks) else None
 
     async def _review(self, oid: str, round_: int, feedback: str) -> bool:
@@ -388,7 +398,7 @@ class Orchestrator:
         """
         rec = self.set_state(oid, "paused", f"the evaluator did not accept round {round_}")
         answer = await self.questions.ask(
-            "review", f"Objective {rec.data['title']!r}: the evaluator did not accept round "
+            "review", f"Objective {rec.data.title!r}: the evaluator did not accept round "
             f"{round_} (at most {self.settings.max_rounds} by itself): {feedback[:2000]} — "
             "answer `round` for another planning round with that feedback, `accept` to "
             "merge what the tasks produced, or `stop` to end the objective.",
@@ -402,7 +412,7 @@ class Orchestrator:
     async def _round(self, oid: str, found: scope.Scope, round_: int,
                      feedback: str | None) -> list[evaluator.TaskResult]:
         plan = await self._model_call(oid, "planner", lambda m, o: planner.plan(
-            m, o.data["text"], found, o.data["story"], round=round_, feedback=feedback,
+            m, o.data.text, found, o.data.story, round=round_, feedback=feedback,
             agents=self.known_agents()))
         nodes = self._record_plan(oid, plan, round_)
         self.set_state(oid, "running", f"{len(nodes)} tasks", round=round_)
@@ -419,7 +429,7 @@ class Orchestrator:
                 "name": t.name, "description": t.description, "scope": list(t.scope),
                 "depends_on": [ids[d] for d in t.depends_on], "agent": t.agent,
                 "round": round_}, parent=oid)
-            shared = self.records.get(KIND, oid).data.get("shared")
+            shared = self.records.get(KIND, oid).data.shared
             nodes.append(TaskNode(ids[t.name], t.name, oid,
                                   frozenset(ids[d] for d in t.depends_on),
                                   workspace="host checkout" if shared else None))
@@ -455,7 +465,7 @@ class Orchestrator:
     async def _merge_all(self, oid: str) -> None:
         rec = self.records.get(KIND, oid)
         opened = [c for c in self.changes.list(oid) if c.state in ("open", "approved")]
-        if not rec.data.get("auto_merge") or not opened:
+        if not rec.data.auto_merge or not opened:
             self._complete(oid, merged=0)
             return
         if rec.state != "merging":  # merging already: resumed after an engine restart
@@ -469,19 +479,19 @@ class Orchestrator:
         (``done, 1 not merged``, ``done, 1 of 2 tasks failed``) — see ``Delivered``."""
         rec = self.records.get(KIND, oid)
         tasks = self.records.list("task", parent=oid)
-        last = [t for t in tasks if t.data.get("round") == rec.data.get("round")] or tasks
+        last = [t for t in tasks if t.data.round == rec.data.round] or tasks
         changes = self.changes.list(oid)
         out = Delivered.of(last, changes)
         if last and out.failed_tasks == len(last):
-            errors = [t.data.get("error") or t.state for t in last]
+            errors = [t.data.error or t.state for t in last]
             self._fail(oid, f"all {len(last)} tasks failed: {errors[0]}"[:2000])
             return
         self.set_state(oid, "done", f"{out.outcome} ({merged} of {len(changes)} "
                        "changes merged)", **dataclasses.asdict(out))
         self.records.store.append_event("run-complete", {
-            "objective": oid, "tasks": {t.data["name"]: t.state for t in tasks},
+            "objective": oid, "tasks": {t.data.name: t.state for t in tasks},
             "changes": {c.id: c.state for c in changes}, "merged": merged,
-            **dataclasses.asdict(out), "usage": rec.data.get("spent")}, objective=oid)
+            **dataclasses.asdict(out), "usage": rec.data.spent}, objective=oid)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -510,16 +520,16 @@ class Delivered:
 
 def _saved_scope(rec: Record) -> scope.Scope:
     """The scope an objective recorded (``scope-ready``), for re-planning rounds."""
-    files = tuple(rec.data.get("scope") or ())
-    return scope.Scope(files=files, complexity=rec.data.get("complexity") or "medium",
+    files = tuple(rec.data.scope or ())
+    return scope.Scope(files=files, complexity=rec.data.complexity or "medium",
                        rationale="recorded before an engine restart")
 
 
 def _task_result(rec: Record) -> evaluator.TaskResult:
-    return evaluator.TaskResult(rec.data["name"], rec.state, rec.data.get("summary") or
-                                rec.data.get("error") or "",
-                                tuple(rec.data.get("files_changed") or ()),
-                                rec.data.get("change") or None)
+    return evaluator.TaskResult(rec.data.name, rec.state, rec.data.summary or
+                                rec.data.error or "",
+                                tuple(rec.data.files_changed or ()),
+                                rec.data.change or None)
 
 
 async def _base(repo: Path) -> tuple[str, str]:

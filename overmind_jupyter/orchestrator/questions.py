@@ -22,7 +22,6 @@ import secrets
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from .. import lifecycles
 from ..errors import AmbiguousReference, NotFound, UsageError
 from ..store import Store
 from ..store.records import EventSpec, Record, Records
@@ -92,7 +91,7 @@ class Questions:
 
     def start(self) -> int:
         """Cancel questions whose waiter died with the previous engine; return how many."""
-        stale = [r for r in self.records.list(KIND, states=("open",)) if r.data.get("waits")]
+        stale = [r for r in self.records.list(KIND, states=("open",)) if r.data.waits]
         for rec in stale:
             self._cancel(rec.id, "the engine restarted; the asker is gone")
         return len(stale)
@@ -168,7 +167,7 @@ class Questions:
             validate(q, text)  # before anything is recorded: a refused answer loses nothing
         elif q.options and text not in q.options:
             raise UsageError(f"answer one of: {', '.join(q.options)}")
-        rec = self.records.transition(KIND, q.id, "answered", lifecycles.QUESTION, answer=text,
+        rec = self.records.transition(KIND, q.id, "answered", answer=text,
                                       answered_by=by, event=self._event(
                                           self.records.get(KIND, q.id), "question-answered",
                                           {"id": q.id, "answer": text, "by": by,
@@ -196,7 +195,7 @@ class Questions:
 
     def _cancel(self, qid: str, reason: str) -> None:
         """Move an open question to ``cancelled`` (with its event) and wake its waiter."""
-        self.records.transition(KIND, qid, "cancelled", lifecycles.QUESTION,
+        self.records.transition(KIND, qid, "cancelled",
                                 event=self._event(self.records.get(KIND, qid),
                                                   "question-answered", {
                                                       "id": qid, "answer": None,
@@ -228,12 +227,11 @@ class Questions:
 
     @staticmethod
     def _event(rec: Record, type_: str, data: dict[str, Any]) -> EventSpec:
-        return EventSpec(type_, data, mission=rec.data.get("mission"),
-                         objective=rec.data.get("objective"))
+        return EventSpec(type_, data, mission=rec.data.mission,
+                         objective=rec.data.objective)
 
 
 def _question(rec: Record) -> Question:
     d = rec.data
-    return Question(rec.id, d["kind"], d["text"], tuple(d["options"]), d.get("mission"),
-                    rec.created_at, d.get("answer"), d.get("data", {}), d.get("objective"),
-                    rec.state, d.get("answered_by"))
+    return Question(rec.id, d.kind, d.text, tuple(d.options), d.mission, rec.created_at,
+                    d.answer, d.data, d.objective, rec.state, d.answered_by)

@@ -29,7 +29,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from .. import lifecycles
+from ..store import kinds
 from ..store.records import Record, Records
 from ..workspace.git import git
 from ..workspace.merge_scratch import remove_orphans
@@ -77,9 +77,9 @@ class Recovery:
         """Recover everything an earlier engine left unfinished; return the report."""
         began, report = time.monotonic(), Report()
         objectives = [o for o in self.records.list("objective")
-                      if o.state not in lifecycles.OBJECTIVE_TERMINAL]
+                      if o.state not in kinds.OBJECTIVE_TERMINAL]
         tasks = [t for t in self.records.list("task")
-                 if t.state not in lifecycles.TASK_TERMINAL]
+                 if t.state not in kinds.TASK_TERMINAL]
         approved = [c for c in self.changes.list() if c.state == "approved"]
         if objectives or tasks or approved:
             top = (await git("rev-parse", "--show-toplevel", cwd=self.repo)).strip()
@@ -133,11 +133,11 @@ def _question_text(records: Records, rec: Record) -> str:
     for t in tasks:
         counts[t.state] = counts.get(t.state, 0) + 1
     done = ", ".join(f"{n} {state}" for state, n in sorted(counts.items())) or "no tasks yet"
-    kept = [t.data["name"] for t in tasks if "uncommitted edits are kept" in
-            (t.data.get("error") or "")]
+    kept = [t.data.name for t in tasks if "uncommitted edits are kept" in
+            (t.data.error or "")]
     changes = [c.id for c in records.list("change", parent=rec.id)]
     parts: list[Any] = [
-        f"Objective {rec.data['title']!r} was interrupted while {rec.state} when the "
+        f"Objective {rec.data.title!r} was interrupted while {rec.state} when the "
         f"engine stopped. Tasks: {done}."]
     if changes:
         parts.append(f"Its changes are kept: {', '.join(changes)}.")

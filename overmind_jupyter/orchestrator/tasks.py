@@ -17,11 +17,10 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, Protocol
 
-from .. import lifecycles
 from ..config import MODEL_ENV, OBJECTIVE_ENV
 from ..errors import OvermindError
 from ..model import Mission, MissionKind, MissionSpec, MissionStatus
-from ..store import Store
+from ..store import Store, kinds
 from ..store.records import EventSpec, Record, Records
 from ..workspace import trees
 from ..workspace.commit import commit_all
@@ -89,8 +88,8 @@ class TaskRunner:
         """Run ``node``; return done | failed (``cancelled`` comes as CancelledError)."""
         task = self.records.get("task", node.id)
         objective = self.records.get("objective", node.objective)
-        ws = await self.pool.acquire(task.data["name"], base=objective.data["base_commit"],
-                                     shared=bool(objective.data.get("shared")))
+        ws = await self.pool.acquire(task.data.name, base=objective.data.base_commit,
+                                     shared=bool(objective.data.shared))
         mission = None
         try:
             mission = await self._spawn(task, objective, ws)
@@ -112,13 +111,13 @@ class TaskRunner:
         return await self.launcher.wait(mission_id)
 
     async def _spawn(self, task: Record, objective: Record, ws: Any) -> Mission:
-        name = task.data["name"]
+        name = task.data.name
         env = {**ws.env(), MODEL_ENV: self.roles().task_model_id(name),
                OBJECTIVE_ENV: objective.id,  # scopes its MCP credential
                **self.budget_env(objective.id)}
         spec = MissionSpec(command=[self._prompt(task, objective)], kind=MissionKind.AGENT,
                            name=f"{name}-{task.id[:4]}", cwd=str(ws.path), env=env,
-                           agent=task.data.get("agent") or objective.data.get("agent"))
+                           agent=task.data.agent or objective.data.agent)
         mission = await self.launcher.run(spec)
         self.records.update("task", task.id, mission=mission.id, workspace=str(ws.path),
                             branch=ws.branch, base_commit=ws.base_commit, event=EventSpec(
@@ -130,11 +129,11 @@ class TaskRunner:
         return mission
 
     def _prompt(self, task: Record, objective: Record) -> str:
-        story = objective.data.get("story") or ""
+        story = objective.data.story or ""
         return PROMPT.format(
-            name=task.data["name"], title=objective.data["title"],
-            text=objective.data["text"], description=task.data["description"],
-            scope=", ".join(task.data.get("scope") or []) or "(not limited)",
+            name=task.data.name, title=objective.data.title,
+            text=objective.data.text, description=task.data.description,
+            scope=", ".join(task.data.scope or []) or "(not limited)",
             story=f"\nProject story so far:\n{story}\n" if story else "")
 
     async def _finish(self, task: Record, objective: Record, ws: Any, mission_id: str,
@@ -161,23 +160,23 @@ class TaskRunner:
         """Commit everything the agent changed on the task branch; return the paths."""
         if ws.shared:
             return []
-        agent = task.data.get("agent") or objective.data.get("agent") or "builtin"
-        message = (f"{task.data['name']}: {task.data['description'].splitlines()[0][:60]}"
+        agent = task.data.agent or objective.data.agent or "builtin"
+        message = (f"{task.data.name}: {task.data.description.splitlines()[0][:60]}"
                    f"\n\n{summary[:2000]}\n\nOvermind-Task: {task.id}\n"
                    f"Overmind-Objective: {objective.id}\n"
-                   f"Requested-By: {', '.join(objective.data.get('members') or ['host'])}\n")
+                   f"Requested-By: {', '.join(objective.data.members or ['host'])}\n")
         return await commit_all(ws.path, message, copied=await self.pool.copied(ws),
                                 author=(f"Overmind {agent} agent",
                                         f"{agent}-agent@overmind.invalid"))
 
     async def _record_change(self, task: Record, objective: Record, ws: Any) -> None:
         cid = secrets.token_hex(4)
-        agent = task.data.get("agent") or objective.data.get("agent") or "builtin"
-        members = ", ".join(objective.data.get("members") or ["host"])
+        agent = task.data.agent or objective.data.agent or "builtin"
+        members = ", ".join(objective.data.members or ["host"])
         await self.changes.create(
-            cid, objective=objective.id, task=task.data["name"],
-            title=f"{task.data['name']}: {task.data['description'].splitlines()[0][:80]}",
-            branch=ws.branch, base_commit=ws.base_commit, target=objective.data["target"],
+            cid, objective=objective.id, task=task.data.name,
+            title=f"{task.data.name}: {task.data.description.splitlines()[0][:80]}",
+            branch=ws.branch, base_commit=ws.base_commit, target=objective.data.target,
             author=f"{agent} agent for {members}", requested_by=members, workspace=ws)
         self.records.update("task", task.id, change=cid)
 
@@ -199,19 +198,19 @@ class TaskRunner:
         (``cancelled`` when it had not started); a worktree with uncommitted edits is
         kept for the host (named in the line), a clean one goes with its branch.
         """
-        mission = task.data.get("mission")
+        mission = task.data.mission
         if mission:
             with contextlib.suppress(OvermindError):
                 await self.launcher.stop(mission)
         if task.state == "pending":
             self._end(task, "cancelled", "the engine stopped before the task ran")
-            return f"task {task.data['name']}: cancelled (never ran)"
+            return f"task {task.data.name}: cancelled (never ran)"
         if await self._committed(task):
             return await self._recover_change(task)
         return await self._recover_failed(task)
 
     async def _committed(self, task: Record) -> bool:
-        branch, base = task.data.get("branch"), task.data.get("base_commit")
+        branch, base = task.data.branch, task.data.base_commit
         if not branch or not base:
             return False
         code, out, _ = await git_status("rev-list", "--count", f"{base}..{branch}",
@@ -220,19 +219,19 @@ class TaskRunner:
 
     async def _recover_change(self, task: Record) -> str:
         objective = self.records.get("objective", task.parent)
-        if not task.data.get("change"):
-            ws = Workspace(Path(task.data["workspace"]), task.data["branch"],
-                           task.data["base_commit"], ())
+        if not task.data.change:
+            ws = Workspace(Path(task.data.workspace), task.data.branch,
+                           task.data.base_commit, ())
             await self._record_change(task, objective, ws)
         self._end(task, "done", "its committed work survived an engine restart")
-        change = self.records.get("task", task.id).data.get("change")
-        return f"task {task.data['name']}: done, its committed work is change {change}"
+        change = self.records.get("task", task.id).data.change
+        return f"task {task.data.name}: done, its committed work is change {change}"
 
     async def _recover_failed(self, task: Record) -> str:
         why = "interrupted: the engine stopped while the task ran"
-        ws = None if not task.data.get("workspace") else Workspace(
-            Path(task.data["workspace"]), task.data.get("branch"),
-            task.data.get("base_commit", ""), (), shared=task.data.get("branch") is None)
+        ws = None if not task.data.workspace else Workspace(
+            Path(task.data.workspace), task.data.branch,
+            task.data.base_commit or "", (), shared=task.data.branch is None)
         dirty = ws is not None and not ws.shared and ws.path.is_dir() and \
             bool(await trees.dirty_files(ws.path, await self.pool.copied(ws)))
         if dirty:
@@ -240,29 +239,29 @@ class TaskRunner:
         self._end(task, "failed", why, error=why)
         if ws is not None and not dirty:
             await self.pool.release(ws, delete_branch=True, force=True)
-        return f"task {task.data['name']}: {why}"
+        return f"task {task.data.name}: {why}"
 
     async def discard(self, task: Record) -> None:
         """``task``'s objective was cancelled: a task not ended is ``cancelled`` (its agent
         stopped) and a worktree it left (e.g. uncommitted edits kept after a restart) is
         released with its branch, unless a change holds them."""
-        if task.state not in lifecycles.TASK_TERMINAL:
-            mission = task.data.get("mission")
+        if task.state not in kinds.TASK_TERMINAL:
+            mission = task.data.mission
             if mission:
                 with contextlib.suppress(OvermindError):
                     await self.launcher.stop(mission)
             self._end(task, "cancelled", "its objective was cancelled")
-        path = task.data.get("workspace")
-        if path and task.data.get("branch") and not task.data.get("change") and \
+        path = task.data.workspace
+        if path and task.data.branch and not task.data.change and \
                 Path(path).is_dir():
-            await self.pool.release(Workspace(Path(path), task.data["branch"],
-                                              task.data.get("base_commit", ""), ()),
+            await self.pool.release(Workspace(Path(path), task.data.branch,
+                                              task.data.base_commit or "", ()),
                                     delete_branch=True, force=True)
 
     def _end(self, task: Record, state: str, reason: str, **changes: Any) -> None:
-        self.records.transition("task", task.id, state, lifecycles.TASK, reason=reason,
+        self.records.transition("task", task.id, state, reason=reason,
                                 **changes, event=EventSpec("task-status", {
-                                    "task": task.id, "name": task.data["name"],
+                                    "task": task.id, "name": task.data.name,
                                     "state": state, "previous": task.state,
                                     "reason": reason}, objective=task.parent))
 

@@ -46,7 +46,7 @@ def hub_member_name(hub_user: str, taken: set[str]) -> str:
 def find_hub_member(party: Party, party_rec: Record, hub_user: str) -> Record | None:
     """The newest member record of ``party_rec`` for hub user ``hub_user``, if any."""
     found = [m for m in party.members(party_rec)
-             if m.data.get("source") == SOURCE and m.data.get("hub_user") == hub_user]
+             if m.data.source == SOURCE and m.data.hub_user == hub_user]
     return found[-1] if found else None
 
 
@@ -69,7 +69,7 @@ def hub_member(party: Party, hub_user: str, *, role: str = "collaborator",
     if old is not None and old.state in LIVE_MEMBER:
         return old
     if old is not None and old.state in ("kicked", "denied"):
-        host = party.records.get("member", party_rec.data["host"]).data["name"]
+        host = party.records.get("member", party_rec.data.host).data.name
         raise Forbidden(f"{host} removed you ({old.state}) from this party; ask {host} to "
                         "host a new one to take part again")
     return _register(party, party_rec, hub_user, check_role(role), need_approval)
@@ -77,7 +77,7 @@ def hub_member(party: Party, hub_user: str, *, role: str = "collaborator",
 
 def _register(party: Party, party_rec: Record, hub_user: str, role: str,
               need_approval: bool) -> Record:
-    taken = {m.data["name"] for m in party.records.list("member", parent=party_rec.id,
+    taken = {m.data.name for m in party.records.list("member", parent=party_rec.id,
                                                         states=LIVE_MEMBER)}
     name, mid = hub_member_name(hub_user, taken), new_id("mbr")
     state = "pending" if need_approval else "approved"

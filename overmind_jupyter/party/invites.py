@@ -26,7 +26,6 @@ import re
 import secrets
 from urllib.parse import urlsplit
 
-from .. import lifecycles
 from ..errors import Unauthorized, UsageError
 from ..store.records import EventSpec, Record, Records
 
@@ -155,7 +154,7 @@ def create(records: Records, party: Record, ttl_s: float, role: str,
         UsageError: ``ttl_s`` out of range.
     """
     ttl_s = check_ttl(ttl_s)
-    taken = {i.data["name"] for i in records.list("invite", states=("active",))}
+    taken = {i.data.name for i in records.list("invite", states=("active",))}
     code = new_code()
     while code in taken:
         code = new_code()
@@ -174,8 +173,8 @@ def end(records: Records, invite: Record, state: str) -> Record:
     Raises:
         InvalidTransition: it is not active.
     """
-    return records.transition("invite", invite.id, state, lifecycles.INVITE, event=_event(
-        "invite-revoked", invite.id, {**invite.data, "state": state}, invite.parent))
+    return records.transition("invite", invite.id, state, event=_event(
+        "invite-revoked", invite.id, {**invite.data.dump(), "state": state}, invite.parent))
 
 
 def accept(records: Records, party: Record, header: str, now: float) -> Record:
@@ -191,9 +190,9 @@ def accept(records: Records, party: Record, header: str, now: float) -> Record:
     except UsageError:
         raise Unauthorized(BAD_INVITE) from None
     for invite in records.list("invite", parent=party.id, states=("active",)):
-        if invite.data["name"] == code and secret_matches(secret,
-                                                          invite.data["secret_sha256"]):
-            if invite.data["expires_at"] > now:
+        if invite.data.name == code and secret_matches(secret,
+                                                          invite.data.secret_sha256):
+            if invite.data.expires_at > now:
                 return invite
             end(records, invite, "expired")
             raise Unauthorized("this invite has expired; ask the host for a new one")

@@ -24,7 +24,6 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from .. import lifecycles
 from ..errors import (
     Forbidden,
     InvalidTransition,
@@ -147,10 +146,10 @@ class Party(PromptQueue):
         party = self.require()
         for invite in self.records.list("invite", parent=party.id, states=("active",)):
             invites.end(self.records, invite, "revoked")
-        host = self.records.get("member", party.data["host"]).data["name"]
+        host = self.records.get("member", party.data.host).data.name
         closed = self.records.transition(
-            "party", party.id, "closed", lifecycles.PARTY, event=EventSpec(
-                "party-closed", {"name": party.data["name"], "host": host}, party=party.id))
+            "party", party.id, "closed", event=EventSpec(
+                "party-closed", {"name": party.data.name, "host": host}, party=party.id))
         for member_id in list(self._sessions):
             self._disconnect(member_id, "the host closed the party")
         return closed
@@ -190,12 +189,12 @@ class Party(PromptQueue):
             raise Unauthorized(BAD_INVITE)
         invite = invites.accept(self.records, party, invite_header, self.now())
         name = check_name(name)
-        if any(m.data["name"] == name for m in self.records.list(
+        if any(m.data.name == name for m in self.records.list(
                 "member", parent=party.id, states=LIVE_MEMBER)):
             raise UsageError(f"the name {name!r} is taken in this party; pick another")
         secret, mid = invites.new_secret(), new_id("mbr")
-        state = "approved" if name in party.data["auto_approve"] else "pending"
-        role = invite.data["role"]
+        state = "approved" if name in party.data.auto_approve else "pending"
+        role = invite.data.role
         member = self.records.insert(
             "member", mid, state, {"name": name, "role": role, "invite": invite.id,
                                    "credential_sha256": invites.digest(secret)},
@@ -218,7 +217,7 @@ class Party(PromptQueue):
             member = self.records.get("member", mid)
         except (UsageError, NotFound):
             raise Unauthorized(BAD_CREDENTIAL) from None
-        ok = invites.secret_matches(secret, member.data.get("credential_sha256") or "")
+        ok = invites.secret_matches(secret, member.data.credential_sha256 or "")
         if not ok or party is None or member.parent != party.id or \
                 member.state not in LIVE_MEMBER:
             raise Unauthorized(BAD_CREDENTIAL)
@@ -236,8 +235,8 @@ class Party(PromptQueue):
         if party is None or member.parent != party.id or member.state != "approved":
             raise Unauthorized(f"you are not an approved member of an open party, so you "
                                f"cannot {action}")
-        if ROLES[member.data["role"]] < ROLES[role]:
-            raise Forbidden(f"a {member.data['role']} cannot {action}; only a "
+        if ROLES[member.data.role] < ROLES[role]:
+            raise Forbidden(f"a {member.data.role} cannot {action}; only a "
                             f"{' or '.join(r for r, n in ROLES.items() if n >= ROLES[role])}"
                             " can")
         return member
@@ -254,11 +253,11 @@ class Party(PromptQueue):
             InvalidTransition: e.g. approving a kicked member.
         """
         member = self._resolve("member", ref, LIVE_MEMBER)
-        if member.data["role"] == "host":
+        if member.data.role == "host":
             raise UsageError("the host cannot be approved, denied, kicked or given a role")
         if action == "approve":
             return self._move(member, "approved", "member-approved",
-                              role=check_role(role or member.data["role"]))
+                              role=check_role(role or member.data.role))
         if action in ("deny", "kick"):
             self._forget_auto_approval(member)
         if action == "deny" or (action == "kick" and member.state == "pending"):
@@ -273,10 +272,10 @@ class Party(PromptQueue):
         """A kicked or denied name is no longer approved at once: rejoining with the same
         invite waits for the host again."""
         party = self.records.get("party", member.parent)
-        names = party.data["auto_approve"]
-        if member.data["name"] in names:
+        names = party.data.auto_approve
+        if member.data.name in names:
             self.records.update("party", party.id, auto_approve=[
-                n for n in names if n != member.data["name"]])
+                n for n in names if n != member.data.name])
 
     def leave(self, member_id: str) -> Record:
         """Member ``member_id`` leaves; its credential stops working."""
@@ -285,17 +284,17 @@ class Party(PromptQueue):
 
     def _set_role(self, member: Record, role: str) -> Record:
         if member.state != "approved":
-            raise InvalidTransition(f"{member.data['name']} is {member.state}; approve with "
+            raise InvalidTransition(f"{member.data.name} is {member.state}; approve with "
                                     "--role instead")
         return self.records.update("member", member.id, role=role, event=self._member_event(
-            "member-approved", member.id, member.data["name"], role, "approved",
+            "member-approved", member.id, member.data.name, role, "approved",
             member.parent))
 
     def _move(self, member: Record, state: str, event: str, **changes: Any) -> Record:
-        role = changes.get("role", member.data["role"])
-        rec = self.records.transition("member", member.id, state, lifecycles.MEMBER, **changes,
+        role = changes.get("role", member.data.role)
+        rec = self.records.transition("member", member.id, state, **changes,
                                       event=self._member_event(event, member.id,
-                                                               member.data["name"], role,
+                                                               member.data.name, role,
                                                                state, member.parent))
         self._member_changed.pop(member.id, asyncio.Event()).set()
         if state != "approved":
@@ -344,7 +343,7 @@ class Party(PromptQueue):
     def _presence(self, member_id: str, connected: bool) -> None:
         member = self.records.get("member", member_id)
         self.store.append_event("member-presence", {
-            "member": member_id, "name": member.data["name"], "role": member.data["role"],
+            "member": member_id, "name": member.data.name, "role": member.data.role,
             "state": member.state, "connected": connected}, party=member.parent)
 
     def _disconnect(self, member_id: str, why: str) -> None:

@@ -21,7 +21,6 @@ import math
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from .. import lifecycles
 from ..errors import RateLimited, UsageError
 from ..store.records import EventSpec, Record
 from .invites import new_id
@@ -61,7 +60,7 @@ class PromptQueue:
     def prompts(self: Party, party: Record) -> list[Record]:
         """Every prompt of ``party``: queued ones in queue order first, then the rest."""
         found = self.records.list("prompt", parent=party.id)
-        return sorted(found, key=lambda p: (p.state != "queued", p.data["position"]))
+        return sorted(found, key=lambda p: (p.state != "queued", p.data.position))
 
     def submit_prompt(self: Party, member_id: str, text: str, agent: str | None = None,
                       shared: bool = False) -> Record:
@@ -85,17 +84,17 @@ class PromptQueue:
         if not text or len(text) > MAX_PROMPT_CHARS:
             raise UsageError(f"a prompt needs 1 to {MAX_PROMPT_CHARS:,} characters of text")
         party = self.require()
-        if member.data["role"] != "host":
+        if member.data.role != "host":
             self._check_quota(party, member, len(text))
-        last = max((p.data["position"] for p in self.prompts(party)), default=0.0)
+        last = max((p.data.position for p in self.prompts(party)), default=0.0)
         pid = new_id("prm")
-        data = {"member": member.id, "name": member.data["name"], "text": text,
+        data = {"member": member.id, "name": member.data.name, "text": text,
                 "position": float(math.floor(last) + 1), "visibility": "private",
                 **({"agent": self._check_agent(agent)} if agent is not None else {}),
                 **({"shared": True} if shared else {})}
         rec = self.records.insert("prompt", pid, "queued", data, parent=party.id,
                                   event=_event("prompt-queued", pid, "queued", data, party.id))
-        if member.data["role"] == "host" or party.data["auto_approve_prompts"]:
+        if member.data.role == "host" or party.data.auto_approve_prompts:
             rec = self._set_prompt_state(rec, "approved")
         return rec
 
@@ -103,11 +102,11 @@ class PromptQueue:
         """Refuse a guest's prompt beyond its ``PromptQuota`` (nothing is queued)."""
         quota = self.quota
         mine = [p for p in self.records.list("prompt", parent=party.id, states=WAITING)
-                if p.data["member"] == member.id]
+                if p.data.member == member.id]
         if len(mine) >= quota.waiting:
             raise RateLimited(f"you have {len(mine)} prompts waiting, the most a guest may "
                               "have; wait until the host groups or denies some", 30.0)
-        chars = sum(len(p.data["text"]) for p in mine) + size
+        chars = sum(len(p.data.text) for p in mine) + size
         if chars > quota.waiting_chars:
             raise RateLimited(f"your waiting prompts would hold {chars:,} characters; a "
                               f"guest may have at most {quota.waiting_chars:,} waiting", 30.0)
@@ -147,7 +146,7 @@ class PromptQueue:
             rec = self._set_prompt_state(rec, "approved" if action == "approve" else "denied")
         elif action == "share":
             rec = self.records.update("prompt", rec.id, visibility="shared", event=_event(
-                "prompt-status", rec.id, rec.state, {**rec.data, "visibility": "shared"},
+                "prompt-status", rec.id, rec.state, {**rec.data.dump(), "visibility": "shared"},
                 rec.parent))
         return rec
 
@@ -160,9 +159,9 @@ class PromptQueue:
             NotFound: no such prompt. InvalidTransition: not the next state.
         """
         rec = self.records.get("prompt", prompt_id)
-        return self.records.transition("prompt", rec.id, state, lifecycles.PROMPT, **changes,
+        return self.records.transition("prompt", rec.id, state, **changes,
                                        event=_event("prompt-status", rec.id, state,
-                                                    {**rec.data, **changes}, rec.parent))
+                                                    {**rec.data.dump(), **changes}, rec.parent))
 
     def rehook(self: Party, rec: Record) -> None:
         """Start ``on_prompt_approved`` again for approved prompt ``rec`` (its hook died
@@ -176,8 +175,8 @@ class PromptQueue:
             task.cancel()
 
     def _set_prompt_state(self: Party, rec: Record, state: str) -> Record:
-        rec = self.records.transition("prompt", rec.id, state, lifecycles.PROMPT,
-                                      event=_event("prompt-status", rec.id, state, rec.data,
+        rec = self.records.transition("prompt", rec.id, state,
+                                      event=_event("prompt-status", rec.id, state, rec.data.dump(),
                                                    rec.parent))
         if state == "approved" and self.on_prompt_approved is not None:
             self._start_hook(rec)
@@ -209,9 +208,9 @@ class PromptQueue:
         queue = [p for p in self.prompts(self.require()) if p.state == "queued"]
         others = [p for p in queue if p.id != rec.id]
         at = max(0, min(position, len(others)))
-        key = [p.data["position"] for p in others]
+        key = [p.data.position for p in others]
         if not others:
-            new = rec.data["position"]
+            new = rec.data.position
         elif at == 0:
             new = key[0] - 1
         elif at == len(others):
@@ -219,7 +218,7 @@ class PromptQueue:
         else:  # between its new neighbours: no renumbering of the others
             new = (key[at - 1] + key[at]) / 2
         return self.records.update("prompt", rec.id, position=new, event=_event(
-            "prompt-status", rec.id, rec.state, {**rec.data, "position": new}, rec.parent))
+            "prompt-status", rec.id, rec.state, {**rec.data.dump(), "position": new}, rec.parent))
 
 
 def _event(type_: str, pid: str, state: str, data: dict[str, Any],

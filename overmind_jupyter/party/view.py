@@ -55,12 +55,12 @@ def event_view(event: Event, viewer_id: str) -> Event | None:
 
 def member_row(rec: Record) -> dict[str, Any]:
     """What any member sees of a member: ``{id, name, role, state}``."""
-    return {"id": rec.id, "name": rec.data.get("name"), "role": rec.data.get("role"),
+    return {"id": rec.id, "name": rec.data.name, "role": rec.data.role,
             "state": rec.state}
 
 
 def _presence(member: Record, connected: set[str]) -> bool | None:
-    if member.data.get("source") == "hub" or member.data.get("role") == "host":
+    if member.data.source == "hub" or member.data.role == "host":
         return None
     return member.id in connected
 
@@ -86,7 +86,7 @@ def guest_status(party: Record, viewer: Record, members: list[Record],
 
     Only approved members are listed; other members' private prompts are redacted.
     """
-    return {"party": {"id": party.id, "name": party.data.get("name"), "state": party.state},
+    return {"party": {"id": party.id, "name": party.data.name, "state": party.state},
             "me": member_row(viewer),
             "members": [member_row(m) for m in members if m.state == "approved"],
             "queue": [prompt_view(p, viewer.id) for p in prompts if p.state == "queued"],

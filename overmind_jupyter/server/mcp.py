@@ -115,7 +115,7 @@ def build_server(engine: Any) -> MCPServer:
         """The unread messages sent to you (then marked read): ``[{id, sender, text}]``."""
         grant = _grant()
         names = (grant.mission_name, grant.mission_name.rsplit("-", 1)[0])
-        return [{"id": r.id, "sender": r.data["sender"], "text": r.data["text"]}
+        return [{"id": r.id, "sender": r.data.sender, "text": r.data.text}
                 for r in engine.mailbox.inbox(names)]
 
     @server.tool()

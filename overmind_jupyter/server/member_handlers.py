@@ -49,7 +49,7 @@ class MemberRoute(OvermindHandler):
         if current is None:
             raise hub.no_party(visitor)
         if visitor is None:
-            return self.party.records.get("member", current.data["host"])
+            return self.party.records.get("member", current.data.host)
         if visitor.kind != "user":
             raise Forbidden(hub.host_only_message(visitor))
         app = self.settings["overmind_app"]

@@ -99,7 +99,7 @@ class JoinHandler(GuestHandler):
             raise
         self.set_header("Cache-Control", "no-store")
         party = self.party.require()
-        self.send_json({"party": {"id": party.id, "name": party.data["name"]},
+        self.send_json({"party": {"id": party.id, "name": party.data.name},
                         "member": member_row(member), "credential": credential}, 201)
 
 
@@ -207,7 +207,7 @@ class PartySocket(WebSocketMixin, WebSocketHandler, JupyterHandler):
 
     def _welcome(self, member: Any) -> None:
         party = self.party.require()
-        self._write(wire.frame("welcome", party={"id": party.id, "name": party.data["name"],
+        self._write(wire.frame("welcome", party={"id": party.id, "name": party.data.name,
                                                  "state": party.state},
                                member=member_row(member)))
 

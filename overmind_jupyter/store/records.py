@@ -1,11 +1,13 @@
-"""Records: durable orchestration entities with validated state machines.
+"""Records: durable orchestration entities with validated state machines and data.
 
 One table (``records``, migration m003) holds every kind — objective, task, change,
-question, message, prompt, member, invite — as ``(kind, id, parent, state, data)`` where
-``data`` is a JSON object. A ``Record`` is read back as a plain dataclass; each kind's
-state machine is a ``{state: {allowed next states}}`` table passed to ``transition``
-(tables live in ``overmind_jupyter.lifecycles``). Writes share the store's one
-connection and transaction helper, so a state change and its event commit together.
+question, message, story, party, member, prompt, invite — as ``(kind, id, parent, state,
+data)`` where ``data`` is a JSON object. Each kind's states, state machine and data model
+live in ``store.kinds``: a write is checked against both (``InvalidTransition``; a
+pydantic ``ValidationError`` for data no kind allows, a programming error), and a
+``Record`` reads back with its kind's data model (``rec.data.title``). Writes share the
+store's one connection and transaction helper, so a state change and its event commit
+together.
 """
 
 from __future__ import annotations
@@ -13,19 +15,19 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
-from collections.abc import Mapping
 from typing import Any
 
 from ..errors import AmbiguousReference, InvalidTransition, NotFound
+from .kinds import RecordData, kind_of
 from .store import Store
 
-Table = Mapping[str, frozenset[str]]
 _COLUMNS = "kind, id, parent, state, created_at, updated_at, data"
 
 
 @dataclasses.dataclass(slots=True)
 class Record:
-    """One stored entity. ``data`` is its JSON document (a fresh dict per read)."""
+    """One stored entity. ``data`` is its kind's model (``store.kinds``; a fresh one per
+    read); ``created_at`` / ``updated_at`` are epoch seconds."""
 
     kind: str
     id: str
@@ -33,11 +35,12 @@ class Record:
     state: str
     created_at: float
     updated_at: float
-    data: dict[str, Any]
+    data: Any  # the kind's ``RecordData`` subclass (``store.kinds.KINDS[kind].data``)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON shape: ``{id, parent, state, created_at, updated_at, **data}``."""
-        return {**self.data, "id": self.id, "parent": self.parent, "state": self.state,
+        """JSON shape: ``{id, parent, state, created_at, updated_at, **data}`` (the data
+        fields written)."""
+        return {**self.data.dump(), "id": self.id, "parent": self.parent, "state": self.state,
                 "created_at": self.created_at, "updated_at": self.updated_at}
 
 
@@ -65,14 +68,15 @@ class Records:
         Raises:
             sqlite3.IntegrityError: ``(kind, id)`` exists already.
         """
-        now = time.time()
+        now, doc = time.time(), _data(kind, data)
+        kind_of(kind).states(state)  # a state the kind has (ValueError otherwise)
         def body() -> None:
             self.store.conn.execute(
                 f"INSERT INTO records ({_COLUMNS}) VALUES (?,?,?,?,?,?,?)",
-                (kind, id_, parent, state, now, now, _dumps(data)))
+                (kind, id_, parent, state, now, now, _dumps(doc)))
             self._event(event)
         self.store._tx(body)
-        return Record(kind, id_, parent, state, now, now, dict(data))
+        return Record(kind, id_, parent, state, now, now, doc)
 
     def get(self, kind: str, id_: str) -> Record:
         """The record ``(kind, id)``.
@@ -113,25 +117,28 @@ class Records:
         Raises:
             NotFound: no such record.
         """
-        return self.store._tx(lambda: self._write(kind, id_, None, None, changes, event))
+        return self.store._tx(lambda: self._write(kind, id_, None, changes, event))
 
-    def transition(self, kind: str, id_: str, new: str, table: Table, *,
+    def transition(self, kind: str, id_: str, new: str, *,
                    event: EventSpec | None = None, **changes: Any) -> Record:
-        """Move a record to state ``new`` if ``table`` allows it from the current state;
-        merge ``changes`` into ``data`` and append ``event`` in the same transaction.
+        """Move a record to state ``new`` if its kind's state machine (``store.kinds``)
+        allows it from the current state; merge ``changes`` into ``data`` and append
+        ``event`` in the same transaction.
 
         Raises:
             NotFound: no such record.
-            InvalidTransition: ``table`` forbids the move (terminal states are final).
+            InvalidTransition: the state machine forbids the move (terminal states are
+                final).
         """
-        return self.store._tx(lambda: self._write(kind, id_, new, table, changes, event))
+        return self.store._tx(lambda: self._write(kind, id_, new, changes, event))
 
-    def _write(self, kind: str, id_: str, new: str | None, table: Table | None,
-               changes: dict[str, Any], event: EventSpec | None) -> Record:
+    def _write(self, kind: str, id_: str, new: str | None, changes: dict[str, Any],
+               event: EventSpec | None) -> Record:
         rec = self.get(kind, id_)
+        table = kind_of(kind).table
         if new is not None and table is not None and new not in table.get(rec.state, ()):
             raise InvalidTransition(f"{kind} {id_} cannot go from {rec.state} to {new}")
-        rec.data.update(changes)
+        rec.data = _data(kind, {**rec.data.dump(), **changes})
         rec.state = new or rec.state
         rec.updated_at = time.time()
         self.store.conn.execute(
@@ -146,13 +153,19 @@ class Records:
                                   objective=event.objective, party=event.party)
 
 
-def _dumps(data: dict[str, Any]) -> str:
-    return json.dumps(data, separators=(",", ":"))
+def _data(kind: str, fields: dict[str, Any]) -> RecordData:
+    """``fields`` as ``kind``'s data model (pydantic ``ValidationError``: fields it has
+    not, or of the wrong type)."""
+    return kind_of(kind).data.model_validate(fields)
+
+
+def _dumps(data: RecordData) -> str:
+    return json.dumps(data.dump(), separators=(",", ":"))
 
 
 def _record(row: tuple) -> Record:
     kind, id_, parent, state, created, updated, data = row
-    return Record(kind, id_, parent, state, created, updated, json.loads(data))
+    return Record(kind, id_, parent, state, created, updated, _data(kind, json.loads(data)))
 
 
 def only(found: list[Record], kind: str, ref: str, listing: str) -> Record:

@@ -22,7 +22,7 @@ def test_inbox_marks_read_and_bad_messages_are_refused(tmp_path: Path) -> None:
     store = Store(tmp_path / "db")
     box = Mailbox(Records(store))
     box.send("host", "docs", "mention the CLI")
-    assert [r.data["text"] for r in box.inbox(("docs",))] == ["mention the CLI"]
+    assert [r.data.text for r in box.inbox(("docs",))] == ["mention the CLI"]
     assert box.inbox(("docs",)) == []  # read once
     with pytest.raises(UsageError, match="recipient"):
         box.send("host", " ", "hi")

@@ -21,7 +21,7 @@ from flow_helpers import (
     until_question,
 )
 
-from overmind_jupyter.commands_work import objective_exit_status
+from overmind_jupyter.commands.work import objective_exit_status
 from overmind_jupyter.config import Settings
 from overmind_jupyter.engine import Engine
 from overmind_jupyter.llm.contract import ProviderError
@@ -76,7 +76,7 @@ async def test_conflicting_objectives_referee_rejected_then_host_closes(tmp_path
     await engine.start()
     try:
         first = await engine.prompt("double the sum")
-        await asyncio.sleep(0.05)  # the first objective plans before the second arrives
+        await until_planned(engine, first["id"])  # the first plans before the second arrives
         second = await engine.prompt("square the sum")
         ended = [await engine.wait_objective(o["id"], 60) for o in (first, second)]
         question = await until_question(engine, "conflict")
@@ -186,6 +186,23 @@ async def until_event(engine: Engine, kind: str, match: Any = lambda data: True,
     return await asyncio.wait_for(poll(), timeout)
 
 
+async def until_planned(engine: Engine, objective_id: str, timeout: float = 60) -> None:
+    """Wait for the ``plan-ready`` event of ``objective_id``: its story, scope and planner
+    turns are played (scripted turns go to whichever objective asks first)."""
+    planned = asyncio.Event()
+
+    def seen(batch: list[dict[str, Any]]) -> None:
+        if any(e["type"] == "plan-ready" and e["objective"] == objective_id for e in batch):
+            planned.set()
+    engine.subscribe(seen)  # before reading what was committed: nothing falls in between
+    try:
+        if not any(e["type"] == "plan-ready"
+                   for e in await engine.events(objective=objective_id, limit=10_000)):
+            await asyncio.wait_for(planned.wait(), timeout)
+    finally:
+        engine.unsubscribe(seen)
+
+
 async def test_a_refused_api_key_fails_the_prompt_at_once(tmp_path: Path) -> None:
     repo = project(tmp_path / "p")
     refusal = {"error": {"kind": "auth", "message": "401: bad key"}}
@@ -249,7 +266,7 @@ async def test_closing_the_engine_while_a_task_waits_on_a_question_winds_it_down
     await again.start()
     try:
         [task] = again.records.list("task")  # recovery's verdict, not a crash's
-        assert task.data["error"] == "interrupted: the engine stopped while the task ran"
+        assert task.data.error == "interrupted: the engine stopped while the task ran"
     finally:
         await again.close()
 

@@ -11,7 +11,7 @@ import pytest
 from flow_helpers import git, log_task_scripts, project
 
 from overmind_jupyter import commands
-from overmind_jupyter.commands_work import objective_exit_status
+from overmind_jupyter.commands.work import objective_exit_status
 from overmind_jupyter.config import Settings
 from overmind_jupyter.engine import Engine
 

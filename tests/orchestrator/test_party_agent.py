@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from engine_harness import until
 from flow_helpers import git, log_task_scripts, project
 
 from overmind_jupyter.agents.adapters import BUILTIN_MODULE
@@ -44,7 +45,7 @@ async def hosting(tmp_path: Path) -> Engine:
 def guest(engine: Engine, name: str) -> str:
     """A guest member (as the party endpoints admit one); returns its member id."""
     rec, secret = engine.party.create_invite()
-    member, _ = engine.party.join(f"{rec.data['name']}.{secret}", name)
+    member, _ = engine.party.join(f"{rec.data.name}.{secret}", name)
     return member.id
 
 
@@ -68,8 +69,10 @@ async def test_the_hosts_prompt_runs_on_its_agent_and_its_status_reaches_done(
     try:
         done = await asyncio.wait_for(engine.prompt("log additions", agent="twin",
                                                     wait=True), 60)
-        await asyncio.sleep(0.1)  # the prompt's own hook moves it to done right after
         [prompt] = engine.party.prompts(engine.party.require())
+        # the prompt's own hook moves it on from `grouped` right after its objective ends
+        await until(lambda: engine.records.get("prompt", prompt.id).state
+                    not in ("approved", "grouped"), what="the prompt to end")
         states = prompt_states(engine, prompt.id)
         agents = spawned_agents(engine, done["id"])
     finally:
@@ -95,7 +98,7 @@ async def test_a_guest_chooses_among_the_hosts_agents_only(tmp_path: Path, model
         with pytest.raises(Forbidden):  # the host's checkout is the host's alone
             engine.party.submit_prompt(bob, "log additions", shared=True)
         queued = engine.party.submit_prompt(bob, "log additions", agent="twin")
-        assert queued.state == "queued" and queued.data["agent"] == "twin"
+        assert queued.state == "queued" and queued.data.agent == "twin"
         await engine.prompt_action(queued.id, "approve")
         oid = await asyncio.wait_for(_grouped(engine, queued.id), 30)
         done = await engine.wait_objective(oid, 60)
@@ -109,8 +112,8 @@ async def test_a_guest_chooses_among_the_hosts_agents_only(tmp_path: Path, model
 async def _grouped(engine: Engine, prompt_id: str) -> str:
     while True:
         rec = engine.records.get("prompt", prompt_id)
-        if rec.data.get("objective"):
-            return rec.data["objective"]
+        if rec.data.objective:
+            return rec.data.objective
         await asyncio.sleep(0.05)
 
 

@@ -84,11 +84,11 @@ def test_an_invite_record_keeps_only_the_hash_and_its_event_no_secret(records, t
     recs, party = records
     rec, secret = invites.create(recs, party, 3600, "viewer", now=1000.0)
     recs.store.flush()
-    assert rec.data["expires_at"] == 4600.0 and rec.data["role"] == "viewer"
-    assert rec.data["secret_sha256"] == invites.digest(secret)
+    assert rec.data.expires_at == 4600.0 and rec.data.role == "viewer"
+    assert rec.data.secret_sha256 == invites.digest(secret)
     events = recs.store.read_events()
     assert [e["type"] for e in events] == ["invite-created"]
-    assert secret not in str(events) and rec.data["secret_sha256"] not in str(events)
+    assert secret not in str(events) and rec.data.secret_sha256 not in str(events)
     recs.store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     for path in tmp_path.iterdir():
         assert secret.encode() not in path.read_bytes(), path
@@ -97,7 +97,7 @@ def test_an_invite_record_keeps_only_the_hash_and_its_event_no_secret(records, t
 def test_only_code_and_right_secret_before_expiry_admit(records):
     recs, party = records
     rec, secret = invites.create(recs, party, 3600, "collaborator", now=1000.0)
-    code = rec.data["name"]
+    code = rec.data.name
     assert invites.accept(recs, party, f"{code}.{secret}", now=2000.0).id == rec.id
     for header in (code, f"{code}.{invites.new_secret()}", f"other-code-11.{secret}", ""):
         with pytest.raises(Unauthorized):
@@ -114,4 +114,4 @@ def test_a_revoked_invite_admits_nobody(records):
     rec, secret = invites.create(recs, party, 3600, "collaborator", now=1000.0)
     invites.end(recs, rec, "revoked")
     with pytest.raises(Unauthorized):
-        invites.accept(recs, party, f"{rec.data['name']}.{secret}", now=1001.0)
+        invites.accept(recs, party, f"{rec.data.name}.{secret}", now=1001.0)

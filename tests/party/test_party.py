@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from engine_harness import until
 
 from overmind_jupyter.errors import InvalidTransition, NotFound, RateLimited, UsageError
 from overmind_jupyter.party.invites import Unauthorized
@@ -37,13 +38,13 @@ class Room:
 
     def _approved(self, rec: Record) -> asyncio.Future[str]:
         """The orchestrator's side: take the prompt, answer its objective later."""
-        self.approved.append(rec.data["text"])
-        future = self.objectives[rec.data["text"]] = asyncio.get_running_loop().create_future()
+        self.approved.append(rec.data.text)
+        future = self.objectives[rec.data.text] = asyncio.get_running_loop().create_future()
         return future
 
     def new_invite(self, role: str = "collaborator", ttl_s: float = 3600) -> str:
         rec, secret = self.party.create_invite(ttl_s, role)
-        return f"{rec.data['name']}.{secret}"
+        return f"{rec.data.name}.{secret}"
 
     def join(self, name: str, invite: str | None = None, approve: bool = True
              ) -> tuple[Record, str]:
@@ -69,8 +70,8 @@ def test_a_guest_waits_for_the_host_unless_listed_for_auto_approval(tmp_path):
     bob, _ = room.party.join(room.invite, "bob")
     bea, _ = room.party.join(room.invite, "bea")
     assert (bob.state, bea.state) == ("pending", "approved")
-    assert bob.data["role"] == "collaborator"
-    assert room.party.member_action(bob.id, "approve", "viewer").data["role"] == "viewer"
+    assert bob.data.role == "collaborator"
+    assert room.party.member_action(bob.id, "approve", "viewer").data.role == "viewer"
     types = [e["type"] for e in room.events()]
     assert types.count("member-joined") == 2 and types.count("member-approved") == 3
     room.store.close()
@@ -153,7 +154,7 @@ async def test_the_queue_is_fifo_reorderable_and_approval_starts_the_hook(room):
     first = room.party.submit_prompt(bob.id, "first")
     second = room.party.submit_prompt(cy.id, "second")
     third = room.party.submit_prompt(bob.id, "third")
-    queue = lambda: [p.data["text"] for p in room.party.prompts(room.record)  # noqa: E731
+    queue = lambda: [p.data.text for p in room.party.prompts(room.record)  # noqa: E731
                      if p.state == "queued"]
     assert queue() == ["first", "second", "third"]
     room.party.prompt_action(third.id, "move", position=0)
@@ -173,7 +174,7 @@ async def test_the_queue_is_fifo_reorderable_and_approval_starts_the_hook(room):
     for _ in range(3):
         await asyncio.sleep(0)
     grouped = room.party.records.get("prompt", host_prompt.id)
-    assert (grouped.state, grouped.data["objective"]) == ("grouped", "o1")
+    assert (grouped.state, grouped.data.objective) == ("grouped", "o1")
     assert room.party.objective_of(host_prompt.id) is None
 
 
@@ -188,8 +189,7 @@ async def test_auto_approved_prompts_start_the_hook_and_a_failing_hook_is_logged
     bob, _ = room.join("bob")
     with caplog.at_level(logging.ERROR, logger="overmind.party"):
         assert room.party.submit_prompt(bob.id, "go").state == "approved"
-        await asyncio.sleep(0.01)
-    assert "on_prompt_approved failed" in caplog.text
+        await until(lambda: "on_prompt_approved failed" in caplog.text, what="the log line")
     room.store.close()
 
 
@@ -225,9 +225,12 @@ def test_guests_never_see_invites_or_mirrored_events(room):
 async def test_a_pending_member_is_admitted_once_approved_and_refused_once_denied(room):
     bob, _ = room.join("bob", approve=False)
     cy, _ = room.join("cy", approve=False)
+    dan, _ = room.join("dan")
     waiting = asyncio.ensure_future(room.party.admitted(bob.id))
     refused = asyncio.ensure_future(room.party.admitted(cy.id))
-    await asyncio.sleep(0.01)
+    # a barrier: tasks start in order, and an approved member is admitted in the first
+    # step, so once dan is, bob's and cy's waits have checked their state and are waiting
+    assert (await asyncio.ensure_future(room.party.admitted(dan.id))).id == dan.id
     assert not waiting.done() and not refused.done()
     room.party.member_action("bob", "approve")
     room.party.member_action("cy", "deny")
@@ -254,11 +257,11 @@ def test_a_kicked_guest_loses_its_auto_approval(tmp_path):
     room.party.member_action("bea", "kick")
     again, _ = room.party.join(room.invite, "bea")  # same invite, same name
     assert again.state == "pending"  # the host decides this time
-    assert room.party.require().data["auto_approve"] == ["cy"]
+    assert room.party.require().data.auto_approve == ["cy"]
     room.party.member_action(again.id, "deny")  # denying does the same
     room.party.join(room.invite, "cy")
     room.party.member_action("cy", "kick")
-    assert room.party.require().data["auto_approve"] == []
+    assert room.party.require().data.auto_approve == []
     room.store.close()
 
 
@@ -285,8 +288,8 @@ def test_guest_prompts_are_held_to_a_quota_of_count_size_and_rate(tmp_path):
     room.party.submit_prompt(bob.id, "idea 5")  # denied ones no longer count
     for n in range(10):  # the host is never limited
         room.party.submit_prompt(room.host.id, f"host idea {n}")
-    queued = [p.data["text"] for p in room.party.prompts(room.party.require())
-              if p.data["member"] == bob.id and p.state == "queued"]
+    queued = [p.data.text for p in room.party.prompts(room.party.require())
+              if p.data.member == bob.id and p.state == "queued"]
     assert queued == ["idea 1", "idea 2", "idea 3", "idea 5"]  # refused ones left no trace
     room.store.close()
 

@@ -33,9 +33,9 @@ def _events(party: Party) -> list[dict]:
 
 def test_a_hub_user_becomes_an_approved_collaborator_named_after_its_hub_name(party):
     bob = hub_member(party, "bob")
-    assert (bob.state, bob.data["name"], bob.data["role"]) == ("approved", "bob",
+    assert (bob.state, bob.data.name, bob.data.role) == ("approved", "bob",
                                                                "collaborator")
-    assert bob.data["source"] == "hub" and "credential_sha256" not in bob.data
+    assert bob.data.source == "hub" and "credential_sha256" not in bob.data.dump()
     joined = [e for e in _events(party) if e["type"] in ("member-joined", "member-approved")
               and e["data"]["member"] == bob.id]
     assert [e["type"] for e in joined] == ["member-joined", "member-approved"]
@@ -54,7 +54,7 @@ def test_the_same_hub_user_finds_the_same_member_again(party):
 def test_prompts_are_attributed_to_the_hub_name(party):
     bob = hub_member(party, "bob")
     prompt = party.submit_prompt(bob.id, "add a README")
-    assert (prompt.data["name"], prompt.data["member"], prompt.state) == ("bob", bob.id,
+    assert (prompt.data.name, prompt.data.member, prompt.state) == ("bob", bob.id,
                                                                           "queued")
 
 
@@ -97,12 +97,12 @@ def test_a_hub_member_has_no_credential_for_the_guest_routes(party):
 
 def test_a_taken_or_invalid_hub_name_gets_a_distinct_valid_member_name(party):
     rec, secret = party.create_invite(3600, "collaborator")
-    party.join(f"{rec.data['name']}.{secret}", "bob")  # an invited guest called bob
+    party.join(f"{rec.data.name}.{secret}", "bob")  # an invited guest called bob
     hub_bob = hub_member(party, "bob")
-    assert hub_bob.data["name"] == "bob-hub" and hub_bob.data["hub_user"] == "bob"
+    assert hub_bob.data.name == "bob-hub" and hub_bob.data.hub_user == "bob"
     ann = hub_member(party, "ann@example.org")
-    assert ann.data["name"] == "ann-example.org-hub"
-    assert ann.data["hub_user"] == "ann@example.org"
+    assert ann.data.name == "ann-example.org-hub"
+    assert ann.data.hub_user == "ann@example.org"
 
 
 @given(st.text(min_size=1, max_size=80), st.sets(st.text(max_size=10), max_size=5))

@@ -128,7 +128,7 @@ async def test_no_credential_a_guest_or_a_jupyter_token_get_401(engine, mcp_url,
                                                                  overmind_token):
     engine.party.open("ann")
     rec, secret = engine.party.create_invite(3600, "collaborator")
-    _, guest = engine.party.join(f"{rec.data['name']}.{secret}", "bob")
+    _, guest = engine.party.join(f"{rec.data.name}.{secret}", "bob")
     jupyter_token = jp_serverapp.identity_provider.token
     assert await raw_status(mcp_url, None) == 401
     assert await raw_status(mcp_url, "Bearer not-a-credential") == 401

@@ -54,7 +54,11 @@ async def test_an_engine_joins_its_own_party_and_nothing_echoes(guest_engine):
     assert [p["name"] for p in host_view["hosting"]["queue"]] == ["bob"]
     await eventually(lambda: any(e["type"] == "prompt-queued" for e in mirrored(engine, "bob")),
                      what="the prompt mirrored")
-    await asyncio.sleep(0.3)  # a mirror loop would keep adding copies meanwhile
+    # a barrier: the host sends its events in seq order, so once a later one is mirrored,
+    # an echo of the copies committed before it (a mirror loop) would be mirrored too
+    await engine.party_prompt("the barrier", member="bob")
+    await eventually(lambda: any(e["data"].get("text") == "the barrier"
+                                 for e in mirrored(engine, "bob")), what="the barrier mirrored")
     seqs = Counter(e["data"]["mirror"]["seq"] for e in mirrored(engine, "bob"))
     assert seqs and max(seqs.values()) == 1
     mirror_seqs = {e["seq"] for e in mirrored(engine, "bob")}
@@ -148,7 +152,7 @@ async def test_a_guests_agent_choice_reaches_the_host_and_is_checked_there(guest
         await engine.party_prompt("use a made-up agent", member="bob", agent="nosuch")
     await engine.party_prompt("use the built-in agent", member="bob", agent="builtin")
     [queued] = [p for p in engine.party.prompts(engine.party.require())]
-    assert queued.data["agent"] == "builtin"
+    assert queued.data.agent == "builtin"
 
 
 async def test_a_role_change_by_the_host_shows_on_the_guests_side(guest_engine):

@@ -11,7 +11,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from .model import MissionStatus
+from ..model import MissionStatus
 
 PS_COLUMNS = ("ID", "NAME", "KIND", "STATUS", "PID", "RESTARTS", "AGE", "COMMAND")
 

@@ -21,9 +21,9 @@ import time
 from html import escape as html_escape
 from typing import Any
 
+from ..api import EngineAPI
+from ..errors import UsageError
 from . import render
-from .api import EngineAPI
-from .errors import UsageError
 from .result import Result
 
 ROLES = ("collaborator", "viewer")

@@ -16,10 +16,9 @@ import os
 from pathlib import Path
 from typing import Any
 
-from . import commands_party, commands_work, render
-from .api import EngineAPI
-from .errors import NotAvailable, UsageError
-from .model import (
+from ..api import EngineAPI
+from ..errors import NotAvailable, UsageError
+from ..model import (
     Mission,
     MissionKind,
     MissionSpec,
@@ -29,6 +28,7 @@ from .model import (
     mission_to_dict,
     status_text,
 )
+from . import party, render, work
 from .result import Result
 
 LATER: dict[str, str] = {}  # command → the issue that brings it (none left)
@@ -147,8 +147,8 @@ def build_parser(prog: str = "overmind") -> argparse.ArgumentParser:
 
 
 def _add_later(sub: Any) -> None:
-    commands_work.add_parsers(sub)
-    commands_party.add_parsers(sub)
+    work.add_parsers(sub)
+    party.add_parsers(sub)
 
 
 def parse(argv: list[str], prog: str = "overmind") -> argparse.Namespace:
@@ -369,5 +369,5 @@ _HANDLERS = {"run": _run, "ps": _ps, "info": _info, "logs": _logs, "send": _send
              "stop": _stop, "restart": _restart, "kill": _kill, "wait": _wait, "apply": _apply,
              "events": _events,
              "status": _status, "shutdown": _shutdown, "agents": _agents,
-             "questions": _questions, "answer": _answer, **commands_work.HANDLERS,
-             **commands_party.HANDLERS}
+             "questions": _questions, "answer": _answer, **work.HANDLERS,
+             **party.HANDLERS}

@@ -8,9 +8,9 @@ import argparse
 import json
 from typing import Any
 
+from ..api import EngineAPI
+from ..errors import UsageError
 from . import render
-from .api import EngineAPI
-from .errors import UsageError
 from .result import Result
 
 OBJECTIVE_COLUMNS = ("ID", "STATE", "TITLE", "MEMBERS", "TOKENS", "MODEL")
