@@ -6,7 +6,7 @@ import asyncio
 import re
 
 import pytest
-from engine_harness import sh, until_in_log
+from engine_harness import sh, until, until_in_log
 
 from overmind_jupyter.errors import AmbiguousReference, NotFound, UsageError
 from overmind_jupyter.model import MissionSpec
@@ -200,7 +200,8 @@ def test_subscribers_get_every_event_in_order(harness) -> None:
         engine.subscribe(got.extend)
         m = await engine.run(MissionSpec(["true"]))
         await engine.wait(m.id)
-        await asyncio.sleep(0.01)
+        await until(lambda: any(e["mission"] == m.id and e["data"].get("status") == "exited"
+                                for e in got), what="the exited event to reach the subscriber")
         engine.unsubscribe(got.extend)
         return m, got, await engine.events(mission=m.id)
 

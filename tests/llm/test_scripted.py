@@ -7,6 +7,7 @@ import json
 import sys
 
 import pytest
+from engine_harness import until
 from llm_helpers import collect
 
 from overmind_jupyter.llm.contract import (
@@ -90,7 +91,8 @@ def test_delay_s_holds_the_turn_back_without_blocking_the_loop():
         loop = asyncio.get_running_loop()
         started = loop.time()
         turn = asyncio.ensure_future(collect_async(model, ASK))
-        await asyncio.sleep(0.05)  # the loop runs other work while the turn waits
+        # the loop runs other work (this polling) while the started turn holds back
+        await until(lambda: model.calls, what="the turn to start")
         early = turn.done()
         return early, await turn, loop.time() - started
 

@@ -61,3 +61,20 @@ async def until_question(engine: Engine, kind: str, timeout: float = 60,
                 return found[0]
             await asyncio.sleep(0.05)
     return await asyncio.wait_for(poll(), timeout)
+
+
+async def until_planned(engine: Engine, objective_id: str, timeout: float = 60) -> None:
+    """Wait for the ``plan-ready`` event of ``objective_id``: its story, scope and planner
+    turns are played (scripted turns go to whichever objective asks first)."""
+    planned = asyncio.Event()
+
+    def seen(batch: list[dict[str, Any]]) -> None:
+        if any(e["type"] == "plan-ready" and e["objective"] == objective_id for e in batch):
+            planned.set()
+    engine.subscribe(seen)  # before reading what was committed: nothing falls in between
+    try:
+        if not any(e["type"] == "plan-ready"
+                   for e in await engine.events(objective=objective_id, limit=10_000)):
+            await asyncio.wait_for(planned.wait(), timeout)
+    finally:
+        engine.unsubscribe(seen)

@@ -5,13 +5,12 @@ real git, real agent processes, scripted models (no referee script: no referee).
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
 from typing import Any
 
 import pytest
-from flow_helpers import SCOPE, edit, git, plan, project, until_question
+from flow_helpers import SCOPE, edit, git, plan, project, until_planned, until_question
 
 from overmind_jupyter.engine import Engine
 from overmind_jupyter.errors import UsageError
@@ -36,7 +35,7 @@ def conflicting(directory: Path) -> Path:
 
 async def conflict_question(engine: Engine) -> dict[str, Any]:
     first = await engine.prompt("double the sum")
-    await asyncio.sleep(0.05)  # the first objective plans before the second arrives
+    await until_planned(engine, first["id"])  # the first objective plans before the second
     second = await engine.prompt("square the sum")
     for o in (first, second):
         await engine.wait_objective(o["id"], 60)

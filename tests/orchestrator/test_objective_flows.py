@@ -18,6 +18,7 @@ from flow_helpers import (
     log_task_scripts,
     plan,
     project,
+    until_planned,
     until_question,
 )
 
@@ -184,23 +185,6 @@ async def until_event(engine: Engine, kind: str, match: Any = lambda data: True,
             await asyncio.sleep(0.05)
         return found[0]
     return await asyncio.wait_for(poll(), timeout)
-
-
-async def until_planned(engine: Engine, objective_id: str, timeout: float = 60) -> None:
-    """Wait for the ``plan-ready`` event of ``objective_id``: its story, scope and planner
-    turns are played (scripted turns go to whichever objective asks first)."""
-    planned = asyncio.Event()
-
-    def seen(batch: list[dict[str, Any]]) -> None:
-        if any(e["type"] == "plan-ready" and e["objective"] == objective_id for e in batch):
-            planned.set()
-    engine.subscribe(seen)  # before reading what was committed: nothing falls in between
-    try:
-        if not any(e["type"] == "plan-ready"
-                   for e in await engine.events(objective=objective_id, limit=10_000)):
-            await asyncio.wait_for(planned.wait(), timeout)
-    finally:
-        engine.unsubscribe(seen)
 
 
 async def test_a_refused_api_key_fails_the_prompt_at_once(tmp_path: Path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from engine_harness import until
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -14,10 +15,15 @@ pytestmark = pytest.mark.timeout(60)
 
 
 class Recorder:
-    """A runner that records concurrency and ends tasks as told (default done)."""
+    """A runner that records concurrency and ends tasks as told (default done).
 
-    def __init__(self, outcome: dict[str, str] | None = None, delay: float = 0.01) -> None:
-        self.outcome, self.delay = outcome or {}, delay
+    ``delay``: how long each task's work lasts (s), long enough for tasks to overlap;
+    ``hold``: the work never ends by itself, only a cancel ends it.
+    """
+
+    def __init__(self, outcome: dict[str, str] | None = None, delay: float = 0.01,
+                 hold: bool = False) -> None:
+        self.outcome, self.delay, self.hold = outcome or {}, delay, hold
         self.live: set[str] = set()
         self.peak = 0
         self.started: list[str] = []
@@ -28,7 +34,10 @@ class Recorder:
         self.live.add(node.name)
         self.peak = max(self.peak, len(self.live))
         try:
-            await asyncio.sleep(self.delay)
+            if self.hold:
+                await asyncio.Event().wait()  # nobody sets it: work only a cancel ends
+            else:  # the work's duration, modelled: a stand-in for work, not a wait
+                await asyncio.sleep(self.delay)
             result = self.outcome.get(node.name, "done")
             if result == "crash":
                 raise RuntimeError("agent process vanished")
@@ -93,11 +102,11 @@ async def test_a_crashing_runner_fails_only_its_task() -> None:
 
 
 async def test_cancel_objective_interrupts_running_and_pending_tasks() -> None:
-    rec = Recorder(delay=30)
+    rec = Recorder(hold=True)
     sched = Scheduler(rec.run, rec.observe)
     sched.add(nodes("o", {"a": "", "b": "a"}))
     sched.add(nodes("p", {"z": ""}))
-    await asyncio.sleep(0.05)
+    await until(lambda: rec.live == {"a", "z"}, what="a and z running")
     sched.cancel("o", "host cancelled the objective")
     assert await asyncio.wait_for(sched.wait("o"), 5) == {"a": "cancelled", "b": "cancelled"}
     assert ("a", "cancelled", "host cancelled the objective") in rec.states

@@ -33,6 +33,19 @@ async def run(client: Client, *argv: str):
     return await commands.execute(client, commands.parse(list(argv)))
 
 
+async def busy_measured(client: Client, timeout: float = 20.0) -> dict[str, dict]:
+    """``ps_stats`` rows by name, read until the busy mission's CPU figure shows (each
+    reading measures since the previous one; on a loaded machine a short interval may
+    find it waiting for a core). The last rows are returned when ``timeout`` passed."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        rows = {m["name"]: m for m in await client.ps_stats()}
+        if (rows.get("busy", {}).get("cpu_percent") or 0) > 10 or loop.time() > deadline:
+            return rows
+        await asyncio.sleep(0.1)
+
+
 async def test_restart_command_runs_the_mission_again_over_rest(client, reaper):
     await run(client, "run", "--name", "web", "--", "sleep", "30")
     first = (await client.info("web"))["pid"]
@@ -60,8 +73,7 @@ async def test_stats_give_every_live_mission_its_tree_figures_in_one_answer(clie
             break
         await asyncio.sleep(0.05)
     await client.ps_stats()  # CPU is measured between two readings
-    await asyncio.sleep(0.5)
-    rows = {m["name"]: m for m in await client.ps_stats()}
+    rows = await busy_measured(client)
     assert set(rows) == {"busy", "idle"}  # live ones only, unless all
     busy, idle = rows["busy"], rows["idle"]
     assert busy["rss_bytes"] >= 64 << 20 > idle["rss_bytes"] > 0  # the child's 64 MiB count

@@ -23,6 +23,13 @@ IGNORES_TERM = py("""
     time.sleep(60)
 """)
 
+SAYS_TERM = py("""
+    import signal, time
+    signal.signal(signal.SIGTERM, lambda *_: print("got SIGTERM", flush=True))
+    print("ready", flush=True)
+    time.sleep(60)
+""")
+
 
 def test_restart_runs_a_new_process_under_the_same_mission(harness) -> None:
     async def body(engine):
@@ -118,12 +125,13 @@ def test_ended_missions_and_blueprints_are_not_restarted(harness, tmp_path) -> N
 
 def test_a_stop_during_a_restart_ends_the_mission(harness) -> None:
     async def body(engine):
-        m = await engine.run(MissionSpec(IGNORES_TERM, grace_s=0.5))
+        # a grace period no loaded machine outlasts: the stop comes during the restart
+        m = await engine.run(MissionSpec(SAYS_TERM, grace_s=10.0))
         await until_in_log(engine, m.id, "ready")
         restarting = asyncio.ensure_future(engine.restart(m.id))
-        await asyncio.sleep(0.1)
+        await until_in_log(engine, m.id, "got SIGTERM")  # the restart waits out its grace
         stopped = await engine.stop(m.id, force=True)
-        await restarting
+        await asyncio.wait_for(restarting, 5)  # not after the grace: the stop ended it
         return m, stopped, await engine.info(m.id)
 
     m, stopped, info = harness.run(body)

@@ -10,6 +10,7 @@ import os
 import signal
 import sqlite3
 import subprocess
+import time
 import warnings
 
 import psutil
@@ -18,9 +19,20 @@ from engine_harness import alive, sh, until
 
 from overmind_jupyter.model import MissionSpec, RestartMode, RestartPolicy
 from overmind_jupyter.store import default_db_path
+from overmind_jupyter.supervisor.process import same_process
 from overmind_jupyter.testing import FakeClock
 
 pytestmark = pytest.mark.timeout(60)
+
+# how much later than the mission the process reusing its pid starts: well over the
+# 0.05 s start-time tolerance of ``supervisor.process.same_process``
+REUSE_GAP_S = 0.2
+
+
+def process_clock() -> float:
+    """Now, on the clock process start times are read on (psutil's ``create_time``: the
+    boot time plus the time since boot)."""
+    return psutil.boot_time() + time.clock_gettime(time.CLOCK_BOOTTIME)
 
 
 @pytest.fixture(autouse=True)
@@ -36,9 +48,38 @@ def _forget_abandoned_popens():
 async def crash_with_running_mission(harness, engine, command=("sleep", "30")):
     """Run a mission, then drop the engine without stopping it (as a crash would)."""
     m = await engine.run(MissionSpec(list(command), name="survivor", grace_s=1.0))
-    await engine.close(stop_missions=False)
-    await asyncio.sleep(0.1)  # the old engine's cancelled tasks have run their cleanup
+    lifecycles = [rt.task for rt in engine.supervisor.runtimes.values() if rt.task]
+    await engine.close(stop_missions=False)  # cancels the lifecycles, does not await them
+    # the old engine's cancelled lifecycle tasks have run their cleanup (pidfd watch gone)
+    _, pending = await asyncio.wait(lifecycles, timeout=10)
+    assert not pending, "the old engine's mission lifecycles did not end"
     return m
+
+
+async def lifecycles_started(engine) -> None:
+    """Every mission lifecycle ``engine`` launched has spawned or adopted its process. A
+    lifecycle spawns in its first step and tasks start in order, so once the last one
+    launched is running, any second start of a mission would have happened."""
+    await asyncio.wait_for(asyncio.gather(*(
+        rt.running.wait() for rt in list(engine.supervisor.runtimes.values()))), 10)
+
+
+@pytest.fixture
+def signals_sent(monkeypatch) -> list[tuple[int, int]]:
+    """Every ``(pid or process group, signal)`` this process sends with ``os.kill`` or
+    ``os.killpg`` from now on (the signals are still sent; probes with signal 0 skipped):
+    whether a process was signalled, known at once rather than after watching it die."""
+    sent: list[tuple[int, int]] = []
+
+    def spying(real):
+        def spy(target: int, sig: int) -> None:
+            if sig:
+                sent.append((target, sig))
+            real(target, sig)
+        return spy
+    monkeypatch.setattr(os, "kill", spying(os.kill))
+    monkeypatch.setattr(os, "killpg", spying(os.killpg))
+    return sent
 
 
 async def all_events(engine, mission_id: str) -> list:
@@ -85,8 +126,7 @@ def test_readopted_mission_is_not_started_a_second_time(harness) -> None:
 
     async def body(engine):
         m = await crash_with_running_mission(harness, engine)
-        await harness.engine()
-        await asyncio.sleep(0.2)
+        await lifecycles_started(await harness.engine())
         return m, mission_processes(m.id)
 
     m, running = harness.run(body)
@@ -107,7 +147,7 @@ def test_readopted_mission_is_seen_ending_on_its_own(harness) -> None:
 
 
 @pytest.mark.parametrize("how", ["wrong-start-time", "unrelated-pid"])
-def test_pid_reuse_is_lost_and_never_signalled(harness, how: str) -> None:
+def test_pid_reuse_is_lost_and_never_signalled(harness, how: str, signals_sent) -> None:
     others: list[subprocess.Popen] = []
 
     async def body(engine):
@@ -116,26 +156,30 @@ def test_pid_reuse_is_lost_and_never_signalled(harness, how: str) -> None:
             tamper(harness, m.id, pid_start=m.pid_start - 1000.0)
             watched = m.pid
         else:  # the recorded pid now belongs to a process started later by someone else
-            await asyncio.sleep(0.2)
+            await until(lambda: process_clock() > m.pid_start + REUSE_GAP_S,
+                        what="a start time the record cannot match")
             others.append(subprocess.Popen(["sleep", "30"], start_new_session=True))
             watched = harness.track(others[0].pid)
+            assert not same_process(watched, m.pid_start)  # the premise of this case
             tamper(harness, m.id, pid=watched)
         again = await harness.engine()
-        await asyncio.sleep(0.2)
         lost = again.store.get_mission(m.id)
+        assert m.id not in again.supervisor.runtimes  # not adopted: nothing will signal it
+        signalled = [sig for target, sig in signals_sent if target == watched]
         still_alive = alive(watched)
         os.kill(m.pid, signal.SIGKILL)  # the test's own cleanup of the orphaned mission
-        return lost, still_alive, harness.reports[-1]
+        return lost, signalled, still_alive, harness.reports[-1]
 
     try:
-        lost, still_alive, report = harness.run(body)
+        lost, signalled, still_alive, report = harness.run(body)
     finally:
         for proc in others:
             proc.kill()
             proc.wait()
     assert report == {"adopted": [], "resumed": [], "lost": ["survivor"]}
     assert lost.status.value == "lost"
-    assert still_alive, "a process whose start time differs from the record was signalled"
+    assert signalled == [] and still_alive, \
+        f"a process whose start time differs from the record was signalled: {signalled}"
 
 
 def test_dead_process_is_marked_lost(harness) -> None:
@@ -162,7 +206,9 @@ def test_dead_but_unreaped_process_is_lost_not_adopted(harness) -> None:
         os.kill(m.pid, signal.SIGKILL)
         await until(lambda: not alive(m.pid), what="the mission to die")  # not reaped
         again = await harness.engine()
-        await asyncio.sleep(0.1)
+        # lost is final (the store refuses any way out of it) and nothing watches the
+        # zombie: no lifecycle could report it `exited` later
+        assert m.id not in again.supervisor.runtimes
         return again.store.get_mission(m.id), harness.reports[-1]
 
     lost, report = harness.run(body)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from pathlib import Path
 
 import pytest
 from engine_harness import sh, status_events, until_in_log, until_status
@@ -50,6 +51,21 @@ EXPECTED = {
 }
 
 
+def assert_lifecycle_over(engine, mission_id: str) -> None:
+    """The barrier after which nothing may run the mission again, instead of watching its
+    log for a while: its lifecycle task (the only code that starts a run of it, backoff
+    sleeps included) has returned, and no other one was launched. ``wait`` and ``stop``
+    return once that task reached its end; the store refuses any transition out of the
+    terminal status, so no later run could be recorded either."""
+    assert mission_id not in engine.supervisor.runtimes, "the mission still has a lifecycle"
+
+
+def log_after_close(mission) -> str:
+    """The mission's log once its engine has closed (``harness.run`` returned): the later
+    barrier a run after the mission ended would have written before."""
+    return Path(mission.log_path).read_text()
+
+
 def count_runs(log: str, cause: str) -> int:
     if cause == "spawn-error":
         return log.count("spawn failed: command not found")
@@ -67,12 +83,11 @@ def test_restart_matrix(harness, mode: str, cause: str) -> None:
             await until_in_log(engine, m.id, "run\n")
             assert (await engine.stop(m.id)).status.value == "killed"
         done = await engine.wait(m.id, timeout_s=20)
-        log = await engine.logs(m.id)
-        await asyncio.sleep(0.05)  # nothing may run after the mission ended
-        assert await engine.logs(m.id) == log
-        return done, log, await status_events(engine, m.id)
+        assert_lifecycle_over(engine, m.id)  # nothing may run after the mission ended
+        return done, await engine.logs(m.id), await status_events(engine, m.id)
 
     done, log, events = harness.run(body)
+    assert log_after_close(done) == log
     assert (count_runs(log, cause), done.status.value) == (runs, final), log
     assert done.restarts == runs - 1
     markers = [int(n) for n in re.findall(r"--- overmind \S+: restart (\d+) after", log)]
@@ -115,11 +130,12 @@ def test_user_stop_never_restarts_even_under_always(harness) -> None:
         m = await engine.run(MissionSpec(sh("echo run; exec sleep 30"), restart=policy))
         await until_in_log(engine, m.id, "run\n")
         stopped = await engine.stop(m.id)
-        await asyncio.sleep(0.2)
+        assert_lifecycle_over(engine, m.id)  # no restart can follow the stop
         return stopped, engine.store.get_mission(m.id), await engine.logs(m.id), \
             await engine.ps()
 
     stopped, later, log, live = harness.run(body)
+    assert log_after_close(later) == log
     assert stopped.status.value == later.status.value == "killed"
     assert later.restarts == 0
     assert log.count("run\n") == 1 and "restart" not in log
@@ -136,10 +152,11 @@ def test_user_stop_during_backoff_ends_killed_without_another_run(harness) -> No
         began = loop.time()
         stopped = await engine.stop(m.id)
         took = loop.time() - began
-        await asyncio.sleep(0.2)
+        assert_lifecycle_over(engine, m.id)  # the cut-short backoff starts no run
         return stopped, took, await engine.logs(m.id), await status_events(engine, m.id)
 
     stopped, took, log, events = harness.run(body)
+    assert log_after_close(stopped) == log
     assert stopped.status.value == "killed"
     assert took < 1.0  # the 30 s backoff sleep was cut short
     assert log.count("run\n") == 1

@@ -7,7 +7,7 @@ import shlex
 import sys
 
 import pytest
-from engine_harness import py, read_pid, sh, until_in_log
+from engine_harness import py, read_pid, sh, until, until_in_log
 
 from overmind_jupyter.model import MissionSpec
 
@@ -101,7 +101,7 @@ def test_leftover_background_process_is_killed_when_the_leader_exits(harness) ->
         m = await engine.run(MissionSpec(sh("sleep 300 & echo $! > gpid; exit 0")))
         gpid = harness.track(await asyncio.to_thread(read_pid, harness.root / "gpid"))
         done = await engine.wait(m.id, timeout_s=10)
-        await asyncio.sleep(0.05)
+        await until(lambda: not harness.survivors([gpid]), what="the leftover to be killed")
         return gpid, done
 
     gpid, done = harness.run(body)
