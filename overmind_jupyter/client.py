@@ -181,6 +181,10 @@ class Client:
         """``GET questions``: see ``EngineAPI.list_questions``."""
         return await self.operate(api.BY_NAME["list_questions"])
 
+    async def needs_you(self) -> list[dict[str, Any]]:
+        """``GET needs-you``: see ``EngineAPI.needs_you``."""
+        return await self.operate(api.BY_NAME["needs_you"])
+
     async def answer(self, ref: str, text: str) -> Question:
         """``POST questions/{ref}/answer``: see ``EngineAPI.answer``."""
         return await self.operate(api.BY_NAME["answer"], ref=ref, text=text)

@@ -170,6 +170,7 @@ export interface Operations {
   list_agents: { method: 'GET'; path: 'agents'; request: NoParams };
   model_status: { method: 'GET'; path: 'model'; request: NoParams };
   list_questions: { method: 'GET'; path: 'questions'; request: NoParams };
+  needs_you: { method: 'GET'; path: 'needs-you'; request: NoParams };
   answer: { method: 'POST'; path: 'questions/{ref}/answer'; request: AnswerBody };
   shutdown: { method: 'POST'; path: 'shutdown'; request: NoParams };
   openapi: { method: 'GET'; path: 'openapi.json'; request: NoParams };
@@ -220,6 +221,7 @@ export const ROUTES: ReadonlyArray<readonly ['GET' | 'POST', string]> = [
   ['GET', 'agents'],
   ['GET', 'model'],
   ['GET', 'questions'],
+  ['GET', 'needs-you'],
   ['POST', 'questions/{ref}/answer'],
   ['POST', 'shutdown'],
   ['GET', 'openapi.json'],

@@ -172,6 +172,8 @@ OPERATIONS: tuple[Operation, ...] = (
               "built-in agent, whether one is configured, and the settings that change it"),
     Operation("list_questions", "GET", "questions", "open questions, oldest first",
               result=_listed("questions", lambda q: q.to_dict(), question_from_dict)),
+    Operation("needs_you", "GET", "needs-you", "what waits on a person, oldest first: open "
+              "questions and undecided changes", result=_listed("items")),
     Operation("answer", "POST", "questions/{ref}/answer", "answer a question",
               AnswerBody, QUESTION),
     Operation("shutdown", "POST", "shutdown", "stop every mission (and a daemon server)",

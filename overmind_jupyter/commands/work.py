@@ -1,11 +1,13 @@
 """Orchestration commands of the shared grammar: ``prompt``, ``objectives``, ``changes``,
-``diff``, ``merge``, ``close``, ``reopen``, ``cancel``, ``message``, ``messages``
+``diff``, ``merge``, ``close``, ``reopen``, ``cancel``, ``message``, ``messages``,
+``needs-you``
 (parsers and handlers; see ``commands.py`` for the grammar's conventions)."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import time
 from typing import Any
 
 from ..api import EngineAPI
@@ -38,6 +40,9 @@ def add_parsers(sub: Any) -> None:
     p.add_argument("--path")
     p = sub.add_parser("merge", help="merge a change (or all open changes of an objective)")
     p.add_argument("id")
+    p.add_argument("--json", action="store_true")
+    p = sub.add_parser("needs-you", help="what waits on you, oldest first: questions to "
+                       "answer and changes to decide")
     p.add_argument("--json", action="store_true")
     p = sub.add_parser("message", help="mail an agent (its task name) or a member")
     p.add_argument("to")
@@ -177,6 +182,21 @@ def _json(data: Any) -> Result:
     return Result(json.dumps(data, indent=2) + "\n", None, data)
 
 
+async def _needs_you(api: EngineAPI, args: argparse.Namespace, cwd: str) -> Result:
+    items = await api.needs_you()
+    if args.json:
+        return Result(json.dumps(items, indent=2) + "\n", None, items)
+    if not items:
+        return Result("nothing waits on you\n", None, items)
+    now, columns = time.time(), ("WHAT", "ID", "KIND/STATE", "WAITING", "TITLE")
+    rows = [(i["kind"], i["id"], i["detail"], render.age(now - i["since"]), i["title"][:70])
+            for i in items]
+    hint = ("answer: `overmind answer ID TEXT` · decide: `overmind merge ID` / "
+            "`overmind close ID`\n")
+    return Result(render.table_text(columns, rows) + hint, render.table_html(columns, rows),
+                  items)
+
+
 HANDLERS = {"prompt": _prompt, "objectives": _objectives, "changes": _changes, "diff": _diff,
             "merge": _merge, "close": _close, "reopen": _reopen, "cancel": _cancel,
-            "message": _message, "messages": _messages}
+            "message": _message, "messages": _messages, "needs-you": _needs_you}

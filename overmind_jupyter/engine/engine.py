@@ -216,7 +216,8 @@ class Engine:
                            known_agents=lambda: self.adapters)  # a prompt's --agent
         self.parties = PartyService(self.party, store,
                                     lambda: self.settings.party_url or self.party_url)
-        self.review = ReviewService(self.root, self.records, self.changes_, self.orchestrator)
+        self.review = ReviewService(self.root, self.records, self.changes_, self.orchestrator,
+                                    self.questions)
         self.work = WorkService(store, self.records, self.questions, self.mailbox,
                                 party=self.party, guest=self.parties,
                                 orchestrator=self.orchestrator, changes=self.changes_,
@@ -455,6 +456,10 @@ class Engine:
     async def diff(self, ref: str, path: str | None = None) -> str:
         """See ``ReviewService.diff``."""
         return await self.review.diff(ref, path)
+
+    async def needs_you(self) -> list[dict[str, Any]]:
+        """See ``ReviewService.needs_you``."""
+        return await self.review.needs_you()
 
     async def change_files(self, ref: str) -> dict[str, Any]:
         """See ``ReviewService.change_files``."""

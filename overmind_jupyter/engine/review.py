@@ -12,8 +12,11 @@ from ..errors import AmbiguousReference, NotFound
 from ..orchestrator.changes import Changes
 from ..orchestrator.followup import FollowUps
 from ..orchestrator.objectives import Orchestrator
+from ..orchestrator.questions import Questions
 from ..store.records import Records
 from ..workspace import filediff
+
+UNDECIDED = ("open", "approved", "conflicted")  # change states a person may still decide
 
 
 class ReviewService:
@@ -25,9 +28,26 @@ class ReviewService:
     """
 
     def __init__(self, root: Path, records: Records, changes: Changes,
-                 orchestrator: Orchestrator) -> None:
-        self.root, self.records = root, records
+                 orchestrator: Orchestrator, questions: Questions) -> None:
+        self.root, self.records, self.questions = root, records, questions
         self.changes_, self.orchestrator = changes, orchestrator
+
+    async def needs_you(self) -> list[dict[str, Any]]:
+        """What waits on a person, oldest first: open questions and changes not yet
+        merged or closed.
+
+        Returns ``[{kind: "question" | "change", id, objective, title, detail, since}]``:
+        ``title`` the question's first line or the change's title, ``detail`` the
+        question's kind or the change's state, ``since`` when it began waiting (epoch s).
+        """
+        asked = [{"kind": "question", "id": q.id, "objective": q.objective,
+                  "title": q.text.strip().splitlines()[0] if q.text.strip() else q.kind,
+                  "detail": q.kind, "since": q.asked_at} for q in self.questions.open()]
+        changes = [{"kind": "change", "id": c.id, "objective": c.parent,
+                    "title": c.data.title or c.data.branch, "detail": c.state,
+                    "since": c.created_at} for c in self.changes_.list(None)
+                   if c.state in UNDECIDED]
+        return sorted(asked + changes, key=lambda item: item["since"])
 
     # -- changes --------------------------------------------------------------------
     async def changes(self, objective: str | None = None) -> list[dict[str, Any]]:

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from flow_helpers import SCOPE, edit, git, plan, project, until_planned, until_question
 
+from overmind_jupyter import commands
 from overmind_jupyter.engine import Engine
 from overmind_jupyter.errors import UsageError
 from overmind_jupyter.testing.scripts import respond, write_role_scripts
@@ -73,3 +74,24 @@ async def test_a_host_resolution_is_validated_and_lands_the_merge(tmp_path: Path
     assert merged["state"] == "merged" and merged["tier"] == 3
     assert git(repo, "show", "main:calc.py") == MERGED
     assert (repo / "calc.py").read_text() == MERGED
+
+
+async def test_what_needs_you_lists_the_conflict_question_and_its_change(tmp_path: Path,
+                                                                        ) -> None:
+    repo = project(tmp_path / "p")
+    engine = Engine(repo, provider_env={
+        "OVERMIND_MODEL": f"scripted:{conflicting(tmp_path / 's')}"})
+    await engine.start()
+    try:
+        question = await conflict_question(engine)
+        items = await engine.needs_you()
+        mine = {(i["kind"], i["id"]) for i in items}
+        assert ("question", question["id"]) in mine
+        assert ("change", question["data"]["change"]) in mine  # undecided until answered
+        assert [i["since"] for i in items] == sorted(i["since"] for i in items)
+        said = await commands.execute(engine, commands.parse(["needs-you"]))
+        assert question["id"] in said.text and "overmind answer ID TEXT" in said.text
+        await engine.answer(question["id"], "close")
+        assert all(i["id"] != question["id"] for i in await engine.needs_you())
+    finally:
+        await engine.close()
