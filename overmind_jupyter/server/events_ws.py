@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jupyter_server.auth.decorator import allow_unauthenticated
 from jupyter_server.base.handlers import JupyterHandler
@@ -34,6 +34,9 @@ from .. import api, bounds
 from ..errors import OvermindError, UsageError
 from ..events import Event
 from .base import OvermindAuth, OvermindErrorHTTP
+
+if TYPE_CHECKING:
+    from ..engine import Engine
 
 FILTERS = ("mission", "objective", "party")
 REPLAY_CHUNK = 2000
@@ -85,7 +88,7 @@ class EventStream:
             whenever the client lags, they are buffered for the delivery task.
     """
 
-    def __init__(self, engine: Any, filters: dict[str, str],
+    def __init__(self, engine: Engine, filters: dict[str, str],
                  send: Callable[[str], Awaitable[None]], max_buffer: int = 10_000,
                  send_now: Callable[[str], bool] | None = None) -> None:
         self.engine, self.filters, self.send = engine, filters, send

@@ -23,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jupyter_server.auth.decorator import allow_unauthenticated
 from jupyter_server.base.handlers import APIHandler
@@ -38,6 +38,9 @@ from .._version import __version__
 from ..agents.mcp_access import OBJECTIVE_ENV, McpAccess, McpGrant, McpRole
 from ..errors import OvermindError
 from ..model import Mission, MissionKind, MissionSpec
+
+if TYPE_CHECKING:
+    from ..engine import Engine
 
 log = logging.getLogger("overmind.mcp")
 PATH = "/mcp"  # inside the SDK's app; the handler sits at <base_url>overmind/mcp
@@ -66,20 +69,21 @@ def _grant() -> McpGrant:
     return token.claims["grant"]
 
 
-def _manager() -> McpGrant:
+def _manager() -> tuple[McpGrant, str]:
+    """The calling manager's grant and the objective it serves."""
     grant = _grant()
     if grant.role is not McpRole.MANAGER:
         raise ToolError("only a manager agent may use this tool")
     if grant.objective is None:
         raise ToolError("this manager serves no objective")
-    return grant
+    return grant, grant.objective
 
 
 def _objective_of(m: Mission) -> str | None:
     return m.env.get(OBJECTIVE_ENV) or None
 
 
-def build_server(engine: Any) -> MCPServer:
+def build_server(engine: Engine) -> MCPServer:
     """The MCP server whose tools act on ``engine`` for the calling mission."""
     server = MCPServer("overmind", version=__version__, token_verifier=_Verifier(engine.mcp),
                        auth=AuthSettings(issuer_url="http://127.0.0.1/",
@@ -124,23 +128,24 @@ def build_server(engine: Any) -> MCPServer:
         grant = _grant()
         if percent is not None and not 0 <= percent <= 100:
             raise ToolError("percent must be between 0 and 100")
-        engine.store.append_event("agent-progress", {"text": text[:2000], "percent": percent},
-                                  mission=grant.mission_id, objective=grant.objective)
+        engine.missions.store.append_event(
+            "agent-progress", {"text": text[:2000], "percent": percent},
+            mission=grant.mission_id, objective=grant.objective)
         return "recorded"
 
     _manager_tools(server, engine)
     return server
 
 
-def _manager_tools(server: MCPServer, engine: Any) -> None:
+def _manager_tools(server: MCPServer, engine: Engine) -> None:
     @server.tool()
     async def spawn_task(name: str, prompt: str, agent: str | None = None) -> dict[str, str]:
         """(manager) Start a worker agent on ``prompt`` in its own worktree, for your
         objective; returns ``{id, name}`` of its mission."""
-        grant = _manager()
+        grant, objective = _manager()
         spec = MissionSpec(prompt.split(), name=name, kind=MissionKind.AGENT, agent=agent,
                            parent=grant.mission_id, worktree=True,
-                           env={OBJECTIVE_ENV: grant.objective})
+                           env={OBJECTIVE_ENV: objective})
         try:
             m = await engine.run(spec)
         except OvermindError as exc:
@@ -150,9 +155,9 @@ def _manager_tools(server: MCPServer, engine: Any) -> None:
     @server.tool()
     async def cancel_task(mission: str) -> str:
         """(manager) Stop a mission of your objective (id, id prefix or name)."""
-        grant = _manager()
+        _, objective = _manager()
         target = _resolve(engine, mission)
-        if _objective_of(target) != grant.objective:
+        if _objective_of(target) != objective:
             raise ToolError(f"{mission} is not part of your objective")
         await engine.stop(target.id)
         return f"{target.name} stopped"
@@ -160,32 +165,32 @@ def _manager_tools(server: MCPServer, engine: Any) -> None:
     @server.tool()
     async def mark_objective_done(summary: str) -> str:
         """(manager) Declare your objective done, with a summary for the host."""
-        grant = _manager()
+        _, objective = _manager()
         try:
-            engine.orchestrator.set_state(grant.objective, "done", summary[:500])
+            engine.orchestrator.set_state(objective, "done", summary[:500])
         except OvermindError as exc:
             raise ToolError(exc.message) from None
-        return f"objective {grant.objective} is done"
+        return f"objective {objective} is done"
 
 
-def _resolve(engine: Any, ref: str) -> Mission:
+def _resolve(engine: Engine, ref: str) -> Mission:
     try:
         return engine.resolve(ref)
     except OvermindError as exc:
         raise ToolError(exc.message) from None
 
 
-def _same_objective(engine: Any, grant: McpGrant, name: str) -> bool:
+def _same_objective(engine: Engine, grant: McpGrant, name: str) -> bool:
     """Whether a mission named ``name`` (or of task ``name``) serves the grant's objective."""
     return any(_objective_of(m) == grant.objective
-               for m in engine.store.missions(live_only=False)
+               for m in engine.missions.store.missions(live_only=False)
                if name in (m.name, m.name.rsplit("-", 1)[0]))
 
 
 class McpEndpoint:
     """The SDK app and the lifetime of its session manager (one per server)."""
 
-    def __init__(self, engine: Any) -> None:
+    def __init__(self, engine: Engine) -> None:
         self.server = build_server(engine)
         # Jupyter's own host checks run first (APIHandler.prepare); the SDK's DNS
         # rebinding check would only repeat them with a fixed host list
