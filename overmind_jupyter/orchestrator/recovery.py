@@ -5,7 +5,7 @@ Missions are reconciled with the processes at start-up (``supervisor.reconcile``
 this does the same for the records of the objective pipeline, right after:
 
 - scratch merge worktrees of the dead engine (``merge-<pid>-*``) go, and the
-  verification commands still running in them are stopped (``merge_scratch``);
+  verification commands still running in them are stopped (``workspace.merge.scratch``);
 - every task not ended is settled by ``TaskRunner.recover``: its agent is stopped; work
   Overmind committed on its branch becomes (or stays) its change; otherwise it fails,
   and a worktree with uncommitted edits is kept for the host;
@@ -32,7 +32,7 @@ from typing import Any
 from ..store import kinds
 from ..store.records import Record, Records
 from ..workspace.git import git
-from ..workspace.merge_scratch import remove_orphans
+from ..workspace.merge.scratch import remove_orphans
 from .changes import Changes
 from .objectives import Orchestrator
 from .questions import Question, Questions

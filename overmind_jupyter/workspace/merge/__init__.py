@@ -7,13 +7,13 @@ has no conflict markers, parses (``validate.py``) and the confidence is at least
 (``resolutions``) passes the same checks except confidence.
 
 Every merge happens in a scratch worktree detached at the target's tip
-(``merge_scratch.py``); the merged result is committed there as
+(``merge/scratch.py``); the merged result is committed there as
 ``Merge change <id>: <title>`` with ``Overmind-Change`` / ``Overmind-Author`` trailers and
 verified (``verify.py``) before the target moves to that commit. The host's uncommitted
 changes and other branches are never touched: where the target is checked out, git moves
 it with ``--ff-only`` or refuses (``blocked``). ``merge_many`` lands several changes with
-one verification run (a merge train, ``merge_train.py``); the data types and messages
-live in ``merge_types.py``.
+one verification run (a merge train, ``merge/train.py``); the data types and messages
+live in ``merge/types.py``.
 """
 
 from __future__ import annotations
@@ -24,11 +24,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from ..errors import UsageError
-from .git import GitError, git
-from .merge_scratch import ConflictedFile, Scratch, advance, branch_tip, contains
-from .merge_train import TrainOps, run_train
-from .merge_types import (
+from ...errors import UsageError
+from ..git import GitError, git
+from ..sandbox import Sandbox
+from ..validate import validation_problem
+from ..verify import VerificationResult, detect_test_command, run_verification
+from .scratch import ConflictedFile, Scratch, advance, branch_tip, contains
+from .train import TrainOps, run_train
+from .types import (
     ConflictReport,
     MergeOutcome,
     MergeRequest,
@@ -41,9 +44,6 @@ from .merge_types import (
     failure_message,
     merged_message,
 )
-from .sandbox import Sandbox
-from .validate import validation_problem
-from .verify import VerificationResult, detect_test_command, run_verification
 
 __all__ = ["ConflictReport", "ConflictedFile", "MergeOutcome", "MergeQueue", "MergeRequest",
            "MergeState", "Referee", "Resolution", "VerificationResult", "detect_test_command"]
@@ -109,7 +109,7 @@ class MergeQueue:
         (tiers 1 and 2, as ``merge``; one left conflicted is dropped from the train); the
         verification command runs once on the result and the target moves once to it.
         When that verification fails, the requests in the train are merged one by one with
-        ``merge``'s checks, so only the culprit stays out (see ``merge_train.py``).
+        ``merge``'s checks, so only the culprit stays out (see ``merge/train.py``).
 
         Returns:
             one outcome per request, in request order ([] for no requests).

@@ -1,7 +1,7 @@
 """What the merge queue is asked and answers, and the one-line messages it writes.
 
-Shared by ``merge.py`` (one change at a time) and ``merge_train.py`` (several changes, one
-verification run); ``merge.py`` re-exports every public name here.
+Shared by ``merge/__init__.py`` (one change at a time) and ``merge/train.py`` (several changes, one
+verification run); ``merge/__init__.py`` re-exports every public name here.
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from .merge_scratch import ConflictedFile
-from .verify import VerificationResult
+from ..verify import VerificationResult
+from .scratch import ConflictedFile
 
 MergeState = Literal["merged", "conflicted", "verification-failed", "blocked"]
 

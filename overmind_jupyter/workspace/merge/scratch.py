@@ -22,9 +22,9 @@ from pathlib import Path
 
 import psutil
 
-from ..config import VERIFY_DIR_ENV
-from ..errors import NotFound, UsageError
-from .git import GitError, git, git_status, rev_parse
+from ...config import VERIFY_DIR_ENV
+from ...errors import NotFound, UsageError
+from ..git import GitError, git, git_status, rev_parse
 
 _MOVED = "{} moved while the merge was being prepared; merge again"
 _ATTRIBUTES = "*.ipynb merge=jupyternotebook\n"

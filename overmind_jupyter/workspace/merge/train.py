@@ -26,22 +26,22 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .merge_scratch import Scratch, advance, branch_tip, contains
-from .merge_types import (
+from ..verify import VerificationResult
+from .scratch import Scratch, advance, branch_tip, contains
+from .types import (
     MergeOutcome,
     MergeRequest,
     already_merged,
     failure_message,
     merged_message,
 )
-from .verify import VerificationResult
 
 Step = Callable[[Scratch, MergeRequest, str], Awaitable["tuple[int, str] | MergeOutcome"]]
 
 
 @dataclass(frozen=True, slots=True)
 class TrainOps:
-    """What the train borrows from its ``MergeQueue`` (which builds it, see ``merge.py``).
+    """What the train borrows from its ``MergeQueue`` (which builds it, see ``merge/__init__.py``).
 
     ``step(scratch, request, theirs)`` merges commit ``theirs`` into the scratch's HEAD and
     commits it: (tier, merge commit id), or the ``conflicted`` outcome with the scratch left
