@@ -1,8 +1,8 @@
 """The objective pipeline: prompts → story → objective → scope → plan → tasks → evaluator
 → merges (after Overmind multiplayer's story/scope/plan agents and orcha's manager).
 
-Approved prompts gather for ``Settings.story_window_s``; the story agent groups them into
-objectives. Each objective then runs on its own: the scope extractor, the planner (with
+Approved prompts become objectives at the intake (``intake.Intake``: the story window and
+the story agent). Each objective then runs on its own: the scope extractor, the planner (with
 its overlap check), the scheduler running one agent mission per task, the evaluator
 (which may re-plan, at most ``max_rounds`` rounds by itself; past that, or when it says
 re-planning will not help, the objective pauses with a ``review`` question: another round,
@@ -23,15 +23,15 @@ from pathlib import Path
 from typing import Any
 
 from ..config import Settings
-from ..errors import NotFound, OvermindError, UsageError
-from ..llm.contract import ProviderError
+from ..errors import OvermindError, UsageError
 from ..store import kinds
 from ..store.records import EventSpec, Record, Records, only
 from ..supervisor.clock import Clock, SystemClock
 from ..workspace.git import GitError, current_branch, rev_parse
-from . import evaluator, planner, scope, story
+from . import evaluator, planner, scope
 from .budget import Budget, BudgetStop
 from .changes import Changes
+from .intake import Intake
 from .questions import Questions
 from .roles import RoleModels
 from .scheduler import Scheduler, TaskNode
@@ -79,82 +79,14 @@ class Orchestrator:
         self.scheduler = Scheduler(self._run_task, self._task_state,
                                    max_parallel=self.settings.max_parallel,
                                    per_objective=self.settings.per_objective)
-        self._inbox: list[tuple[dict[str, Any], asyncio.Future[str]]] = []
-        self._window: asyncio.Task[None] | None = None  # the story window now open
+        self.intake = Intake(records, roles, self.create, self.settings.story_window_s,
+                             self.clock)
         self.runs: dict[str, asyncio.Task[None]] = {}
 
-    # -- intake ---------------------------------------------------------------------
     def enqueue(self, prompt_id: str, member: str, text: str, agent: str | None = None,
                 shared: bool = False) -> asyncio.Future[str]:
-        """Take an approved prompt; the future gives the id of the objective it joins.
-        ``shared``: its tasks run in the host's own checkout (no worktree, one at a time)."""
-        if not text.strip():
-            raise UsageError("the prompt is empty; say what you want done")
-        future = asyncio.get_running_loop().create_future()
-        self._inbox.append(({"id": prompt_id, "member": member, "text": text,
-                             "agent": agent, "shared": shared}, future))
-        if self._window is None:
-            self._window = asyncio.get_running_loop().create_task(self._story_window(),
-                                                                  name="story-window")
-        return future
-
-    async def _story_window(self) -> None:
-        """Prompts arriving within ``story_window_s`` of the first form one batch."""
-        await self.clock.sleep(self.settings.story_window_s)
-        self._window = None  # a prompt arriving from now on opens the next window
-        await self._group()
-
-    async def _group(self) -> None:
-        batch, self._inbox = self._inbox, []
-        # batch-local ids p1, p2 …: short for the model, deterministic for scripted models
-        prompts = [story.PromptIn(f"p{n}", p["member"], p["text"])
-                   for n, (p, _) in enumerate(batch, start=1)]
-        try:
-            result = await story.group(self.roles().engine_model("story"), prompts,
-                                       self._story())
-        except OvermindError as exc:
-            if isinstance(exc, ProviderError) and exc.kind == "auth":
-                for _, future in batch:  # every later call would be refused the same way
-                    future.set_exception(exc)
-                return
-            log.warning("story agent failed, one objective per prompt: %s", exc)
-            result = None  # no story agent: one objective per prompt
-        groups = result.groups if result else [
-            story.Group(p.text.splitlines()[0][:80], (p.id,), p.text) for p in prompts]
-        if result:
-            self._save_story(result.story)
-        await self._create_groups(groups, batch, result.spent if result else None)
-
-    async def _create_groups(self, groups: list[story.Group],
-                             batch: list[tuple[dict[str, Any], asyncio.Future[str]]],
-                             story_spent: Spent | None) -> None:
-        """Create one objective per group; settle each prompt's future with its
-        objective id (or the error). One story call served the whole batch: the first
-        objective created starts with its cost (``story_spent``) already spent."""
-        by_id = {f"p{n}": item for n, item in enumerate(batch, start=1)}
-        for group in groups:
-            members = [by_id[i][0] for i in group.prompt_ids]
-            try:
-                oid = await self.create(group.title, group.summary, members, story_spent)
-            except OvermindError as exc:
-                for i in group.prompt_ids:
-                    by_id[i][1].set_exception(exc)
-                continue
-            story_spent = None
-            for i in group.prompt_ids:
-                if not by_id[i][1].done():
-                    by_id[i][1].set_result(oid)
-
-    def _story(self) -> str:
-        with contextlib.suppress(NotFound):
-            return self.records.get("story", "project").data.text
-        return ""
-
-    def _save_story(self, text: str) -> None:
-        try:
-            self.records.update("story", "project", text=text)
-        except NotFound:
-            self.records.insert("story", "project", "current", {"text": text})
+        """See ``Intake.enqueue``."""
+        return self.intake.enqueue(prompt_id, member, text, agent, shared)
 
     # -- objectives -----------------------------------------------------------------
     async def create(self, title: str, summary: str, prompts: list[dict[str, Any]],
@@ -174,7 +106,7 @@ class Orchestrator:
                "members": sorted({p["member"] for p in prompts}),
                "agent": next((p["agent"] for p in prompts if p.get("agent")), s.agent),
                "shared": any(p.get("shared") for p in prompts),
-               "story": self._story(), "base_commit": base, "target": target, "round": 0,
+               "story": self.intake.story(), "base_commit": base, "target": target, "round": 0,
                "budget": {"max_tokens": s.max_tokens, "max_cost_usd": s.max_cost_usd},
                "spent": _spent_doc(spent), "auto_merge": s.auto_merge,
                "model": self.roles().model_id, "scripted": self.roles().scripted}
@@ -244,7 +176,8 @@ class Orchestrator:
         they have wound down: their agents stopped and worktrees released while the pool
         is still open (the engine closes next). Records keep their states: a restart
         resumes them (``recovery``)."""
-        pending = {t for t in (*self.runs.values(), *self.scheduler.close(), self._window)
+        pending = {t for t in (*self.runs.values(), *self.scheduler.close(),
+                               self.intake.close())
                    if t is not None and not t.done()}
         for task in pending:
             task.cancel(reason)
