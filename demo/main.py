@@ -122,9 +122,10 @@ async def _collect(repo: Path) -> list[dict[str, Any]]:
     return await summary.collect(Client(info["url"], info["token"]), repo)
 
 
-def leftovers(work: Path, repo: Path) -> list[str]:
+def leftovers(work: Path, repo: Path, kept: frozenset[Path] = frozenset()) -> list[str]:
     """Processes whose working directory is inside ``work`` and worktrees of ``repo``
-    other than the main one (there should be none after ``overmind shutdown``)."""
+    other than the main one and ``kept`` (there should be none after ``overmind
+    shutdown``)."""
     found = []
     for proc in psutil.process_iter(["pid", "name"]):
         try:
@@ -137,15 +138,28 @@ def leftovers(work: Path, repo: Path) -> list[str]:
     worktrees = [line.split(" ", 1)[1] for line in
                  project.git(repo, "worktree", "list", "--porcelain").splitlines()
                  if line.startswith("worktree ")]
-    return found + [f"worktree {w}" for w in worktrees if Path(w) != repo]
+    return found + [f"worktree {w}" for w in worktrees
+                    if Path(w).resolve() not in {repo.resolve(), *kept}]
 
 
-def shutdown(work: Path, repo: Path) -> list[str]:
-    """``overmind shutdown`` for ``repo``; returns what is left behind (see ``leftovers``)."""
+def kept_for_review(objectives: list[dict[str, Any]]) -> frozenset[Path]:
+    """Worktrees Overmind keeps on purpose: those of changes nobody has decided yet
+    (open, approved or conflicted; merging or closing one removes its worktree)."""
+    return frozenset(Path(c["workspace"]).resolve() for o in objectives
+                     for c in o.get("changes", [])
+                     if c["state"] in ("open", "approved", "conflicted") and c.get("workspace"))
+
+
+def shutdown(work: Path, repo: Path, kept: frozenset[Path] = frozenset()) -> list[str]:
+    """``overmind shutdown`` for ``repo``; returns what is left behind (see ``leftovers``;
+    the worktrees of undecided changes, ``kept``, are named but not left behind)."""
     done = quickstart.overmind(repo, "shutdown")
     print((done.stdout + done.stderr).strip())
-    left = leftovers(work, repo)
+    left = leftovers(work, repo, kept)
     print("left behind: " + ("; ".join(left) if left else "no process, no worktree"))
+    if kept:
+        print(f"kept for review: {len(kept)} worktree(s) of undecided changes (merging or "
+              "closing a change removes its worktree; the next demo run starts afresh)")
     return left
 
 
@@ -243,14 +257,15 @@ def run(work: Path, timeout_s: float, real_model: bool = False) -> int:
     repo = step(timings, "project", f"1. {project.TABULATE.requirement} from PyPI as a git "
                 "repository", lambda: project.prepare(work / project.TABULATE.name))
     print(f"{repo} (sdist cached in {project.cache_dir()})")
+    objectives: list[dict[str, Any]] = []
     try:
         info, label = step(timings, "server", "2. Overmind: a headless Jupyter server with "
                            "the extension", lambda: quickstart.start_server(repo, work))
         print(f"{info['url']} (pid {info['pid']}); model: {label}", flush=True)
         cell_error, objectives = execute(work, repo, label, timings, timeout_s)
-    finally:  # whatever happened, no server, mission or worktree outlives the demo
-        print("\n== overmind shutdown")
-        left = shutdown(work, repo)
+    finally:  # whatever happened, no server or mission outlives the demo; no worktree
+        print("\n== overmind shutdown")  # but those of changes awaiting a decision
+        left = shutdown(work, repo, kept_for_review(objectives))
     failed = failures(cell_error, objectives, left, real_model)
     print("\ndemo failed: " + "\n  ".join(failed) if failed else
           "\n" + outcome(objectives, real_model))

@@ -116,6 +116,24 @@ def test_a_real_model_that_stops_at_a_question_is_reported_not_failed() -> None:
         == ["left behind: process 12 (python) in /w"]
 
 
+def test_worktrees_of_undecided_changes_are_kept_others_are_left_behind(tmp_path: Path
+                                                                          ) -> None:
+    repo = tmp_path / "repo"
+    subprocess.run(["git", "init", "-q", "-b", "main", str(repo)], check=True)
+    subprocess.run(["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@t",
+                    "commit", "-q", "--allow-empty", "-m", "base"], check=True)
+    for name in ("open-change", "stray"):
+        subprocess.run(["git", "-C", str(repo), "worktree", "add", "-q", "-b", name,
+                        str(repo / ".overmind" / "worktrees" / name)], check=True)
+    objective = {**waiting_objective(), "changes": [
+        {"state": "open", "workspace": str(repo / ".overmind/worktrees/open-change")},
+        {"state": "merged", "workspace": str(repo / ".overmind/worktrees/stray")}]}
+    kept = main.kept_for_review([objective])
+    assert kept == {(repo / ".overmind/worktrees/open-change").resolve()}
+    assert main.leftovers(tmp_path / "nothing-runs-here", repo, kept) == [
+        f"worktree {(repo / '.overmind/worktrees/stray').resolve()}"]
+
+
 def test_no_key_means_the_scripted_model_and_a_key_means_the_real_one(tmp_path: Path) -> None:
     extra, label = quickstart.model_env({}, tmp_path / "scripts")
     assert extra == {"OVERMIND_MODEL": f"scripted:{tmp_path / 'scripts'}"}
