@@ -162,7 +162,8 @@ class Questions:
             UsageError: the answer is not one of the offered options.
         """
         q = self._open(ref)
-        validate = None if q.data.get("waits") else self.validators.get(q.kind)
+        waits = self.records.get(KIND, q.id).data.waits  # an asker awaits it: free text
+        validate = None if waits else self.validators.get(q.kind)
         if validate is not None:
             validate(q, text)  # before anything is recorded: a refused answer loses nothing
         elif q.options and text not in q.options:

@@ -63,10 +63,10 @@ def test_each_part_landed_as_one_merge_commit_of_overminds_commit(run: dict) -> 
 
 def test_the_changes_are_merged_with_passing_verification(run: dict) -> None:
     changes = records(run["repo"], "change")
-    assert sorted(c.data["task"] for c in changes) == sorted(PARTS)
+    assert sorted(c.data.task for c in changes) == sorted(PARTS)
     assert {c.state for c in changes} == {"merged"}
-    assert all(c.data["verification"]["ok"] for c in changes)
-    assert all("pytest" in " ".join(c.data["verification"]["command"]) for c in changes)
+    assert all(c.data.verification["ok"] for c in changes)
+    assert all("pytest" in " ".join(c.data.verification["command"]) for c in changes)
 
 
 def test_the_codemods_are_complete_and_tabulates_tests_pass(run: dict) -> None:

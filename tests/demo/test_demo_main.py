@@ -91,7 +91,7 @@ def test_the_documented_example_is_what_tabulate_prints(run: dict) -> None:
 def test_overmind_dir_holds_the_objectives_events(run: dict) -> None:
     (objective,) = records(run["repo"], "objective")
     assert objective.state == "done"
-    assert objective.data["members"] == ["alice", "bob"]  # two prompts, one objective
+    assert objective.data.members == ["alice", "bob"]  # two prompts, one objective
     store = Store(default_db_path(run["repo"]))
     try:
         events = store.read_events(objective=objective.id, limit=10_000)

@@ -78,7 +78,7 @@ def test_the_demo_says_it_uses_the_openai_model(run: dict, replay: ScriptReplayS
 def test_the_objective_is_done_with_every_change_merged(run: dict) -> None:
     (objective,) = records(run["repo"], "objective")
     assert objective.state == "done"
-    assert not objective.data.get("scripted")
+    assert not objective.data.scripted
     changes = records(run["repo"], "change")
     assert len(changes) == 2 and {c.state for c in changes} == {"merged"}
     assert "2 of 2 merged" in run["out"]
