@@ -19,6 +19,7 @@ from _agent_common import AGENT, BENCH, GROUPS, PY, Sizes, connected, finish, in
 from _report import Run
 from acp import text_block
 
+from overmind_jupyter.config import Settings
 from overmind_jupyter.engine import Engine
 from overmind_jupyter.model import Mission, MissionKind, MissionSpec
 
@@ -119,7 +120,11 @@ async def bench_agent_io(tmp: Path, sz: Sizes, run: Run) -> dict[str, Any]:
     line = "0123456789abcdef " * 4 + "\n"  # 69 bytes
     target.write_text((line * (10 * 1024 // len(line) + 1))[:10 * 1024])
     res: dict[str, Any] = {}
-    engine = Engine(tmp / "project", agents={"bench": AGENT}, provider_env={})
+    # agents run sandboxed: the bench agent's script (bench/) must be readable, and its
+    # results go beside its workspace (in ``tmp``)
+    engine = Engine(tmp / "project", Settings.from_env(sandbox_read=(BENCH,),
+                                                       sandbox_write=(tmp,)),
+                    agents={"bench": AGENT}, provider_env={})
     await engine.start()
     try:
         for key, coro in (("reads engine", reads_engine(engine, ws, target, sz.reads)),
