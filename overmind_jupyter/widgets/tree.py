@@ -19,6 +19,7 @@ from traitlets import Bool, Unicode
 from .. import commands
 from ..api import EngineAPI
 from ..commands import Result
+from ..errors import NotFound
 from ..events import Event
 from .ansi import strip_ansi
 from .base import OvermindWidget, Shown
@@ -139,8 +140,18 @@ async def tree_snapshot(api: EngineAPI, ref: str) -> tuple[str, str]:
     objective = await api.objective(ref)
     own = await _all_events(api, objective=objective["id"])
     missions = {e["mission"] for e in own if e["type"] == "agent-spawned" and e["mission"]}
-    agents = {m: await _all_events(api, mission=m) for m in sorted(missions)}
+    agents = {m: await _agent_events(api, m) for m in sorted(missions)}
     return objective["id"], tree_text(objective, own, agents)
+
+
+async def _agent_events(api: EngineAPI, mission: str) -> list[Event]:
+    """The events of an objective's agent mission; none when this engine has no such
+    mission (its events were mirrored from a party's host, whose missions are not here):
+    the tree then shows the task without its steps rather than nothing."""
+    try:
+        return await _all_events(api, mission=mission)
+    except NotFound:
+        return []
 
 
 async def _tree(api: EngineAPI, ref: str, wait: bool = False

@@ -20,7 +20,7 @@ from overmind_jupyter.engine import Engine
 from overmind_jupyter.testing.repos import make_repo
 from overmind_jupyter.testing.scripts import say, tool
 from overmind_jupyter.widgets.bridge import request
-from overmind_jupyter.widgets.tree import ExecutionTree, tree_text
+from overmind_jupyter.widgets.tree import ExecutionTree, tree_snapshot, tree_text
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "orchestrator"))
 from flow_helpers import log_task_scripts
@@ -153,3 +153,22 @@ def test_the_snapshot_shows_agent_output_as_plain_text_without_escapes():
     text = tree_text(objective, spawned, {"m1": said})
     assert "      message: red done\n" in text and "  error: boom\n" in text
     assert "\x1b" not in text and "\x07" not in text
+
+
+def test_the_snapshot_of_an_objective_whose_agent_is_not_here_shows_its_tasks(tmp_path):
+    """A mirrored objective names the host's missions, which this engine does not have."""
+    async def body() -> str:
+        engine = Engine(tmp_path)
+        await engine.start()
+        try:
+            engine.records.insert("objective", "o1", "running", {"title": "Mirrored"})
+            engine.store.append_event("agent-spawned", {"task": "t1", "name": "paint",
+                                                        "agent": "builtin", "workspace": "",
+                                                        "branch": ""},
+                                      mission="host-mission", objective="o1")
+            engine.store.flush()
+            return (await tree_snapshot(engine, "o1"))[1]
+        finally:
+            await engine.close()
+    text = asyncio.run(body())
+    assert text.startswith("objective o1 running: Mirrored")
