@@ -312,11 +312,14 @@ class Engine:
         return self._open_store().read_events(after=after, limit=limit, latest=latest,
                                       **{k: v for k, v in filters.items() if v})
 
-    async def events_json(self, after: int = 0, limit: int = 1000, **filters: str | None
+    async def events_json(self, after: int = 0, limit: int = 1000,
+                          any_of: dict[str, list[str]] | None = None, **filters: str | None
                           ) -> list[tuple[int, str]]:
         """``events`` as ``(seq, JSON text)`` pairs, not decoded (websocket replay; its
-        filters are ids, as the live events it then delivers are matched on)."""
-        return self._open_store().read_events_json(after=after, limit=limit, **filters)
+        filters are ids, as the live events it then delivers are matched on; ``any_of``:
+        see ``Store.read_events_json``)."""
+        return self._open_store().read_events_json(after=after, limit=limit, any_of=any_of,
+                                                   **filters)
 
     # -- missions (``MissionService``) ----------------------------------------------
     def resolve(self, ref: str) -> Mission:

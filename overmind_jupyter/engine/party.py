@@ -173,11 +173,17 @@ class PartyService:
         return next(iter(live.values()), None)
 
     def _mirror(self, name: str, host: str, events: list[Event]) -> None:
+        """Append the host's events here, marked ``data.mirror``; an objective's events
+        (and its agents') keep their objective and mission ids and are filed under the
+        link's party, so a party view here shows the objectives the guest follows."""
         if self.store.closed:
             return  # the engine is closing
+        party = (self.links[name].info.get("party") or {}).get("id") \
+            if name in self.links else None
         for e in events:
             self.store.append_event(e["type"], {**e["data"], "mirror": {
-                "seq": e["seq"], "via": name, "host": host}}, party=e["party"])
+                "seq": e["seq"], "via": name, "host": host}}, party=e["party"] or party,
+                objective=e.get("objective"), mission=e.get("mission"))
 
 
 def _login_name() -> str:

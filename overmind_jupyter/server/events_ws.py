@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Awaitable, Callable, Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from jupyter_server.auth.decorator import allow_unauthenticated
 from jupyter_server.base.handlers import JupyterHandler
@@ -47,6 +47,15 @@ MAX_FRAME_BYTES = 64 * 1024
 def matches(event: Event, filters: dict[str, str]) -> bool:
     """True when ``event`` has every ``field == value`` of ``filters``."""
     return all(event.get(k) == v for k, v in filters.items())
+
+
+class Selection(Protocol):
+    """A selection of events wider than field equality (``party.watch.Watch``):
+    ``matches`` decides live events (and may learn from them), ``any_of`` gives the
+    replay's ``column → values`` (see ``Store.read_events_json``)."""
+
+    def matches(self, event: Event) -> bool: ...
+    def any_of(self) -> dict[str, list[str]]: ...
 
 
 def frame(kind: str, **fields: Any) -> str:
@@ -79,7 +88,7 @@ class EventStream:
 
     Args:
         engine: the engine (``events`` reads the store, ``subscribe`` gives live batches).
-        filters: field → value that every delivered event must have.
+        filters: field → value that every delivered event must have, or a ``Selection``.
         send: coroutine sending one text frame; awaiting it is the client's backpressure.
         max_buffer: live events held for a slow client before it is resynced from the store.
         send_now: optional; writes a frame at once and returns True, or returns False while
@@ -88,7 +97,7 @@ class EventStream:
             whenever the client lags, they are buffered for the delivery task.
     """
 
-    def __init__(self, engine: Engine, filters: dict[str, str],
+    def __init__(self, engine: Engine, filters: dict[str, str] | Selection,
                  send: Callable[[str], Awaitable[None]], max_buffer: int = 10_000,
                  send_now: Callable[[str], bool] | None = None) -> None:
         self.engine, self.filters, self.send = engine, filters, send
@@ -120,7 +129,7 @@ class EventStream:
         while not self.closed:
             # stored JSON text as is: decoding and re-encoding every event would cost 3×
             events = await self.engine.events_json(after=cursor, limit=REPLAY_CHUNK,
-                                                   **self.filters)
+                                                   **self._replay_filters())
             if not events:
                 return cursor
             await self.send(events_frame(text for _, text in events))
@@ -142,9 +151,12 @@ class EventStream:
         if self.overflow:
             return
         texts = encoded(batch)
-        if self.filters:
+        if isinstance(self.filters, dict) and self.filters:
             items = [(e["seq"], t) for e, t in zip(batch, texts, strict=True)
                      if matches(e, self.filters)]
+        elif not isinstance(self.filters, dict):
+            items = [(e["seq"], t) for e, t in zip(batch, texts, strict=True)
+                     if self.filters.matches(e)]
         else:
             items = [(e["seq"], t) for e, t in zip(batch, texts, strict=True)]
         if not items:
@@ -157,6 +169,11 @@ class EventStream:
         if len(self.buffer) > self.max_buffer:
             self.buffer, self.overflow = [], True
         self.wakeup.set()
+
+    def _replay_filters(self) -> dict[str, Any]:
+        if isinstance(self.filters, dict):
+            return dict(self.filters)
+        return {"any_of": self.filters.any_of()}
 
     def close(self) -> None:
         """Stop delivering; ``run`` returns soon after."""

@@ -44,6 +44,7 @@ from ..party.invites import CREDENTIAL_HEADER, INVITE_HEADER, Unauthorized
 from ..party.party import Party
 from ..party.ratelimit import AuthGuard, RateLimited
 from ..party.view import event_view, member_row, prompt_view
+from ..party.watch import Watch
 from .base import OvermindHandler, endpoint
 from .events_ws import EventStream
 
@@ -221,7 +222,8 @@ class PartySocket(WebSocketMixin, WebSocketHandler, JupyterHandler):
         if pending:
             self._welcome(member)
         engine = self.settings["overmind_engine"]
-        self.stream = EventStream(engine, {"party": member.parent}, self._send_events)
+        watch = Watch(self.party.records, member.parent, member.id)  # party + its objectives
+        self.stream = EventStream(engine, watch, self._send_events)
         await self.stream.run(after)
 
     async def _send_events(self, text: str) -> None:

@@ -155,22 +155,32 @@ class Store:
 
     def read_events_json(self, after: int = 0, limit: int = 1000, *,
                          mission: str | None = None, objective: str | None = None,
-                         party: str | None = None) -> list[tuple[int, str]]:
-        """``read_events`` as ``(seq, the event as JSON text)``, for replays.
+                         party: str | None = None,
+                         any_of: dict[str, list[str]] | None = None) -> list[tuple[int, str]]:
+        """``read_events`` as ``(seq, the event as JSON text)``, for replays; ``any_of``
+        (column → values, columns among mission, objective, party): only events whose
+        column has one of its values, for at least one column.
 
         The stored ``data`` text is embedded as it is (never decoded and encoded again);
         the text equals ``json.dumps(event, separators=(",", ":"))`` of ``read_events``.
         """
         return [(r[0], _event_json(r)) for r in self._read(after, limit, mission, objective,
-                                                            party)]
+                                                            party, any_of=any_of)]
 
     def _read(self, after: int, limit: int, mission: str | None, objective: str | None,
-              party: str | None, latest: bool = False) -> sqlite3.Cursor:
+              party: str | None, latest: bool = False,
+              any_of: dict[str, list[str]] | None = None) -> sqlite3.Cursor:
         where, args = ["seq > ?"], [after]
         for column, value in (("mission", mission), ("objective", objective), ("party", party)):
             if value is not None:
                 where.append(f"{column} = ?")
                 args.append(value)
+        if any_of is not None:
+            alternatives = [(c, vs) for c, vs in any_of.items()
+                            if c in ("mission", "objective", "party") and vs]
+            where.append("(" + (" OR ".join(f"{c} IN ({', '.join('?' * len(vs))})"
+                                            for c, vs in alternatives) or "0") + ")")
+            args += [v for _, vs in alternatives for v in vs]
         sql = (f"SELECT {_EVENT_COLUMNS} FROM events WHERE {' AND '.join(where)} "
                f"ORDER BY seq {'DESC' if latest else ''} LIMIT ?")
         return self.conn.execute(sql, (*args, limit))

@@ -18,6 +18,7 @@ from overmind_jupyter.agents.adapters import BUILTIN_MODULE
 from overmind_jupyter.engine import Engine
 from overmind_jupyter.errors import Forbidden, UsageError
 from overmind_jupyter.party import wire as party_wire
+from overmind_jupyter.party.watch import Watch
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -115,6 +116,36 @@ async def _grouped(engine: Engine, prompt_id: str) -> str:
         if rec.data.objective:
             return rec.data.objective
         await asyncio.sleep(0.05)
+
+
+async def test_a_guest_watches_its_own_objective_run_and_nobody_elses(tmp_path: Path,
+                                                                     model: None) -> None:
+    engine = await hosting(tmp_path)
+    engine.store.flush()
+    before = engine.store.last_seq()  # the party's opening: replayed, not seen live here
+    batches: list[list[dict[str, Any]]] = []
+    engine.subscribe(batches.append)
+    try:
+        bob, cy = guest(engine, "bob"), guest(engine, "cy")
+        party = engine.party.require().id
+        live = {who: Watch(engine.records, party, who) for who in (bob, cy)}
+        queued = engine.party.submit_prompt(bob, "log additions")
+        await engine.prompt_action(queued.id, "approve")
+        oid = await asyncio.wait_for(_grouped(engine, queued.id), 30)
+        await engine.wait_objective(oid, 60)
+        engine.store.flush()
+        seen = {who: [e for batch in batches for e in batch if w.matches(e)]
+                for who, w in live.items()}
+        replay = await engine.events_json(after=before, limit=10_000,
+                                          any_of=Watch(engine.records, party, bob).any_of())
+    finally:
+        await engine.close()
+    types = {e["type"] for e in seen[bob] if e["objective"] == oid}
+    assert {"objective-created", "plan-ready", "task-status", "agent-spawned"} <= types
+    [mission] = {e["mission"] for e in seen[bob] if e["type"] == "agent-spawned"}
+    assert any(e["type"] == "tool-use" and e["mission"] == mission for e in seen[bob])
+    assert not [e for e in seen[cy] if e["objective"] == oid or e["mission"] == mission]
+    assert {seq for seq, _ in replay} == {e["seq"] for e in seen[bob]}  # replay = live
 
 
 def test_a_prompt_frame_carries_the_agent_chosen() -> None:
