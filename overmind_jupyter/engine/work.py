@@ -47,6 +47,20 @@ def objective_of_prompt(orchestrator: Orchestrator) -> Callable[[Record], asynci
     return approved
 
 
+def followed(events: list[Event]) -> list[dict[str, Any]]:
+    """Objectives of a party's host as its mirrored events tell them (see ``objectives``)."""
+    rows: dict[str, dict[str, Any]] = {}
+    for e in events:
+        oid, d = e["objective"] or "", e["data"]
+        if e["type"] == "objective-created":
+            rows[oid] = {"id": oid, "title": d.get("title", ""), "state": "queued",
+                         "created_at": e["ts"], "members": d.get("members", []),
+                         "mirror": {k: d["mirror"][k] for k in ("host", "via")}}
+        elif oid in rows:
+            rows[oid]["state"] = d.get("state", rows[oid]["state"])
+    return list(rows.values())
+
+
 def kept_worktrees(records: Records, command_changes: CommandChanges) -> set[Path]:
     """Worktrees of changes still under review and of live worktree missions (what the
     pool's reconciliation keeps)."""
@@ -147,8 +161,11 @@ class WorkService:
         return await self.objective(oid)
 
     async def objectives(self) -> list[dict[str, Any]]:
-        """Every objective, oldest first (``objective`` shape without tasks/changes)."""
-        return [r.to_dict() for r in self.records.list("objective")]
+        """Every objective, oldest first (``objective`` shape without tasks/changes), then
+        those followed in a joined party (``{id, title, state, created_at, members,
+        mirror: {host, via}}``, from the events mirrored from its host)."""
+        return [r.to_dict() for r in self.records.list("objective")] + followed(
+            self.store.mirrored_objective_events())
 
     async def objective(self, ref: str) -> dict[str, Any]:
         """One objective with its ``tasks``, ``changes`` and open ``questions``.

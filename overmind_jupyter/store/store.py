@@ -153,6 +153,15 @@ class Store:
         rows = self._read(after, limit, mission, objective, party, latest)
         return [_event(r) for r in (reversed(rows.fetchall()) if latest else rows)]
 
+    def mirrored_objective_events(self) -> list[Event]:
+        """The ``objective-created`` and ``objective-status`` events mirrored from a party's
+        host (``data.mirror``), in seq order: the objectives a guest follows."""
+        rows = self.conn.execute(
+            f"SELECT {_EVENT_COLUMNS} FROM events WHERE type IN ('objective-created', "
+            "'objective-status') AND objective IS NOT NULL AND "
+            "json_extract(data, '$.mirror') IS NOT NULL ORDER BY seq")
+        return [_event(r) for r in rows]
+
     def read_events_json(self, after: int = 0, limit: int = 1000, *,
                          mission: str | None = None, objective: str | None = None,
                          party: str | None = None,

@@ -74,3 +74,6 @@ def test_a_guest_sees_its_objective_run_live_and_the_other_guest_does_not(
     assert bobs and not [e for e in bobs if e["objective"] == ended["id"]
                          or e["mission"] == mission]
     assert "log every addition" not in str(bobs)  # not even in the party's own events
+    followed = b.api("GET", "objectives")["objectives"]  # what B's sidebar loads
+    assert [(o["id"], o["state"], o["title"], o["mirror"]["via"]) for o in followed] == [
+        (ended["id"], "done", ended["title"], "alice")]
