@@ -1,4 +1,4 @@
-"""``overmind`` command line: the shared grammar (``commands.py``) over REST.
+"""``overmind`` command line: the shared grammar (``commands``) over REST.
 
 Exit status: 0 ok, 1 error, 2 usage error, 130 interrupted; ``wait`` exits with the
 mission's status. ``run`` and ``apply`` start the daemon when none runs for the project.

@@ -1,6 +1,6 @@
 /**
  * The party as a session `Part` (key `party`): the snapshot from `GET party`
- * (`engine_party.party_status`: the hosted party — `party_view.host_status` — and the
+ * (`PartyService.party_status`: the hosted party — `party.view.host_status` — and the
  * parties this engine joined), kept live from the party events of `events.py`.
  *
  * Events of the hosted party update its members, invites and prompts in place (each event

@@ -1,4 +1,4 @@
-"""Party commands of the shared grammar (parsers and handlers; see ``commands.py``)::
+"""Party commands of the shared grammar (parsers and handlers; see ``commands``)::
 
     host [--name NAME] [--auto-approve NAME …] [--auto-approve-prompts] [--json]
     join INVITE --name NAME [--json]

@@ -1,7 +1,7 @@
 """Orchestration commands of the shared grammar: ``prompt``, ``objectives``, ``changes``,
 ``diff``, ``merge``, ``close``, ``reopen``, ``cancel``, ``message``, ``messages``,
 ``needs-you``
-(parsers and handlers; see ``commands.py`` for the grammar's conventions)."""
+(parsers and handlers; see ``commands`` for the grammar's conventions)."""
 
 from __future__ import annotations
 

@@ -61,7 +61,7 @@ export function treeOrder(rows: MissionRow[]): [MissionRow, number][] {
 function statusText(m: Mission): string {
   const exit = m.exit;
   if (TERMINAL.has(m.status) && exit) {
-    // a user's stop reads "stopped", whatever the process did then (render.py does too)
+    // a user's stop reads "stopped", whatever the process did then (commands/render.py does too)
     const status = m.status === 'killed' && exit.stopped ? 'stopped' : m.status;
     if (exit.signal) {
       return `${status} (sig ${exit.signal})`;
