@@ -28,7 +28,7 @@ from ..agents.mcp_access import McpAccess
 from ..agents.policy import DEFAULT_POLICY, CommandPolicy
 from ..agents.runtime import AgentRuntime
 from ..config import Settings
-from ..errors import EngineUnavailable, UsageError
+from ..errors import EngineUnavailable, NotFound, UsageError
 from ..events import Event
 from ..model import Mission, MissionSpec
 from ..orchestrator.changes import Changes
@@ -302,15 +302,24 @@ class Engine:
                      party: str | None = None) -> list[Event]:
         """Committed events with ``seq > after`` (at most ``limit``: the first, or with
         ``latest`` the last ones), optionally filtered by ``mission`` (id, id prefix or
-        name, as every command takes), ``objective`` or ``party`` (ids).
+        name, as every command takes, or the id of a party host's mission whose events
+        were mirrored here), ``objective`` or ``party`` (ids).
 
         Raises:
             NotFound / AmbiguousReference: ``mission`` matches no or several missions.
         """
-        filters = {"mission": self.resolve(mission).id if mission else None,
+        filters = {"mission": self._mission_filter(mission) if mission else None,
                    "objective": objective, "party": party}
         return self._open_store().read_events(after=after, limit=limit, latest=latest,
-                                      **{k: v for k, v in filters.items() if v})
+                                              **{k: v for k, v in filters.items() if v})
+
+    def _mission_filter(self, ref: str) -> str:
+        try:
+            return self.resolve(ref).id
+        except NotFound:
+            if self._open_store().read_events(mission=ref, limit=1):
+                return ref  # a joined party's host mission: its events are mirrored here
+            raise
 
     async def events_json(self, after: int = 0, limit: int = 1000,
                           any_of: dict[str, list[str]] | None = None, **filters: str | None
