@@ -11,8 +11,30 @@ from pathlib import Path
 import nbformat
 import pytest
 from jupyter_process import JupyterProcess, wait_until
-from lab_driver import TIMEOUT_MS, open_sidebar, screenshot
-from playwright.sync_api import Page, expect
+from lab_driver import TIMEOUT_MS, command, open_sidebar, screenshot
+from playwright.sync_api import Locator, Page, expect
+from test_themes import contrast
+
+# an element's text colour and the colour it is painted on: translucent backgrounds
+# (a diff line's tint) composited over what is behind them, up to the first opaque one
+PAINTED = """el => { const rgba = (c) => { const v = c.match(/[\\d.]+/g).map(Number);
+    return [v[0], v[1], v[2], v.length > 3 ? v[3] : 1]; };
+  const layers = []; for (let n = el; n; n = n.parentElement) {
+    const c = rgba(getComputedStyle(n).backgroundColor); if (c[3] > 0) layers.push(c);
+    if (c[3] >= 1) break; }
+  let bg = [255, 255, 255]; for (const [r, g, b, a] of layers.reverse()) {
+    bg = [r * a + bg[0] * (1 - a), g * a + bg[1] * (1 - a), b * a + bg[2] * (1 - a)]; }
+  return [getComputedStyle(el).color, `rgb(${bg.map(Math.round).join(', ')})`]; }"""
+
+
+def toggled(on: Locator, off: Locator) -> float:
+    """How far apart a pressed and an unpressed button's backgrounds are (contrast)."""
+    return contrast(on.evaluate(PAINTED)[1], off.evaluate(PAINTED)[1])
+
+
+def readable(*elements: Locator) -> list[float]:
+    """The contrast ratio of each element's text on what it is painted on (WCAG)."""
+    return [contrast(*el.evaluate(PAINTED)) for el in elements]
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -84,6 +106,27 @@ def test_a_change_is_reviewed_in_its_diff_and_merged_from_the_panel(lab: Jupyter
     expect(pair.locator("td.om-diff-code").nth(0)).to_contain_text("return a + b")
     expect(pair.locator("td.om-diff-code").nth(1)).to_contain_text("# sum them")
     screenshot(page, "change-side-by-side")
+    pressed = review.locator(".om-diff-modes .om-button[aria-pressed='true']")
+    tinted = calc.locator("td.om-diff-code[data-kind='+'], td.om-diff-code[data-kind='-']")
+    words = [tinted.locator(f".om-tok-{kind}").first for kind in ("keyword", "comment")]
+    shown = (added.first, *words, tinted.locator(".om-tok-keyword").last, pressed)
+    other = review.locator(".om-diff-modes .om-button[aria-pressed='false']")
+    light = [*readable(*shown), toggled(pressed, other)]
+    command(page, "apputils:change-theme", {"theme": "JupyterLab Dark"})
+    expect(page.locator("body")).to_have_attribute("data-jp-theme-light", "false",
+                                                   timeout=TIMEOUT_MS)
+    page.wait_for_timeout(500)  # the theme's stylesheet applies after the attribute
+    dark = [*readable(*shown), toggled(pressed, other)]
+    screenshot(page, "change-side-by-side-dark")
+    command(page, "apputils:change-theme", {"theme": "JupyterLab Light"})
+    for theme, (line, keyword, comment, removed, label, states) in (("light", light),
+                                                                    ("dark", dark)):
+        # text 4.5:1 (WCAG AA); a comment is secondary text in both of JupyterLab's
+        # themes, 3.5:1 on a tinted line; the pressed mode apart from the other 3:1
+        # (WCAG 1.4.11); dark was 1.9:1 for a keyword on a tinted line, 1.6:1 between modes
+        assert min(line, keyword, removed, label) >= 4.5 and comment >= 3.5, (theme, light,
+                                                                              dark)
+        assert states >= 3.0, (theme, states)
 
     panel = review.locator(".om-change-panel")
     expect(panel.locator(".om-change-state")).to_have_text("open")
