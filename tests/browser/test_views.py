@@ -164,6 +164,12 @@ def test_reloading_the_page_shows_the_same_state(lab: JupyterProcess, page: Page
     assert lab.api("POST", "missions/waiter/wait", {"timeout_s": 30})["status"] == "exited"
 
 
+# the question count on the sidebar's tab: its badge's box and the tab's (px)
+BADGE = """tab => { const b = getComputedStyle(tab, '::after');
+  const r = tab.getBoundingClientRect();
+  return [parseFloat(b.width), parseFloat(b.height), r.width, r.height]; }"""
+
+
 def test_a_question_from_an_agent_is_answered_from_the_inbox(lab: JupyterProcess, page: Page):
     write_notebook(lab.root, "inbox.ipynb", ["%load_ext overmind", "%overmind questions"])
     open_notebook(page, lab, "inbox.ipynb")
@@ -179,6 +185,12 @@ def test_a_question_from_an_agent_is_answered_from_the_inbox(lab: JupyterProcess
     expect(page.locator(SIDEBAR_TAB)).to_have_attribute("data-count", "1")  # the badge
     sidebar = open_sidebar(page)
     expect(sidebar.locator(".om-question")).to_have_count(1)
+    expect(row(sidebar, "asker")).to_be_visible(timeout=TIMEOUT_MS)  # an agent mission
+    scroll, client = sidebar.evaluate("el => [el.scrollWidth, el.clientWidth]")
+    assert scroll <= client, "an agent mission's buttons widen the sidebar"  # was 352 > 250
+    width, height, tab_width, tab_height = page.locator(SIDEBAR_TAB).evaluate(BADGE)
+    assert width <= 20 and height <= 16, (width, height)  # a corner pill: was 25×48 px
+    assert width * height < 0.2 * tab_width * tab_height  # the tab's icon stays visible
     screenshot(page, "inbox-question")
 
     question.get_by_role("button", name="deny").click()
