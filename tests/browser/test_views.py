@@ -28,6 +28,13 @@ def row(scope, name: str):
         has=scope.page.locator('td[data-col="name"]', has_text=name))
 
 
+# a row's buttons that are not wholly inside the output area that shows them (px beyond)
+CLIPPED = """tr => { let box = tr.closest('.jp-OutputArea-output') || document.body;
+  const edge = box.getBoundingClientRect().right;
+  return [...tr.querySelectorAll('button')].map(b => [b.textContent,
+    Math.round(b.getBoundingClientRect().right - edge)]).filter(([, over]) => over > 0); }"""
+
+
 def test_a_mission_shows_in_the_widget_and_sidebar_and_stops_from_the_widget(
         lab: JupyterProcess, page: Page):
     write_notebook(lab.root, "missions.ipynb", [
@@ -171,7 +178,8 @@ BADGE = """tab => { const b = getComputedStyle(tab, '::after');
 
 
 def test_a_question_from_an_agent_is_answered_from_the_inbox(lab: JupyterProcess, page: Page):
-    write_notebook(lab.root, "inbox.ipynb", ["%load_ext overmind", "%overmind questions"])
+    write_notebook(lab.root, "inbox.ipynb", ["%load_ext overmind", "%overmind questions",
+                                              "%overmind ps"])
     open_notebook(page, lab, "inbox.ipynb")
     inbox = page.locator(".overmind-widget .om-inbox")
     expect(inbox.locator(".om-pill")).to_have_attribute("data-state", "live", timeout=TIMEOUT_MS)
@@ -186,6 +194,9 @@ def test_a_question_from_an_agent_is_answered_from_the_inbox(lab: JupyterProcess
     sidebar = open_sidebar(page)
     expect(sidebar.locator(".om-question")).to_have_count(1)
     expect(row(sidebar, "asker")).to_be_visible(timeout=TIMEOUT_MS)  # an agent mission
+    in_ps = row(page.locator(".overmind-widget .om-missions"), "asker")
+    expect(in_ps).to_be_visible(timeout=TIMEOUT_MS)
+    assert in_ps.evaluate(CLIPPED) == []  # were Kill 31 px and Logs 78 px past the edge
     scroll, client = sidebar.evaluate("el => [el.scrollWidth, el.clientWidth]")
     assert scroll <= client, "an agent mission's buttons widen the sidebar"  # was 352 > 250
     width, height, tab_width, tab_height = page.locator(SIDEBAR_TAB).evaluate(BADGE)
