@@ -15,10 +15,8 @@ from jupyter_process import JupyterProcess
 from lab_driver import TIMEOUT_MS, open_sidebar, screenshot, start_lab
 from playwright.sync_api import Page, expect
 
-from overmind_jupyter.testing.repos import make_repo
-
 sys.path.insert(0, str(Path(__file__).parents[1] / "orchestrator"))
-from flow_helpers import log_task_scripts
+from flow_helpers import log_task_host
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -26,12 +24,10 @@ pytestmark = pytest.mark.timeout(240)
 @pytest.fixture(scope="module")
 def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[JupyterProcess, ...]]:
     base = tmp_path_factory.mktemp("guest-watch")
-    repo = make_repo(base / "project", {"calc.py": "def add(a, b):\n    return a + b\n"})
-    model = f"scripted:{log_task_scripts(base / 'scripts')}"
+    (base / "b").mkdir(exist_ok=True)
     started = []
     try:
-        started.append(JupyterProcess(repo, base / "home-a",
-                                      env={"OVERMIND_MODEL": model}).start())
+        started.append(log_task_host(base))
         started.append(start_lab(base / "b", base / "home-b"))
         yield tuple(started)
     finally:

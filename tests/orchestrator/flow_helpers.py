@@ -5,9 +5,14 @@ from __future__ import annotations
 import asyncio
 import subprocess
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from overmind_jupyter.engine import Engine
+from overmind_jupyter.testing.repos import make_repo
+
+if TYPE_CHECKING:
+    from jupyter_process import JupyterProcess
+
 from overmind_jupyter.testing.scripts import respond, say, tool, write_role_scripts
 
 
@@ -78,3 +83,12 @@ async def until_planned(engine: Engine, objective_id: str, timeout: float = 60) 
             await asyncio.wait_for(planned.wait(), timeout)
     finally:
         engine.unsubscribe(seen)
+
+
+def log_task_host(base: Path) -> JupyterProcess:
+    """A started Jupyter server with Overmind on a fresh git project whose scripted model
+    plans the one-task "log" objective (``log_task_scripts``): a party host."""
+    from jupyter_process import JupyterProcess
+    repo = make_repo(base / "project", {"calc.py": "def add(a, b):\n    return a + b\n"})
+    model = f"scripted:{log_task_scripts(base / 'scripts')}"
+    return JupyterProcess(repo, base / "home-a", env={"OVERMIND_MODEL": model}).start()

@@ -34,6 +34,15 @@ def conflicting(directory: Path) -> Path:
                "square": edit("    return (a + b) ** 2\n")})
 
 
+async def conflicting_engine(tmp_path: Path) -> tuple[Path, Engine]:
+    """A started engine on a fresh project whose two objectives conflict."""
+    repo = project(tmp_path / "p")
+    engine = Engine(repo, provider_env={
+        "OVERMIND_MODEL": f"scripted:{conflicting(tmp_path / 's')}"})
+    await engine.start()
+    return repo, engine
+
+
 async def conflict_question(engine: Engine) -> dict[str, Any]:
     first = await engine.prompt("double the sum")
     await until_planned(engine, first["id"])  # the first objective plans before the second
@@ -46,10 +55,7 @@ async def conflict_question(engine: Engine) -> dict[str, Any]:
 @pytest.mark.parametrize("form", ["path-text", "json", "done"])
 async def test_a_host_resolution_is_validated_and_lands_the_merge(tmp_path: Path,
                                                                  form: str) -> None:
-    repo = project(tmp_path / "p")
-    engine = Engine(repo, provider_env={
-        "OVERMIND_MODEL": f"scripted:{conflicting(tmp_path / 's')}"})
-    await engine.start()
+    repo, engine = await conflicting_engine(tmp_path)
     try:
         question = await conflict_question(engine)
         change = await engine.change(question["data"]["change"])
@@ -78,10 +84,7 @@ async def test_a_host_resolution_is_validated_and_lands_the_merge(tmp_path: Path
 
 async def test_what_needs_you_lists_the_conflict_question_and_its_change(tmp_path: Path,
                                                                         ) -> None:
-    repo = project(tmp_path / "p")
-    engine = Engine(repo, provider_env={
-        "OVERMIND_MODEL": f"scripted:{conflicting(tmp_path / 's')}"})
-    await engine.start()
+    _, engine = await conflicting_engine(tmp_path)
     try:
         question = await conflict_question(engine)
         items = await engine.needs_you()

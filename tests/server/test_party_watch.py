@@ -13,10 +13,8 @@ from typing import Any
 import pytest
 from jupyter_process import JupyterProcess, wait_until
 
-from overmind_jupyter.testing.repos import make_repo
-
 sys.path.insert(0, str(Path(__file__).parents[1] / "orchestrator"))
-from flow_helpers import log_task_scripts
+from flow_helpers import log_task_host
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -24,13 +22,10 @@ pytestmark = pytest.mark.timeout(90)
 @pytest.fixture(scope="module")
 def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[JupyterProcess, ...]]:
     base = tmp_path_factory.mktemp("party-watch")
-    repo = make_repo(base / "project", {"calc.py": "def add(a, b):\n    return a + b\n"})
-    model = f"scripted:{log_task_scripts(base / 'scripts')}"
-    (base / "b").mkdir()
+    (base / "b").mkdir(exist_ok=True)
     started = []
     try:
-        started.append(JupyterProcess(repo, base / "home-a",
-                                      env={"OVERMIND_MODEL": model}).start())
+        started.append(log_task_host(base))
         started.append(JupyterProcess(base / "b", base / "home-b").start())
         yield tuple(started)
     finally:
