@@ -45,13 +45,30 @@ def size(path: str | Path) -> int:
 def rotate(path: str | Path) -> None:
     """Copy the log to ``<log>.1`` (replacing it) and empty the log in place.
 
-    What writers append while the copy runs is copied too, so at most the bytes written
-    in the instant between the last copy and the truncation are lost.
+    What writers append while the copy runs is copied too; the bytes a writer appends in
+    the instant between the last read and the truncation are lost (as with logrotate's
+    ``copytruncate``: a writer's inherited descriptor cannot be switched to a new file).
+    ``rotate_start`` + ``rotate_finish`` keep that instant short when called from a loop.
     """
-    old = f"{path}{ROTATED}"
-    with open(path, "rb") as src, open(old, "wb") as dst:
+    rotate_finish(path, rotate_start(path))
+
+
+def rotate_start(path: str | Path) -> int:
+    """Copy the log to ``<log>.1`` (replacing it); the number of bytes copied."""
+    with open(path, "rb") as src, open(f"{path}{ROTATED}", "wb") as dst:
         shutil.copyfileobj(src, dst, 1024 * 1024)
-        while chunk := src.read(1024 * 1024):  # appended meanwhile
+        return dst.tell()
+
+
+def rotate_finish(path: str | Path, copied: int) -> None:
+    """Append to ``<log>.1`` what was written after ``copied`` bytes, then empty the log.
+
+    Meant to run without yielding (no thread hop between the last read and the
+    truncation): the few bytes appended meanwhile are all that rotation drops.
+    """
+    with open(path, "rb") as src, open(f"{path}{ROTATED}", "ab") as dst:
+        src.seek(copied)
+        while chunk := src.read(1024 * 1024):
             dst.write(chunk)
         os.truncate(path, 0)
 

@@ -240,7 +240,8 @@ class Supervisor:
         while True:
             await asyncio.sleep(LOG_CAP_POLL_S)  # real time: disk fills in real time
             if logs.size(m.log_path) > self.log_max_bytes:
-                await asyncio.to_thread(logs.rotate, m.log_path)
+                copied = await asyncio.to_thread(logs.rotate_start, m.log_path)
+                logs.rotate_finish(m.log_path, copied)  # on the loop: no thread hop before the cut
 
     async def _stall_watch(self, rt: Runtime, m: Mission) -> None:
         timeout = float(m.activity_timeout_s or 0)
