@@ -258,10 +258,14 @@ class Client:
         wait: bool = False,
         member: str = 'host',
         shared: bool = False,
+        auto_merge: bool | None = None,
+        max_tokens: int | None = None,
+        max_cost_usd: float | None = None,
     ) -> dict[str, Any]:
         """``POST prompts``: see ``EngineAPI.prompt``."""
         return await self.operate(api.BY_NAME["prompt"], text=text, agent=agent, wait=wait,
-            member=member, shared=shared)
+            member=member, shared=shared, auto_merge=auto_merge, max_tokens=max_tokens,
+            max_cost_usd=max_cost_usd)
 
     async def objectives(self) -> list[dict[str, Any]]:
         """``GET objectives``: see ``EngineAPI.objectives``."""
@@ -316,6 +320,10 @@ class Client:
     async def merge(self, ref: str) -> dict[str, Any]:
         """``POST changes/{ref}/merge``: see ``EngineAPI.merge``."""
         return await self.operate(api.BY_NAME["merge"], ref=ref)
+
+    async def check_change(self, ref: str) -> dict[str, Any]:
+        """``POST changes/{ref}/check``: see ``EngineAPI.check_change``."""
+        return await self.operate(api.BY_NAME["check_change"], ref=ref)
 
     async def close_change(self, ref: str) -> dict[str, Any]:
         """``POST changes/{ref}/close``: see ``EngineAPI.close_change``."""

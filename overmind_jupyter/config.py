@@ -5,9 +5,9 @@ an engine's settings read from them over the server's configuration.
 Set by the user or the administrator (read by the engine, the CLI or the agents):
 ``MODEL_ENV`` (the model of the roles and the built-in agent, ``provider:name[@url]``),
 ``FALLBACK_MODEL_ENV``, ``MAX_TOKENS_ENV`` / ``MAX_COST_USD_ENV`` / ``MAX_MODEL_CALLS_ENV``
-(budgets), ``LOG_MAX_BYTES_ENV``, ``ALLOW_UNSANDBOXED_ENV``, ``SANDBOX_READ_ENV`` /
-``SANDBOX_WRITE_ENV``, ``LLM_CACHE_ENV``. Set by the engine for what it starts (kernels,
-the CLI, missions, agents, verification commands): the rest.
+(budgets), ``LOG_MAX_BYTES_ENV``, ``ALLOW_UNSANDBOXED_ENV``, ``AUTO_MERGE_ENV``,
+``SANDBOX_READ_ENV`` / ``SANDBOX_WRITE_ENV``, ``LLM_CACHE_ENV``. Set by the engine for
+what it starts (kernels, the CLI, missions, agents, verification commands): the rest.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from .errors import UsageError
 
 AGENT_STATE_ENV = "OVERMIND_AGENT_STATE"
 ALLOW_UNSANDBOXED_ENV = "OVERMIND_ALLOW_UNSANDBOXED"
+AUTO_MERGE_ENV = "OVERMIND_AUTO_MERGE"
 BASE_COMMIT_ENV = "OVERMIND_BASE_COMMIT"
 BRANCH_ENV = "OVERMIND_BRANCH"
 CHANGE_TARGET_ENV = "OVERMIND_CHANGE_TARGET"
@@ -65,7 +66,9 @@ class Settings:
         party_url: the address guests use for this server, when not its own (a proxy).
         max_rounds: plan→run→evaluate rounds an objective takes by itself.
         max_tokens / max_cost_usd: each objective's budget (tokens; USD); None: unlimited.
-        auto_merge: merge accepted changes without review. agent: the objectives' default
+        auto_merge: land accepted changes without review (default: they wait for a
+            reviewer, tested on the target first; a prompt may opt in or out). agent: the
+            objectives' default
             agent (None: the built-in one).
         max_parallel / per_objective: running tasks in all / per objective.
         story_window_s: how long (s) approved prompts wait for companions before the
@@ -81,7 +84,7 @@ class Settings:
     max_rounds: int = 2
     max_tokens: int | None = None
     max_cost_usd: float | None = None
-    auto_merge: bool = True
+    auto_merge: bool = False
     agent: str | None = None
     max_parallel: int = 4
     per_objective: int = 4
@@ -91,7 +94,8 @@ class Settings:
     def from_env(cls, env: Mapping[str, str] = os.environ, **config: object) -> Settings:
         """``config`` (field values) with the environment's over them:
         ``OVERMIND_LOG_MAX_BYTES``, ``OVERMIND_ALLOW_UNSANDBOXED`` (1/true/yes/on, or
-        anything else for no; wins when set), ``OVERMIND_SANDBOX_READ`` /
+        anything else for no; wins when set), ``OVERMIND_AUTO_MERGE`` (the same
+        words), ``OVERMIND_SANDBOX_READ`` /
         ``OVERMIND_SANDBOX_WRITE`` (``os.pathsep``-separated, added to the configured
         ones), ``OVERMIND_PARTY_URL``.
 
@@ -99,13 +103,19 @@ class Settings:
             UsageError: a bad value (named with what to set instead).
         """
         base = cls(**config)  # type: ignore[arg-type]
-        flag = env.get(ALLOW_UNSANDBOXED_ENV, "").strip().lower()
         return dataclasses.replace(
             base, log_max_bytes=_log_max_bytes(env.get(LOG_MAX_BYTES_ENV), base.log_max_bytes),
-            allow_unsandboxed=flag in _TRUE if flag else base.allow_unsandboxed,
+            allow_unsandboxed=_flag(env.get(ALLOW_UNSANDBOXED_ENV), base.allow_unsandboxed),
+            auto_merge=_flag(env.get(AUTO_MERGE_ENV), base.auto_merge),
             sandbox_read=(*base.sandbox_read, *_paths(env.get(SANDBOX_READ_ENV))),
             sandbox_write=(*base.sandbox_write, *_paths(env.get(SANDBOX_WRITE_ENV))),
             party_url=env.get(PARTY_URL_ENV) or base.party_url)
+
+
+def _flag(raw: str | None, default: bool) -> bool:
+    """A yes/no variable: 1/true/yes/on, anything else set for no, unset: ``default``."""
+    flag = (raw or "").strip().lower()
+    return flag in _TRUE if flag else default
 
 
 def _log_max_bytes(raw: str | None, default: int) -> int:

@@ -63,6 +63,7 @@ EventType = Literal[
     "agent-spawned",  # data: {task, name, agent, workspace, branch}
     "change-status",  # data: {change, task (name), state, previous, reason, merge_commit?}
     "verification",  # data: {change, command, ok, exit_code, output_tail}
+    "change-checked",  # data: {change, state, target, target_commit, message, conflicts}
     "run-complete",  # data: {objective, tasks, changes, merged, not_merged, failed_tasks,
     #                         outcome: "done" | "done, N not merged" | …, usage}
     "run-error",  # data: {objective, error}
@@ -388,6 +389,18 @@ class Verification(Payload):
     output_tail: str
 
 
+class ChangeChecked(Payload):
+    """``change-checked``: the pre-review check (tests on the change merged onto the
+    target's tip, nothing landed)."""
+
+    change: str
+    state: str
+    target: str
+    target_commit: str
+    message: str
+    conflicts: list[str] = Field(default_factory=list)
+
+
 class RunComplete(Payload):
     """``run-complete``."""
 
@@ -442,7 +455,8 @@ PAYLOADS: dict[str, type[Payload]] = {
     "prompt-status": PromptChanged, "objective-created": ObjectiveCreated,
     "objective-status": ObjectiveStatus, "scope-ready": ScopeReady, "plan-ready": PlanReady,
     "task-status": TaskStatus, "agent-spawned": AgentSpawned, "change-status": ChangeStatus,
-    "verification": Verification, "run-complete": RunComplete, "run-error": RunError,
+    "verification": Verification, "change-checked": ChangeChecked,
+    "run-complete": RunComplete, "run-error": RunError,
     "mission-orphan": MissionOrphan, "objectives-reconciled": ObjectivesReconciled,
 }
 

@@ -222,6 +222,27 @@ def backoff_exponent(k: int, run_s: float, policy: RestartPolicy) -> int:
     return 0 if run_s >= policy.stable_s else k
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class PromptOptions:
+    """What a prompt's submitter chose beside its text.
+
+    ``agent``: which configured agent runs its tasks (None: the objective's default);
+    ``shared``: its tasks run in the host's own checkout (host only); ``auto_merge``:
+    True lands its changes without review, False holds them for review, None takes the
+    party's or the configuration's choice (host only when True); ``max_tokens`` (tokens)
+    and ``max_cost_usd`` (USD): its objective's budget (None: the configured one).
+    """
+
+    agent: str | None = None
+    shared: bool = False
+    auto_merge: bool | None = None
+    max_tokens: int | None = None
+    max_cost_usd: float | None = None
+
+
+NO_CHOICES = PromptOptions()  # a prompt with nothing chosen beside its text
+
+
 @dataclasses.dataclass(slots=True)
 class MissionSpec:
     """What a user asks to run. ``command`` is an argv list; ``env`` holds overrides only.

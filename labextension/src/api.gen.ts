@@ -99,6 +99,9 @@ export interface PromptBody {
   agent?: string | null;
   wait?: boolean;
   shared?: boolean;
+  auto_merge?: boolean | null;
+  max_tokens?: number | null;
+  max_cost_usd?: number | null;
 }
 
 export interface RequestChangesBody {
@@ -199,6 +202,7 @@ export interface Operations {
   change_files: { method: 'GET'; path: 'changes/{ref}/files'; request: NoParams };
   request_changes: { method: 'POST'; path: 'changes/{ref}/request-changes'; request: RequestChangesBody };
   merge: { method: 'POST'; path: 'changes/{ref}/merge'; request: NoParams };
+  check_change: { method: 'POST'; path: 'changes/{ref}/check'; request: NoParams };
   close_change: { method: 'POST'; path: 'changes/{ref}/close'; request: NoParams };
   reopen_change: { method: 'POST'; path: 'changes/{ref}/reopen'; request: NoParams };
 }
@@ -250,6 +254,7 @@ export const ROUTES: ReadonlyArray<readonly ['GET' | 'POST', string]> = [
   ['GET', 'changes/{ref}/files'],
   ['POST', 'changes/{ref}/request-changes'],
   ['POST', 'changes/{ref}/merge'],
+  ['POST', 'changes/{ref}/check'],
   ['POST', 'changes/{ref}/close'],
   ['POST', 'changes/{ref}/reopen'],
 ];

@@ -230,6 +230,9 @@ OPERATIONS: tuple[Operation, ...] = (
               RequestChangesBody),
     Operation("merge", "POST", "changes/{ref}/merge", "merge a change through the merge "
               "queue (an objective's id merges all its open changes)", timeout_s=_LONG),
+    Operation("check_change", "POST", "changes/{ref}/check", "test the change merged onto "
+              "its target's current tip (nothing lands); the result is kept on the change",
+              timeout_s=_LONG),
     Operation("close_change", "POST", "changes/{ref}/close", "close a change (its branch "
               "is kept)"),
     Operation("reopen_change", "POST", "changes/{ref}/reopen", "reopen a closed change"),

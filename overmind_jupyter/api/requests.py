@@ -268,6 +268,9 @@ class PromptBody(Params):
     agent: str | None = None
     wait: bool = False
     shared: bool = False
+    auto_merge: bool | None = None  # None: the party's or the server's choice
+    max_tokens: int | None = Field(None, ge=1, le=10**9)
+    max_cost_usd: float | None = Field(None, ge=0, le=100_000)
     local_only: ClassVar[tuple[str, ...]] = ("member",)
 
     def request_timeout_s(self) -> float | None:

@@ -1,5 +1,5 @@
 """Orchestration commands of the shared grammar: ``prompt``, ``objectives``, ``changes``,
-``diff``, ``merge``, ``close``, ``reopen``, ``cancel``, ``message``, ``messages``,
+``diff``, ``merge``, ``close``, ``reopen``, ``check``, ``cancel``, ``message``, ``messages``,
 ``needs-you``
 (parsers and handlers; see ``commands`` for the grammar's conventions)."""
 
@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from collections.abc import Callable
 from typing import Any
 
 from ..api import EngineAPI
@@ -28,6 +29,15 @@ def add_parsers(sub: Any) -> None:
     p.add_argument("--wait", action="store_true", help="wait until its objective has ended")
     p.add_argument("--shared", action="store_true",
                    help="run its tasks in your own checkout, one at a time (no worktrees)")
+    review = p.add_mutually_exclusive_group()
+    review.add_argument("--auto-merge", dest="auto_merge", action="store_const", const=True,
+                        help="land its changes without review (host only)")
+    review.add_argument("--review", dest="auto_merge", action="store_const", const=False,
+                        help="hold its changes for review (the default unless configured)")
+    p.add_argument("--max-tokens", type=_positive(int), metavar="N",
+                   help="its objective's token budget (input + output tokens)")
+    p.add_argument("--max-cost-usd", type=_positive(float), metavar="USD",
+                   help="its objective's cost budget in USD")
     p.add_argument("--json", action="store_true")
     p = sub.add_parser("objectives", help="objectives, or one objective with its tasks")
     p.add_argument("id", nargs="?")
@@ -52,6 +62,8 @@ def add_parsers(sub: Any) -> None:
     p.add_argument("--json", action="store_true")
     for name, text in (("close", "close a change (its branch is kept)"),
                        ("reopen", "reopen a closed change"),
+                       ("check", "test a change merged onto its target's tip again "
+                        "(nothing lands)"),
                        ("cancel", "cancel an objective and its tasks")):
         sub.add_parser(name, help=text).add_argument("id")
 
@@ -61,7 +73,9 @@ async def _prompt(api: EngineAPI, args: argparse.Namespace, cwd: str) -> Result:
     if not text:
         raise UsageError("nothing to do: give the prompt text, e.g. "
                          "`overmind prompt -- add a --verbose flag`")
-    data = await api.prompt(text, agent=args.agent, wait=args.wait, shared=args.shared)
+    data = await api.prompt(text, agent=args.agent, wait=args.wait, shared=args.shared,
+                            auto_merge=args.auto_merge, max_tokens=args.max_tokens,
+                            max_cost_usd=args.max_cost_usd)
     if args.json:
         return _json(data)
     return Result(_objective_text(data), None, data, objective_exit_status(data))
@@ -69,11 +83,15 @@ async def _prompt(api: EngineAPI, args: argparse.Namespace, cwd: str) -> Result:
 
 def objective_exit_status(o: dict[str, Any]) -> int:
     """0 when the objective is still running or ended ``done`` with every change merged
-    and no task failed; 1 otherwise (failed, cancelled, paused, waiting on a question, a
-    change not merged or a task failed: ``done, N not merged``)."""
+    or waiting for review with its pre-review check passed, and no task failed; 1
+    otherwise (failed, cancelled, paused, waiting on a question, a change not merged, a
+    held change whose tests failed or that conflicts, or a task failed)."""
     if o["state"] in ("failed", "cancelled", "paused") or o.get("questions"):
         return 1
-    return 1 if o.get("not_merged") or o.get("failed_tasks") else 0
+    checks = [(c.get("check") or {}).get("state") for c in o.get("changes", [])
+              if c["state"] in ("open", "approved")]
+    bad = any(state in ("failed", "conflicts") for state in checks)
+    return 1 if bad or o.get("not_merged") or o.get("failed_tasks") else 0
 
 
 async def _objectives(api: EngineAPI, args: argparse.Namespace, cwd: str) -> Result:
@@ -116,6 +134,14 @@ async def _close(api: EngineAPI, args: argparse.Namespace, cwd: str) -> Result:
     return Result(f"closed change {data['id']} (branch {data['branch']} kept)\n", None, data)
 
 
+async def _check(api: EngineAPI, args: argparse.Namespace, cwd: str) -> Result:
+    data = await api.check_change(args.id)
+    check = data.get("check") or {}
+    ok = check.get("state") in ("passed", "untested", "merged-already")
+    return Result(f"change {data['id']}: {check.get('message', 'not checked')}\n", None,
+                  data, 0 if ok else 1)
+
+
 async def _reopen(api: EngineAPI, args: argparse.Namespace, cwd: str) -> Result:
     data = await api.reopen_change(args.id)
     return Result(f"reopened change {data['id']}\n", None, data)
@@ -150,6 +176,11 @@ def _objective_text(o: dict[str, Any]) -> str:
                          "files_changed") else ""))
     for c in o.get("changes", []):
         lines.append(f"  change {c['id']} {c['state']}: {c['title']}")
+        if c.get("check") and c["state"] in ("open", "approved"):
+            lines.append(f"    checked: {c['check']['message']}")
+    if o.get("awaiting_review"):
+        lines.append("  review: `overmind diff ID`, then `overmind merge ID` or "
+                     "`overmind close ID` (or the Changes panel in JupyterLab)")
     for q in o.get("questions", []):
         lines.append(f"  waiting on you: question {q['id']} ({q['kind']}): {q['text'][:200]}"
                      f" — `overmind answer {q['id']} "
@@ -198,5 +229,18 @@ async def _needs_you(api: EngineAPI, args: argparse.Namespace, cwd: str) -> Resu
 
 
 HANDLERS = {"prompt": _prompt, "objectives": _objectives, "changes": _changes, "diff": _diff,
-            "merge": _merge, "close": _close, "reopen": _reopen, "cancel": _cancel,
+            "merge": _merge, "close": _close, "reopen": _reopen, "check": _check, "cancel": _cancel,
             "message": _message, "messages": _messages, "needs-you": _needs_you}
+
+
+def _positive(kind: type[int] | type[float]) -> Callable[[str], int | float]:
+    """An argparse type: a number of ``kind`` above 0 (else argparse's usage error)."""
+    def parse(raw: str) -> int | float:
+        try:
+            value = kind(raw)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{raw!r} is not a number") from None
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"{raw!r} must be above 0")
+        return value
+    return parse

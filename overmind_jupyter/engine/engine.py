@@ -30,7 +30,7 @@ from ..agents.runtime import AgentRuntime
 from ..config import Settings
 from ..errors import EngineUnavailable, NotFound, UsageError
 from ..events import Event
-from ..model import Mission, MissionSpec
+from ..model import Mission, MissionSpec, PromptOptions
 from ..orchestrator.changes import Changes
 from ..orchestrator.command_tasks import CommandChanges
 from ..orchestrator.mailbox import Mailbox
@@ -426,9 +426,12 @@ class Engine:
 
     # -- work (``WorkService``) -------------------------------------------------------
     async def prompt(self, text: str, agent: str | None = None, wait: bool = False,
-                     member: str = "host", shared: bool = False) -> dict[str, Any]:
+                     member: str = "host", shared: bool = False,
+                     auto_merge: bool | None = None, max_tokens: int | None = None,
+                     max_cost_usd: float | None = None) -> dict[str, Any]:
         """See ``WorkService.prompt``."""
-        return await self.work.prompt(text, agent, wait, member, shared)
+        return await self.work.prompt(text, PromptOptions(
+            agent, shared, auto_merge, max_tokens, max_cost_usd), wait, member)
 
     async def objectives(self) -> list[dict[str, Any]]:
         """See ``WorkService.objectives``."""
@@ -485,6 +488,10 @@ class Engine:
     async def merge(self, ref: str) -> dict[str, Any]:
         """See ``ReviewService.merge``."""
         return await self.review.merge(ref)
+
+    async def check_change(self, ref: str) -> dict[str, Any]:
+        """See ``ReviewService.check_change``."""
+        return await self.review.check_change(ref)
 
     async def close_change(self, ref: str) -> dict[str, Any]:
         """See ``ReviewService.close_change``."""

@@ -20,6 +20,7 @@ from typing import Any
 
 from ..errors import NotAvailable, NotFound, UsageError
 from ..events import Event
+from ..model import PromptOptions
 from ..party.invites import DEFAULT_TTL_S, Invite, parse_invite
 from ..party.link import PartyLink
 from ..party.party import NAME_RE, Party, check_name
@@ -148,7 +149,7 @@ class PartyService:
         if party is None:
             raise NotFound("no party: `overmind host` opens one, `overmind join INVITE "
                            "--name NAME` joins one")
-        return public(self.party.submit_prompt(party.data.host, text, agent))
+        return public(self.party.submit_prompt(party.data.host, text, PromptOptions(agent)))
 
     async def leave(self, member: str | None = None) -> dict[str, Any]:
         """Leave a joined party (``member``: the local name, needed if several)."""

@@ -9,14 +9,12 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import AmbiguousReference, NotFound
-from ..orchestrator.changes import Changes
+from ..orchestrator.changes import UNDER_REVIEW, Changes
 from ..orchestrator.followup import FollowUps
 from ..orchestrator.objectives import Orchestrator
 from ..orchestrator.questions import Questions
 from ..store.records import Records
 from ..workspace import filediff
-
-UNDECIDED = ("open", "approved", "conflicted")  # change states a person may still decide
 
 
 class ReviewService:
@@ -46,7 +44,7 @@ class ReviewService:
         changes = [{"kind": "change", "id": c.id, "objective": c.parent,
                     "title": c.data.title or c.data.branch, "detail": c.state,
                     "since": c.created_at} for c in self.changes_.list(None)
-                   if c.state in UNDECIDED]
+                   if c.state in UNDER_REVIEW]
         return sorted(asked + changes, key=lambda item: item["since"])
 
     # -- changes --------------------------------------------------------------------
@@ -86,6 +84,16 @@ class ReviewService:
             if c.state in ("open", "approved"):
                 results.append(await self.merge(c.id))
         return {"objective": obj.id, "merged": results}
+
+    async def check_change(self, ref: str) -> dict[str, Any]:
+        """Run the pre-review check again (``Changes.check``: the change merged onto its
+        target's current tip, the project's tests, nothing lands); the change with its
+        ``check``.
+
+        Raises:
+            UsageError: a merged or closed change. NotFound / AmbiguousReference.
+        """
+        return (await self.changes_.check(ref)).to_dict()
 
     async def close_change(self, ref: str) -> dict[str, Any]:
         """Close a change (its branch is kept; reopen with ``reopen_change``)."""

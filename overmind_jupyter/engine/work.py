@@ -19,6 +19,7 @@ from typing import Any
 from ..agents.adapters import Adapter
 from ..errors import NotFound, UsageError
 from ..events import Event
+from ..model import NO_CHOICES, PromptOptions
 from ..orchestrator.changes import UNDER_REVIEW, Changes
 from ..orchestrator.command_tasks import CommandChanges
 from ..orchestrator.mailbox import Mailbox
@@ -42,8 +43,9 @@ def objective_of_prompt(orchestrator: Orchestrator) -> Callable[[Record], asynci
     (the party marks the prompt ``grouped`` then; ``WorkService`` marks it ``done`` when
     the objective ends)."""
     def approved(prompt: Record) -> asyncio.Future[str]:
-        return orchestrator.enqueue(prompt.id, prompt.data.name, prompt.data.text,
-                                    prompt.data.agent, bool(prompt.data.shared))
+        d = prompt.data
+        return orchestrator.enqueue(prompt.id, d.name, d.text, PromptOptions(
+            d.agent, bool(d.shared), d.auto_merge, d.max_tokens, d.max_cost_usd))
     return approved
 
 
@@ -125,12 +127,12 @@ class WorkService:
             self.party.advance_prompt(prompt_id, "done", outcome=outcome)
 
     # -- prompts and objectives -----------------------------------------------------
-    async def prompt(self, text: str, agent: str | None = None, wait: bool = False,
-                     member: str = "host", shared: bool = False) -> dict[str, Any]:
+    async def prompt(self, text: str, options: PromptOptions = NO_CHOICES,
+                     wait: bool = False, member: str = "host") -> dict[str, Any]:
         """Submit a prompt; it joins an objective (story agent) that plans and runs.
 
         Returns the objective (``objective`` shape); with ``wait``, once it has ended.
-        ``shared``: run its tasks in the host's own checkout instead of worktrees.
+        ``options``: agent, workspace, review and budget choices (``PromptOptions``).
 
         A guest (this engine joined a party and hosts none) sends it to the host's queue
         and gets the queued prompt back; the host checks ``agent`` against its own agents.
@@ -139,6 +141,7 @@ class WorkService:
             UsageError: empty prompt, no model configured, not a git repository, an
                 unknown agent.
         """
+        agent = options.agent
         if self.party.current() is None and self.guest.joined():
             return await self.guest.party_prompt(text, agent=agent)  # the host's party plans it
         if agent is not None and agent not in self.adapters:
@@ -149,13 +152,13 @@ class WorkService:
         party = self.party.current()
         if party is not None:  # the host's prompt queues like any other (as the host, even
             rec = self.party.submit_prompt(party.data.host, text,  # if joined as a guest)
-                                           agent, shared)
+                                           options)
             approved = self.party.objective_of(rec.id)  # the host's prompts: at once
             assert approved is not None, rec.state
             oid = await approved
         else:
-            oid = await self.orchestrator.enqueue(secrets.token_hex(4), member, text, agent,
-                                                  shared)
+            oid = await self.orchestrator.enqueue(secrets.token_hex(4), member, text,
+                                                  options)
         if wait:  # until it ends, or needs a human (a question would otherwise block)
             await self.orchestrator.wait(oid, or_question=True)
         return await self.objective(oid)

@@ -11,6 +11,7 @@ back through ``Questions.handle``, so it survives an engine restart.
 from __future__ import annotations
 
 import dataclasses
+import time
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -18,7 +19,7 @@ from ..errors import UsageError
 from ..store.records import EventSpec, Record, Records, only
 from ..workspace import diff
 from ..workspace.git import rev_parse
-from ..workspace.merge import MergeOutcome, MergeQueue, MergeRequest
+from ..workspace.merge import CheckResult, MergeOutcome, MergeQueue, MergeRequest
 from ..workspace.worktrees import Workspace
 from . import resolutions
 from .questions import Question, Questions
@@ -126,11 +127,29 @@ class Changes:
                                 else "reopen it first: `overmind reopen " + rec.id + "`"))
         if rec.state != "approved":
             rec = self.set_state(rec, "approved", "merge requested")
-        outcome = await self.queue.merge(MergeRequest(
-            rec.id, rec.data.branch, rec.data.target, rec.data.title,
-            rec.data.author), resolutions)
+        outcome = await self.queue.merge(_request(rec), resolutions)
         await self._after_merge(rec, outcome)
         return outcome
+
+    async def check(self, ref: str) -> Record:
+        """Run the pre-review check (``MergeQueue.check``: the change merged onto its
+        target's current tip, the project's tests run, nothing lands) and record it on
+        the change (``check``) with a ``change-checked`` event; the change as it is now.
+
+        Raises:
+            UsageError: the change is merged or closed.
+            NotFound / AmbiguousReference: as ``resolve``; its branch or target is gone.
+        """
+        rec = self.resolve(ref)
+        if rec.state in ("merged", "closed"):
+            raise UsageError(f"change {rec.id} is {rec.state}; only an undecided change "
+                             "is checked before review")
+        result = await self.queue.check(_request(rec))
+        check = _check_doc(result)
+        return self.records.update(KIND, rec.id, check=check, event=EventSpec(
+            "change-checked", {"change": rec.id, **{k: check[k] for k in (
+                "state", "target", "target_commit", "message", "conflicts")}},
+            objective=rec.parent))
 
     async def merge_many(self, refs: list[str]) -> list[MergeOutcome]:
         """Approve and land several changes as one merge train (one verification run for
@@ -138,9 +157,7 @@ class Changes:
         recs = [self.resolve(ref) for ref in refs]
         recs = [r if r.state == "approved" else self.set_state(r, "approved", "merge requested")
                 for r in recs]
-        outcomes = await self.queue.merge_many([MergeRequest(
-            r.id, r.data.branch, r.data.target, r.data.title, r.data.author)
-            for r in recs])
+        outcomes = await self.queue.merge_many([_request(r) for r in recs])
         for rec, outcome in zip(recs, outcomes, strict=True):
             await self._after_merge(rec, outcome)
         return outcomes
@@ -204,3 +221,19 @@ class Changes:
             ws = Workspace(Path(data.workspace), data.branch, data.base_commit, ())
         if ws is not None and self.pool is not None:
             await self.pool.release(ws, delete_branch=rec.state == "merged", force=True)
+
+
+def _request(rec: Record) -> MergeRequest:
+    """The merge queue's request for change ``rec``."""
+    return MergeRequest(rec.id, rec.data.branch, rec.data.target or "", rec.data.title,
+                        rec.data.author or "")
+
+
+def _check_doc(result: CheckResult) -> dict[str, Any]:
+    """``result`` as the change's ``check`` field (``kinds.ChangeCheck``)."""
+    v = result.verification
+    return {"state": result.state, "target": result.target,
+            "target_commit": result.target_commit, "message": result.message,
+            "conflicts": list(result.conflicts), "exit_code": v.exit_code if v else None,
+            "output_tail": v.output_tail if v else "",
+            "duration_s": v.duration_s if v else None, "checked_at": time.time()}

@@ -17,6 +17,7 @@ from typing import Any
 
 from ..errors import NotFound, OvermindError, UsageError
 from ..llm.contract import ProviderError
+from ..model import NO_CHOICES, PromptOptions
 from ..store.records import Records
 from ..supervisor.clock import Clock
 from . import story
@@ -49,15 +50,15 @@ class Intake:
         """The open window's task, for the orchestrator to cancel and await (or None)."""
         return self._window
 
-    def enqueue(self, prompt_id: str, member: str, text: str, agent: str | None = None,
-                shared: bool = False) -> asyncio.Future[str]:
+    def enqueue(self, prompt_id: str, member: str, text: str,
+                options: PromptOptions = NO_CHOICES) -> asyncio.Future[str]:
         """Take an approved prompt; the future gives the id of the objective it joins.
-        ``shared``: its tasks run in the host's own checkout (no worktree, one at a time)."""
+        ``options``: its submitter's agent, workspace, review and budget choices."""
         if not text.strip():
             raise UsageError("the prompt is empty; say what you want done")
         future = asyncio.get_running_loop().create_future()
         self._inbox.append(({"id": prompt_id, "member": member, "text": text,
-                             "agent": agent, "shared": shared}, future))
+                             "options": options}, future))
         if self._window is None:
             self._window = asyncio.get_running_loop().create_task(self._story_window(),
                                                                   name="story-window")

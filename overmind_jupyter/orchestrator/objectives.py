@@ -24,6 +24,7 @@ from typing import Any
 
 from ..config import Settings
 from ..errors import OvermindError, UsageError
+from ..model import NO_CHOICES, PromptOptions
 from ..store import kinds
 from ..store.records import EventSpec, Record, Records, only
 from ..supervisor.clock import Clock, SystemClock
@@ -83,10 +84,10 @@ class Orchestrator:
                              self.clock)
         self.runs: dict[str, asyncio.Task[None]] = {}
 
-    def enqueue(self, prompt_id: str, member: str, text: str, agent: str | None = None,
-                shared: bool = False) -> asyncio.Future[str]:
+    def enqueue(self, prompt_id: str, member: str, text: str,
+                options: PromptOptions = NO_CHOICES) -> asyncio.Future[str]:
         """See ``Intake.enqueue``."""
-        return self.intake.enqueue(prompt_id, member, text, agent, shared)
+        return self.intake.enqueue(prompt_id, member, text, options)
 
     # -- objectives -----------------------------------------------------------------
     async def create(self, title: str, summary: str, prompts: list[dict[str, Any]],
@@ -100,15 +101,15 @@ class Orchestrator:
         oid = secrets.token_hex(4)
         base, target = await _base(self.repo)
         text = "\n\n".join(p["text"] for p in prompts)
-        s = self.settings
+        s, chosen = self.settings, [p["options"] for p in prompts]
         doc = {"name": oid, "title": title, "summary": summary, "text": text,
                "prompts": [p["id"] for p in prompts],
                "members": sorted({p["member"] for p in prompts}),
-               "agent": next((p["agent"] for p in prompts if p.get("agent")), s.agent),
-               "shared": any(p.get("shared") for p in prompts),
+               "agent": next((o.agent for o in chosen if o.agent), s.agent),
+               "shared": any(o.shared for o in chosen),
                "story": self.intake.story(), "base_commit": base, "target": target, "round": 0,
-               "budget": {"max_tokens": s.max_tokens, "max_cost_usd": s.max_cost_usd},
-               "spent": _spent_doc(spent), "auto_merge": s.auto_merge,
+               "budget": _budget(chosen, s), "spent": _spent_doc(spent),
+               "auto_merge": _auto_merge(chosen, s.auto_merge),
                "model": self.roles().model_id, "scripted": self.roles().scripted}
         self.records.insert(KIND, oid, "queued", doc, event=EventSpec(
             "objective-created", {"id": oid, "title": title, "prompts": doc["prompts"],
@@ -307,8 +308,9 @@ class Orchestrator:
             self._run(oid, lambda: self._pipeline(oid, resume_round)), name=f"objective-{oid}")
 
     def resume_merge(self, oid: str) -> None:
-        """Land objective ``oid``'s changes again (it was ``merging`` when the engine
-        died; the merge queue finds what landed already) and complete it."""
+        """Land (or check, when held for review) objective ``oid``'s changes again (it was
+        ``merging`` or ``checking`` when the engine died; the merge queue finds what
+        landed already) and complete it."""
         self.runs[oid] = asyncio.get_running_loop().create_task(
             self._run(oid, lambda: self._merge_all(oid)), name=f"objective-{oid}")
 
@@ -398,13 +400,28 @@ class Orchestrator:
     async def _merge_all(self, oid: str) -> None:
         rec = self.records.get(KIND, oid)
         opened = [c for c in self.changes.list(oid) if c.state in ("open", "approved")]
-        if not rec.data.auto_merge or not opened:
+        if not opened:
             self._complete(oid, merged=0)
-            return
-        if rec.state != "merging":  # merging already: resumed after an engine restart
-            self.set_state(oid, "merging", f"{len(opened)} changes")
-        outcomes = await self.changes.merge_many([c.id for c in opened])
-        self._complete(oid, sum(o.state == "merged" for o in outcomes))
+        elif not rec.data.auto_merge:
+            await self._check_all(oid, opened)
+        else:
+            if rec.state != "merging":  # merging already: resumed after an engine restart
+                self.set_state(oid, "merging", f"{len(opened)} changes")
+            outcomes = await self.changes.merge_many([c.id for c in opened])
+            self._complete(oid, sum(o.state == "merged" for o in outcomes))
+
+    async def _check_all(self, oid: str, opened: list[Record]) -> None:
+        """Held for review: try each change on the target's tip with the project's tests
+        (``Changes.check``), so the reviewer sees the result before deciding."""
+        if self.records.get(KIND, oid).state != "checking":
+            self.set_state(oid, "checking", f"testing {len(opened)} change(s) on "
+                           f"{opened[0].data.target} before review")
+        for change in opened:
+            try:
+                await self.changes.check(change.id)
+            except OvermindError as exc:  # the review still happens, without a result
+                log.warning("pre-review check of %s failed: %s", change.id, exc)
+        self._complete(oid, merged=0)
 
     def _complete(self, oid: str, merged: int) -> None:
         """End objective ``oid`` truthfully: ``failed`` when every task of its last round
@@ -414,7 +431,7 @@ class Orchestrator:
         tasks = self.records.list("task", parent=oid)
         last = [t for t in tasks if t.data.round == rec.data.round] or tasks
         changes = self.changes.list(oid)
-        out = Delivered.of(last, changes)
+        out = Delivered.of(last, changes, held=not rec.data.auto_merge)
         if last and out.failed_tasks == len(last):
             errors = [t.data.error or t.state for t in last]
             self._fail(oid, f"all {len(last)} tasks failed: {errors[0]}"[:2000])
@@ -431,24 +448,31 @@ class Orchestrator:
 class Delivered:
     """What an ended objective delivered (stored on it, sent in ``run-complete``).
 
-    ``outcome``: ``"done"``, or ``"done, N not merged"`` / ``"done, F of T tasks
-    failed"`` (both joined by "; "); ``not_merged``: changes open, approved, conflicted
-    or closed; ``failed_tasks``: tasks of the last round failed or cancelled.
+    ``outcome``: ``"done"``, or ``"done, N wait for review"`` / ``"done, N not merged"``
+    / ``"done, F of T tasks failed"`` (joined by "; "); ``awaiting_review``: changes
+    held for review (open or approved, the objective not auto-merging); ``not_merged``:
+    changes that did not land otherwise (conflicted, closed, or open after an
+    auto-merge); ``failed_tasks``: tasks of the last round failed or cancelled.
     """
 
     outcome: str
     not_merged: int
     failed_tasks: int
+    awaiting_review: int = 0
 
     @classmethod
-    def of(cls, tasks: list[Record], changes: list[Record]) -> Delivered:
-        """Count ``tasks`` (the last round's) and ``changes`` (all of the objective)."""
+    def of(cls, tasks: list[Record], changes: list[Record], held: bool = False
+           ) -> Delivered:
+        """Count ``tasks`` (the last round's) and ``changes`` (all of the objective);
+        ``held``: the objective's changes wait for a reviewer (no auto-merge)."""
         failed = sum(t.state in ("failed", "cancelled") for t in tasks)
-        not_merged = sum(c.state != "merged" for c in changes)
-        parts = [f"{not_merged} not merged"] * bool(not_merged) + \
+        waiting = sum(c.state in ("open", "approved") for c in changes) if held else 0
+        not_merged = sum(c.state != "merged" for c in changes) - waiting
+        parts = [f"{waiting} wait for review"] * bool(waiting) + \
+            [f"{not_merged} not merged"] * bool(not_merged) + \
             [f"{failed} of {len(tasks)} tasks failed"] * bool(failed)
         return cls(", ".join(["done", "; ".join(parts)]) if parts else "done", not_merged,
-                   failed)
+                   failed, waiting)
 
 
 def _saved_scope(rec: Record) -> scope.Scope:
@@ -487,3 +511,18 @@ def _spent_doc(spent: Spent | None) -> dict[str, Any]:
         return {"tokens": 0, "cost_usd": 0.0}
     return {"tokens": spent.usage.input_tokens + spent.usage.output_tokens,
             "cost_usd": spent.cost_usd or 0.0}
+
+
+def _auto_merge(chosen: list[PromptOptions], default: bool) -> bool:
+    """Whether an objective's changes land without review: held when any of its prompts
+    asks for review, auto-merged when one opts in (and none holds), else ``default``."""
+    asked = {o.auto_merge for o in chosen} - {None}
+    return False if False in asked else True if asked else default
+
+
+def _budget(chosen: list[PromptOptions], s: Settings) -> dict[str, Any]:
+    """An objective's budget: the tightest its prompts asked for, else the configured."""
+    tokens = [o.max_tokens for o in chosen if o.max_tokens is not None]
+    usd = [o.max_cost_usd for o in chosen if o.max_cost_usd is not None]
+    return {"max_tokens": min(tokens) if tokens else s.max_tokens,
+            "max_cost_usd": min(usd) if usd else s.max_cost_usd}

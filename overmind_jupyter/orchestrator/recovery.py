@@ -87,7 +87,7 @@ class Recovery:
         if tasks:
             await self.start_pool()
         report.tasks = [await self.runner.recover(t) for t in tasks]
-        merging = {o.id for o in objectives if o.state == "merging"}
+        merging = {o.id for o in objectives if o.state in ("merging", "checking")}
         for change in approved:
             if change.parent not in merging:
                 self.changes.set_state(change, "open", "its merge was interrupted by an "
@@ -102,7 +102,7 @@ class Recovery:
         return report
 
     def _objective(self, rec: Record, report: Report) -> None:
-        if rec.state == "merging":
+        if rec.state in ("merging", "checking"):
             self.orchestrator.resume_merge(rec.id)
             report.resumed.append(rec.id)
             return

@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from ..errors import RateLimited, UsageError
+from ..model import NO_CHOICES, PromptOptions
 from ..store.records import EventSpec, Record
 from .invites import new_id
 from .ratelimit import Rate, RateLimiter
@@ -62,24 +63,27 @@ class PromptQueue:
         found = self.records.list("prompt", parent=party.id)
         return sorted(found, key=lambda p: (p.state != "queued", p.data.position))
 
-    def submit_prompt(self: Party, member_id: str, text: str, agent: str | None = None,
-                      shared: bool = False) -> Record:
+    def submit_prompt(self: Party, member_id: str, text: str,
+                      options: PromptOptions = NO_CHOICES) -> Record:
         """Queue ``text`` from member ``member_id`` (collaborator or host); its tasks run
-        on ``agent`` (one of ``known_agents``; None: the engine's default) and, when
-        ``shared`` (the host's prompts only), in the host's own checkout.
+        on ``options.agent`` (one of ``known_agents``; None: the engine's default) and,
+        when ``options.shared`` (the host's prompts only), in the host's own checkout.
+        Only the host lets changes merge without review (``options.auto_merge``).
 
         The host's prompts, and everyone's when the party auto-approves prompts, are
         approved at once.
 
         Raises:
             Unauthorized / Forbidden: not an approved member, a viewer, or a guest's
-                ``shared``.
+                ``shared`` or ``auto_merge``.
             UsageError: empty or longer than ``MAX_PROMPT_CHARS``; an unknown agent.
             RateLimited: a guest over its ``PromptQuota`` (count, characters or rate).
         """
         member = self.require_role(member_id, "collaborator", "submit prompts")
-        if shared:
+        if options.shared:
             self.require_role(member_id, "host", "run prompts in the host's checkout")
+        if options.auto_merge:
+            self.require_role(member_id, "host", "let changes merge without review")
         text = text.strip()
         if not text or len(text) > MAX_PROMPT_CHARS:
             raise UsageError(f"a prompt needs 1 to {MAX_PROMPT_CHARS:,} characters of text")
@@ -90,8 +94,8 @@ class PromptQueue:
         pid = new_id("prm")
         data = {"member": member.id, "name": member.data.name, "text": text,
                 "position": float(math.floor(last) + 1), "visibility": "private",
-                **({"agent": self._check_agent(agent)} if agent is not None else {}),
-                **({"shared": True} if shared else {})}
+                **({"agent": self._check_agent(options.agent)} if options.agent else {}),
+                **_chosen(options)}
         rec = self.records.insert("prompt", pid, "queued", data, parent=party.id,
                                   event=_event("prompt-queued", pid, "queued", data, party.id))
         if member.data.role == "host" or party.data.auto_approve_prompts:
@@ -232,3 +236,10 @@ def _hook_done(tasks: set[asyncio.Task]) -> Callable[[asyncio.Task], None]:
         if not task.cancelled() and task.exception() is not None:
             log.error("on_prompt_approved failed", exc_info=task.exception())
     return done
+
+
+def _chosen(options: PromptOptions) -> dict[str, Any]:
+    """The workspace, review and budget choices of ``options`` that were made."""
+    chosen = {"shared": options.shared or None, "auto_merge": options.auto_merge,
+              "max_tokens": options.max_tokens, "max_cost_usd": options.max_cost_usd}
+    return {k: v for k, v in chosen.items() if v is not None}

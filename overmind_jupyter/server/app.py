@@ -24,7 +24,7 @@ from ..agents import adapters
 from ..agents.admin_policy import policy_from_mapping
 from ..agents.mcp_access import McpAccess
 from ..agents.policy import CommandPolicy
-from ..config import MODEL_ENV, ROOT_ENV, TOKEN_ENV, URL_ENV, Settings
+from ..config import AUTO_MERGE_ENV, MODEL_ENV, ROOT_ENV, TOKEN_ENV, URL_ENV, Settings
 from ..engine import Engine
 from ..workspace.sandbox import ALLOW_ENV, READ_ENV
 from . import hub
@@ -62,6 +62,10 @@ class Overmind(ExtensionApp):
         "Default token budget of each objective (input + output tokens; None: unlimited)."))
     max_cost_usd = Float(None, allow_none=True, min=0.0, config=True, help=(
         "Default cost budget of each objective in USD (None: unlimited)."))
+    auto_merge = Bool(False, config=True, help=(
+        "Land agents' accepted changes without review. Default: each change waits for a "
+        "reviewer (merge, request changes or close), tested on the target first; a prompt "
+        f"opts in with --auto-merge. ${AUTO_MERGE_ENV} (1/0), when set, wins."))
     command_policy = Dict({}, config=True, help=(
         "Command policy of agents' commands: {'allow': [prefix…], 'deny': [prefix…], "
         "'default': 'allow'|'ask'|'deny'} (empty: the built-in policy). It answers agents' "
@@ -105,6 +109,7 @@ class Overmind(ExtensionApp):
             os.environ, mode="server", allow_unsandboxed=self.allow_unsandboxed_agents,
             sandbox_read=tuple(Path(p) for p in self.sandbox_read_paths),
             story_window_s=self.story_window_s, max_tokens=self.max_tokens,
+            auto_merge=self.auto_merge,
             max_cost_usd=self.max_cost_usd)
         self.engine = Engine(root, settings, provider_env=keys, agents=dict(self.agents),
                              command_policy=self._policy() if self.command_policy else None,

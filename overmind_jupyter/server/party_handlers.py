@@ -39,6 +39,7 @@ from tornado.websocket import WebSocketClosedError, WebSocketHandler
 
 from ..api import GuestJoinBody
 from ..errors import NotAvailable, OvermindError
+from ..model import PromptOptions
 from ..party import wire as wire
 from ..party.invites import CREDENTIAL_HEADER, INVITE_HEADER, Unauthorized
 from ..party.party import Party
@@ -241,7 +242,8 @@ class PartySocket(WebSocketMixin, WebSocketHandler, JupyterHandler):
         if request.type == "status":
             return self.party.guest_status(self.member_id)
         if request.type == "prompt":
-            rec = self.party.submit_prompt(self.member_id, request.text or "", request.agent)
+            rec = self.party.submit_prompt(self.member_id, request.text or "",
+                                           PromptOptions(request.agent))
             return prompt_view(rec, self.member_id)
         if request.type == "leave":
             return member_row(self.party.leave(self.member_id))

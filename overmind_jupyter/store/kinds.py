@@ -6,7 +6,7 @@ not in a reader far away). Missions have the same three in ``model`` (``MissionS
 
 ::
 
-    objective  queued ─▶ planning ─▶ running ─▶ evaluating ─▶ merging ─▶ done
+    objective  queued ─▶ planning ─▶ running ─▶ evaluating ─▶ merging | checking ─▶ done
                    │         │          │  ▲        │  └─(re-plan)─▶ planning
                    └─────────┴──────────┴──┴─▶ paused / failed / cancelled
     task       pending ─▶ running ─▶ done | failed | cancelled;  running ⇄ paused
@@ -73,6 +73,7 @@ class ObjectiveState(str, enum.Enum):
     RUNNING = "running"
     EVALUATING = "evaluating"
     MERGING = "merging"
+    CHECKING = "checking"
     PAUSED = "paused"
     DONE = "done"
     FAILED = "failed"
@@ -84,9 +85,10 @@ OBJECTIVE = _table(ObjectiveState, {
     "queued": f"planning {_STOP}",
     "planning": f"running done {_STOP}",
     "running": f"evaluating {_STOP}",
-    "evaluating": f"planning merging done {_STOP}",
+    "evaluating": f"planning merging checking done {_STOP}",
     "merging": f"done {_STOP}",
-    "paused": "planning running evaluating merging failed cancelled",
+    "checking": f"done {_STOP}",
+    "paused": "planning running evaluating merging checking failed cancelled",
     "done": "", "failed": "", "cancelled": ""})
 OBJECTIVE_TERMINAL = frozenset({"done", "failed", "cancelled"})
 
@@ -110,7 +112,7 @@ class ObjectiveData(RecordData):
     round: int = 0
     budget: dict[str, Any] = Field(default_factory=dict)
     spent: dict[str, Any] = Field(default_factory=dict)
-    auto_merge: bool = True
+    auto_merge: bool = False
     model: str | None = None
     scripted: bool = False
     scope: list[str] = Field(default_factory=list)
@@ -118,6 +120,7 @@ class ObjectiveData(RecordData):
     outcome: str | None = None
     not_merged: int = 0
     failed_tasks: int = 0
+    awaiting_review: int = 0
     error: str | None = None
 
 
@@ -184,11 +187,32 @@ CHANGE = _table(ChangeState, {
     "merged": ""})
 
 
+class ChangeCheck(BaseModel):
+    """The pre-review check of a change (``workspace.merge.CheckResult``): ``state``
+    (passed / failed / conflicts / untested / merged-already) on ``target`` at
+    ``target_commit``, the reviewer's one-line ``message``, the ``conflicts`` paths, the
+    tests' ``exit_code``, ``output_tail`` (≤ 8 KiB) and ``duration_s`` (s), ``checked_at``
+    (epoch s)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    state: str
+    target: str
+    target_commit: str
+    message: str
+    conflicts: list[str] = Field(default_factory=list)
+    exit_code: int | None = None
+    output_tail: str = ""
+    duration_s: float | None = None
+    checked_at: float = 0.0
+
+
 class ChangeData(RecordData):
     """A branch to merge: its ``task`` (name), ``branch``, ``head`` and ``base_commit``,
     ``target``, who made it (``author``, ``requested_by``, ``mission``), the diff's
     ``files`` and ``stat``, its ``workspace`` (kept while under review) and the merge's
-    result (``merge_commit``, ``tier``, ``conflicts``, ``verification``, ``outcome``)."""
+    result (``merge_commit``, ``tier``, ``conflicts``, ``verification``, ``outcome``);
+    ``check``: the pre-review check on the target (None until one ran)."""
 
     name: str = ""
     task: str | None = None
@@ -208,6 +232,7 @@ class ChangeData(RecordData):
     verification: dict[str, Any] | None = None
     conflicts: list[Any] = Field(default_factory=list)
     outcome: str | None = None
+    check: ChangeCheck | None = None
 
 
 # -- question ---------------------------------------------------------------------------
@@ -330,8 +355,9 @@ PROMPT = _table(PromptState, {"queued": "approved denied", "approved": "grouped 
 
 class PromptData(RecordData):
     """A prompt: who sent it (``member`` id, ``name``), ``text``, its queue ``position``,
-    ``visibility`` (private / shared), the ``agent`` and workspace (``shared``) asked for,
-    the ``objective`` it joined and its ``outcome``."""
+    ``visibility`` (private / shared), the ``agent``, workspace (``shared``), review
+    (``auto_merge``) and budget (``max_tokens``, ``max_cost_usd``) asked for, the
+    ``objective`` it joined and its ``outcome``."""
 
     member: str = ""
     name: str = ""
@@ -340,6 +366,9 @@ class PromptData(RecordData):
     visibility: str = "private"
     agent: str | None = None
     shared: bool = False
+    auto_merge: bool | None = None
+    max_tokens: int | None = None
+    max_cost_usd: float | None = None
     objective: str | None = None
     outcome: str | None = None
 

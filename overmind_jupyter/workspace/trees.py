@@ -44,9 +44,29 @@ async def remove_worktree(top: Path, path: Path) -> None:
         await git_status("worktree", "prune", cwd=top)
 
 
+async def worktree_list(top: Path, attempts: int = 5) -> str:
+    """``git worktree list --porcelain -z`` of ``top``'s repository.
+
+    A worktree being added meanwhile has its metadata directory before its ``commondir``
+    file, and git then fails to list ("failed to read .git/worktrees/…"): asked again
+    (``attempts`` times, 20 ms apart), as the add finishes within milliseconds.
+
+    Raises:
+        GitError: git failed for another reason, or still after ``attempts``.
+    """
+    for attempt in range(attempts):
+        try:
+            return await git("worktree", "list", "--porcelain", "-z", cwd=top)
+        except GitError as exc:
+            if "failed to read" not in exc.stderr or attempt == attempts - 1:
+                raise
+            await asyncio.sleep(0.02)  # real time: another git process finishing its add
+    raise AssertionError("unreachable")
+
+
 async def registered_worktrees(top: Path) -> set[Path]:
     """The paths of every worktree git knows for ``top``'s repository (resolved)."""
-    out = await git("worktree", "list", "--porcelain", "-z", cwd=top)
+    out = await worktree_list(top)
     return {Path(f.removeprefix("worktree ")).resolve()
             for f in out.split("\0") if f.startswith("worktree ")}
 

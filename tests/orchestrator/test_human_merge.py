@@ -13,6 +13,7 @@ import pytest
 from flow_helpers import SCOPE, edit, git, plan, project, until_planned, until_question
 
 from overmind_jupyter import commands
+from overmind_jupyter.config import Settings
 from overmind_jupyter.engine import Engine
 from overmind_jupyter.errors import UsageError
 from overmind_jupyter.testing.scripts import respond, write_role_scripts
@@ -37,7 +38,7 @@ def conflicting(directory: Path) -> Path:
 async def conflicting_engine(tmp_path: Path) -> tuple[Path, Engine]:
     """A started engine on a fresh project whose two objectives conflict."""
     repo = project(tmp_path / "p")
-    engine = Engine(repo, provider_env={
+    engine = Engine(repo, Settings(auto_merge=True), provider_env={
         "OVERMIND_MODEL": f"scripted:{conflicting(tmp_path / 's')}"})
     await engine.start()
     return repo, engine

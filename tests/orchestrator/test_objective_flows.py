@@ -73,7 +73,8 @@ async def test_conflicting_objectives_referee_rejected_then_host_closes(tmp_path
                          "explanation": "kept both"}),
         tasks={"double": slow(edit("    return 2 * (a + b)\n")),
                "square": edit("    return (a + b) ** 2\n")})
-    engine = Engine(repo, provider_env={"OVERMIND_MODEL": f"scripted:{scripts}"})
+    engine = Engine(repo, Settings(auto_merge=True),
+                    provider_env={"OVERMIND_MODEL": f"scripted:{scripts}"})
     await engine.start()
     try:
         first = await engine.prompt("double the sum")
@@ -130,7 +131,8 @@ async def test_setup_hook_copies_env_into_the_worktree_but_never_into_the_change
     (repo / ".env").write_text("SECRET=host-only\n")  # untracked, not even gitignored
     scripts = log_task_scripts(tmp_path / "s", [tool("read_file", path=".env"),
                                                  *edit(LOG_EDIT)])
-    engine = Engine(repo, provider_env={"OVERMIND_MODEL": f"scripted:{scripts}"})
+    engine = Engine(repo, Settings(auto_merge=True),
+                    provider_env={"OVERMIND_MODEL": f"scripted:{scripts}"})
     await engine.start()
     try:
         done = await asyncio.wait_for(engine.prompt("log additions", wait=True), 60)

@@ -29,7 +29,7 @@ NOTES = [tool("write_file", path="CHANGES.md", content="add() logs\n"), say("Not
 
 
 async def engine_for(repo: Path, scripts: Path, **settings: Any) -> Engine:
-    engine = Engine(repo, Settings(**settings),
+    engine = Engine(repo, Settings(**{"auto_merge": True, **settings}),
                     provider_env={"OVERMIND_MODEL": f"scripted:{scripts}"})
     await engine.start()
     return engine

@@ -75,7 +75,8 @@ async def test_prompt_to_merged_changes(tmp_path: Path) -> None:
     await engine.start()
     try:
         result = await asyncio.wait_for(
-            engine.prompt("Add a multiply function and document the library", wait=True), 90)
+            engine.prompt("Add a multiply function and document the library", wait=True,
+                          auto_merge=True), 90)  # the prompt opts in: no review
         diffs = [await engine.diff(c["id"]) for c in result["changes"]]  # branches are gone
     finally:
         await engine.close()

@@ -15,8 +15,10 @@ from engine_harness import until
 from flow_helpers import git, log_task_scripts, project
 
 from overmind_jupyter.agents.adapters import BUILTIN_MODULE
+from overmind_jupyter.config import Settings
 from overmind_jupyter.engine import Engine
 from overmind_jupyter.errors import Forbidden, UsageError
+from overmind_jupyter.model import PromptOptions
 from overmind_jupyter.party import wire as party_wire
 from overmind_jupyter.party.watch import Watch
 
@@ -36,7 +38,8 @@ def model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 async def hosting(tmp_path: Path) -> Engine:
     """An engine on a fresh project with the custom agent ``twin``, hosting a party."""
-    engine = Engine(project(tmp_path / "p"), provider_env={}, agents={"twin": TWIN})
+    engine = Engine(project(tmp_path / "p"), Settings(auto_merge=True), provider_env={},
+                    agents={"twin": TWIN})
     engine.party_url = "http://127.0.0.1:9/"  # invites only: nobody connects in this test
     await engine.start()
     await engine.host("ann", auto_approve=["bob"])
@@ -92,13 +95,13 @@ async def test_a_guest_chooses_among_the_hosts_agents_only(tmp_path: Path, model
     try:
         bob = guest(engine, "bob")
         with pytest.raises(UsageError) as unknown:
-            engine.party.submit_prompt(bob, "log additions", agent="rm-rf-agent")
+            engine.party.submit_prompt(bob, "log additions", PromptOptions("rm-rf-agent"))
         assert unknown.value.http_status == 400
         assert "this party's agents: builtin, claude" in unknown.value.message
         assert "twin" in unknown.value.message
         with pytest.raises(Forbidden):  # the host's checkout is the host's alone
-            engine.party.submit_prompt(bob, "log additions", shared=True)
-        queued = engine.party.submit_prompt(bob, "log additions", agent="twin")
+            engine.party.submit_prompt(bob, "log additions", PromptOptions(shared=True))
+        queued = engine.party.submit_prompt(bob, "log additions", PromptOptions("twin"))
         assert queued.state == "queued" and queued.data.agent == "twin"
         await engine.prompt_action(queued.id, "approve")
         oid = await asyncio.wait_for(_grouped(engine, queued.id), 30)

@@ -156,7 +156,8 @@ def test_kill_9_at_each_step_loses_nothing_and_leaves_nothing_stuck(
     script_dir = scripts(tmp_path / "scripts", step, mark)
     if step == "verifying":
         arm.touch()
-    env = {"OVERMIND_MODEL": f"scripted:{script_dir}", WRITE_ENV: str(signals)}
+    env = {"OVERMIND_MODEL": f"scripted:{script_dir}", WRITE_ENV: str(signals),
+           "OVERMIND_AUTO_MERGE": "1"}
     first = JupyterProcess(repo, tmp_path / "home", env).start()
     servers.append(first)
     first.api("POST", "party", {"name": "host"})  # the prompt is a durable party record
@@ -226,7 +227,8 @@ def test_cancel_after_a_kill_releases_the_worktree_an_interrupted_task_kept(
     write_role_scripts(script_dir, tasks={"alpha": [  # edits, then blocks: edits uncommitted
         tool("write_file", path="notes.txt", content="half done\n"),
         {**say("thinking"), **HANG, "reached": str(mark)}]})
-    env = {"OVERMIND_MODEL": f"scripted:{script_dir}", WRITE_ENV: str(signals)}
+    env = {"OVERMIND_MODEL": f"scripted:{script_dir}", WRITE_ENV: str(signals),
+           "OVERMIND_AUTO_MERGE": "1"}
     first = JupyterProcess(repo, tmp_path / "home", env).start()
     servers.append(first)
     submit(first)

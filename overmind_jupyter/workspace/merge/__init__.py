@@ -32,6 +32,8 @@ from ..verify import VerificationResult, detect_test_command, run_verification
 from .scratch import ConflictedFile, Scratch, advance, branch_tip, contains
 from .train import TrainOps, run_train
 from .types import (
+    CheckResult,
+    CheckState,
     ConflictReport,
     MergeOutcome,
     MergeRequest,
@@ -45,8 +47,9 @@ from .types import (
     merged_message,
 )
 
-__all__ = ["ConflictReport", "ConflictedFile", "MergeOutcome", "MergeQueue", "MergeRequest",
-           "MergeState", "Referee", "Resolution", "VerificationResult", "detect_test_command"]
+__all__ = ["CheckResult", "CheckState", "ConflictReport", "ConflictedFile", "MergeOutcome",
+           "MergeQueue", "MergeRequest", "MergeState", "Referee", "Resolution",
+           "VerificationResult", "detect_test_command"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +135,38 @@ class MergeQueue:
             ops = TrainOps(step=self._commit_in, verify=self._verify,
                            merge_one=lambda request: self._land(top, request, {}))
             return await run_train(top, requests, ops)
+
+    async def check(self, request: MergeRequest) -> CheckResult:
+        """Try ``request`` on its target's current tip, verify, and land nothing: the
+        pre-review check. Git's merge only (tier 1): a conflict is reported, not resolved.
+
+        Raises:
+            NotFound: the branch or the target does not exist.
+            UsageError: branch and target are the same branch.
+            GitError: git failed for a reason other than a conflict.
+        """
+        _check(request)
+        async with self._lock:  # the scratch sees the tip the queue would merge onto
+            top = await self._top()
+            tip = await branch_tip(top, request.target)
+            theirs = await branch_tip(top, request.branch)
+            if await contains(top, tip, theirs):
+                return CheckResult("merged-already", request.target, tip, (), None)
+            scratch = await Scratch.create(top, tip)
+            try:
+                return await self._check_in(scratch, request, tip, theirs)
+            finally:
+                await scratch.remove()
+
+    async def _check_in(self, scratch: Scratch, request: MergeRequest, tip: str,
+                        theirs: str) -> CheckResult:
+        conflicts = await scratch.merge(theirs, (request.target, request.branch))
+        if conflicts:
+            return CheckResult("conflicts", request.target, tip, tuple(conflicts), None)
+        verification = await self._verify(scratch.path)
+        state: CheckState = ("untested" if verification is None
+                             else "passed" if verification.ok else "failed")
+        return CheckResult(state, request.target, tip, (), verification)
 
     async def _top(self) -> Path:
         return Path((await git("rev-parse", "--show-toplevel", cwd=self.repo)).strip())

@@ -25,6 +25,7 @@ import psutil
 from ...config import VERIFY_DIR_ENV
 from ...errors import NotFound, UsageError
 from ..git import GitError, git, git_status, rev_parse
+from ..trees import worktree_list
 
 _MOVED = "{} moved while the merge was being prepared; merge again"
 _ATTRIBUTES = "*.ipynb merge=jupyternotebook\n"
@@ -255,7 +256,7 @@ async def identity(top: Path) -> dict[str, str]:
 
 async def checked_out_in(top: Path, branch: str) -> Path | None:
     """The worktree of ``top``'s repository that has ``branch`` checked out, if any."""
-    out = await git("worktree", "list", "--porcelain", "-z", cwd=top)
+    out = await worktree_list(top)
     path = None
     for field in out.split("\0"):
         if field.startswith("worktree "):

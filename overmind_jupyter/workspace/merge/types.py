@@ -14,6 +14,7 @@ from ..verify import VerificationResult
 from .scratch import ConflictedFile
 
 MergeState = Literal["merged", "conflicted", "verification-failed", "blocked"]
+CheckState = Literal["passed", "failed", "conflicts", "untested", "merged-already"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +29,34 @@ class MergeRequest:
     target: str
     title: str
     author: str
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    """A change tried on the target's current tip before review (nothing lands).
+
+    ``state``: ``passed`` / ``failed`` (the verification command's exit), ``conflicts``
+    (git left ``conflicts`` unmerged; no referee is asked before review), ``untested`` (no
+    test command found), ``merged-already`` (the target contains the branch).
+    ``target_commit``: the tip it was checked on; ``verification`` None unless tests ran.
+    """
+
+    state: CheckState
+    target: str
+    target_commit: str
+    conflicts: tuple[str, ...]
+    verification: VerificationResult | None
+
+    @property
+    def message(self) -> str:
+        """One line for the reviewer: what the check found on which tip."""
+        on = f"on {self.target}@{self.target_commit[:8]}"
+        v = self.verification
+        return {"passed": f"tests passed {on} ({v.duration_s:.1f} s)" if v else "",
+                "failed": f"tests failed {on} (exit {v.exit_code})" if v else "",
+                "conflicts": f"conflicts {on} in {', '.join(self.conflicts)}",
+                "untested": f"merges cleanly {on}; no test command found",
+                "merged-already": f"already contained in {self.target}"}[self.state]
 
 
 @dataclass(frozen=True, slots=True)
