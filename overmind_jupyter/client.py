@@ -202,10 +202,11 @@ class Client:
         name: str | None = None,
         auto_approve: Iterable[str] = (),
         auto_approve_prompts: bool = False,
+        auto_merge: bool = False,
     ) -> dict[str, Any]:
         """``POST party``: see ``EngineAPI.host``."""
         return await self.operate(api.BY_NAME["host"], name=name, auto_approve=auto_approve,
-            auto_approve_prompts=auto_approve_prompts)
+            auto_approve_prompts=auto_approve_prompts, auto_merge=auto_merge)
 
     async def invite(self, ttl_s: float = 86400.0, role: str = 'collaborator') -> dict[str, Any]:
         """``POST party/invites``: see ``EngineAPI.invite``."""

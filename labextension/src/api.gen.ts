@@ -36,6 +36,7 @@ export interface HostBody {
   name?: string | null;
   auto_approve?: Array<string>;
   auto_approve_prompts?: boolean;
+  auto_merge?: boolean;
 }
 
 export interface InviteBody {

@@ -203,6 +203,7 @@ class HostBody(Params):
     name: str | None = Field(None, min_length=1, max_length=40)
     auto_approve: list[str] = Field(default_factory=list, max_length=100)
     auto_approve_prompts: bool = False
+    auto_merge: bool = False  # the party's changes land without review
 
 
 class InviteBody(Params):

@@ -1,6 +1,7 @@
 """Party commands of the shared grammar (parsers and handlers; see ``commands``)::
 
-    host [--name NAME] [--auto-approve NAME …] [--auto-approve-prompts] [--json]
+    host [--name NAME] [--auto-approve NAME …] [--auto-approve-prompts] [--auto-merge]
+         [--json]
     join INVITE --name NAME [--json]
     party [--json]                        the hosted party and the joined ones
     party invite [--ttl S] [--role collaborator|viewer] [--json]
@@ -39,6 +40,9 @@ def add_parsers(sub: Any) -> None:
     p.add_argument("--auto-approve", nargs="+", default=[], metavar="NAME",
                    help="guests admitted without asking")
     p.add_argument("--auto-approve-prompts", action="store_true")
+    p.add_argument("--auto-merge", action="store_true",
+                   help="the party's changes land without review (default: a reviewer "
+                   "merges each)")
     p.add_argument("--json", action="store_true")
     p = sub.add_parser("join", help="join a party with an invite")
     p.add_argument("invite")
@@ -77,7 +81,8 @@ def _add_party_actions(acts: Any) -> None:
 
 
 async def _host(api: EngineAPI, args: argparse.Namespace, cwd: str) -> Result:
-    data = await api.host(args.name, args.auto_approve, args.auto_approve_prompts)
+    data = await api.host(args.name, args.auto_approve, args.auto_approve_prompts,
+                          args.auto_merge)
     if args.json:
         return _json(data)
     text = (f"party {data['party']['id']} open, hosted by {data['host']['name']}\n"

@@ -503,9 +503,10 @@ class Engine:
 
     # -- party (``PartyService``) -----------------------------------------------------
     async def host(self, name: str | None = None, auto_approve: Iterable[str] = (),
-                   auto_approve_prompts: bool = False) -> dict[str, Any]:
+                   auto_approve_prompts: bool = False, auto_merge: bool = False
+                   ) -> dict[str, Any]:
         """See ``PartyService.host``."""
-        return await self.parties.host(name, auto_approve, auto_approve_prompts)
+        return await self.parties.host(name, auto_approve, auto_approve_prompts, auto_merge)
 
     async def party_status(self) -> dict[str, Any]:
         """See ``PartyService.party_status``."""

@@ -58,8 +58,11 @@ class PartyService:
 
     # -- host side ----------------------------------------------------------------------
     async def host(self, name: str | None = None, auto_approve: Iterable[str] = (),
-                   auto_approve_prompts: bool = False) -> dict[str, Any]:
+                   auto_approve_prompts: bool = False, auto_merge: bool = False
+                   ) -> dict[str, Any]:
         """Open a party here; returns ``{party, host, invite, code, expires_at, …}``.
+        ``auto_merge``: the party's prompts land their changes without review unless a
+        prompt asks for review (default: they wait for a reviewer).
 
         Raises:
             NotAvailable: no server URL (not inside a Jupyter server).
@@ -67,7 +70,7 @@ class PartyService:
         """
         self._invite_url()
         party, host = self.party.open(name or _login_name(), auto_approve,
-                                      auto_approve_prompts)
+                                      auto_approve_prompts, auto_merge)
         return {"party": public(party), "host": member_row(host), **await self.invite()}
 
     async def invite(self, ttl_s: float = DEFAULT_TTL_S,

@@ -2,7 +2,8 @@
 
 Durable records (``store.records``), each child's ``parent`` is the party id::
 
-    party   open ─▶ closed            {name, host, auto_approve: [names], auto_approve_prompts}
+    party   open ─▶ closed            {name, host, auto_approve: [names], auto_approve_prompts,
+                                       auto_merge}
     invite  active ─▶ revoked|expired {name: code, role, expires_at (epoch s), secret_sha256}
     member  pending ─▶ approved ─▶ kicked|left;  pending ─▶ denied|left
                                       {name, role: host|collaborator|viewer, credential_sha256}
@@ -114,8 +115,10 @@ class Party(PromptQueue):
         return party
 
     def open(self, host_name: str, auto_approve: Iterable[str] = (),
-             auto_approve_prompts: bool = False) -> tuple[Record, Record]:
+             auto_approve_prompts: bool = False, auto_merge: bool = False
+             ) -> tuple[Record, Record]:
         """Open a party hosted by ``host_name``; returns ``(party, host member)``.
+        ``auto_merge``: its prompts' changes land without review unless one asks for it.
 
         Raises:
             InvalidTransition: a party is open already.
@@ -128,7 +131,8 @@ class Party(PromptQueue):
         names = sorted({check_name(n) for n in auto_approve})
         pid, mid = new_id("pty"), new_id("mbr")
         data = {"name": f"{host_name}'s party", "host": mid, "auto_approve": names,
-                "auto_approve_prompts": bool(auto_approve_prompts)}
+                "auto_approve_prompts": bool(auto_approve_prompts),
+                **({"auto_merge": True} if auto_merge else {})}
         party = self.records.insert("party", pid, "open", data, event=EventSpec(
             "party-opened", {"name": data["name"], "host": host_name}, party=pid))
         host = self.records.insert("member", mid, "approved",

@@ -88,6 +88,8 @@ class PromptQueue:
         if not text or len(text) > MAX_PROMPT_CHARS:
             raise UsageError(f"a prompt needs 1 to {MAX_PROMPT_CHARS:,} characters of text")
         party = self.require()
+        if options.auto_merge is None and party.data.auto_merge:  # the host's choice
+            options = dataclasses.replace(options, auto_merge=True)
         if member.data.role != "host":
             self._check_quota(party, member, len(text))
         last = max((p.data.position for p in self.prompts(party)), default=0.0)

@@ -305,12 +305,14 @@ PARTY = _table(PartyState, {"open": "closed", "closed": ""})
 
 class PartyData(RecordData):
     """A party: ``name``, its ``host`` member id, who joins approved (``auto_approve``
-    member names) and whether prompts are (``auto_approve_prompts``)."""
+    member names), whether prompts are (``auto_approve_prompts``) and whether its changes
+    land without review (``auto_merge``)."""
 
     name: str = ""
     host: str | None = None
     auto_approve: list[str] = Field(default_factory=list)
     auto_approve_prompts: bool = False
+    auto_merge: bool = False
 
 
 class MemberState(str, enum.Enum):

@@ -15,7 +15,6 @@ from engine_harness import until
 from flow_helpers import git, log_task_scripts, project
 
 from overmind_jupyter.agents.adapters import BUILTIN_MODULE
-from overmind_jupyter.config import Settings
 from overmind_jupyter.engine import Engine
 from overmind_jupyter.errors import Forbidden, UsageError
 from overmind_jupyter.model import PromptOptions
@@ -36,13 +35,13 @@ def model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OVERMIND_MODEL", f"scripted:{scripts}")
 
 
-async def hosting(tmp_path: Path) -> Engine:
-    """An engine on a fresh project with the custom agent ``twin``, hosting a party."""
-    engine = Engine(project(tmp_path / "p"), Settings(auto_merge=True), provider_env={},
-                    agents={"twin": TWIN})
+async def hosting(tmp_path: Path, auto_merge: bool = True) -> Engine:
+    """An engine (configured defaults) on a fresh project with the custom agent ``twin``,
+    hosting a party whose changes land without review when ``auto_merge``."""
+    engine = Engine(project(tmp_path / "p"), provider_env={}, agents={"twin": TWIN})
     engine.party_url = "http://127.0.0.1:9/"  # invites only: nobody connects in this test
     await engine.start()
-    await engine.host("ann", auto_approve=["bob"])
+    await engine.host("ann", auto_approve=["bob"], auto_merge=auto_merge)
     return engine
 
 
@@ -111,6 +110,22 @@ async def test_a_guest_chooses_among_the_hosts_agents_only(tmp_path: Path, model
         await engine.close()
     assert done["state"] == "done" and done["agent"] == "twin" and agents == ["twin"]
     assert done["members"] == ["bob"] and [t["state"] for t in done["tasks"]] == ["done"]
+
+
+async def test_only_the_host_lets_changes_skip_review(tmp_path: Path, model: None) -> None:
+    engine = await hosting(tmp_path, auto_merge=False)
+    try:
+        bob = guest(engine, "bob")
+        with pytest.raises(Forbidden, match="merge without review"):
+            engine.party.submit_prompt(bob, "log additions", PromptOptions(auto_merge=True))
+        queued = engine.party.submit_prompt(bob, "log additions")
+        await engine.prompt_action(queued.id, "approve")
+        held = await engine.wait_objective(await asyncio.wait_for(
+            _grouped(engine, queued.id), 30), 60)
+    finally:
+        await engine.close()
+    assert held["outcome"] == "done, 1 wait for review" and not held["auto_merge"]
+    assert [c["state"] for c in held["changes"]] == ["open"]  # the party did not opt in
 
 
 async def _grouped(engine: Engine, prompt_id: str) -> str:
