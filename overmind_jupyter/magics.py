@@ -13,7 +13,7 @@ import atexit
 import contextlib
 import shlex
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from IPython.core.error import UsageError as IPythonUsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class
@@ -25,6 +25,9 @@ from .api import EngineAPI
 from .commands import HelpRequested, Result
 from .errors import EngineUnavailable, OvermindError
 from .portal import Portal
+
+if TYPE_CHECKING:
+    from .widgets.snapshots import Snapshots
 
 
 @magics_class
@@ -43,12 +46,16 @@ class OvermindMagics(Magics):
     widgets = CaselessStrEnum(["auto", "on", "off"], "auto", config=True, help=(
         "Live widgets for `ps`, `logs ID -f` and `questions`: auto = in a Jupyter kernel "
         "(they carry an HTML/text snapshot for frontends without widgets); off = text."))
+    snapshot_refresh_s = Float(3.0, config=True, help=(
+        "Seconds between two looks for changes that rewrite displayed widgets' saved "
+        "snapshots (also done when a cell ends); 0: only when a cell ends."))
 
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
         super().__init__(shell=shell, **kwargs)
         self.portal = Portal()
         self.api: EngineAPI | None = None
         self.engine: Any = None
+        self.snapshots: Snapshots | None = None  # once a widget command ran
 
     # -- connection -------------------------------------------------------------------
     def connect(self) -> Any:
@@ -90,7 +97,13 @@ class OvermindMagics(Magics):
         return self.engine
 
     def close(self) -> None:
-        """Stop an embedded engine (and its missions) and the portal thread."""
+        """Stop an embedded engine (and its missions), the snapshots' refresh and the
+        portal thread."""
+        if self.snapshots is not None:
+            self.snapshots.close()
+            if self.shell is not None:
+                self.shell.events.unregister("post_run_cell", self._cell_ended)
+            self.snapshots = None
         if self.engine is not None:
             with contextlib.suppress(Exception):
                 self.portal.call(self.engine.close)
@@ -126,10 +139,11 @@ class OvermindMagics(Magics):
             return False
         from .widgets import for_command
         api = self.connect()
+        snapshots = self._snapshots(api)
         widget = for_command(api, args, self.portal)
         if widget is None:
             return False
-        display(widget)
+        snapshots.show(widget)
         follow_up = getattr(widget, "follow_up", None)  # `prompt --wait`: text at the end
         if follow_up is not None:
             try:
@@ -137,8 +151,26 @@ class OvermindMagics(Magics):
             except KeyboardInterrupt:
                 result = Result("(stopped waiting; the objective goes on)\n")
             if result is not None:
+                self._cell_ended()  # the tree above says what the summary says
                 self._show(result)
         return True
+
+    def _snapshots(self, api: EngineAPI) -> Snapshots:
+        """The ``Snapshots`` keeping displayed widgets' outputs true (made on first use,
+        before any widget takes its first snapshot)."""
+        if self.snapshots is None:
+            from .widgets.snapshots import Snapshots
+            self.snapshots = Snapshots(api, self.portal, self.snapshot_refresh_s)
+            if self.shell is not None:
+                self.shell.events.register("post_run_cell", self._cell_ended)
+        return self.snapshots
+
+    def _cell_ended(self, *result: Any) -> None:
+        """``post_run_cell``: rewrite the outputs whose snapshot changed, while the cell's
+        request is still the parent (executors keep only its messages)."""
+        if self.snapshots is not None:
+            with contextlib.suppress(OvermindError):  # engine away: outputs stay as they are
+                self.snapshots.flush()
 
     def _cell_words(self, words: list[str], cell: str) -> list[str]:
         if words[:1] != ["prompt"]:

@@ -4,9 +4,10 @@
  * `questions` …).
  *
  * Traits read: `view`, `mode` (`server` | `embedded`), `mission` (logs), `all`
- * (missions), `max_lines` (logs). In server mode the view talks to the Jupyter server
- * that serves the page (REST + event websocket, so it stays live while the kernel is
- * busy); in embedded mode, or outside a Jupyter page, through the kernel comm.
+ * (missions), `max_lines` (logs), `reveals` (party: a new invite to ask the kernel for).
+ * In server mode the view talks to the Jupyter server that serves the page (REST + event
+ * websocket, so it stays live while the kernel is busy); in embedded mode, or outside a
+ * Jupyter page, through the kernel comm.
  */
 import { type Backend, pageBackend } from './backend';
 import { CommBackend } from './comm';
@@ -79,16 +80,44 @@ function build(model: Model, backend: Backend, el: HTMLElement): View {
   return { nodes: inner.nodes, dispose: () => (inner.dispose(), started?.close()) };
 }
 
+const DROPPED_CHECK_MS = 2000;
+
+/**
+ * Runs `cleanup` once the page has dropped `el` (it had a parent, now has none). The
+ * kernel rewrites a widget's output when its snapshot changes (`update_display`), and
+ * JupyterLab then renders a new view of the model into the output without removing the
+ * old one: its element is only detached. Windowed notebooks detach whole cells, which
+ * keeps `el` in its output, so those views stay. Returns the stop of the check.
+ */
+function whenDropped(el: HTMLElement, cleanup: () => void): () => void {
+  let attached = false;
+  const timer = setInterval(() => {
+    if (el.parentElement) {
+      attached = true;
+    } else if (attached) {
+      clearInterval(timer);
+      cleanup();
+    }
+  }, DROPPED_CHECK_MS);
+  return () => clearInterval(timer);
+}
+
 /** anywidget `render`: builds the view into `el`; returns its cleanup. */
 function render({ model, el }: { model: Model; el: HTMLElement }): () => void {
   el.classList.add('overmind-widget');
   const { backend, dispose } = chooseBackend(model);
   const view = build(model, backend, el);
   el.prepend(...view.nodes);
-  return () => {
-    view.dispose();
-    dispose();
+  let done = false;
+  const cleanup = () => {
+    if (!done) {
+      done = true;
+      view.dispose();
+      dispose();
+    }
   };
+  const stop = whenDropped(el, cleanup);
+  return () => (stop(), cleanup());
 }
 
 export default { render };

@@ -5,7 +5,8 @@ verification, merge / close / reopen / request changes) above its diff (file lis
 counts, unified or side by side, notebooks cell by cell), from
 ``labextension/src/components/diff.ts`` and ``changes.ts``. ``ChangeList`` (view
 ``changes``, trait ``objective``) lists the changes live; a row opens the same review.
-Snapshots: the diffstat and unified diff text; the table of ``overmind changes``.
+Snapshots: the diffstat and unified diff text; the table of ``overmind changes``; both
+taken again when a change's state or checks change.
 """
 
 from __future__ import annotations
@@ -14,25 +15,61 @@ from typing import Any
 
 from traitlets import Unicode
 
-from .. import commands
 from ..api import EngineAPI
+from ..events import Event
 from .ansi import strip_ansi
-from .base import OvermindWidget, Shown
+from .base import OvermindWidget, Shown, Snapshot, command_snapshot
+
+CHANGE_EVENTS = frozenset({"change-status", "verification", "change-checked"})
 
 
 class DiffView(OvermindWidget):
     """``%overmind diff ID``: one change's review (panel + diff). ``change``: its id."""
 
+    holds_input = True  # a review or an answer being typed survives the live pass
+
     view = Unicode("diff").tag(sync=True)
     change = Unicode("").tag(sync=True)
+
+    async def capture(self, api: EngineAPI) -> Snapshot:
+        """Head (id, state, title, branches), diffstat and unified diff, escapes stripped.
+
+        Raises:
+            NotFound: the change went away.
+        """
+        change = await api.change(self.change)
+        text = await api.diff(change["id"])
+        head = (f"change {change['id']} [{change['state']}] {change['title']}\n"
+                f"{change['branch']} → {change['target']}\n")
+        stat = diffstat(change.get("stat") or [])
+        return Snapshot(strip_ansi(head + stat + "\n" + (text or "(no differences)\n")))
+
+    def concerns(self, event: Event) -> bool:
+        """Its change's state and checks."""
+        return event["type"] in CHANGE_EVENTS and event["data"].get("change") == self.change
 
 
 class ChangeList(OvermindWidget):
     """``%overmind changes``: every change (of ``objective``, if set), live; a row opens
     its review below the table."""
 
+    holds_input = True  # a review or an answer being typed survives the live pass
+
     view = Unicode("changes").tag(sync=True)
     objective = Unicode("").tag(sync=True)
+
+    async def capture(self, api: EngineAPI) -> Snapshot:
+        """The table of ``changes [--objective REF]``.
+
+        Raises:
+            NotFound: no such objective.
+        """
+        argv = ["changes", *(["--objective", self.objective] if self.objective else [])]
+        return await command_snapshot(api, argv)
+
+    def concerns(self, event: Event) -> bool:
+        """Every change's state and checks."""
+        return event["type"] in CHANGE_EVENTS
 
 
 def diffstat(stat: list[dict[str, Any]], width: int = 40) -> str:
@@ -63,17 +100,9 @@ async def diff_widget(api: EngineAPI, args: Any) -> Shown:
     if getattr(args, "path", None):
         return None
     change = await api.change(args.id)
-    text = await api.diff(change["id"])
-    head = (f"change {change['id']} [{change['state']}] {change['title']}\n"
-            f"{change['branch']} → {change['target']}\n")
-    snapshot = head + diffstat(change.get("stat") or []) + "\n" + (text or "(no differences)\n")
-    return DiffView, {"change": change["id"], "title": change["title"],
-                      "snapshot_text": strip_ansi(snapshot)}
+    return DiffView, {"change": change["id"], "title": change["title"]}
 
 
-async def changes_widget(api: EngineAPI, args: Any
-                         ) -> Shown:
+async def changes_widget(api: EngineAPI, args: Any) -> Shown:
     """The live list of ``changes [--objective REF]``."""
-    result = await commands.execute(api, args, None)
-    return ChangeList, {"objective": args.objective or "", "snapshot_text": result.text,
-                        "snapshot_html": result.html}
+    return ChangeList, {"objective": args.objective or ""}

@@ -6,7 +6,8 @@ prints its summary, ``ExecutionTree.follow_up``); ``%overmind objectives ID`` sh
 an existing objective. The view is
 ``labextension/src/components/tree.ts``; the snapshot (``text/plain`` and escaped
 ``text/html``) is the same tree as text, built here from the objective's record and the
-events of the objective and of its agent missions.
+events of the objective and of its agent missions, taken again whenever the objective's
+state changes (``snapshots.Snapshots``), so the saved tree ends as the objective did.
 """
 
 from __future__ import annotations
@@ -22,11 +23,12 @@ from ..commands import Result
 from ..errors import NotFound
 from ..events import Event
 from .ansi import strip_ansi
-from .base import OvermindWidget, Shown
+from .base import OvermindWidget, Shown, Snapshot
+from .snapshots import events_after
 
-PAGE = 10_000  # the events route's largest page
 SHOWN_STEPS = 20  # steps per agent in the snapshot (the most recent)
 MARKS = {"completed": "✓", "failed": "✗"}
+STATE_EVENTS = frozenset({"objective-status", "run-complete", "run-error"})
 
 
 class ExecutionTree(OvermindWidget):
@@ -49,17 +51,18 @@ class ExecutionTree(OvermindWidget):
         await api.wait_objective(self.objective, or_question=True)  # a question ends it too
         return await commands.execute(api, commands.parse(["objectives", self.objective]), None)
 
+    async def capture(self, api: EngineAPI) -> Snapshot:
+        """The tree as text now (``tree_snapshot``).
 
-async def _all_events(api: EngineAPI, objective: str | None = None,
-                      mission: str | None = None) -> list[Event]:
-    """Every event of ``objective`` or ``mission``, page by page."""
-    out: list[Event] = []
-    while True:
-        page = await api.events(after=out[-1]["seq"] if out else 0, limit=PAGE,
-                                objective=objective, mission=mission)
-        out.extend(page)
-        if len(page) < PAGE:
-            return out
+        Raises:
+            NotFound: the objective went away.
+        """
+        return Snapshot((await tree_snapshot(api, self.objective))[1])
+
+    def concerns(self, event: Event) -> bool:
+        """Its objective's state changes and end (not each agent step: a frontend
+        rebuilds the view of an updated output)."""
+        return event["objective"] == self.objective and event["type"] in STATE_EVENTS
 
 
 def _steps(events: list[Event]) -> list[str]:
@@ -138,7 +141,7 @@ async def tree_snapshot(api: EngineAPI, ref: str) -> tuple[str, str]:
         NotFound / AmbiguousReference: no such objective.
     """
     objective = await api.objective(ref)
-    own = await _all_events(api, objective=objective["id"])
+    own = await events_after(api, 0, objective=objective["id"])
     missions = {e["mission"] for e in own if e["type"] == "agent-spawned" and e["mission"]}
     agents = {m: await _agent_events(api, m) for m in sorted(missions)}
     return objective["id"], tree_text(objective, own, agents)
@@ -149,16 +152,13 @@ async def _agent_events(api: EngineAPI, mission: str) -> list[Event]:
     mission (its events were mirrored from a party's host, whose missions are not here):
     the tree then shows the task without its steps rather than nothing."""
     try:
-        return await _all_events(api, mission=mission)
+        return await events_after(api, 0, mission=mission)
     except NotFound:
         return []
 
 
-async def _tree(api: EngineAPI, ref: str, wait: bool = False
-                ) -> tuple[type[OvermindWidget], dict[str, Any]]:
-    oid, text = await tree_snapshot(api, ref)
-    return ExecutionTree, {"objective": oid, "title": f"objective {oid}", "snapshot_text": text,
-                           "wait": wait}
+def _tree(oid: str, wait: bool = False) -> tuple[type[OvermindWidget], dict[str, Any]]:
+    return ExecutionTree, {"objective": oid, "title": f"objective {oid}", "wait": wait}
 
 
 async def prompt_widget(api: EngineAPI, args: Any) -> Shown:
@@ -166,10 +166,13 @@ async def prompt_widget(api: EngineAPI, args: Any) -> Shown:
     ``--wait`` the tree's ``follow_up`` waits for the objective's end."""
     submit = argparse.Namespace(**{**vars(args), "wait": False})
     result = await commands.execute(api, submit, None)
-    return await _tree(api, result.data["id"], wait=args.wait)
+    return _tree(result.data["id"], wait=args.wait)
 
 
-async def objective_widget(api: EngineAPI, args: Any
-                           ) -> Shown:
-    """``objectives ID``: the tree of that objective (the plain list has no widget)."""
-    return await _tree(api, args.id) if args.id else None
+async def objective_widget(api: EngineAPI, args: Any) -> Shown:
+    """``objectives ID``: the tree of that objective (the plain list has no widget).
+
+    Raises:
+        NotFound / AmbiguousReference: no such objective.
+    """
+    return _tree((await api.objective(args.id))["id"]) if args.id else None

@@ -115,7 +115,7 @@ def test_the_executed_notebook_is_written_with_widget_snapshots(run: dict) -> No
     widgets = [o["data"] for o in outputs if WIDGET_VIEW in o.get("data", {})]
     assert widgets and all("text/html" in d and "text/plain" in d for d in widgets)
     assert any("dokuwiki-format" in "".join(d["text/plain"]) for d in widgets)  # ps --all
-    assert nb["metadata"]["widgets"]  # widget state, for frontends that render it
+    assert "widgets" not in nb["metadata"]  # no saved state: nbconvert shows the snapshots
 
 
 def test_nothing_is_left_behind_after_shutdown(run: dict) -> None:

@@ -87,7 +87,7 @@ async def test_an_objective_lands_its_change_or_asks(tmp_path: Path, local_model
     await engine.start()
     began = time.monotonic()
     try:
-        objective = await engine.prompt(BBCODE)
+        objective = await engine.prompt(BBCODE, auto_merge=True)  # through the merge queue
         final = await settle(engine, objective["id"], BOUND_S)
         engine.store.flush()
         events = await engine.events(limit=100_000)

@@ -1,8 +1,10 @@
-"""``%overmind party``: the live party panel (embedded engine, IPython's test shell) and
-the party actions its view calls through the widget comm when no server is reachable."""
+"""``%overmind party``: the live party panel (embedded engine, IPython's test shell), the
+party actions its view calls through the widget comm when no server is reachable, and the
+new invite of ``host`` / ``party invite`` that only the live view receives."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -41,7 +43,7 @@ def test_party_shows_a_panel_before_and_after_a_party_opens(magics, monkeypatch)
     [after] = shown(magics, "party")
     assert "ada's party" in after["text/plain"] and "ada" in after["text/html"]
     assert not any("application/vnd.jupyter.widget-view+json" in d
-                   for d in shown(magics, "party invite"))  # actions print, no panel
+                   for d in shown(magics, "party close"))  # actions print a line
 
 
 def test_the_panel_actions_reach_the_party_through_the_comm(hosting):
@@ -68,3 +70,24 @@ def test_the_panel_actions_reach_the_party_through_the_comm(hosting):
     front.say({"type": "call", "id": 9, "method": "request",
                "args": ["POST", f"party/prompts/{second.id}", {"action": "explode"}]})
     assert "action: Input should be 'approve'" in front.reply(9)["error"]
+
+
+def test_host_and_invite_reveal_the_secret_to_the_live_view_only(magics, monkeypatch):
+    monkeypatch.setenv("OVERMIND_PARTY_URL", PARTY_URL)
+    for line, role, guest in (("host --name ada", "collaborator", "bob"),
+                              ("party invite --role viewer", "viewer", "cy")):
+        [data] = shown(magics, line)
+        panel = widget_of(data)
+        assert isinstance(panel, PartyPanel) and panel.reveals
+        front = Frontend(panel)
+        front.say({"type": "reveal"})  # what the view asks once it is rendered
+        [revealed] = [m["invite"] for m in front.received if m.get("type") == "revealed"]
+        parsed = parse_invite(revealed["invite"])
+        assert (revealed["name"], revealed["role"]) == (parsed.code, role)
+        assert data["text/plain"].startswith(
+            f"invite {parsed.code} ({role}, valid 1d): its secret shows in the live panel only")
+        assert "ada's party" in data["text/plain"]
+        saved = json.dumps([data, panel.get_state(), repr(panel.invite)], default=str)
+        assert parsed.secret not in saved  # neither the output, the state nor a repr
+        member, _ = magics.engine.party.join(f"{parsed.code}.{parsed.secret}", guest)
+        assert member.data.role == role  # the revealed invite works

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -90,7 +91,7 @@ def test_the_reducer_builds_the_tree_and_replays_to_the_same_tree(tmp_path):
     assert steps[2] == 'tool edit_file calc.py [calc.py] completed timed "edited calc.py"'
     assert steps[3].startswith('message "Added a print.')  # its chunks merged into one step
     assert len(steps) == 4
-    assert live[-1] == "  change merged files=calc.py"
+    assert live[-1] == "  change open files=calc.py"  # it waits for a reviewer
     # a snapshot taken mid-run plus overlapping live events, or every event twice: same tree
     assert out["replay"] == live
     assert out["twice"] == live and not out["changedAgain"]
@@ -107,7 +108,7 @@ def magics_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def test_prompt_shows_the_tree_at_once_and_objectives_id_shows_it_filled(magics):
-    [first] = shown(magics, "prompt", "log every addition\n")
+    [first] = shown(magics, "prompt --auto-merge", "log every addition\n")
     tree = widget_of(first)
     assert isinstance(tree, ExecutionTree) and tree.view == "tree"
     assert tree.mode == "embedded" and first["text/plain"].startswith(
@@ -135,13 +136,18 @@ def test_prompt_shows_the_tree_at_once_and_objectives_id_shows_it_filled(magics)
 def test_prompt_wait_shows_the_live_tree_then_prints_the_summary_once_ended(magics):
     with capture_output() as captured:
         magics.shell.run_cell_magic("overmind", "prompt --wait", "log every addition")
-    [first] = [o.data for o in captured.outputs]
-    tree = widget_of(first)
+    first, final = captured.outputs  # the tree at once; its output rewritten at the end
+    tree = widget_of(first.data)
     assert isinstance(tree, ExecutionTree) and tree.wait
-    head = first["text/plain"].splitlines()[0]
+    head = first.data["text/plain"].splitlines()[0]
     assert head.startswith(f"objective {tree.objective} ") and " done" not in head  # shown early
-    assert captured.stdout.startswith(f"objective {tree.objective} done: Log\n")  # at the end
+    assert captured.stdout.startswith(f"objective {tree.objective} done")  # at the end
     assert "model: " in captured.stdout
+    assert final.update and final.transient == first.transient  # the same display
+    assert final.data[VIEW] == first.data[VIEW]  # the live view stays
+    assert final.data["text/plain"].startswith(f"objective {tree.objective} done: Log\n")
+    spent = re.search(r"tokens (\d+)", captured.stdout)[1]
+    assert final.data["text/plain"].rstrip().endswith(f"tokens {spent}")  # as the summary
     assert VIEW not in shown(magics, "objectives")[0]  # the list stays a table
 
 

@@ -4,6 +4,7 @@ Jupyter server is reachable."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -54,6 +55,23 @@ def test_ps_logs_and_questions_show_widgets_with_snapshots(magics):
     [inbox] = shown(magics, "questions")
     assert isinstance(widget_of(inbox), QuestionsInbox)
     assert inbox["text/plain"] == "no open questions\n"
+
+
+def test_a_displayed_output_is_rewritten_once_its_data_changed(magics):
+    magics.snapshot_refresh_s = 0.05  # before the first widget: the refresh's period
+    magics.shell.run_line_magic("overmind", "run --name nap -- sleep 60")
+    with capture_output() as captured:
+        magics.shell.run_line_magic("overmind", "ps --all")
+        magics.shell.run_line_magic("overmind", "questions")  # nothing changes it
+        magics.shell.run_line_magic("overmind", "stop nap")
+        stopped = wait_until(lambda: next((o for o in captured.outputs if o.update and re.search(
+            r"nap\s+command\s+stopped", o.data["text/plain"])), None), what="ps rewritten")
+    ps, inbox = (o for o in captured.outputs if VIEW in o.data and not o.update)
+    assert re.search(r"nap\s+command\s+running", ps.data["text/plain"])  # as first shown
+    assert stopped.data[VIEW] == ps.data[VIEW]  # the live view stays
+    updated = {o.transient["display_id"] for o in captured.outputs if o.update}
+    assert updated == {ps.transient["display_id"]}
+    assert inbox.transient["display_id"] not in updated  # nothing changed it: as shown
 
 
 def test_commands_without_a_widget_keep_their_text(magics, capsys):

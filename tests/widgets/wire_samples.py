@@ -70,6 +70,9 @@ SAMPLES: dict[str, dict[str, Any]] = {
                       "previous": "approved", "reason": "", "merge_commit": "abc123"},
     "verification": {"change": "c1", "command": ["pytest", "-q"], "ok": True,
                      "exit_code": 0, "output_tail": "3 passed"},
+    "change-checked": {"change": "c1", "state": "passed", "target": "main",
+                       "target_commit": "abc123", "message": "tests passed on main@abc123 "
+                       "(1.2 s)", "conflicts": []},
     "run-complete": {"objective": "o1", "tasks": 1, "changes": 1, "merged": 1,
                      "usage": {"cost_usd": 0.01}},
     "run-error": {"objective": "o1", "error": "planner failed"},

@@ -248,8 +248,26 @@ async function copyText(field: HTMLInputElement): Promise<boolean> {
   }
 }
 
-/** The `party` widget view (`%overmind party`): the host's panel in a notebook. */
-export const partyView: ViewFactory = ({ session }) => {
+/**
+ * The `party` widget view (`%overmind party`, `host`, `party invite`): the host's panel in
+ * a notebook. When the model `reveals` a new invite (`host`, `party invite`), the view
+ * asks the kernel for it (`{type: "reveal"}`) and shows the answer (`{type: "revealed",
+ * invite}`) once: its secret reaches this view only, never the saved output or the
+ * widget state (`overmind_jupyter/widgets/party.py`).
+ */
+export const partyView: ViewFactory = ({ model, session }) => {
   const panel = new PartyPanel(session());
-  return { nodes: [panel.el], dispose: () => panel.dispose() };
+  const revealed = (msg: any) => {
+    if (msg?.type === 'revealed' && msg.invite) {
+      panel.showInvite(msg.invite as NewInvite);
+    }
+  };
+  model.on('msg:custom', revealed);
+  if (model.get('reveals')) {
+    model.send({ type: 'reveal' });
+  }
+  return {
+    nodes: [panel.el],
+    dispose: () => (model.off('msg:custom', revealed), panel.dispose())
+  };
 };
