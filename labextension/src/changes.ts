@@ -1,7 +1,7 @@
 /**
  * Changes (local pull requests) as live state: `ChangesPart` is a session `Part` (key
- * `changes`) loaded from `GET changes` and kept up to date by `change-status` and
- * `verification` events. A `change-status` for a change not in the snapshot (a new
+ * `changes`) loaded from `GET changes` and kept up to date by `change-status`,
+ * `verification` and `change-checked` (the pre-review check) events. A `change-status` for a change not in the snapshot (a new
  * one) fetches it (`GET changes/ID`). Each change remembers the seq of the last event
  * applied and skips older ones, so the session's overlapping replay is harmless.
  *
@@ -18,6 +18,20 @@ export interface Verification {
   ok: boolean;
   exit_code: number | null;
   output_tail: string;
+}
+
+/** The pre-review check: the change merged onto its target's tip, tests run there
+ * (`kinds.ChangeCheck`); `state` passed | failed | conflicts | untested | merged-already. */
+export interface ChangeCheck {
+  state: string;
+  target: string;
+  target_commit: string;
+  message: string;
+  conflicts: string[];
+  exit_code?: number | null;
+  output_tail?: string;
+  duration_s?: number | null;
+  checked_at?: number;
 }
 
 /** One file of a change's `stat`: line counts (0 for binary files). */
@@ -45,6 +59,7 @@ export interface Change {
   files: string[];
   merge_commit: string | null;
   verification?: Verification | null;
+  check?: ChangeCheck | null;
   created_at: number;
   updated_at: number;
   /** The reason of the last state change (from events; empty after a snapshot). */
@@ -101,6 +116,12 @@ export interface ChangeFiles {
 /** States in which a change can still be merged, closed or reviewed. */
 export const REVIEWABLE = new Set(['open', 'approved', 'conflicted']);
 
+/** The state a person reads: a merge refused by failing tests is `tests failed`, not
+ * `conflicted` (the record's state covers both: a question decides either). */
+export function shownState(change: Change): string {
+  return change.state === 'conflicted' && change.verification?.ok === false ? 'tests failed' : change.state;
+}
+
 /** Every change of the engine (of one objective with `objective`), live. */
 export class ChangesPart implements Part {
   readonly key = 'changes';
@@ -129,7 +150,7 @@ export class ChangesPart implements Part {
   }
 
   apply(e: OvermindEvent<string>): boolean {
-    if (e.type !== 'change-status' && e.type !== 'verification') {
+    if (e.type !== 'change-status' && e.type !== 'verification' && e.type !== 'change-checked') {
       return false;
     }
     if (this.objective && e.objective !== this.objective) {
@@ -149,6 +170,10 @@ export class ChangesPart implements Part {
       change.state = d.state;
       change.reason = d.reason ?? '';
       change.merge_commit = d.merge_commit ?? change.merge_commit;
+    } else if (e.type === 'change-checked') {
+      // the event has the summary; the output tail comes with the next fetch of the change
+      change.check = { ...change.check, state: d.state, target: d.target, target_commit: d.target_commit,
+        message: d.message, conflicts: d.conflicts ?? [] };
     } else {
       change.verification = { command: d.command, ok: d.ok, exit_code: d.exit_code,
         output_tail: d.output_tail };

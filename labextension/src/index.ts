@@ -22,6 +22,7 @@ import { addCommand, type LabArea, type LabContext, type MainOpener,
   type Settings } from './lab';
 import { Session, type MissionRow } from './session';
 import { partyArea } from './partyarea';
+import { promptArea } from './promptarea';
 import { addView, findView } from './shellarea';
 import { OvermindSidebar } from './sidebar';
 import iconSvg from '../style/overmind.svg';
@@ -37,7 +38,7 @@ function labBackend(): HttpBackend {
 }
 
 async function readSettings(registry: ISettingRegistry | null): Promise<Settings> {
-  const defaults = { showEnded: false, logLines: 5000 };
+  const defaults = { showEnded: false, logLines: 5000, holdForReview: true, defaultAgent: '' };
   if (!registry) {
     return defaults;
   }
@@ -82,7 +83,7 @@ const inbox: LabArea = ctx => addCommand(ctx, 'overmind:open-inbox', {
 });
 
 /** Every area of the UI, installed in this order. */
-const AREAS: LabArea[] = [inbox, partyArea, objectivesArea, changesArea];
+const AREAS: LabArea[] = [inbox, promptArea, partyArea, objectivesArea, changesArea];
 
 async function activate(app: JupyterFrontEnd, palette: ICommandPalette | null,
   registry: ISettingRegistry | null, restorer: ILayoutRestorer | null): Promise<void> {

@@ -25,6 +25,10 @@ export type MainOpener = (id: string, label: string, make: () => MainView) => vo
 export interface Settings {
   showEnded: boolean;
   logLines: number;
+  /** The prompt box's "hold for review" at first. */
+  holdForReview: boolean;
+  /** The prompt box's agent at first ('': the server's default). */
+  defaultAgent: string;
 }
 
 export interface LabContext {

@@ -1,9 +1,9 @@
 /**
  * The Overmind panel of JupyterLab's left sidebar: sections stacked in rank order, all
  * live from one `Session`. Missions (rank 30) and Questions (rank 50, the inbox) are
- * built in; other views add theirs with `addSection` (party 10, objectives 20,
- * changes 40). The number of open questions is shown as a badge on the sidebar tab
- * (`data-count` on the tab, styled in CSS).
+ * built in; other views add theirs with `addSection` (prompt box 0, needs you 5,
+ * party 10, objectives 20, changes 40). The number of open questions is shown as a
+ * badge on the sidebar tab (`data-count` on the tab, styled in CSS).
  */
 import { Widget } from '@lumino/widgets';
 import { MissionTable } from './components/missions';
@@ -18,6 +18,14 @@ export interface Section {
   dispose(): void;
 }
 
+/** Focus the first button or field in `el` (or `el` itself, made focusable). */
+function focusFirst(el: HTMLElement): void {
+  const target = el.querySelector<HTMLElement>('button, input') ?? el;
+  target.tabIndex = target.tabIndex < 0 ? -1 : target.tabIndex;
+  target.focus();
+}
+
+/** The Overmind panel (see the module comment): its sections and the questions badge. */
 export class OvermindSidebar extends Widget {
   readonly table: MissionTable;
   readonly inbox: QuestionsInbox;
@@ -57,9 +65,19 @@ export class OvermindSidebar extends Widget {
 
   /** Move keyboard focus to the first control of the inbox (or the inbox itself). */
   focusInbox(): void {
-    const target = this.inbox.el.querySelector<HTMLElement>('button, input') ?? this.inbox.el;
-    target.tabIndex = target.tabIndex < 0 ? -1 : target.tabIndex;
-    target.focus();
+    focusFirst(this.inbox.el);
+  }
+
+  /** Scroll to question `id` in the inbox and focus its first answer (the inbox when it
+   * is not listed: answered meanwhile). */
+  focusQuestion(id: string): void {
+    const item = this.inbox.el.querySelector<HTMLElement>(`[data-question-id="${CSS.escape(id)}"]`);
+    if (!item) {
+      this.focusInbox();
+      return;
+    }
+    item.scrollIntoView({ block: 'nearest' });
+    focusFirst(item);
   }
 
   dispose(): void {

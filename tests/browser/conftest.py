@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 from jupyter_process import JupyterProcess
-from lab_driver import launch, screenshot, start_lab
+from lab_driver import launch, screenshot, serving, start_lab
 from playwright.sync_api import Browser, Page, sync_playwright
 
 
@@ -31,12 +31,8 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[JupyterProcess]:
     base = tmp_path_factory.mktemp("lab")
     root = base / "root"
     root.mkdir()
-    server = start_lab(root, base / "home")
-    yield server
-    if server.proc is not None and server.proc.poll() is None:
-        server.track_tree()
-        server.api("POST", "shutdown", {}, timeout=60)
-    assert server.reap() == [], "processes survived the server"
+    with serving(start_lab(root, base / "home")) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")

@@ -10,11 +10,13 @@ runs all its cells. Screenshots go to ``tests/browser/artifacts/`` (git-ignored)
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -61,18 +63,31 @@ def lab_home(home: Path) -> dict[str, str]:
             "JUPYTERLAB_WORKSPACES_DIR": str(home / "lab-workspaces")}
 
 
-def start_lab(root: Path, home: Path, token: str | None = None) -> JupyterProcess:
-    """A Jupyter server serving JupyterLab + Overmind (missions survive its restarts)."""
+def start_lab(root: Path, home: Path, token: str | None = None, *, args: tuple[str, ...] = (),
+              env: dict[str, str] | None = None) -> JupyterProcess:
+    """A Jupyter server serving JupyterLab + Overmind (missions survive its restarts);
+    ``args`` and ``env``: more server options and environment variables."""
     check_built()
     if not (root / ".git").exists():  # Overmind's project is a git repository
         subprocess.run(["git", "init", "-q", str(root)], check=True)
     agents = json.dumps({"fake": FAKE_AGENT})
-    lab = JupyterProcess(root, home, env=lab_home(home), args=(
+    lab = JupyterProcess(root, home, env={**lab_home(home), **(env or {})}, args=(
         "--ServerApp.base_url=/a@b/", "--LabApp.expose_app_in_browser=True",
-        f"--Overmind.agents={agents}", "--Overmind.stop_missions_on_exit=False"))
+        f"--Overmind.agents={agents}", "--Overmind.stop_missions_on_exit=False", *args))
     if token:
         lab.jupyter_token = token
     return lab.start()
+
+
+@contextlib.contextmanager
+def serving(server: JupyterProcess) -> Iterator[JupyterProcess]:
+    """``server`` for a test module; then every mission shut down and no process left
+    (a survivor fails the module)."""
+    yield server
+    if server.proc is not None and server.proc.poll() is None:
+        server.track_tree()
+        server.api("POST", "shutdown", {}, timeout=60)
+    assert server.reap() == [], "processes survived the server"
 
 
 def launch(playwright: Any) -> Browser:

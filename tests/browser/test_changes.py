@@ -53,23 +53,35 @@ def notebook(source: str) -> str:
 
 
 def make_change(lab: JupyterProcess) -> dict:
-    """Commit a project in the lab's root, then let a worktree mission edit ``calc.py``
-    and ``analysis.ipynb``: the engine commits its edits and opens a change."""
-    root, spare = lab.root, lab.root.parent / "edits"
+    """Commit a project with a test suite in the lab's root, then let a worktree mission
+    edit ``calc.py`` and ``analysis.ipynb``: the engine commits its edits and opens a
+    change."""
+    root = lab.root
     git(root, "config", "user.name", "Host")
     git(root, "config", "user.email", "host@example.invalid")
     (root / "calc.py").write_text("def add(a, b):\n    return a + b\n")
     (root / "analysis.ipynb").write_text(notebook("x = 1\nprint(x)"))
-    git(root, "add", "calc.py", "analysis.ipynb")
+    (root / "tests").mkdir()
+    (root / "tests" / "test_calc.py").write_text(
+        "from calc import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n")
+    git(root, "add", "calc.py", "analysis.ipynb", "tests")
     git(root, "commit", "-qm", "init")
+    return mission_change(lab, "edits", {
+        "calc.py": "def add(a, b):\n    # sum them\n    return a + b + 0\n",
+        "analysis.ipynb": notebook("x = 2\nprint(x)")})
+
+
+def mission_change(lab: JupyterProcess, name: str, files: dict[str, str]) -> dict:
+    """A worktree mission ``name`` that writes ``files``; the change it opens."""
+    spare = lab.root.parent / name
     spare.mkdir()
-    (spare / "calc.py").write_text("def add(a, b):\n    # sum them\n    return a + b + 0\n")
-    (spare / "analysis.ipynb").write_text(notebook("x = 2\nprint(x)"))
-    argv = ["sh", "-c", f"cp {spare}/calc.py calc.py && cp {spare}/analysis.ipynb ."]
-    blueprint = f"[missions.edit]\ncommand = {json.dumps(argv)}\nworktree = true\n"
-    lab.api("POST", "blueprints", {"text": blueprint, "name": "edits"})
-    return wait_until(lambda: next(iter(lab.api("GET", "changes")["changes"]), None), 60,
-                      "the mission's change")
+    for path, text in files.items():
+        (spare / path).write_text(text)
+    argv = ["sh", "-c", " && ".join(f"cp {spare}/{path} {path}" for path in files)]
+    blueprint = f"[missions.{name}]\ncommand = {json.dumps(argv)}\nworktree = true\n"
+    lab.api("POST", "blueprints", {"text": blueprint, "name": f"{name}-blueprint"})
+    return wait_until(lambda: next((c for c in lab.api("GET", "changes")["changes"]
+                                    if c["task"] == name), None), 60, f"{name}'s change")
 
 
 def test_a_change_is_reviewed_in_its_diff_and_merged_from_the_panel(lab: JupyterProcess,
@@ -142,6 +154,40 @@ def test_a_change_is_reviewed_in_its_diff_and_merged_from_the_panel(lab: Jupyter
     target = merged["target"]  # the branch checked out in the lab's root
     assert git(lab.root, "rev-parse", target).strip() == merged["merge_commit"]
     assert "# sum them" in git(lab.root, "show", f"{target}:calc.py")
+
+
+def test_a_reviewer_reads_the_tests_on_the_target_and_a_refused_merge_says_tests_failed(
+        lab: JupyterProcess, page: Page):
+    change = mission_change(lab, "breaks", {"calc.py": "def add(a, b):\n    return a - b\n"})
+    page.goto(f"{lab.url}lab?reset&token={lab.jupyter_token}")
+    open_sidebar(page).locator(f'.om-change-row[data-change-id="{change["id"]}"]').click()
+    panel = page.locator(f'.om-change-panel[data-change-id="{change["id"]}"]')
+    expect(panel.locator(".om-check")).to_be_hidden(timeout=TIMEOUT_MS)  # not checked yet
+    panel.get_by_role("button", name="Test again").click()
+    check = panel.locator(".om-check")
+    expect(check).to_have_attribute("data-state", "failed", timeout=120_000)
+    tip = git(lab.root, "rev-parse", "HEAD").strip()
+    expect(check).to_contain_text("Checked before review: tests failed on ")
+    expect(check).to_contain_text(f"@{tip[:8]}")
+    check.locator("summary").click()
+    expect(check.locator("pre")).to_contain_text("assert add(2, 3) == 5")
+    [light] = readable(check.locator("div").first)
+    screenshot(page, "change-checked")
+    row = page.locator(f'.om-change-row[data-change-id="{change["id"]}"]')
+    expect(row.locator(".om-change-meta")).to_contain_text("tests fail")
+
+    panel.get_by_role("button", name="Merge").click()  # the merge queue runs them again
+    expect(panel.locator(".om-change-state")).to_have_text("tests failed", timeout=120_000)
+    expect(row.locator(".om-change-state")).to_have_text("tests failed")  # not "conflicted"
+    expect(check).to_be_visible()
+    command(page, "apputils:change-theme", {"theme": "JupyterLab Dark"})
+    expect(page.locator("body")).to_have_attribute("data-jp-theme-light", "false",
+                                                   timeout=TIMEOUT_MS)
+    page.wait_for_timeout(500)  # the theme's stylesheet applies after the attribute
+    [dark] = readable(check.locator("div").first)
+    command(page, "apputils:change-theme", {"theme": "JupyterLab Light"})
+    assert min(light, dark) >= 4.5, (light, dark)  # was the success/error colour: 4.1:1
+    assert git(lab.root, "rev-parse", "HEAD").strip() == tip  # nothing landed
 
 
 def test_panel_errors_show_inline(lab: JupyterProcess, page: Page):

@@ -7,7 +7,7 @@
  * the change's `DiffView`). All live from a session's `ChangesPart`.
  */
 import type { Backend } from '../backend';
-import { type Change, ChangesPart, REVIEWABLE } from '../changes';
+import { type Change, ChangesPart, REVIEWABLE, shownState } from '../changes';
 import { clip, frameThrottle, h, setText } from '../dom';
 import type { Session } from '../session';
 import type { ViewFactory } from '../widgetview';
@@ -15,6 +15,12 @@ import { DiffView } from './diff';
 
 function totals(change: Change): [number, number] {
   return [change.stat.reduce((n, s) => n + s.added, 0), change.stat.reduce((n, s) => n + s.deleted, 0)];
+}
+
+/** A pre-review check's state in two words for a list row. */
+function checkWords(state: string): string {
+  return ({ passed: 'tests pass', failed: 'tests fail', conflicts: 'conflicts', untested: 'no tests',
+    'merged-already': 'already in target' } as Record<string, string>)[state] ?? state;
 }
 
 function stateEl(): HTMLElement {
@@ -60,10 +66,11 @@ export class ChangeList {
     for (const change of shown) {
       const row = this.rows.get(change.id) ?? this.create(change);
       setText(row.title, clip(change.title || change.id, 60));
-      showState(row.state, change.state);
+      showState(row.state, shownState(change));
       row.li.dataset.state = change.state;
       const [added, removed] = totals(change);
-      setText(row.meta, `${change.id} · ${change.stat.length || change.files.length} files · +${added} −${removed}`);
+      const tested = change.check && REVIEWABLE.has(change.state) ? ` · ${checkWords(change.check.state)}` : '';
+      setText(row.meta, `${change.id} · ${change.stat.length || change.files.length} files · +${added} −${removed}${tested}`);
     }
     this.list.replaceChildren(...shown.map(c => this.rows.get(c.id)!.li));
     this.empty.hidden = shown.length > 0;
@@ -106,6 +113,7 @@ export class ChangePanel {
   private readonly meta = h('div', { class: 'om-change-meta' });
   private readonly reason = h('div', { class: 'om-change-reason' });
   private readonly verification = h('div', { class: 'om-verification' });
+  private readonly check = h('div', { class: 'om-check', 'aria-label': 'pre-review check' });
   private readonly error = h('div', { class: 'om-message', role: 'alert' });
   private readonly notice = h('div', { class: 'om-change-notice', role: 'status' });
   private readonly review = h('textarea', { class: 'om-review-text', rows: 4, 'aria-label': 'requested changes',
@@ -124,9 +132,10 @@ export class ChangePanel {
       this.button('send', 'Send review', () => this.requestChanges(form)));
     this.el = h('div', { class: 'om-view om-change-panel', 'data-change-id': id },
       h('div', { class: 'om-header' }, this.title, this.state),
-      this.meta, this.reason, this.verification,
+      this.meta, this.reason, this.check, this.verification,
       h('div', { class: 'om-change-actions' },
         this.button('merge', 'Merge', () => this.act('merge')),
+        this.button('check', 'Test again', () => this.act('check')),
         this.button('close', 'Close', () => this.act('close')),
         this.button('reopen', 'Reopen', () => this.act('reopen')),
         this.button('request', 'Request changes…', () => this.toggleForm(form))),
@@ -148,14 +157,16 @@ export class ChangePanel {
       return;
     }
     setText(this.title, c.title || c.id);
-    showState(this.state, c.state);
+    showState(this.state, shownState(c));
     this.el.dataset.state = c.state;
     const merged = c.merge_commit ? ` · merged as ${c.merge_commit.slice(0, 10)}` : '';
     setText(this.meta, `${c.id} · ${c.branch} → ${c.target} · by ${c.author}${merged}`);
     setText(this.reason, c.reason ?? '');
     this.renderVerification(c);
+    this.renderCheck(c);
     const open = REVIEWABLE.has(c.state);
     this.buttons.merge.disabled = !open;
+    this.buttons.check.disabled = !open;
     this.buttons.close.disabled = !open;
     this.buttons.request.disabled = !open || !c.parent;
     this.buttons.request.title = c.parent ? '' : 'a change of no objective: edit its branch yourself';
@@ -176,6 +187,22 @@ export class ChangePanel {
       v.output_tail ? h('pre', { class: 'om-verification-tail' }, v.output_tail) : '');
   }
 
+  /** The pre-review check (tests on the change merged onto the target's tip), while the
+   * change is undecided: what a reviewer reads before Merge. */
+  private renderCheck(c: Change): void {
+    const check = c.check;
+    if (!check || !REVIEWABLE.has(c.state)) {
+      this.check.replaceChildren();
+      delete this.check.dataset.state;
+      return;
+    }
+    this.check.dataset.state = check.state;
+    this.check.replaceChildren(
+      h('div', {}, `Checked before review: ${check.message}`),
+      check.output_tail ? h('details', {}, h('summary', {}, 'test output'),
+        h('pre', { class: 'om-verification-tail' }, check.output_tail)) : '');
+  }
+
   private toggleForm(form: HTMLElement): void {
     form.hidden = !form.hidden;
     if (!form.hidden) {
@@ -183,14 +210,15 @@ export class ChangePanel {
     }
   }
 
-  private async act(action: 'merge' | 'close' | 'reopen'): Promise<void> {
+  private async act(action: 'merge' | 'close' | 'reopen' | 'check'): Promise<void> {
     const answer = await this.call<Change | MergeAnswer>(`changes/${encodeURIComponent(this.id)}/${action}`);
     if (!answer) {
       return;
     }
     const merged = 'outcome' in answer ? answer : null;
     this.part.put(merged ? merged.change : (answer as Change));
-    setText(this.notice, merged ? `${merged.outcome.state}: ${merged.outcome.message}` : `${action}d`);
+    const done = action === 'check' ? `tested: ${(answer as Change).check?.message ?? ''}` : `${action}d`;
+    setText(this.notice, merged ? `${merged.outcome.state}: ${merged.outcome.message}` : done);
     this.render();
     this.onChanged();
   }
