@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import html
 import shlex
 import time
 from typing import TYPE_CHECKING, Any
 
 from IPython.core.error import UsageError as IPythonUsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class
-from IPython.display import display
+from IPython.display import DisplayHandle, display
 from traitlets import CaselessStrEnum, Float, Unicode
 
 from . import commands, runtime_files
@@ -140,10 +141,15 @@ class OvermindMagics(Magics):
         from .widgets import for_command
         api = self.connect()
         snapshots = self._snapshots(api)
-        widget = for_command(api, args, self.portal)
+        pending = _pending(args)  # a prompt: the story agent may take seconds to group it
+        try:
+            widget = for_command(api, args, self.portal)
+        except BaseException as exc:
+            _settle(pending, exc)
+            raise
         if widget is None:
             return False
-        snapshots.show(widget)
+        snapshots.show(widget, into=pending)
         follow_up = getattr(widget, "follow_up", None)  # `prompt --wait`: text at the end
         if follow_up is not None:
             try:
@@ -252,3 +258,25 @@ def unload_ipython_extension(ipython: Any) -> None:
     magics = getattr(ipython, "_overmind_magics", None)
     if magics is not None:
         magics.close()
+
+
+PENDING = ("prompt sent: the story agent is grouping it into an objective; its execution "
+           "tree replaces this line")
+
+
+def _pending(args: Any) -> DisplayHandle | None:
+    """For ``prompt``, a line shown at once (the tree replaces it), else None."""
+    if args.cmd != "prompt" or getattr(args, "json", False):
+        return None
+    return display({"text/plain": PENDING,
+                    "text/html": f'<pre class="overmind-snapshot">{PENDING}</pre>'},
+                   raw=True, display_id=True)
+
+
+def _settle(pending: DisplayHandle | None, exc: BaseException) -> None:
+    """The pending line of a prompt that was not submitted says so (the error follows)."""
+    if pending is not None:
+        text = ("prompt not sent: " + exc.message if isinstance(exc, OvermindError)
+                else "prompt not sent")
+        pending.update({"text/plain": text, "text/html": f"<pre>{html.escape(text)}</pre>"},
+                       raw=True)

@@ -117,9 +117,14 @@ class OvermindWidget(anywidget.AnyWidget):
         """Open the comm, outside the current request (see the module docstring)."""
         _outside_request(super().open)
 
-    def show(self) -> None:
-        """Display the widget with a display id, so ``refresh`` can rewrite the output."""
-        self.handle = display(self, display_id=True)
+    def show(self, into: DisplayHandle | None = None) -> None:
+        """Display the widget with a display id, so ``refresh`` can rewrite the output;
+        ``into``: the output shown while it was being made (it becomes the widget)."""
+        if into is None:
+            self.handle = display(self, display_id=True)
+        else:
+            self.handle = into
+            into.update(self)
 
     def refresh(self, snapshot: Snapshot) -> bool:
         """Take ``snapshot`` as this widget's snapshot; when it differs and the widget is

@@ -80,9 +80,10 @@ class Snapshots:
         self.looking = threading.Lock()
         self.task: asyncio.Task[None] | None = None
 
-    def show(self, widget: OvermindWidget) -> None:
-        """Display ``widget`` (with a display id) and keep its output true from now on."""
-        widget.show()
+    def show(self, widget: OvermindWidget, into: Any = None) -> None:
+        """Display ``widget`` (with a display id; ``into``: in place of that output, a
+        ``DisplayHandle``) and keep its output true from now on."""
+        widget.show(into)
         self.portal.call(self._track, widget)
 
     def flush(self) -> None:

@@ -18,6 +18,7 @@ from IPython.utils.capture import capture_output
 from test_widgets import VIEW, shown, widget_of
 
 from overmind_jupyter.engine import Engine
+from overmind_jupyter.magics import PENDING
 from overmind_jupyter.testing.repos import make_repo
 from overmind_jupyter.testing.scripts import say, tool
 from overmind_jupyter.widgets.bridge import request
@@ -108,7 +109,8 @@ def magics_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def test_prompt_shows_the_tree_at_once_and_objectives_id_shows_it_filled(magics):
-    [first] = shown(magics, "prompt --auto-merge", "log every addition\n")
+    pending, first = shown(magics, "prompt --auto-merge", "log every addition\n")
+    assert pending["text/plain"] == PENDING  # shown at once, before the story agent ends
     tree = widget_of(first)
     assert isinstance(tree, ExecutionTree) and tree.view == "tree"
     assert tree.mode == "embedded" and first["text/plain"].startswith(
@@ -136,7 +138,9 @@ def test_prompt_shows_the_tree_at_once_and_objectives_id_shows_it_filled(magics)
 def test_prompt_wait_shows_the_live_tree_then_prints_the_summary_once_ended(magics):
     with capture_output() as captured:
         magics.shell.run_cell_magic("overmind", "prompt --wait", "log every addition")
-    first, final = captured.outputs  # the tree at once; its output rewritten at the end
+    pending, first, final = captured.outputs  # a line at once, the tree in its place, then
+    assert pending.data["text/plain"] == PENDING and not pending.update  # its final state
+    assert first.update and first.transient == pending.transient  # the tree took its place
     tree = widget_of(first.data)
     assert isinstance(tree, ExecutionTree) and tree.wait
     head = first.data["text/plain"].splitlines()[0]
@@ -149,6 +153,18 @@ def test_prompt_wait_shows_the_live_tree_then_prints_the_summary_once_ended(magi
     spent = re.search(r"tokens (\d+)", captured.stdout)[1]
     assert final.data["text/plain"].rstrip().endswith(f"tokens {spent}")  # as the summary
     assert VIEW not in shown(magics, "objectives")[0]  # the list stays a table
+
+
+def test_a_prompt_not_sent_replaces_its_pending_line_with_why(magics, monkeypatch):
+    for key in ("OVERMIND_MODEL", "OPENAI_API_KEY", "OPENAI_BASE_URL", "GEMINI_API_KEY",
+                "GOOGLE_API_KEY"):
+        monkeypatch.delenv(key, raising=False)
+    with pytest.raises(UsageError, match="no model configured"), capture_output() as seen:
+        magics.shell.run_cell_magic("overmind", "prompt", "log every addition")
+    pending, settled = seen.outputs
+    assert pending.data["text/plain"] == PENDING
+    assert settled.update and settled.transient == pending.transient  # the same output
+    assert settled.data["text/plain"].startswith("prompt not sent: no model configured")
 
 
 def test_the_snapshot_shows_agent_output_as_plain_text_without_escapes():
