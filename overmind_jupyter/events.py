@@ -39,9 +39,11 @@ EventType = Literal[
     "agent-progress",  # data: {text, percent?}   (an agent's report_progress over MCP)
     "tool-use", "tool-result",  # data: {id, title, kind, status, input?, paths?, output?}
     "agent-plan",  # data: {entries: [{content, status, priority}]}
-    # one model turn (scope "turn") or, for agents that report no turns, one prompt
+    # one model turn (scope "turn") or, for agents that report no turns, one prompt; or an
+    # in-engine role's calls (scope "role", role: story|scope|planner|evaluator; objective
+    # set, no mission)
     "agent-usage",  # data: {input_tokens, output_tokens, cached_tokens, cost_usd?, model,
-    #                        scope: "turn" | "prompt"}   (tokens; cost in USD)
+    #                        scope: "turn" | "prompt" | "role", role?}   (tokens; USD)
     "agent-context",  # data: {used_tokens, size_tokens}   (ACP usage_update)
     "agent-liveness",  # data: {state: working|waiting|idle|done|dead}
     "agent-finished",  # data: {stop_reason, changed, guard?, error?, usage?: totals}

@@ -10,12 +10,33 @@
  */
 import type { OvermindEvent } from './events';
 
-/** Tokens and cost (USD) of a node; `cost` is 0 when the model reports no price. */
+/** Tokens and cost (USD) of a node. `cost` sums the priced turns; `unpriced` counts the
+ * tokens of turns whose model has no price (their cost is unknown, not 0). */
 export interface Usage {
   input: number;
   output: number;
   cached: number;
   cost: number;
+  unpriced: number;
+}
+
+/** Spending as shown: tokens, USD of the priced part, tokens of turns without a price. */
+export interface Amount {
+  tokens: number;
+  cost: number;
+  unpriced: number;
+}
+
+/** `u` as an `Amount`. */
+export function amountOf(u: Usage): Amount {
+  return { tokens: u.input + u.output, cost: u.cost, unpriced: u.unpriced };
+}
+
+/** One file edit of a tool call: ACP `diff` content (`old` null: a new file). */
+export interface EditDiff {
+  path: string;
+  old: string | null;
+  new: string;
 }
 
 /** One tool call: `start` / `end` are event timestamps (epoch s). */
@@ -30,6 +51,8 @@ export interface ToolStep {
   start: number;
   end: number | null;
   input: unknown;
+  /** File edits the agent reported (ACP `diff` content, event field `diffs`). */
+  diffs: EditDiff[];
   /** The result preview (the runtime clips it to 2,000 characters). */
   output: string;
   rev: number;
@@ -90,7 +113,19 @@ export function strings(value: unknown): string[] {
 
 /** Zero usage. */
 export function noUsage(): Usage {
-  return { input: 0, output: 0, cached: 0, cost: 0 };
+  return { input: 0, output: 0, cached: 0, cost: 0, unpriced: 0 };
+}
+
+/** The usage of one `agent-usage` event's data (`cost_usd` null: an unpriced model). */
+export function usageOf(d: Data): Usage {
+  const u = { ...noUsage(), input: Number(d.input_tokens) || 0, output: Number(d.output_tokens) || 0,
+    cached: Number(d.cached_tokens) || 0 };
+  if (typeof d.cost_usd === 'number') {
+    u.cost = d.cost_usd;
+  } else {
+    u.unpriced = u.input + u.output;
+  }
+  return u;
 }
 
 /** `a += b`, returning `a`. */
@@ -99,6 +134,7 @@ export function addUsage(a: Usage, b: Usage): Usage {
   a.output += b.output;
   a.cached += b.cached;
   a.cost += b.cost;
+  a.unpriced += b.unpriced;
   return a;
 }
 
@@ -127,6 +163,7 @@ export function applyAgentEvent(agent: AgentNode, e: OvermindEvent<string>, d: D
   switch (e.type) {
     case 'mission-created':
       agent.name = agent.name || str(d.name);
+      agent.started = Math.min(agent.started, e.ts); // a replay meets `agent-spawned` first
       break;
     case 'mission-status':
       agent.status = str(d.status);
@@ -140,10 +177,7 @@ export function applyAgentEvent(agent: AgentNode, e: OvermindEvent<string>, d: D
       tool(agent, e, d);
       break;
     case 'agent-usage':
-      addUsage(agent.usage, {
-        input: Number(d.input_tokens) || 0, output: Number(d.output_tokens) || 0,
-        cached: Number(d.cached_tokens) || 0, cost: Number(d.cost_usd) || 0
-      });
+      addUsage(agent.usage, usageOf(d));
       break;
     case 'agent-finished':
       agent.stopReason = str(d.stop_reason) || str(d.error);
@@ -172,7 +206,7 @@ function tool(agent: AgentNode, e: OvermindEvent<string>, d: Data): void {
   if (!step) {
     step = {
       kind: 'tool', id, title: '', toolKind: '', target: '', status: 'pending', start: e.ts,
-      end: null, input: null, output: '', rev: 0
+      end: null, input: null, diffs: [], output: '', rev: 0
     };
     agent.tools.set(id, step);
     agent.steps.push(step);
@@ -183,9 +217,15 @@ function tool(agent: AgentNode, e: OvermindEvent<string>, d: Data): void {
   step.toolKind = str(d.kind) || step.toolKind;
   step.status = str(d.status) || step.status;
   step.input = d.input ?? step.input;
+  step.diffs = Array.isArray(d.diffs) ? editDiffs(d.diffs) : step.diffs;
   step.target = toolTarget(d) || step.target;
   if (e.type === 'tool-result') {
     step.end = e.ts;
     step.output = str(d.output);
   }
+}
+
+function editDiffs(items: unknown[]): EditDiff[] {
+  return items.filter((d): d is Data => Boolean(d) && typeof d === 'object')
+    .map(d => ({ path: str(d.path), old: typeof d.old_text === 'string' ? d.old_text : null, new: str(d.new_text) }));
 }

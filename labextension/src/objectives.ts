@@ -12,12 +12,18 @@
  * Event shapes: `overmind_jupyter/events.py`. Agent events (tool-use …) carry only the
  * mission; `agent-spawned` (objective + mission) links a mission to its task. The agent
  * nodes and their steps are reduced in `agentsteps.ts`.
+ *
+ * Spending (`spending.ts`): the objective's one total, split into its roles' and its
+ * agents' usage. Without agents' events (the sidebar, `detail` false) an objective's
+ * `spent` is re-read (`refreshSpent`) after usage events of it, so its total stays what
+ * the engine says.
  */
-import { type AgentNode, AGENT_TYPES, addUsage, applyAgentEvent, type Data, newAgent, noUsage,
-  str, strings, type Usage } from './agentsteps';
+import { type AgentNode, AGENT_TYPES, addUsage, applyAgentEvent, type Data, newAgent, noUsage, str,
+  strings, type Usage, usageOf } from './agentsteps';
 import type { Backend } from './backend';
 import type { OvermindEvent } from './events';
 import type { Part } from './session';
+import { type Spending, type Spent, splitSpending } from './spending';
 
 export interface TaskNode {
   id: string;
@@ -29,6 +35,10 @@ export interface TaskNode {
   dependsOn: string[];
   round: number;
   missions: string[];
+  /** ts (epoch s) of its first `running` status; null: not started. */
+  started: number | null;
+  /** ts of its ending status (done / failed / cancelled); null: not ended. */
+  ended: number | null;
   rev: number;
 }
 
@@ -38,6 +48,8 @@ export interface ChangeNode {
   reason: string;
   files: string[];
   verification: { ok: boolean; command: string; exitCode: number | null; tail: string } | null;
+  /** The pre-review check's outcome (`change-checked` state), '' before one. */
+  check: string;
   rev: number;
 }
 
@@ -47,13 +59,19 @@ export interface ObjectiveNode {
   state: string;
   reason: string;
   created: number;
+  /** ts of the status that ended it (done / failed / cancelled); null while it runs. */
+  ended: number | null;
   scope: string[];
   complexity: string;
   round: number;
   tasks: Map<string, TaskNode>;
   changes: Map<string, ChangeNode>;
   /** Whole objective (planning included), from `spent` or `run-complete`; null: unknown. */
-  spent: { tokens: number; cost: number } | null;
+  spent: Spent | null;
+  /** `spent` is the final figure: read after the objective ended, or from `run-complete`. */
+  spentFinal: boolean;
+  /** Its roles' model calls (story, scope, planner, evaluator), from their events. */
+  roles: Usage;
   error: string;
   seq: number;
   rev: number;
@@ -69,6 +87,18 @@ export interface ObjectivesOptions {
 }
 
 const PAGE = 10_000; // the events route's largest page
+const ENDED = new Set(['done', 'failed', 'cancelled']); // objectives' and tasks' ends
+
+/** An objective's `spent` from its JSON (`{tokens, cost_usd}`). */
+function spentOf(spent: Data): Spent {
+  return { tokens: Number(spent.tokens) || 0, cost: Number(spent.cost_usd) || 0 };
+}
+
+/** What a state reads as where its name alone would puzzle (`checking`: the pre-review
+ * tests of changes held for review). */
+export function stateLabel(state: string): string {
+  return state === 'checking' ? 'testing changes before review' : state;
+}
 
 /** All events of `filter` (`objective=ID` / `mission=ID`), page after page. */
 export async function replayEvents(backend: Backend, filter: string): Promise<OvermindEvent<string>[]> {
@@ -91,7 +121,10 @@ export class ObjectivesPart implements Part {
   readonly agents = new Map<string, AgentNode>();
   /** Main-thread time spent in `apply` so far (ms): what the tree's live updates cost. */
   busyMs = 0;
+  /** Objectives whose `spent` may have grown since it was read (see `refreshSpent`). */
+  readonly staleSpent = new Set<string>();
   private readonly detail: boolean;
+  private readonly missionObjective = new Map<string, string>();
 
   constructor(readonly options: ObjectivesOptions = {}) {
     this.detail = options.detail ?? true;
@@ -120,9 +153,7 @@ export class ObjectivesPart implements Part {
     const node = this.objectiveNode(str(o.id), str(o.title), Number(o.created_at) || 0);
     node.state = str(o.state) || node.state;
     node.error = str(o.error);
-    if (o.spent && typeof o.spent === 'object') {
-      node.spent = { tokens: Number(o.spent.tokens) || 0, cost: Number(o.spent.cost_usd) || 0 };
-    }
+    this.seedSpent(o);
     return node;
   }
 
@@ -130,8 +161,9 @@ export class ObjectivesPart implements Part {
     let node = this.objectives.get(id);
     if (!node) {
       node = {
-        id, title, state: 'queued', reason: '', created, scope: [], complexity: '', round: 0,
-        tasks: new Map(), changes: new Map(), spent: null, error: '', seq: 0, rev: 0
+        id, title, state: 'queued', reason: '', created, ended: null, scope: [], complexity: '',
+        round: 0, tasks: new Map(), changes: new Map(), spent: null, spentFinal: false,
+        roles: noUsage(), error: '', seq: 0, rev: 0
       };
       this.objectives.set(id, node);
     }
@@ -153,7 +185,46 @@ export class ObjectivesPart implements Part {
     if (e.mission && this.detail && AGENT_TYPES.has(e.type)) {
       return this.applyAgent(e, e.data as Data);
     }
+    if (e.type === 'agent-usage' && e.mission) {
+      const node = this.objectives.get(this.missionObjective.get(e.mission) ?? '');
+      return node ? this.markSpent(node) : false;
+    }
     return false;
+  }
+
+  /** Without agents' events: note that `node`'s `spent` grew (true: it may have). Its
+   * final figure is read once more after it ended (`run-complete` has it; a cancel not). */
+  private markSpent(node: ObjectiveNode): boolean {
+    if (this.detail || node.spentFinal) {
+      return false;
+    }
+    this.staleSpent.add(node.id);
+    return true;
+  }
+
+  /** Re-read the `spent` of the objectives in `staleSpent`; true when one changed. */
+  async refreshSpent(backend: Backend): Promise<boolean> {
+    const ids = [...this.staleSpent];
+    this.staleSpent.clear();
+    const records = await Promise.all(ids.map(id => backend.call<Data>('GET', `objectives/${encodeURIComponent(id)}`)));
+    return records.map(r => this.seedSpent(r)).some(Boolean);
+  }
+
+  /** `spent` of an objective record onto its node; true when it changed. */
+  private seedSpent(o: Data): boolean {
+    const node = this.objectives.get(str(o.id));
+    if (!node || !o.spent || typeof o.spent !== 'object') {
+      return false;
+    }
+    const spent = spentOf(o.spent);
+    const final = ENDED.has(str(o.state));
+    if (node.spent?.tokens === spent.tokens && node.spent.cost === spent.cost && node.spentFinal === final) {
+      return false;
+    }
+    node.spent = spent;
+    node.spentFinal = final;
+    node.rev++;
+    return true;
   }
 
   private wanted(id: string): boolean {
@@ -162,6 +233,9 @@ export class ObjectivesPart implements Part {
 
   private applyObjective(e: OvermindEvent<string>, d: Data): boolean {
     const id = e.objective as string;
+    if (e.type === 'agent-spawned' && e.mission) {
+      this.missionObjective.set(e.mission, id);
+    }
     if (!this.wanted(id)) {
       if (e.type === 'agent-spawned' && e.mission) {
         this.agents.delete(e.mission); // another objective's agent: stop keeping its steps
@@ -189,6 +263,14 @@ export class ObjectivesPart implements Part {
       case 'objective-status':
         node.state = str(d.state);
         node.reason = str(d.reason);
+        node.ended = ENDED.has(node.state) ? e.ts : null;
+        if (node.ended !== null) {
+          this.markSpent(node);
+        }
+        break;
+      case 'agent-usage': // a role's model calls (scope `role`)
+        addUsage(node.roles, usageOf(d));
+        this.markSpent(node);
         break;
       case 'scope-ready':
         node.scope = strings(d.files);
@@ -201,18 +283,21 @@ export class ObjectivesPart implements Part {
         }
         break;
       case 'task-status':
-        this.taskStatus(node, d);
+        this.taskStatus(node, d, e.ts);
         break;
       case 'agent-spawned':
         this.spawned(node, e, d);
         break;
       case 'change-status':
       case 'verification':
+      case 'change-checked':
         this.changeEvent(node, e.type, d);
         break;
       case 'run-complete':
         if (d.usage && typeof d.usage === 'object') {
-          node.spent = { tokens: Number(d.usage.tokens) || 0, cost: Number(d.usage.cost_usd) || 0 };
+          node.spent = spentOf(d.usage);
+          node.spentFinal = true;
+          this.staleSpent.delete(node.id);
         }
         break;
       case 'run-error':
@@ -226,7 +311,7 @@ export class ObjectivesPart implements Part {
     if (!task) {
       task = {
         id, name, description: '', state: 'pending', reason: '', scope: [], dependsOn: [],
-        round: node.round, missions: [], rev: 0
+        round: node.round, missions: [], started: null, ended: null, rev: 0
       };
       node.tasks.set(id, task);
     }
@@ -243,10 +328,14 @@ export class ObjectivesPart implements Part {
     task.round = round;
   }
 
-  private taskStatus(node: ObjectiveNode, d: Data): void {
+  private taskStatus(node: ObjectiveNode, d: Data, ts: number): void {
     const task = this.task(node, str(d.task), str(d.name));
     task.state = str(d.state);
     task.reason = str(d.reason);
+    if (task.state === 'running' && task.started === null) {
+      task.started = ts;
+    }
+    task.ended = ENDED.has(task.state) ? ts : null;
   }
 
   private spawned(node: ObjectiveNode, e: OvermindEvent<string>, d: Data): void {
@@ -270,10 +359,14 @@ export class ObjectivesPart implements Part {
     const id = str(d.change);
     let change = node.changes.get(id);
     if (!change) {
-      change = { id, state: 'open', reason: '', files: [], verification: null, rev: 0 };
+      change = { id, state: 'open', reason: '', files: [], verification: null, check: '', rev: 0 };
       node.changes.set(id, change);
     }
     change.rev++;
+    if (type === 'change-checked') {
+      change.check = str(d.state);
+      return;
+    }
     if (type === 'verification') {
       const command = Array.isArray(d.command) ? d.command.map(str).join(' ') : str(d.command);
       change.verification = {
@@ -335,8 +428,13 @@ export class ObjectivesPart implements Part {
     return task.missions.reduce((sum, m) => addUsage(sum, this.agents.get(m)?.usage ?? noUsage()), noUsage());
   }
 
-  /** Summed usage of an objective's agents (planning excluded: see `spent`). */
+  /** Summed usage of an objective's agents (planning excluded: see `spending`). */
   objectiveUsage(node: ObjectiveNode): Usage {
     return [...node.tasks.values()].reduce((sum, t) => addUsage(sum, this.taskUsage(t)), noUsage());
+  }
+
+  /** The objective's one total and its parts (`spending.ts`). */
+  spending(node: ObjectiveNode): Spending {
+    return splitSpending(node.roles, this.objectiveUsage(node), node.spent, node.spentFinal);
   }
 }

@@ -4,7 +4,8 @@
 // snapshot loaded through `load` from the events up to `snapshot_at`, then the live
 // events after `replay_from` — an overlap, as the session has), twice (every event
 // applied two times) and summary (detail off: no agents). Also whether the second pass
-// of `twice` reported any change.
+// of `twice` reported any change. The objective's line has its end (ts) and its one total,
+// so live, replay, twice and summary must agree on them too.
 import { readFileSync } from 'node:fs';
 import type { Step } from '../src/agentsteps';
 import type { Backend } from '../src/backend';
@@ -31,7 +32,8 @@ function outline(part: ObjectivesPart): string[] {
   }
   const [done, total] = part.progress(node);
   const out = [`objective ${node.title} ${node.state} scope=${node.scope.join(',')} ` +
-    `round=${node.round} progress=${done}/${total} spent=${JSON.stringify(node.spent)}`];
+    `round=${node.round} progress=${done}/${total} spent=${JSON.stringify(node.spent)} ` +
+    `ended=${node.ended} total=${JSON.stringify(part.spending(node).total)}`];
   for (const t of part.tasks(node)) {
     const u = part.taskUsage(t);
     out.push(`  task ${t.name} ${t.state} agents=${t.missions.length} tokens=${u.input + u.output}`);

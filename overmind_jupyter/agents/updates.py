@@ -4,6 +4,7 @@ Mapping (ACP update kind → event type): ``agent_message_chunk`` → ``agent-me
 ``agent_thought_chunk`` → ``agent-thinking``, ``tool_call`` → ``tool-use``,
 ``tool_call_update`` with a final status → ``tool-result`` (otherwise ``tool-use``),
 ``plan`` → ``agent-plan``, ``usage_update`` (context window fill) → ``agent-context``.
+A tool call's file edits (ACP ``diff`` content) go in its event's ``diffs``.
 Agent text is untrusted: it is stored as text and rendered escaped; previews are clipped
 to ``PREVIEW_CHARS``.
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 PREVIEW_CHARS = 2000
+DIFF_CHARS = 20_000
 
 
 def _text(content: Any) -> str:
@@ -52,12 +54,24 @@ def _tool(kind: str, update: Any) -> tuple[str, dict[str, Any]]:
         data["input"] = update.raw_input
     if update.locations:
         data["paths"] = [loc.path for loc in update.locations]
+    if diffs := _diffs(update.content):
+        data["diffs"] = diffs
     final = kind == "tool_call_update" and update.status in ("completed", "failed")
     if final:
         data["output"] = _text(update.content)[:PREVIEW_CHARS]
         if update.raw_output is not None:
             data["result"] = update.raw_output
     return ("tool-result" if final else "tool-use"), data
+
+
+def _diffs(content: Any) -> list[dict[str, Any]]:
+    """The file edits among a tool call's content (ACP ``diff`` items: Claude's Edit and
+    Write, Gemini's edits) as ``{path, old_text, new_text}``, each text clipped to
+    ``DIFF_CHARS``, so views can show the edit as a diff (``old_text`` None: a new file)."""
+    def clipped(text: str | None) -> str | None:
+        return None if text is None else text[:DIFF_CHARS]
+    return [{"path": c.path, "old_text": clipped(c.old_text), "new_text": clipped(c.new_text)}
+            for c in content or () if getattr(c, "type", None) == "diff"]
 
 
 def transcript(event_type: str, data: dict[str, Any]) -> str | None:

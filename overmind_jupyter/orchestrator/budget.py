@@ -1,7 +1,8 @@
 """Per-objective budgets: tokens and USD, charged from every model call of the objective.
 
 In-engine roles are charged from what they report (``Spent``); agent missions from their
-``agent-usage`` events (the orchestrator maps their missions to objectives). ``gate``
+``agent-usage`` events (the orchestrator maps their missions to objectives); the roles'
+spending is recorded as ``agent-usage`` events of the objective too (scope ``role``). ``gate``
 runs before each in-engine model call and before each task starts: over budget, the
 objective pauses with a ``budget`` question — ``raise`` doubles the limits and goes on,
 ``stop`` ends the objective. Agents are also started with their share of what remains
@@ -19,6 +20,7 @@ from ..events import Event
 from ..llm.contract import Usage
 from ..store.records import Record, Records
 from .questions import Questions
+from .structured import Spent
 
 KIND = "objective"
 SetState = Callable[[str, str, str], Record]  # (objective id, state, reason)
@@ -56,6 +58,24 @@ class Budget:
         spent["tokens"] += tokens
         spent["cost_usd"] = round(spent["cost_usd"] + (cost_usd or 0.0), 6)
         self.records.update(KIND, oid, spent=spent)
+
+    def charge_role(self, oid: str, role: str, spent: Spent) -> None:
+        """Charge an in-engine role's model calls (story, scope, planner, evaluator) to
+        ``oid`` and record them (``role_usage``)."""
+        self.charge(oid, spent.usage, spent.cost_usd)
+        self.role_usage(oid, role, spent)
+
+    def role_usage(self, oid: str, role: str, spent: Spent) -> None:
+        """Record what an in-engine role spent as an ``agent-usage`` event of objective
+        ``oid`` (scope ``role``, no mission): with its agents' ``agent-usage`` events the
+        views add up the objective's ``spent``, live, and can show planning apart."""
+        u = spent.usage
+        if not (u.input_tokens or u.output_tokens or spent.cost_usd):
+            return
+        self.records.store.append_event("agent-usage", {
+            "input_tokens": u.input_tokens, "output_tokens": u.output_tokens,
+            "cached_tokens": u.cached_tokens, "cost_usd": spent.cost_usd,
+            "model": spent.model or None, "scope": "role", "role": role}, objective=oid)
 
     def on_events(self, batch: list[Event]) -> None:
         """Engine listener: map spawned agents to objectives; charge their usage."""

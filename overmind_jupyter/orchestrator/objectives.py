@@ -115,6 +115,8 @@ class Orchestrator:
             "objective-created", {"id": oid, "title": title, "prompts": doc["prompts"],
                                   "members": doc["members"], "model": doc["model"],
                                   "scripted": doc["scripted"]}, objective=oid))
+        if spent is not None:
+            self.budget.role_usage(oid, "story", spent)  # charged above, in ``spent``
         self.runs[oid] = asyncio.get_running_loop().create_task(self._run(oid),
                                                                 name=f"objective-{oid}")
         return oid
@@ -394,7 +396,7 @@ class Orchestrator:
         """Check the budget, run one in-engine model role, charge what it spent."""
         await self.budget.gate(self.records.get(KIND, oid))
         result = await call(self.roles().engine_model(role), self.records.get(KIND, oid))
-        self.budget.charge(oid, result.spent.usage, result.spent.cost_usd)
+        self.budget.charge_role(oid, role, result.spent)
         return result
 
     async def _merge_all(self, oid: str) -> None:

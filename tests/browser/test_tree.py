@@ -50,7 +50,8 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[JupyterProcess]:
         say("Added a print.")])
     server = JupyterProcess(root, base / "home", env=lab_home(base / "home"), args=(
         "--ServerApp.base_url=/a@b/", "--LabApp.expose_app_in_browser=True",
-        f"--Overmind.model=scripted:{scripts}", "--Overmind.stop_missions_on_exit=False"))
+        f"--Overmind.model=scripted:{scripts}", "--Overmind.stop_missions_on_exit=False",
+        "--Overmind.auto_merge=True"))  # changes land at once: this test follows a merge
     server.start()
     yield server
     if server.proc is not None and server.proc.poll() is None:

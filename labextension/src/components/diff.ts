@@ -22,14 +22,15 @@ export interface DiffViewOptions {
 type Grammar = ReturnType<typeof grammarFor>;
 
 /** One rendered line: old and new line numbers (null where absent), kind and text. */
-interface Row {
+export interface Row {
   kind: string;
   old: number | null;
   new: number | null;
   text: string;
 }
 
-function rows(lines: DiffLine[], oldStart: number, newStart: number): Row[] {
+/** Numbered rows of diff `lines` whose old and new sides start at those line numbers. */
+export function rows(lines: DiffLine[], oldStart: number, newStart: number): Row[] {
   let o = oldStart, n = newStart;
   return lines.map(([kind, text]) => ({
     kind, text, old: kind === '+' ? null : o++, new: kind === '-' ? null : n++
@@ -73,7 +74,8 @@ function split(list: Row[], g: Grammar): HTMLElement[] {
   return out;
 }
 
-function table(list: Row[], mode: DiffMode, g: Grammar, label: string): HTMLElement {
+/** A diff table of `list` (also the execution tree's inline edits, `edits.ts`). */
+export function table(list: Row[], mode: DiffMode, g: Grammar, label: string): HTMLElement {
   return h('table', { class: 'om-diff-table', 'data-mode': mode, 'aria-label': label },
     h('tbody', {}, ...(mode === 'split' ? split(list, g) : unified(list, g))));
 }

@@ -1,12 +1,19 @@
 /**
  * The sidebar's Objectives section: the latest objectives, newest first, each with its
- * state, task progress (a bar of ended / planned tasks) and tokens; activating one (click,
- * Enter or Space) opens its execution tree. Rows are patched in place once per frame.
+ * state, task progress (a bar of ended / planned tasks), what it spent (tokens and USD:
+ * the engine's total, re-read a little after usage events of a running objective, see
+ * `ObjectivesPart.refreshSpent`) and, until it ends, a Cancel (`cancel.ts`); activating
+ * a row (click, Enter or Space) opens its execution tree. Rows are patched in place once
+ * per frame. The Cancel sits beside the row's button, not in it (no nested controls).
  */
 import { clip, frameThrottle, h, setText } from '../dom';
-import type { ObjectiveNode, ObjectivesPart } from '../objectives';
+import { type ObjectiveNode, type ObjectivesPart, stateLabel } from '../objectives';
 import type { Session } from '../session';
-import { count } from './treesteps';
+import { CancelControl } from './cancel';
+import { amountText, markAmount } from './usage';
+
+/** How long usage events of a running objective gather before its `spent` is re-read. */
+const SPENT_REFRESH_MS = 2000;
 
 export interface ObjectiveListOptions {
   /** Opens the execution tree of an objective. */
@@ -17,10 +24,13 @@ export interface ObjectiveListOptions {
 
 interface RowEls {
   li: HTMLLIElement;
+  row: HTMLElement;
   title: HTMLElement;
   state: HTMLElement;
   bar: HTMLProgressElement;
   meta: HTMLElement;
+  spent: HTMLElement;
+  cancel: CancelControl;
   rev: number;
 }
 
@@ -31,10 +41,11 @@ export class ObjectiveList {
   private readonly rows = new Map<string, RowEls>();
   private readonly schedule = frameThrottle(() => this.render());
   private readonly unlisten: () => void;
+  private refresh: ReturnType<typeof setTimeout> | null = null;
   private order = '';
 
   constructor(
-    session: Session,
+    private readonly session: Session,
     private readonly part: ObjectivesPart,
     private readonly options: ObjectiveListOptions
   ) {
@@ -63,6 +74,22 @@ export class ObjectiveList {
       this.list.replaceChildren(...shown.map(n => (this.rows.get(n.id) as RowEls).li));
     }
     this.empty.hidden = shown.length > 0;
+    this.refreshSpentSoon();
+  }
+
+  /** Re-read the `spent` of running objectives with new usage, at most every 2 s. */
+  private refreshSpentSoon(): void {
+    if (this.refresh !== null || !this.part.staleSpent.size) {
+      return;
+    }
+    this.refresh = setTimeout(() => {
+      void this.part.refreshSpent(this.session.backend).then(
+        changed => changed && this.schedule(),
+        () => undefined // kept as it was; the next usage event tries again
+      ).finally(() => {
+        this.refresh = null;
+      });
+    }, SPENT_REFRESH_MS);
   }
 
   private create(node: ObjectiveNode): RowEls {
@@ -70,37 +97,45 @@ export class ObjectiveList {
     const state = h('span', { class: 'om-tree-state' });
     const bar = h('progress', { class: 'om-progress', max: 1, value: 0 });
     const meta = h('span', { class: 'om-tree-meta' });
-    const li = h('li', {
+    const spent = h('span', { class: 'om-tree-meta om-objective-spent' });
+    const row = h('div', {
       class: 'om-objective-row', tabindex: 0, role: 'button', 'data-objective-id': node.id
-    }, h('div', {}, title, state), h('div', {}, bar, meta));
+    }, h('div', {}, title, state), h('div', {}, bar, meta, spent));
+    const cancel = new CancelControl(this.session.backend, node.id);
+    const li = h('li', { class: 'om-objective', 'data-objective-id': node.id }, row, cancel.el);
     const open = () => this.options.onOpen(this.part.objectives.get(node.id) ?? node);
-    li.addEventListener('click', open);
-    li.addEventListener('keydown', e => {
+    row.addEventListener('click', open);
+    row.addEventListener('keydown', e => {
       if (e.key === 'Enter' || e.key === ' ') {
         e.preventDefault();
         open();
       }
     });
-    const row = { li, title, state, bar, meta, rev: -1 };
-    this.rows.set(node.id, row);
-    return row;
+    const els = { li, row, title, state, bar, meta, spent, cancel, rev: -1 };
+    this.rows.set(node.id, els);
+    return els;
   }
 
-  private fill(row: RowEls, node: ObjectiveNode): void {
-    row.rev = node.rev;
-    setText(row.title, clip(node.title || node.id, 60));
-    row.li.title = `objective ${node.id}: open its execution tree`;
-    setText(row.state, node.state);
-    row.state.dataset.state = node.state;
-    row.li.dataset.state = node.state;
+  private fill(els: RowEls, node: ObjectiveNode): void {
+    els.rev = node.rev;
+    setText(els.title, clip(node.title || node.id, 60));
+    els.row.title = `objective ${node.id}: open its execution tree`;
+    setText(els.state, stateLabel(node.state));
+    els.state.dataset.state = els.row.dataset.state = els.li.dataset.state = node.state;
     const [done, total] = this.part.progress(node);
-    row.bar.max = Math.max(total, 1);
-    row.bar.value = done;
-    setText(row.meta, [total ? `${done}/${total} tasks` : '',
-      node.spent?.tokens ? `${count(node.spent.tokens)} tok` : ''].filter(Boolean).join(' · '));
+    els.bar.max = Math.max(total, 1);
+    els.bar.value = done;
+    setText(els.meta, total ? `${done}/${total} tasks` : '');
+    const spending = this.part.spending(node).total;
+    setText(els.spent, amountText(spending));
+    markAmount(els.spent, spending);
+    els.cancel.show(node.state);
   }
 
   dispose(): void {
     this.unlisten();
+    if (this.refresh !== null) {
+      clearTimeout(this.refresh);
+    }
   }
 }

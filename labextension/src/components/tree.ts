@@ -1,9 +1,13 @@
 /**
  * The execution tree of one objective (`%%overmind prompt` widget, and the main-area tab
  * the sidebar's Objectives section opens): objective → scope and plan → tasks → agent
- * missions → tool calls (name, target, status, duration, expandable result), thinking
- * and messages, with usage and cost per node; then the objective's changes with their
- * state and a "diff" button. Live: it re-renders at most once per animation frame and
+ * missions → tool calls (name, target, status, duration, expandable input — edits as
+ * diffs, `edits.ts` — and result), thinking and messages; then the objective's changes
+ * with their state and a "diff" button. The objective, each task and each agent show
+ * their elapsed time (`elapsed.ts`: one ticking timer per tree) and what they spent
+ * (`usage.ts`): per agent, per task (its agents), and one total for the objective — the
+ * engine's — split into planning and agents. A Cancel (`cancel.ts`) sits on the
+ * objective until it ends. Live: it re-renders at most once per animation frame and
  * only the nodes whose `rev` changed; each agent's steps are windowed (`StepList`), so
  * thousands of tool calls stay cheap.
  *
@@ -12,13 +16,16 @@
  */
 import { clip, frameThrottle, h, setText } from '../dom';
 import type { AgentNode } from '../agentsteps';
-import { type ChangeNode, type ObjectiveNode, ObjectivesPart, type TaskNode } from '../objectives';
+import { type ChangeNode, type ObjectiveNode, ObjectivesPart, stateLabel, type TaskNode } from '../objectives';
 import type { Change, Session } from '../session';
 import type { ViewFactory } from '../widgetview';
+import { CancelControl } from './cancel';
 import { connectionPill, showConnection } from './connection';
 import { DiffView } from './diff';
+import { elapsedEl, Ticker } from './elapsed';
 import { profiledRender, profileLog } from './treeprofile';
-import { duration, StepList, toggle, usageText } from './treesteps';
+import { StepList, toggle } from './treesteps';
+import { amountText, markAmount, partsText, usageText } from './usage';
 
 export interface TreeOptions {
   /** Opens a change's diff / panel; without it the change nodes have no "diff" button. */
@@ -39,7 +46,7 @@ function stateEl(): HTMLElement {
 }
 
 function showState(el: HTMLElement, state: string, li?: HTMLElement): void {
-  setText(el, state);
+  setText(el, stateLabel(state));
   el.dataset.state = state;
   if (li) {
     li.dataset.state = state;
@@ -51,16 +58,17 @@ class AgentView {
   private readonly name = h('span', { class: 'om-tree-name' });
   private readonly status = stateEl();
   private readonly meta = h('span', { class: 'om-tree-meta' });
+  private readonly elapsed = elapsedEl();
   private readonly steps: StepList;
   private rev = -1;
 
   private latest: AgentNode | null = null;
 
-  constructor(readonly mission: string, window: number) {
+  constructor(readonly mission: string, window: number, private readonly ticker: Ticker) {
     this.steps = new StepList(window);
     const open = toggle(`steps of agent ${mission}`, this.steps.el, true, () => this.refresh());
     this.li = h('li', { role: 'treeitem', 'data-node': 'agent', 'data-mission-id': mission },
-      h('div', { class: 'om-tree-row' }, open, this.name, this.status, this.meta), this.steps.el);
+      h('div', { class: 'om-tree-row' }, open, this.name, this.status, this.elapsed, this.meta), this.steps.el);
   }
 
   private refresh(): void {
@@ -77,8 +85,8 @@ class AgentView {
     this.rev = agent.rev;
     setText(this.name, `agent ${agent.agent || 'builtin'} · ${agent.name || agent.mission}`);
     showState(this.status, agent.liveness && agent.ended === null ? `${agent.status} · ${agent.liveness}` : agent.status, this.li);
-    const took = agent.ended !== null ? duration(agent.ended - agent.started) : '';
-    setText(this.meta, [`${agent.toolCount} tool calls`, usageText(agent.usage), took,
+    this.ticker.show(this.elapsed, agent.started, agent.ended);
+    setText(this.meta, [`${agent.toolCount} tool calls`, usageText(agent.usage),
       agent.stopReason ? `stop: ${agent.stopReason}` : ''].filter(Boolean).join(' · '));
     if (!this.steps.el.hidden) {
       this.steps.render(agent.steps);
@@ -93,11 +101,12 @@ class TaskView {
   private readonly state = stateEl();
   private readonly meta = h('span', { class: 'om-tree-meta' });
   private readonly text = h('span', { class: 'om-tree-text' });
+  private readonly elapsed = elapsedEl();
   readonly agents = new Map<string, AgentView>();
   private rev = -1;
 
-  constructor(task: TaskNode) {
-    const built = item('task', true, `task ${task.name}`, this.name, this.state, this.text, this.meta);
+  constructor(task: TaskNode, private readonly ticker: Ticker) {
+    const built = item('task', true, `task ${task.name}`, this.name, this.state, this.elapsed, this.meta, this.text);
     this.li = built.li;
     this.children = built.children;
     this.li.dataset.taskId = task.id;
@@ -110,6 +119,7 @@ class TaskView {
       showState(this.state, task.state, this.li);
       setText(this.text, clip(task.description, 120));
       this.text.title = task.description + (task.reason ? `\n${task.reason}` : '');
+      this.ticker.show(this.elapsed, task.started, task.ended);
     }
     for (const mission of task.missions) {
       const agent = part.agents.get(mission);
@@ -118,7 +128,7 @@ class TaskView {
       }
       let view = this.agents.get(mission);
       if (!view) {
-        view = new AgentView(mission, window);
+        view = new AgentView(mission, window, this.ticker);
         this.agents.set(mission, view);
         this.children.append(view.li);
       }
@@ -155,10 +165,12 @@ class ChangeView {
     }
     this.rev = change.rev;
     setText(this.name, `change ${change.id}`);
-    showState(this.state, change.state, this.li);
     const v = change.verification;
-    const check = v ? `tests ${v.ok ? 'passed' : `failed (${v.exitCode ?? '?'})`}` : '';
-    setText(this.meta, [change.files.length ? `${change.files.length} files` : '', check].filter(Boolean).join(' · '));
+    // as `shownState` (changes.ts) has it: a merge its tests refused is not a conflict
+    showState(this.state, change.state === 'conflicted' && v?.ok === false ? 'tests failed' : change.state, this.li);
+    const tests = v ? `tests ${v.ok ? 'passed' : `failed (${v.exitCode ?? '?'})`}` : '';
+    setText(this.meta, [change.files.length ? `${change.files.length} files` : '', tests,
+      change.check ? `pre-review check ${change.check}` : ''].filter(Boolean).join(' · '));
     this.meta.title = [change.reason, v ? `${v.command}\n${v.tail}` : ''].filter(Boolean).join('\n');
   }
 }
@@ -169,7 +181,11 @@ export class ExecutionTree {
   private readonly pill = connectionPill();
   private readonly title = h('span', { class: 'om-tree-title' }, 'objective');
   private readonly state = stateEl();
-  private readonly usage = h('span', { class: 'om-tree-meta' });
+  private readonly elapsed = elapsedEl();
+  private readonly total = h('span', { class: 'om-tree-meta om-tree-total', title: 'what the objective spent in all' });
+  private readonly parts = h('span', { class: 'om-tree-meta om-tree-parts' });
+  private readonly cancel: CancelControl;
+  private readonly ticker = new Ticker();
   private readonly empty = h('div', { class: 'om-empty' }, 'loading…');
   private readonly root = item('objective', true, 'the objective');
   private readonly scope = h('li', { role: 'treeitem', 'data-node': 'scope', class: 'om-tree-line' });
@@ -191,8 +207,10 @@ export class ExecutionTree {
     private readonly options: TreeOptions = {}
   ) {
     this.root.li.dataset.objectiveId = objectiveId;
+    this.cancel = new CancelControl(session.backend, objectiveId);
     this.root.li.querySelector('.om-tree-row')?.append(
-      h('span', { class: 'om-tree-name' }, `objective ${objectiveId}`), this.state, this.usage);
+      h('span', { class: 'om-tree-name' }, `objective ${objectiveId}`), this.state, this.elapsed,
+      this.total, this.parts, this.cancel.el);
     this.root.children.append(this.scope, this.plan.li, this.changes.li, this.error);
     this.el = h('div', { class: 'om-view om-tree-view' },
       h('div', { class: 'om-header' }, h('span', { class: 'om-title' }, 'Execution tree'), this.title, this.pill),
@@ -229,17 +247,24 @@ export class ExecutionTree {
     }
     this.renderTasks(node);
     this.renderChanges(node);
-    setText(this.usage, usageText(this.part.objectiveUsage(node)) + this.spent(node));
+    this.renderSpending(node);
   }
 
-  private spent(node: ObjectiveNode): string {
-    return node.spent ? ` (objective: ${node.spent.tokens} tok${node.spent.cost ? `, $${node.spent.cost.toFixed(4)}` : ''})` : '';
+  /** The one total (the engine's, see `ObjectivesPart.spending`) and its parts. */
+  private renderSpending(node: ObjectiveNode): void {
+    const spending = this.part.spending(node);
+    setText(this.total, amountText(spending.total));
+    markAmount(this.total, spending.total);
+    const parts = partsText(spending);
+    setText(this.parts, parts && `(${parts})`);
   }
 
   private header(node: ObjectiveNode): void {
     setText(this.title, node.title);
     showState(this.state, node.state, this.root.li);
     this.state.title = node.reason;
+    this.ticker.show(this.elapsed, node.created, node.ended);
+    this.cancel.show(node.state);
     setText(this.scope, node.scope.length
       ? `scope: ${clip(node.scope.join(', '), 200)}${node.complexity ? ` (${node.complexity})` : ''}` : 'scope: …');
     const [done, total] = this.part.progress(node);
@@ -253,7 +278,7 @@ export class ExecutionTree {
     for (const task of this.part.tasks(node)) {
       let view = this.tasks.get(task.id);
       if (!view) {
-        view = new TaskView(task);
+        view = new TaskView(task, this.ticker);
         this.tasks.set(task.id, view);
         this.plan.children.append(view.li);
       }
@@ -275,6 +300,7 @@ export class ExecutionTree {
 
   dispose(): void {
     this.unlisten();
+    this.ticker.dispose();
   }
 }
 

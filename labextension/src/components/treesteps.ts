@@ -11,26 +11,13 @@
  * new steps instead of on every update.
  */
 import { clip, h, setText } from '../dom';
-import type { Step, TextStep, ToolStep, Usage } from '../agentsteps';
+import type { Step, TextStep, ToolStep } from '../agentsteps';
+import { editsOf, editStat, inputView } from './edits';
 
 const PREVIEW = 160;
 const STATUS_MARK: Record<string, string> = {
   completed: '✓', failed: '✗', in_progress: '…', pending: '·'
 };
-
-/** `1234` → `1.2k`, `1234567` → `1.2M` (tokens). */
-export function count(n: number): string {
-  return n >= 1e6 ? `${(n / 1e6).toFixed(1)}M` : n >= 1e3 ? `${(n / 1e3).toFixed(1)}k` : String(n);
-}
-
-/** `12.3k tok · $0.0123` (the cost only when the model reports one). */
-export function usageText(u: Usage): string {
-  const tokens = u.input + u.output;
-  if (!tokens && !u.cost) {
-    return '';
-  }
-  return `${count(tokens)} tok` + (u.cost ? ` · $${u.cost.toFixed(4)}` : '');
-}
 
 /** Seconds as `0.4 s`, `12 s`, `3m 5s`. */
 export function duration(s: number): string {
@@ -60,14 +47,6 @@ export function toggle(label: string, target: HTMLElement, open: boolean,
   return b;
 }
 
-function jsonText(value: unknown): string {
-  try {
-    return clip(JSON.stringify(value, null, 2) ?? '', 4000);
-  } catch {
-    return '';
-  }
-}
-
 /** One rendered step: its element and how to refresh it. */
 interface StepView {
   li: HTMLLIElement;
@@ -80,17 +59,19 @@ function toolView(step: ToolStep): StepView {
   const title = h('span', { class: 'om-tree-name' });
   const target = h('span', { class: 'om-tree-target' });
   const took = h('span', { class: 'om-tree-meta' });
+  const stat = h('span', { class: 'om-tree-meta', title: 'lines added and removed' });
   const preview = h('span', { class: 'om-tree-preview' });
   const detail = h('div', { class: 'om-tree-detail' });
   const li = h('li', { role: 'treeitem', 'data-node': 'tool', 'data-tool-id': step.id });
   const more = toggle(`result of ${step.title}`, detail, false, () => fillDetail(detail, step));
-  li.append(h('div', { class: 'om-tree-row' }, more, mark, title, target, took, preview), detail);
+  li.append(h('div', { class: 'om-tree-row' }, more, mark, title, target, stat, took, preview), detail);
   const update = () => {
     li.dataset.status = step.status;
     setText(mark, STATUS_MARK[step.status] ?? '·');
     setText(title, step.title);
     setText(target, step.target && !step.title.includes(step.target) ? step.target : '');
     setText(took, step.end !== null ? duration(step.end - step.start) : '');
+    setText(stat, editStat(editsOf(step)));
     setText(preview, clip(step.output.trim().split('\n')[0] ?? '', PREVIEW));
     if (!detail.hidden) {
       fillDetail(detail, step);
@@ -100,9 +81,9 @@ function toolView(step: ToolStep): StepView {
 }
 
 function fillDetail(detail: HTMLElement, step: ToolStep): void {
-  const input = jsonText(step.input);
+  const input = inputView(step);
   detail.replaceChildren(
-    ...(input ? [h('div', { class: 'om-tree-label' }, 'input'), h('pre', { class: 'om-tree-pre' }, input)] : []),
+    ...(input.length ? [h('div', { class: 'om-tree-label' }, 'input'), ...input] : []),
     h('div', { class: 'om-tree-label' }, step.end === null ? 'running…' : `result (${step.status})`),
     h('pre', { class: 'om-tree-pre' }, step.output || '(no output)'));
 }
