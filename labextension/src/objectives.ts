@@ -73,6 +73,9 @@ export interface ObjectiveNode {
   /** Its roles' model calls (story, scope, planner, evaluator), from their events. */
   roles: Usage;
   error: string;
+  /** Mirrored from the host of a party this engine joined: watched, never acted on here
+   * (its changes and its cancel live on the host). */
+  mirror: boolean;
   seq: number;
   rev: number;
 }
@@ -153,6 +156,7 @@ export class ObjectivesPart implements Part {
     const node = this.objectiveNode(str(o.id), str(o.title), Number(o.created_at) || 0);
     node.state = str(o.state) || node.state;
     node.error = str(o.error);
+    node.mirror = Boolean(o.mirror);
     this.seedSpent(o);
     return node;
   }
@@ -163,7 +167,7 @@ export class ObjectivesPart implements Part {
       node = {
         id, title, state: 'queued', reason: '', created, ended: null, scope: [], complexity: '',
         round: 0, tasks: new Map(), changes: new Map(), spent: null, spentFinal: false,
-        roles: noUsage(), error: '', seq: 0, rev: 0
+        roles: noUsage(), error: '', mirror: false, seq: 0, rev: 0
       };
       this.objectives.set(id, node);
     }
@@ -250,6 +254,7 @@ export class ObjectivesPart implements Part {
     }
     node.seq = e.seq;
     node.rev++;
+    node.mirror ||= Boolean(d.mirror);
     this.objectiveEvent(node, e, d);
     return true;
   }

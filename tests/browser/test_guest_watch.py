@@ -63,6 +63,13 @@ def test_a_guest_sees_its_prompts_objective_run_live_in_its_own_sidebar(
     tool = tree.locator('li[data-node="tool"]')
     expect(tool).to_have_count(1)
     expect(tool.first).to_have_attribute("data-status", "completed")
+    change = tree.locator('li[data-node="change"]')  # held for review on the host
+    expect(change).to_have_count(1)
+    expect(change.locator(".om-tree-state").first).to_have_text("open")
+    # read-only here: its diff and the objective's cancel live on the host (was: a "diff"
+    # button answering 404 from this server)
+    expect(change.get_by_role("button")).to_have_count(0)
+    expect(tree.get_by_role("button", name="Cancel")).to_have_count(0)
     screenshot(page, "guest-watch-tree")
     open_lab(page, b)  # a new page: B's objectives list names the followed one, replayed
     row = open_sidebar(page).locator(".om-objective-row")

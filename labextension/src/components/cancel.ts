@@ -42,9 +42,10 @@ export class CancelControl {
     this.ask.hidden = this.error.hidden = true;
   }
 
-  /** Shown only while the objective in `state` can still be cancelled. */
-  show(state: string): void {
-    this.el.hidden = ENDED.has(state);
+  /** Shown only while the objective in `state` can still be cancelled, and here
+   * (`actionable`: false for an objective mirrored from a party's host). */
+  show(state: string, actionable = true): void {
+    this.el.hidden = !actionable || ENDED.has(state);
   }
 
   private asking(on: boolean, focus = true): void {

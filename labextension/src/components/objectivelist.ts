@@ -129,7 +129,7 @@ export class ObjectiveList {
     const spending = this.part.spending(node).total;
     setText(els.spent, amountText(spending));
     markAmount(els.spent, spending);
-    els.cancel.show(node.state);
+    els.cancel.show(node.state, !node.mirror);
   }
 
   dispose(): void {

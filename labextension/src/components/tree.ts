@@ -264,7 +264,7 @@ export class ExecutionTree {
     showState(this.state, node.state, this.root.li);
     this.state.title = node.reason;
     this.ticker.show(this.elapsed, node.created, node.ended);
-    this.cancel.show(node.state);
+    this.cancel.show(node.state, !node.mirror); // a host's objective: read-only here
     setText(this.scope, node.scope.length
       ? `scope: ${clip(node.scope.join(', '), 200)}${node.complexity ? ` (${node.complexity})` : ''}` : 'scope: …');
     const [done, total] = this.part.progress(node);
@@ -290,7 +290,7 @@ export class ExecutionTree {
     for (const change of node.changes.values()) {
       let view = this.changeViews.get(change.id);
       if (!view) {
-        view = new ChangeView(change, this.options.onOpenChange);
+        view = new ChangeView(change, node.mirror ? undefined : this.options.onOpenChange);
         this.changeViews.set(change.id, view);
         this.changes.children.append(view.li);
       }
