@@ -41,7 +41,9 @@ function openTree(ctx: LabContext, node: ObjectiveNode): void {
 const ENDED = new Set(['done', 'failed', 'cancelled']);
 
 /** The toast of an ended objective: `success` only for `done` with nothing left out
- * (its reason then starts `done (`); `done, 1 not merged …` warns; failed is an error. */
+ * (its reason then starts `done (`); changes that only wait for review inform
+ * (`done, 1 wait for review (…)`: the expected end when review comes first); `done, 1 not
+ * merged …` or a failed task warns; failed is an error. */
 export function outcomeToast(node: ObjectiveNode): { type: 'success' | 'warning' | 'error' | 'info'; message: string } {
   const title = `objective ${node.title || node.id}`;
   if (node.state === 'failed') {
@@ -51,7 +53,9 @@ export function outcomeToast(node: ObjectiveNode): { type: 'success' | 'warning'
     return { type: 'info', message: `${title} was cancelled` };
   }
   const partial = node.reason.startsWith('done,');
-  return { type: partial ? 'warning' : 'success', message: `${title}: ${node.reason || 'done'}` };
+  const waiting = /^done, \d+ wait for review \(/.test(node.reason); // nothing else left out
+  const type = waiting ? 'info' : partial ? 'warning' : 'success';
+  return { type, message: `${title}: ${node.reason || 'done'}` };
 }
 
 /** Toast each objective that ends after the page opened (one toast per objective). */

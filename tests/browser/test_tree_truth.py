@@ -197,6 +197,8 @@ def test_elapsed_ticks_while_running_and_freezes_at_the_ending_events(
         expect(span).to_have_attribute("data-elapsed", "ended")
     ended = overflow(output, ".om-tree-view *")
     screenshot(page, "tree-truth-done")
+    toast = page.locator(".Toastify__toast", has_text="1 wait for review")
+    expect(toast).to_have_class(re.compile(r"Toastify__toast--info"))  # expected, no warning
     # the notebook re-renders its output when the snapshot is rewritten: the main-area
     # tree (one live view, never re-rendered) shows that the time stays frozen
     tab = open_tree(page, lab, oid, reload=False)
