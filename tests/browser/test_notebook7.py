@@ -54,7 +54,8 @@ def test_the_sidebar_opens_from_the_view_menu_on_tree_and_shows_logs(
     nap = row(panel, "treenap")
     expect(nap).to_have_attribute("data-status", "running", timeout=TIMEOUT_MS)
     expect(panel.locator(".om-missions .om-pill")).to_have_attribute("data-state", "live")
-    nap.get_by_role("button", name="Logs treenap").click()
+    nap.get_by_role("button", name="actions for treenap").click()  # the row's menu
+    panel.get_by_role("menuitem", name="Logs").click()
     logs = page.locator(".om-logs", has_text="logs of treenap")
     expect(logs.locator(".om-line").first).to_have_text("from-tree", timeout=TIMEOUT_MS)
     box = logs.bounding_box()

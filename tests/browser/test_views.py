@@ -5,6 +5,7 @@ a page reload (missions and open questions stay)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 import pytest
 from jupyter_process import JupyterProcess, alive, wait_until
@@ -17,7 +18,8 @@ from lab_driver import (
     screenshot,
     write_notebook,
 )
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
+from test_sidebar_prompt import theme, worst
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -89,7 +91,9 @@ def test_restart_from_the_widget_and_live_cpu_memory_from_one_request(
     again = lab.track(lab.missions()["spinner"]["pid"])
     assert again != first and alive(again)
     sidebar = open_sidebar(page)
-    expect(row(sidebar, "spinner").get_by_role("button", name="Restart spinner")).to_be_enabled()
+    row(sidebar, "spinner").get_by_role("button", name="actions for spinner").click()
+    expect(sidebar.get_by_role("menuitem", name="Restart")).to_be_enabled()  # its row menu
+    page.keyboard.press("Escape")
     screenshot(page, "missions-restarted")
     spinner.get_by_role("button", name="Kill spinner").click()
     expect(spinner).to_have_attribute("data-status", "killed", timeout=TIMEOUT_MS)
@@ -239,3 +243,185 @@ def test_with_an_engine_embedded_in_the_kernel_the_widget_goes_through_the_comm(
     mission.get_by_role("button", name="Stop inkernel").click()  # a call over the comm
     expect(mission).to_have_attribute("data-status", "killed", timeout=TIMEOUT_MS)
     screenshot(page, "embedded-comm")
+
+
+LONG_NAME = "warehouse-backfill-of-every-partition"
+LONG_COMMAND = ["sh", "-c", "sleep 300; echo backfilled every partition of the warehouse "
+                "tables from the raw event archive"]
+
+# the Missions section's elements whose box ends past the sidebar's right edge (px beyond)
+PAST_PANEL = """section => { const panel = section.closest('#overmind-sidebar');
+  const right = panel.getBoundingClientRect().left + panel.clientLeft + panel.clientWidth;
+  return [section, ...section.querySelectorAll('*')].filter(el => el.getClientRects().length)
+    .map(el => [el.tagName + '.' + el.className + ' ' + (el.getAttribute('aria-label') || ''),
+                Math.round(el.getBoundingClientRect().right - right)])
+    .filter(([, over]) => over > 0); }"""
+
+# how far the sidebar, the section and its table scroll sideways (px beyond their width)
+SIDEWAYS = """section => [section.closest('#overmind-sidebar'), section,
+  section.querySelector('table')].map(el => el.scrollWidth - el.clientWidth)"""
+
+# the section's cells whose text is cut: [column, text, title]
+CUT = """section => [...section.querySelectorAll('td')].filter(td => td.scrollWidth >
+  td.clientWidth).map(td => [td.dataset.col, td.textContent, td.title])"""
+
+
+@pytest.fixture(scope="module")
+def crowded(lab: JupyterProcess) -> Iterator[dict[str, dict]]:
+    """An agent mission named like the issue's (waiting on its question) and a command
+    mission with a long name and command, both running."""
+    asker = lab.api("POST", "missions", {"command": ["ask", "make", "deploy"], "kind": "agent",
+                                         "agent": "fake", "name": "layout-asker"})
+    backfill = lab.api("POST", "missions", {"command": LONG_COMMAND, "name": LONG_NAME})
+    for mission in (asker, backfill):
+        lab.track(mission["pid"])
+    question = wait_until(lambda: next((q for q in lab.api("GET", "questions")["questions"]
+                                        if q["mission"] == asker["id"]), None),
+                          what="layout-asker's question")
+    yield {"asker": asker, "backfill": backfill}
+    lab.api("POST", f"questions/{question['id']}/answer", {"text": "deny"})
+    lab.api("POST", f"missions/{backfill['id']}/stop", {"force": True})
+
+
+def sidebar_missions(page: Page, lab: JupyterProcess, *running: str) -> Locator:
+    """JupyterLab at its default 250 px sidebar, the missions ``running`` listed in it."""
+    page.goto(f"{lab.url}lab?reset&token={lab.jupyter_token}")
+    section = open_sidebar(page).locator(".om-missions")
+    for name in running:
+        expect(row(section, name)).to_have_attribute("data-status", "running",
+                                                     timeout=TIMEOUT_MS)
+    assert section.evaluate("el => el.closest('#overmind-sidebar').clientWidth") <= 250
+    return section
+
+
+def test_the_sidebar_missions_fit_250_px_with_cut_text_titled(
+        lab: JupyterProcess, page: Page, crowded: dict[str, dict]):
+    section = sidebar_missions(page, lab, "layout-asker", LONG_NAME)
+    assert section.evaluate(PAST_PANEL) == []  # Stop/Restart/Kill/Logs were 36 px past
+    assert section.evaluate(SIDEWAYS) == [0, 0, 0]
+    cut = section.evaluate(CUT)
+    assert [c for c in cut if c[1] not in c[2]] == [], cut  # each cut text whole in its title
+    assert ["name", LONG_NAME] in [c[:2] for c in cut], cut
+    name = row(section, LONG_NAME).locator('td[data-col="name"]')
+    expect(name).to_have_attribute("title", re.compile("backfilled every partition"))  # command
+    expect(name).to_have_css("text-overflow", "ellipsis")
+    status = row(section, "layout-asker").locator('td[data-col="status"]')
+    expect(status).to_have_attribute("title", re.compile("^running"))
+
+
+def ps_layout(widget: Locator) -> dict:
+    """The widget's output width, its buttons past the output's edge by row, how far it
+    scrolls sideways and its cut cells whose title lacks their text (px)."""
+    rows = widget.locator("tr[data-mission-id]")
+    return {"width": widget.evaluate("el => el.closest('.jp-OutputArea-output').clientWidth"),
+            "clipped": [c for tr in rows.all() if (c := tr.evaluate(CLIPPED))],
+            "sideways": widget.evaluate("el => el.scrollWidth - el.clientWidth"),
+            "untitled": [c for c in widget.evaluate(CUT) if c[1].rstrip("…") not in c[2]]}
+
+
+def test_the_notebook_ps_widget_fits_a_1000_px_window(
+        lab: JupyterProcess, page: Page, crowded: dict[str, dict]):
+    write_notebook(lab.root, "narrow-ps.ipynb", ["%load_ext overmind", "%overmind ps --all"])
+    open_notebook(page, lab, "narrow-ps.ipynb")  # at 1400 px: the status bar says when idle
+    page.set_viewport_size({"width": 1000, "height": 900})
+    page.wait_for_function("() => document.querySelector('.jp-NotebookPanel')"
+                           ".getBoundingClientRect().right <= 1000")
+    widget = page.locator(".overmind-widget .om-missions")
+    for name in ("layout-asker", LONG_NAME):
+        expect(row(widget, name)).to_be_visible(timeout=TIMEOUT_MS)
+    beside_files = ps_layout(widget)  # the file browser open: buttons two by two
+    screenshot(page, "ps-1000px")
+    command(page, "application:toggle-left-area")
+    page.wait_for_function("el => el.closest('.jp-OutputArea-output').clientWidth > 760",
+                           arg=widget.element_handle())
+    alone = ps_layout(widget)  # the notebook alone: buttons in a row
+    for found in (beside_files, alone):  # were 81–227 px past a 568 px output
+        assert found["clipped"] == [] and found["sideways"] == 0, found
+        assert found["untitled"] == [], found
+    assert beside_files["width"] < 600 < alone["width"] <= 1000, (beside_files, alone)
+    print("ps at 1000 px:", beside_files, alone)
+
+
+def test_the_row_menu_opens_inside_the_panel_by_keyboard_and_mouse(
+        lab: JupyterProcess, page: Page, crowded: dict[str, dict]):
+    section = sidebar_missions(page, lab, "layout-asker", LONG_NAME)
+    actions = row(section, "layout-asker").get_by_role("button", name="actions for layout-asker")
+    expect(actions).to_have_attribute("aria-haspopup", "menu")
+    menu = section.get_by_role("menu", name="actions for layout-asker")
+    actions.press("Enter")
+    expect(menu).to_be_visible()
+    expect(actions).to_have_attribute("aria-expanded", "true")
+    expect(menu.get_by_role("menuitem")).to_have_text(["Logs", "Stop", "Restart", "Kill"])
+    expect(menu.get_by_role("menuitem", name="Logs")).to_be_focused()
+    page.keyboard.press("ArrowDown")
+    expect(menu.get_by_role("menuitem", name="Stop")).to_be_focused()
+    page.keyboard.press("ArrowUp")
+    page.keyboard.press("ArrowUp")  # wraps round
+    expect(menu.get_by_role("menuitem", name="Kill")).to_be_focused()
+    assert section.evaluate(PAST_PANEL) == []  # the open menu too
+    print("menu", menu.bounding_box(), "panel", page.locator("#overmind-sidebar").bounding_box())
+    assert section.evaluate(SIDEWAYS) == [0, 0, 0]
+    screenshot(page, "sidebar-missions-menu")
+    page.keyboard.press("Escape")
+    expect(menu).to_be_hidden()
+    expect(actions).to_be_focused()
+    expect(actions).to_have_attribute("aria-expanded", "false")
+
+    actions.press(" ")  # Space opens too; Logs opens the log view and closes the menu
+    menu.get_by_role("menuitem", name="Logs").press("Enter")
+    expect(menu).to_be_hidden()
+    logs = page.locator(f"#overmind-logs-{crowded['asker']['id']} .om-logs")
+    expect(logs.locator(".om-title")).to_have_text("logs of layout-asker", timeout=TIMEOUT_MS)
+
+    backfill = row(section, LONG_NAME)
+    more = backfill.get_by_role("button", name=f"actions for {LONG_NAME}")
+    more.click()
+    menu = section.get_by_role("menu", name=f"actions for {LONG_NAME}")
+    expect(menu).to_be_visible()
+    section.locator(".om-title").click()  # a click outside closes it
+    expect(menu).to_be_hidden()
+    more.click()
+    menu.get_by_role("menuitem", name="Stop").click()
+    expect(menu).to_be_hidden()
+    expect(more).to_be_focused()
+    stopped = wait_until(lambda: (m := lab.missions()[LONG_NAME])["status"] == "killed" and m,
+                         what="the engine to stop the backfill")
+    assert stopped["exit"]["stopped"], stopped
+    expect(backfill).to_have_attribute("data-status", "killed", timeout=TIMEOUT_MS)
+    more.click()  # an ended mission: only Logs applies
+    expect(menu.get_by_role("menuitem", name="Logs")).to_be_enabled()
+    for label in ("Stop", "Restart", "Kill"):
+        expect(menu.get_by_role("menuitem", name=label)).to_be_disabled()
+    page.keyboard.press("ArrowDown")  # the disabled items are skipped
+    expect(menu.get_by_role("menuitem", name="Logs")).to_be_focused()
+    page.keyboard.press("Escape")
+    expect(menu).to_be_hidden()
+
+
+# the Missions section's texts: a running and a stopped row, the menu's items
+MISSION_TEXTS = ("th", 'tr[data-status="running"] td[data-col="status"]',
+                 'tr[data-status="exited"] td[data-col="status"]', 'td[data-col="name"]',
+                 ".om-pill", ".om-rowmenu-button", ".om-rowmenu-item:enabled",
+                 ".om-rowmenu-item:disabled")
+
+
+def test_the_missions_section_reads_in_light_and_dark(
+        lab: JupyterProcess, page: Page, crowded: dict[str, dict]):
+    section = sidebar_missions(page, lab, "layout-asker")
+    done = lab.api("POST", "missions", {"command": ["true"], "name": "done-quickly"})
+    lab.track(done["pid"])
+    expect(row(section, "done-quickly")).to_have_attribute("data-status", "exited",
+                                                           timeout=TIMEOUT_MS)
+    more = row(section, "done-quickly").get_by_role("button", name="actions for done-quickly")
+    seen = {}
+    try:
+        for name, dark in (("JupyterLab Light", False), ("JupyterLab Dark", True)):
+            theme(page, name, dark)
+            more.click()
+            seen[name] = worst(section, *MISSION_TEXTS)
+            screenshot(page, f"sidebar-missions-{'dark' if dark else 'light'}")
+            page.keyboard.press("Escape")
+    finally:
+        theme(page, "JupyterLab Light", False)  # the theme is a saved user setting
+    print(seen)
+    assert {n: t for n, t in seen.items() if min(t.values()) < 4.5} == {}, seen

@@ -1,8 +1,10 @@
 /**
  * The mission table (`%overmind ps` widget and the sidebar's Missions section): live
  * status, restarts, age, CPU/memory, latest activity; stop / restart / kill / logs per
- * row; children listed under their parent, indented. CPU/memory/last line of every live
- * mission come from one `GET missions?stats=1` per poll.
+ * row (buttons; in the compact sidebar table, a row menu); children listed under their
+ * parent, indented. Long text ends in an ellipsis, its cell's title has all of it.
+ * CPU/memory/last line of every live mission come from one `GET missions?stats=1` per
+ * poll.
  *
  * Rows are keyed by mission id and patched in place (only changed cells are touched),
  * at most once per animation frame, so bursts of events stay cheap.
@@ -11,12 +13,13 @@ import type { Mission } from '../backend';
 import { age, bytes, clip, frameThrottle, h, setText } from '../dom';
 import type { Change, MissionRow, Session } from '../session';
 import { connectionPill, showConnection } from './connection';
+import { RowMenu, type RowMenuItem } from './rowmenu';
 
 /** Mission statuses after which nothing happens (`model.TERMINAL`). */
 export const TERMINAL = new Set(['exited', 'failed', 'killed', 'lost']);
 
 export interface MissionTableOptions {
-  /** Sidebar layout: name, status and actions only. */
+  /** Sidebar layout: name, status and a row menu of the actions only. */
   compact?: boolean;
   /** Open the log view of a mission (the sidebar opens a tab; widgets show it inline). */
   onLogs?: (mission: MissionRow) => void;
@@ -28,6 +31,8 @@ export interface MissionTableOptions {
 interface RowEls {
   tr: HTMLTableRowElement;
   cells: Record<string, HTMLElement>;
+  /** The compact table's row menu (the widget has buttons). */
+  menu?: RowMenu;
   stop: HTMLButtonElement;
   restart: HTMLButtonElement;
   kill: HTMLButtonElement;
@@ -38,6 +43,7 @@ const COMPACT = ['name', 'status', 'actions'];
 /** Statuses a restart applies to (a live process, or a backoff it cuts short). */
 const RESTARTABLE = new Set(['spawning', 'running', 'stalled', 'restarting']);
 type Action = 'stop' | 'restart' | 'kill';
+const ACTIONS: [string, Action][] = [['Stop', 'stop'], ['Restart', 'restart'], ['Kill', 'kill']];
 
 /** Depth-first order: children after their parent; returns [row, depth] pairs. */
 export function treeOrder(rows: MissionRow[]): [MissionRow, number][] {
@@ -93,8 +99,8 @@ export class MissionTable {
     private readonly options: MissionTableOptions = {}
   ) {
     this.columns = options.compact ? COMPACT : FULL;
-    const head = h('tr', {}, ...this.columns.map(c => h('th', { scope: 'col' }, c === 'actions' ? '' : c)));
-    this.el = h('div', { class: 'om-view om-missions' },
+    const head = h('tr', {}, ...this.columns.map(c => h('th', { scope: 'col', 'data-col': c }, c === 'actions' ? '' : c)));
+    this.el = h('div', { class: `om-view om-missions${options.compact ? ' om-compact' : ''}` },
       h('div', { class: 'om-header' }, h('span', { class: 'om-title' }, options.title ?? 'Missions'), this.pill),
       this.message,
       h('table', { class: 'om-table' }, h('thead', {}, head), this.tbody),
@@ -148,28 +154,57 @@ export class MissionTable {
     for (const c of this.columns) {
       cells[c] = tr.appendChild(h('td', { 'data-col': c }));
     }
-    const button = (label: string, action: () => void) => {
-      const b = h('button', { class: 'om-button', type: 'button', 'aria-label': `${label} ${row.name}` }, label);
-      b.addEventListener('click', action);
-      return b;
-    };
-    const stop = button('Stop', () => void this.act(row.id, 'stop'));
-    const restart = button('Restart', () => void this.act(row.id, 'restart'));
-    const kill = button('Kill', () => void this.act(row.id, 'kill'));
-    cells.actions.append(stop, restart, kill);
-    if (this.options.onLogs) {
-      const open = this.options.onLogs;
-      cells.actions.append(button('Logs', () => open(this.session.missions.rows.get(row.id) ?? row)));
+    const { controls, menu } = this.controls(row, cells.actions);
+    const get = (label: string) => controls.get(label) as HTMLButtonElement;
+    return { tr, cells, menu, stop: get('Stop'), restart: get('Restart'), kill: get('Kill') };
+  }
+
+  /** The row's action buttons (the compact table: its row menu), put in `cell`; the
+   * buttons (or menu items) by label. */
+  private controls(
+    row: MissionRow,
+    cell: HTMLElement
+  ): { controls: Map<string, HTMLButtonElement>; menu?: RowMenu } {
+    const items = this.actions(row);
+    if (this.options.compact) {
+      const menu = new RowMenu(`actions for ${row.name}`, items);
+      cell.append(menu.el);
+      return { controls: menu.items, menu };
     }
-    return { tr, cells, stop, restart, kill };
+    const controls = this.buttons(row, items);
+    cell.append(h('div', { class: 'om-actions' }, ...controls.values()));
+    return { controls };
+  }
+
+  /** A row's actions: stop, restart, kill, and logs when there is a log view (first in
+   * the compact table's menu, the most used there; last among the widget's buttons). */
+  private actions(row: MissionRow): RowMenuItem[] {
+    const items = ACTIONS.map(([label, action]) => ({ label, run: () => void this.act(row.id, action) }));
+    const open = this.options.onLogs;
+    if (!open) {
+      return items;
+    }
+    const logs = { label: 'Logs', run: () => open(this.session.missions.rows.get(row.id) ?? row) };
+    return this.options.compact ? [logs, ...items] : [...items, logs];
+  }
+
+  /** A button per action, named `Stop NAME`, …, by label. */
+  private buttons(row: MissionRow, items: RowMenuItem[]): Map<string, HTMLButtonElement> {
+    return new Map(items.map(({ label, run }) => {
+      const b = h('button', { class: 'om-button', type: 'button', 'aria-label': `${label} ${row.name}` }, label);
+      b.addEventListener('click', run);
+      return [label, b];
+    }));
   }
 
   private fill(els: RowEls, row: MissionRow, depth: number): void {
     const { cells } = els;
     cells.name.style.paddingLeft = `${0.5 + depth * 1.2}em`;
     setText(cells.name, (depth ? '└ ' : '') + row.name);
-    cells.name.title = `${row.id}\n${row.command.join(' ')}`;
-    setText(cells.status, statusText(row));
+    cells.name.title = `${row.name}\n${row.command.join(' ')}\n${row.id}`;
+    const status = statusText(row);
+    setText(cells.status, status);
+    cells.status.title = status;
     cells.status.dataset.status = row.status;
     els.tr.dataset.status = row.status;
     const ended = TERMINAL.has(row.status);
@@ -181,7 +216,9 @@ export class MissionTable {
       setText(cells.age, age(Date.now() / 1000 - (row.started_at ?? row.created_at)));
       setText(cells.cpu, row.cpu_percent !== undefined && !ended ? `${row.cpu_percent.toFixed(0)} %` : '');
       setText(cells.memory, row.rss_bytes !== undefined && !ended ? bytes(row.rss_bytes) : '');
-      setText(cells.activity, clip(row.activity ?? row.last_line ?? '', 120));
+      const activity = row.activity ?? row.last_line ?? '';
+      setText(cells.activity, clip(activity, 120));
+      cells.activity.title = clip(activity, 2000);
       cells.activity.dataset.seq = String(row.activitySeq ?? '');
     }
   }
@@ -253,5 +290,6 @@ export class MissionTable {
   dispose(): void {
     this.unlisten();
     this.timers.forEach(t => clearInterval(t));
+    this.rows.forEach(els => els.menu?.close(false));
   }
 }
