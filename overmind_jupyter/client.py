@@ -230,6 +230,17 @@ class Client:
         return await self.operate(api.BY_NAME["party_prompt"], text=text, member=member,
             agent=agent)
 
+    async def party_review(
+        self,
+        action: str,
+        change: str,
+        text: str | None = None,
+        member: str | None = None,
+    ) -> dict[str, Any]:
+        """``POST party/review``: see ``EngineAPI.party_review``."""
+        return await self.operate(api.BY_NAME["party_review"], action=action, change=change,
+            text=text, member=member)
+
     async def prompt_action(
         self,
         ref: str,

@@ -41,7 +41,7 @@ export interface HostBody {
 
 export interface InviteBody {
   ttl_s?: number;
-  role?: 'collaborator' | 'viewer';
+  role?: 'reviewer' | 'collaborator' | 'viewer';
 }
 
 export interface JoinBody {
@@ -65,7 +65,7 @@ export interface LogsQuery {
 
 export interface MemberActionBody {
   action: 'approve' | 'deny' | 'kick' | 'role';
-  role?: 'collaborator' | 'viewer' | null;
+  role?: 'reviewer' | 'collaborator' | 'viewer' | null;
 }
 
 export interface MemberPromptBody {
@@ -88,6 +88,13 @@ export interface PartyPromptBody {
   text: string;
   member?: string | null;
   agent?: string | null;
+}
+
+export interface PartyReviewBody {
+  action: 'merge' | 'close' | 'request-changes';
+  change: string;
+  text?: string | null;
+  member?: string | null;
 }
 
 export interface PromptActionBody {
@@ -184,6 +191,7 @@ export interface Operations {
   revoke_invite: { method: 'POST'; path: 'party/invites/{ref}/revoke'; request: NoParams };
   member_action: { method: 'POST'; path: 'party/members/{ref}'; request: MemberActionBody };
   party_prompt: { method: 'POST'; path: 'party/prompts'; request: PartyPromptBody };
+  party_review: { method: 'POST'; path: 'party/review'; request: PartyReviewBody };
   prompt_action: { method: 'POST'; path: 'party/prompts/{ref}'; request: PromptActionBody };
   join: { method: 'POST'; path: 'party/join'; request: JoinBody };
   leave: { method: 'POST'; path: 'party/leave'; request: LeaveBody };
@@ -236,6 +244,7 @@ export const ROUTES: ReadonlyArray<readonly ['GET' | 'POST', string]> = [
   ['POST', 'party/invites/{ref}/revoke'],
   ['POST', 'party/members/{ref}'],
   ['POST', 'party/prompts'],
+  ['POST', 'party/review'],
   ['POST', 'party/prompts/{ref}'],
   ['POST', 'party/join'],
   ['POST', 'party/leave'],

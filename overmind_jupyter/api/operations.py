@@ -35,6 +35,7 @@ from .requests import (
     NoParams,
     Params,
     PartyPromptBody,
+    PartyReviewBody,
     PromptActionBody,
     PromptBody,
     RequestChangesBody,
@@ -191,6 +192,9 @@ OPERATIONS: tuple[Operation, ...] = (
               "or set its role", MemberActionBody),
     Operation("party_prompt", "POST", "party/prompts", "a prompt to the hosted or a joined "
               "party", PartyPromptBody, status=201),
+    Operation("party_review", "POST", "party/review", "as a reviewer of a joined party: "
+              "merge, close or request changes of a change it follows", PartyReviewBody,
+              timeout_s=_LONG),
     Operation("prompt_action", "POST", "party/prompts/{ref}", "approve, deny, share or move "
               "a prompt", PromptActionBody),
     Operation("join", "POST", "party/join", "join another party with an invite", JoinBody,

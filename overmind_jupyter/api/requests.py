@@ -210,14 +210,14 @@ class InviteBody(Params):
     """``POST party/invites``: a new invite living ``ttl_s`` seconds."""
 
     ttl_s: float = Field(86_400.0, gt=0, le=7 * 86_400)
-    role: Literal["collaborator", "viewer"] = "collaborator"
+    role: Literal["reviewer", "collaborator", "viewer"] = "collaborator"
 
 
 class MemberActionBody(Params):
     """``POST party/members/{ref}``: approve (optionally with a role), deny, kick, role."""
 
     action: Literal["approve", "deny", "kick", "role"]
-    role: Literal["collaborator", "viewer"] | None = None
+    role: Literal["reviewer", "collaborator", "viewer"] | None = None
 
 
 class PromptActionBody(Params):
@@ -234,6 +234,16 @@ class PartyPromptBody(Params):
     text: str = Field(min_length=1, max_length=100_000)
     member: str | None = Field(None, min_length=1, max_length=40)
     agent: str | None = Field(None, min_length=1, max_length=64)
+
+
+class PartyReviewBody(Params):
+    """``POST party/review``: as a reviewer of a joined party, merge, close or request
+    changes (``text``) of a change of an objective the member follows."""
+
+    action: Literal["merge", "close", "request-changes"]
+    change: str = Field(min_length=1, max_length=64)
+    text: str | None = Field(None, min_length=1, max_length=20_000)
+    member: str | None = Field(None, min_length=1, max_length=40)
 
 
 class JoinBody(Params):

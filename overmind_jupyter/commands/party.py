@@ -4,13 +4,15 @@
          [--json]
     join INVITE --name NAME [--json]
     party [--json]                        the hosted party and the joined ones
-    party invite [--ttl S] [--role collaborator|viewer] [--json]
+    party invite [--ttl S] [--role reviewer|collaborator|viewer] [--json]
     party revoke REF                      an invite (id, prefix or code)
     party approve REF [--role ROLE]       a member (id, prefix or name) or a prompt (prm-…)
     party deny REF | party kick REF       a member (or, for deny, a prompt)
-    party role REF ROLE                   collaborator | viewer
+    party role REF ROLE                   reviewer | collaborator | viewer
     party share REF | party move REF POSITION     a prompt (POSITION 0 = first)
     party prompt TEXT… [--as NAME]        a prompt to the hosted or a joined party
+    party review merge|close|request-changes CHANGE [TEXT…] [--as NAME]
+                                          a reviewer's decision on a change it follows
     party leave [--as NAME] | party close
 """
 
@@ -27,7 +29,7 @@ from ..errors import UsageError
 from . import render
 from .result import Result
 
-ROLES = ("collaborator", "viewer")
+ROLES = ("reviewer", "collaborator", "viewer")  # a reviewer also merges, closes, asks changes
 MEMBER_COLUMNS = ("ID", "NAME", "ROLE", "STATE")
 PROMPT_COLUMNS = ("ID", "FROM", "STATUS", "TEXT")
 INVITE_COLUMNS = ("ID", "CODE", "ROLE", "STATE", "EXPIRES")
@@ -75,6 +77,12 @@ def _add_party_actions(acts: Any) -> None:
     p.add_argument("text", nargs="+")
     p.add_argument("--as", dest="member", metavar="NAME")
     p.add_argument("--agent", metavar="NAME", help="which of the host's agents runs it")
+    p = acts.add_parser("review", help="as a reviewer of a joined party: merge, close or "
+                        "request changes of a change of an objective you follow")
+    p.add_argument("action", choices=("merge", "close", "request-changes"))
+    p.add_argument("change")
+    p.add_argument("text", nargs="*", help="request-changes: what should change")
+    p.add_argument("--as", dest="member", metavar="NAME")
     acts.add_parser("leave", help="leave a joined party").add_argument(
         "--as", dest="member", metavar="NAME")
     acts.add_parser("close", help="close the hosted party")
@@ -127,6 +135,11 @@ def _done_text(action: str, data: dict[str, Any]) -> str:
         return f"left {party}" + (f" (as {member})" if member else "") + "\n"
     if action == "prompt":
         return f"prompt {data.get('id')} from {data.get('name')}: {data.get('state')}\n"
+    if action == "review":
+        change = data.get("change", data)  # merge and request-changes wrap the change
+        outcome = (data.get("outcome") or {}).get("message", "")
+        return f"change {change.get('id')}: {change.get('state')}" + \
+            (f" — {outcome}" if outcome else "") + "\n"
     return f"{action}: {data.get('name') or data.get('id')} is {data.get('state')}\n"
 
 
@@ -141,6 +154,8 @@ _ACTIONS = {
     "share": lambda api, a: api.prompt_action(a.ref, "share"),
     "move": lambda api, a: api.prompt_action(a.ref, "move", a.position),
     "prompt": lambda api, a: api.party_prompt(" ".join(a.text), a.member, a.agent),
+    "review": lambda api, a: api.party_review(a.action, a.change,
+                                              " ".join(a.text) or None, a.member),
     "leave": lambda api, a: api.leave(a.member),
     "close": lambda api, a: api.close_party(),
 }

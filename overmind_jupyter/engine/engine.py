@@ -540,6 +540,11 @@ class Engine:
         """See ``PartyService.party_prompt``."""
         return await self.parties.party_prompt(text, member, agent)
 
+    async def party_review(self, action: str, change: str, text: str | None = None,
+                           member: str | None = None) -> dict[str, Any]:
+        """See ``PartyService.party_review``."""
+        return await self.parties.party_review(action, change, text, member)
+
     async def leave(self, member: str | None = None) -> dict[str, Any]:
         """See ``PartyService.leave``."""
         return await self.parties.leave(member)

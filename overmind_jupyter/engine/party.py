@@ -154,6 +154,23 @@ class PartyService:
                            "--name NAME` joins one")
         return public(self.party.submit_prompt(party.data.host, text, PromptOptions(agent)))
 
+    async def party_review(self, action: str, change: str, text: str | None = None,
+                           member: str | None = None) -> dict[str, Any]:
+        """As a reviewer of a joined party (``member``: which joined name): ``merge``,
+        ``close`` or ``request-changes`` (``text``: what to change) a change of an
+        objective that member follows; the host's answer as the host's review gives it.
+
+        Raises:
+            NotFound: no party joined, or no such change among those it follows.
+            Forbidden: the member is not a reviewer. UsageError: several joined and no
+                ``member``; a merged or closed change; empty requested changes.
+        """
+        link = self._link(member, required=True)
+        assert link is not None  # required
+        frame = {"merge": "merge", "close": "close-change",
+                 "request-changes": "request-changes"}[action]
+        return await link.review(frame, change, text)
+
     async def leave(self, member: str | None = None) -> dict[str, Any]:
         """Leave a joined party (``member``: the local name, needed if several)."""
         link = self._link(member, required=True)

@@ -95,9 +95,10 @@ class ReviewService:
         """
         return (await self.changes_.check(ref)).to_dict()
 
-    async def close_change(self, ref: str) -> dict[str, Any]:
-        """Close a change (its branch is kept; reopen with ``reopen_change``)."""
-        return (await self.changes_.close(ref)).to_dict()
+    async def close_change(self, ref: str, by: str = "the host") -> dict[str, Any]:
+        """Close a change (its branch is kept; reopen with ``reopen_change``); ``by``:
+        who closed it (a party's reviewer, or the host)."""
+        return (await self.changes_.close(ref, f"closed by {by}")).to_dict()
 
     async def reopen_change(self, ref: str) -> dict[str, Any]:
         """Reopen a closed change."""

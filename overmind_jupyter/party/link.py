@@ -35,6 +35,7 @@ from .ratelimit import RateLimited
 
 log = logging.getLogger("overmind.party")
 REQUEST_TIMEOUT_S = 30.0
+REVIEW_TIMEOUT_S = 3_600.0  # s: a merge runs the project's tests on the host
 BACKOFF_S = (0.5, 30.0)  # first delay, cap (s)
 _BY_REASON: dict[str, type[OvermindError]] = {"unauthorized": Unauthorized,
                                               "forbidden": Forbidden}
@@ -171,8 +172,9 @@ class PartyLink:
                 self.info["member"] = {**self.info["member"], "role": d.get("role"),
                                        "state": d.get("state")}
 
-    async def request(self, type_: str, **fields: Any) -> Any:
-        """Send one request frame and return its reply's ``data``.
+    async def request(self, type_: str, timeout_s: float = REQUEST_TIMEOUT_S,
+                      **fields: Any) -> Any:
+        """Send one request frame and return its reply's ``data`` (within ``timeout_s``).
 
         Raises:
             OvermindError subclasses the host answered with (``Forbidden`` …);
@@ -185,7 +187,7 @@ class PartyLink:
         future = self._waiting[ref] = asyncio.get_running_loop().create_future()
         await self._ws.write_message(wire.frame(type_, ref=ref, **fields))
         try:
-            answer = await asyncio.wait_for(future, REQUEST_TIMEOUT_S)
+            answer = await asyncio.wait_for(future, timeout_s)
         except asyncio.TimeoutError:
             raise EngineUnavailable("the party host did not answer in time") from None
         finally:
@@ -193,6 +195,18 @@ class PartyLink:
         if answer["type"] == "error":
             raise error_from(answer)
         return answer.get("data")
+
+    async def review(self, action: str, change: str, text: str | None = None) -> Any:
+        """As a reviewer of the party: ``merge``, ``close-change`` or ``request-changes``
+        (with ``text``) a change of an objective this member follows; the host's answer
+        (a merge waits for the project's tests, up to ``REVIEW_TIMEOUT_S``).
+
+        Raises:
+            Forbidden: not a reviewer. NotFound: no such change among those it follows.
+            UsageError: a merged or closed change, an empty request.
+        """
+        return await self.request(action, timeout_s=REVIEW_TIMEOUT_S, change=change,
+                                  text=text)
 
     async def prompt(self, text: str, agent: str | None = None) -> dict[str, Any]:
         """Submit a prompt (``agent``: one of the host's agents, None: its default);

@@ -6,7 +6,8 @@ Durable records (``store.records``), each child's ``parent`` is the party id::
                                        auto_merge}
     invite  active ─▶ revoked|expired {name: code, role, expires_at (epoch s), secret_sha256}
     member  pending ─▶ approved ─▶ kicked|left;  pending ─▶ denied|left
-                                      {name, role: host|collaborator|viewer, credential_sha256}
+                                      {name, role: host|reviewer|collaborator|viewer,
+                                       credential_sha256}
     prompt  queued ─▶ approved ─▶ grouped ─▶ done;  queued|approved ─▶ denied
                                       {member, name, text, position, visibility}
 
@@ -40,8 +41,8 @@ from .queue import PromptQueue, PromptQuota
 from .ratelimit import RateLimiter
 from .view import guest_status, host_status
 
-ROLES = {"viewer": 0, "collaborator": 1, "host": 2}  # role → rank
-GUEST_ROLES = ("collaborator", "viewer")
+ROLES = {"viewer": 0, "collaborator": 1, "reviewer": 2, "host": 3}  # role → rank
+GUEST_ROLES = ("reviewer", "collaborator", "viewer")
 LIVE_MEMBER = ("pending", "approved")
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9 _.'-]{0,39}")
 BAD_CREDENTIAL = ("party credential not accepted (unknown, kicked, or the party closed); "

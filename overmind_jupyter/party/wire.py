@@ -40,9 +40,12 @@ HELLO_TIMEOUT_S = 10.0
 CLOSE_REFUSED, CLOSE_REMOVED, CLOSE_NO_HELLO, CLOSE_LIMITED = 4401, 4403, 4408, 4429
 FINAL_CLOSE_CODES = frozenset({CLOSE_REFUSED, CLOSE_REMOVED})  # reconnecting cannot help
 HOST_ONLY = ("approve", "deny", "kick", "share", "move", "role", "invite", "revoke", "close")
+REVIEW = ("merge", "close-change", "request-changes")  # a change of an objective it follows
 REQUIRED_ROLE: dict[str, str] = {"status": "viewer", "leave": "viewer",
-                                 "prompt": "collaborator", **{t: "host" for t in HOST_ONLY}}
+                                 "prompt": "collaborator", **{t: "reviewer" for t in REVIEW},
+                                 **{t: "host" for t in HOST_ONLY}}
 ACTION_WORDS = {"status": "see the party", "leave": "leave", "prompt": "submit prompts",
+                **{t: f"{t.replace('-', ' ')} (a reviewer action)" for t in REVIEW},
                 **{t: f"{t} (a host action)" for t in HOST_ONLY}}
 
 
@@ -57,13 +60,15 @@ class Hello(BaseModel):
 
 class Request(BaseModel):
     """Any later guest frame; ``text`` and ``agent`` (which of the host's agents runs it)
-    belong to ``prompt`` frames."""
+    belong to ``prompt`` frames, ``change`` (its id) and ``text`` (the requested changes)
+    to the ``REVIEW`` frames."""
 
     model_config = ConfigDict(extra="ignore")
     type: str = Field(max_length=40)
     ref: int | None = None
     text: str | None = Field(None, max_length=100_000)
     agent: str | None = Field(None, min_length=1, max_length=64)
+    change: str | None = Field(None, min_length=1, max_length=64)
 
 
 def parse(message: str | bytes, model: type[BaseModel] = Request) -> Any:

@@ -38,7 +38,7 @@ from jupyter_server.base.websocket import WebSocketMixin
 from tornado.websocket import WebSocketClosedError, WebSocketHandler
 
 from ..api import GuestJoinBody
-from ..errors import NotAvailable, OvermindError
+from ..errors import NotAvailable, NotFound, OvermindError
 from ..model import PromptOptions
 from ..party import wire as wire
 from ..party.invites import CREDENTIAL_HEADER, INVITE_HEADER, Unauthorized
@@ -46,6 +46,7 @@ from ..party.party import Party
 from ..party.ratelimit import AuthGuard, RateLimited
 from ..party.view import event_view, member_row, prompt_view
 from ..party.watch import Watch
+from ..store.records import only
 from .base import OvermindHandler, endpoint
 from .events_ws import EventStream
 
@@ -128,6 +129,7 @@ class PartySocket(WebSocketMixin, WebSocketHandler, JupyterHandler):
     task: asyncio.Task | None = None
     _detach: Callable[[], None] | None = None
     _hello_timer: asyncio.TimerHandle | None = None
+    _reviews: set[asyncio.Task[None]] | None = None  # review frames being answered
 
     @property
     def max_message_size(self) -> int:
@@ -178,6 +180,11 @@ class PartySocket(WebSocketMixin, WebSocketHandler, JupyterHandler):
             ref = request.ref
             if request.type == "ping":
                 self._write(wire.frame("pong", ref=ref))
+                return
+            if request.type in wire.REVIEW:  # a merge runs the tests: later frames go on
+                self.party.require_role(self.member_id, "reviewer",
+                                        wire.ACTION_WORDS[request.type])
+                self._start_review(request)
                 return
             self._write(wire.frame("reply", ref=ref, data=self._answer(request)))
             if request.type == "leave":
@@ -232,6 +239,40 @@ class PartySocket(WebSocketMixin, WebSocketHandler, JupyterHandler):
                   if (shown := event_view(e, self.member_id)) is not None]
         if events:
             self._write(wire.frame("events", events=events))
+
+    def _start_review(self, request: wire.Request) -> None:
+        task = asyncio.ensure_future(self._review(request))
+        self._reviews = self._reviews or set()
+        self._reviews.add(task)
+        task.add_done_callback(self._reviews.discard)
+
+    async def _review(self, request: wire.Request) -> None:
+        """A reviewer's ``merge`` / ``close-change`` / ``request-changes`` of a change of
+        an objective it follows (others are not found, as if they did not exist)."""
+        try:
+            self._write(wire.frame("reply", ref=request.ref, data=await self._reviewed(
+                request)))
+        except OvermindError as exc:
+            self._write(wire.frame("error", ref=request.ref, **exc.to_json()))
+
+    async def _reviewed(self, request: wire.Request) -> Any:
+        assert self.member_id is not None
+        engine = self.settings["overmind_engine"]
+        member = self.party.require_role(self.member_id, "reviewer",
+                                         wire.ACTION_WORDS[request.type])
+        followed = Watch(self.party.records, member.parent, member.id).objectives
+        ref = request.change or ""
+        found = [c for c in engine.review.changes_.list(None)
+                 if ref and c.id.startswith(ref) and c.parent in followed]
+        if not found:  # the same answer whether it exists elsewhere or not at all
+            raise NotFound(f"no change {ref[:64]!r} among the objectives you follow")
+        change = only(found, "change", ref, "overmind party status")
+        if request.type == "merge":
+            return await engine.review.merge(change.id)
+        if request.type == "close-change":
+            return await engine.review.close_change(change.id, by=member.data.name)
+        return await engine.review.request_changes(change.id, request.text or "",
+                                                   member.data.name)
 
     def _answer(self, request: wire.Request) -> Any:
         role = wire.REQUIRED_ROLE.get(request.type)

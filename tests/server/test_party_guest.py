@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
 from typing import Any
 
 import pytest
@@ -331,3 +332,61 @@ async def test_closing_the_party_disconnects_everyone(engine, guests):
     await closed(ws)
     assert ws.close_code == party_wire.CLOSE_REMOVED
     assert (await guests.join(hosted["invite"], "cy")).code == 401
+
+
+async def held_change(engine: Any, member_id: str, name: str) -> str:
+    """A change waiting for review, of an objective made of ``member_id``'s prompt (the
+    prompt queued, the objective and its branch recorded as the pipeline would)."""
+    root, oid = engine.root, f"obj{name}"
+    prompt = engine.party.submit_prompt(member_id, f"{name}'s prompt")
+    engine.records.insert("objective", oid, "done", {"title": name, "prompts": [prompt.id]})
+    engine.records.update("prompt", prompt.id, objective=oid)
+    git(root, "checkout", "-q", "-b", f"overmind/{name}", "main")
+    (root / f"{name}.txt").write_text(f"{name}\n")
+    git(root, "add", f"{name}.txt")
+    git(root, "commit", "-qm", name)
+    git(root, "checkout", "-q", "main")
+    base = git(root, "rev-parse", "main").strip()
+    await engine.review.changes_.create(
+        name, objective=oid, task=name, title=name, branch=f"overmind/{name}",
+        base_commit=base, target="main", author="builtin agent", requested_by=name,
+        workspace=None)
+    return name
+
+
+def git(root: Any, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=root, check=True, capture_output=True,
+                          text=True).stdout
+
+
+async def test_a_reviewer_merges_and_closes_only_changes_it_follows(engine, guests):
+    root = engine.root
+    git(root, "init", "-q", "-b", "main")
+    git(root, "-c", "user.name=ann", "-c", "user.email=a@example.invalid", "commit", "-q",
+        "--allow-empty", "-m", "init")
+    git(root, "config", "user.name", "ann")
+    git(root, "config", "user.email", "a@example.invalid")
+    hosted = await engine.host("ann", auto_approve=["bob", "rob"])
+    reviewer_invite = (await engine.invite(role="reviewer"))["invite"]
+    bob = await guests.member(hosted["invite"], "bob")
+    rob = await guests.member(reviewer_invite, "rob")
+    assert rob["member"]["role"] == "reviewer"
+    robs, bobs = (await held_change(engine, rob["member"]["id"], "rob"),
+                  await held_change(engine, bob["member"]["id"], "bob"))
+    rob_ws, bob_ws = (await guests.socket(rob["credential"]),
+                      await guests.socket(bob["credential"]))
+    refused = await ask(bob_ws, "merge", 1, change=robs)  # a collaborator reviews nothing
+    assert (refused["type"], refused["reason"]) == ("error", "forbidden")
+    hidden = await ask(rob_ws, "close-change", 2, change=bobs)  # not an objective it follows
+    assert (hidden["type"], hidden["reason"]) == ("error", "not-found")
+    assert "no change" in hidden["message"] and bobs not in hidden["message"].split("'")[2:]
+    merged = await ask(rob_ws, "merge", 3, change=robs[:2])
+    assert merged["type"] == "reply", merged
+    assert merged["data"]["outcome"]["state"] == "merged"
+    assert (root / "rob.txt").exists() and git(root, "log", "-1", "--format=%s").startswith(
+        "Merge change rob")
+    again = await ask(rob_ws, "close-change", 4, change=robs)
+    assert (again["type"], again["reason"]) == ("error", "invalid-transition")  # merged
+    assert (await engine.change(bobs))["state"] == "open"  # bob's waits for the host
+    rob_ws.close()
+    bob_ws.close()
