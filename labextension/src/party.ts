@@ -14,7 +14,7 @@ import type { Backend } from './backend';
 import type { OvermindEvent } from './events';
 import type { Part } from './session';
 
-/** A member row: `{id, name, role (host|collaborator|viewer), state}`
+/** A member row: `{id, name, role (host|reviewer|collaborator|viewer), state}`
  * (state: pending | approved | denied | kicked | left). */
 export interface PartyMember {
   id: string;

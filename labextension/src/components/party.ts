@@ -15,7 +15,7 @@ import { connectionPill, showConnection } from './connection';
 import { Actions, heading, memberItem, memberOrder, promptHead,
   replaceKeepingFocus } from './partyrows';
 
-const GUEST_ROLES = ['collaborator', 'viewer'];
+const GUEST_ROLES = ['collaborator', 'reviewer', 'viewer'];
 const RECENT = 8; // handled prompts listed under the queue
 
 /** A new invite as `POST party/invites` (or `POST party`) answers it. */
