@@ -28,6 +28,11 @@ export interface Mission {
   cpu_percent?: number;
   rss_bytes?: number;
   liveness?: string;
+  /** An agent's model use: input + output tokens, USD (null: unpriced), and the seq of
+   * the last `agent-usage` event counted (live events after it add on). */
+  tokens?: number;
+  cost_usd?: number | null;
+  usage_seq?: number;
 }
 
 /** Engine facts from `GET status` (only what the views use). */
@@ -151,7 +156,8 @@ export class HttpBackend implements Backend {
   }
 
   async missions(all: boolean): Promise<Mission[]> {
-    return (await this.json<{ missions: Mission[] }>('GET', `missions${all ? '?all=1' : ''}`))
+    // with stats: live figures, and each agent's model use (tokens, USD) in the snapshot
+    return (await this.json<{ missions: Mission[] }>('GET', `missions?stats=1${all ? '&all=1' : ''}`))
       .missions;
   }
 

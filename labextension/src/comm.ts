@@ -76,7 +76,7 @@ export class CommBackend implements Backend {
   }
 
   missions(all: boolean): Promise<Mission[]> {
-    return this.invoke('ps', all);
+    return this.invoke('ps_stats', all); // as the REST backend: with each agent's model use
   }
 
   mission(ref: string): Promise<Mission> {

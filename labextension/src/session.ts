@@ -127,6 +127,11 @@ export class MissionState {
       row.pid = d.pid;
     } else if (e.type === 'agent-liveness') {
       row.liveness = d.state;
+    } else if (e.type === 'agent-usage' && e.seq > (row.usage_seq ?? 0)) {
+      // counted once: the snapshot's figure covers the events up to its usage_seq
+      row.tokens = (row.tokens ?? 0) + (Number(d.input_tokens) || 0) + (Number(d.output_tokens) || 0);
+      row.cost_usd = typeof d.cost_usd === 'number' ? (row.cost_usd ?? 0) + d.cost_usd : (row.cost_usd ?? null);
+      row.usage_seq = e.seq;
     }
   }
 }

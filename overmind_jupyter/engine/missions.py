@@ -206,8 +206,15 @@ class MissionService:
         """``ps`` in the ``mission_to_dict`` shape; each live mission also has
         ``last_line`` and, while its process runs, ``cpu_percent`` (% of one core since
         the previous measurement) and ``rss_bytes`` of its process tree, measured in one
-        pass over the process table (``supervisor.stats``), off the event loop."""
-        return await asyncio.to_thread(stats.rows, self.store.missions(live_only=not all))
+        pass over the process table (``supervisor.stats``), off the event loop. An agent
+        mission that used a model has ``tokens``, ``cost_usd`` (USD, None: unpriced) and
+        ``usage_seq`` (``Store.mission_usage``)."""
+        missions = self.store.missions(live_only=not all)
+        out = await asyncio.to_thread(stats.rows, missions)
+        used = self.store.mission_usage([m.id for m in missions if m.kind is MissionKind.AGENT])
+        for row in out:
+            row.update(used.get(row["id"], {}))
+        return out
 
     async def info(self, ref: str) -> dict[str, Any]:
         """``mission_to_dict`` plus ``children``, ``last_line``, ``log_bytes`` (bytes), live

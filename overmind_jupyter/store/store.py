@@ -307,6 +307,22 @@ class Store:
                                 "mission": mission, "objective": objective, "party": party,
                                 "data": data})
 
+    def mission_usage(self, mission_ids: list[str]) -> dict[str, dict[str, Any]]:
+        """Model use of each mission that reported any (``agent-usage`` events, committed
+        ones): ``{id: {"tokens": input + output, "cost_usd": USD or None when no event
+        priced it, "usage_seq": the last such event's seq}}``."""
+        if not mission_ids:
+            return {}
+        marks = ",".join("?" * len(mission_ids))
+        rows_ = self.conn.execute(
+            "SELECT mission, SUM(COALESCE(json_extract(data, '$.input_tokens'), 0) + "
+            "COALESCE(json_extract(data, '$.output_tokens'), 0)), "
+            "SUM(json_extract(data, '$.cost_usd')), MAX(seq) FROM events "
+            f"WHERE type = 'agent-usage' AND mission IN ({marks}) GROUP BY mission",
+            mission_ids)
+        return {m: {"tokens": int(tokens or 0), "cost_usd": cost, "usage_seq": seq}
+                for m, tokens, cost, seq in rows_}
+
     def get_mission(self, mission_id: str) -> Mission:
         """The mission with exactly this id.
 

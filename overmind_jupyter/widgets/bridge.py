@@ -63,6 +63,7 @@ async def _ps(api: EngineAPI, all: bool = False) -> Any:
 METHODS: dict[str, Callable[..., Awaitable[Any]]] = {
     "status": lambda api: api.status(),
     "ps": _ps,
+    "ps_stats": lambda api, all=False: api.ps_stats(all=bool(all)),  # with agents' usage
     "info": lambda api, ref: api.info(str(ref)),
     "stop": lambda api, ref: api.stop(str(ref)),
     "kill": lambda api, ref: api.kill(str(ref)),

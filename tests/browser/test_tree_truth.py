@@ -333,3 +333,9 @@ def test_one_total_per_objective_is_the_engines_and_its_parts_add_up(
     assert f"{agents:,} tok · cost unknown" in task and f"{agents:,} tok · cost unknown" in agent
     assert in_sidebar == f"{spent['tokens']:,} tok · cost unknown"
     assert width <= 250 and fits == {"outside": [], "scroll": 0}, fits
+    [mission] = [t["mission"] for t in finished["tasks"]]  # the agent, in `ps --all` too
+    write_notebook(lab.root, "spent.ipynb", ["%load_ext overmind", "%overmind ps --all"])
+    open_notebook(page, lab, "spent.ipynb")
+    status = page.locator(f'.overmind-widget tr[data-mission-id="{mission}"] '
+                          'td[data-col="status"]')
+    expect(status).to_contain_text(f"{agents:,} tok · cost unknown", timeout=TIMEOUT_MS)

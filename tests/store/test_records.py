@@ -76,3 +76,23 @@ def test_every_kind_has_one_style_states_machine_and_data():
             assert all(not kind.table[s] for s in kind.terminal), kind.name  # final
         assert kind.terminal <= states and issubclass(kind.data, kinds.RecordData)
     assert kinds.OBJECTIVE["planning"] == kinds.OBJECTIVE[kinds.ObjectiveState.PLANNING]
+
+
+def test_an_agents_model_use_is_summed_from_its_usage_events(store: Store) -> None:
+    def usage(mission: str, tokens: tuple[int, int], cost: float | None) -> None:
+        store.append_event("agent-usage", {
+            "input_tokens": tokens[0], "output_tokens": tokens[1], "cached_tokens": 0,
+            "cost_usd": cost, "model": "m", "scope": "turn"}, mission=mission)
+
+    usage("priced", (1_000, 200), 0.01)
+    usage("priced", (500, 50), 0.002)
+    usage("unpriced", (300, 30), None)
+    store.append_event("agent-usage", {"input_tokens": 9, "output_tokens": 9,
+                                       "cached_tokens": 0, "model": "m", "scope": "role",
+                                       "role": "planner"}, objective="o1")  # no mission
+    store.flush()
+    used = store.mission_usage(["priced", "unpriced", "silent"])
+    last = store.last_seq()
+    assert used["priced"]["tokens"] == 1_750 and round(used["priced"]["cost_usd"], 6) == 0.012
+    assert used["unpriced"] == {"tokens": 330, "cost_usd": None, "usage_seq": last - 1}
+    assert "silent" not in used and store.mission_usage([]) == {}

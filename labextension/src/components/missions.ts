@@ -14,6 +14,7 @@ import { age, bytes, clip, frameThrottle, h, setText } from '../dom';
 import type { Change, MissionRow, Session } from '../session';
 import { connectionPill, showConnection } from './connection';
 import { RowMenu, type RowMenuItem } from './rowmenu';
+import { amountText } from './usage';
 
 /** Mission statuses after which nothing happens (`model.TERMINAL`). */
 export const TERMINAL = new Set(['exited', 'failed', 'killed', 'lost']);
@@ -62,6 +63,15 @@ export function treeOrder(rows: MissionRow[]): [MissionRow, number][] {
   };
   walk(null, 0);
   return out;
+}
+
+/** An agent's model use: `1,234 tok · $0.0123`, `… · cost unknown`; '' for none. */
+function spentText(m: Mission): string {
+  if (!m.tokens) {
+    return '';
+  }
+  const priced = typeof m.cost_usd === 'number';
+  return amountText({ tokens: m.tokens, cost: priced ? (m.cost_usd as number) : 0, unpriced: priced ? 0 : 1 });
 }
 
 function statusText(m: Mission): string {
@@ -202,7 +212,7 @@ export class MissionTable {
     cells.name.style.paddingLeft = `${0.5 + depth * 1.2}em`;
     setText(cells.name, (depth ? '└ ' : '') + row.name);
     cells.name.title = `${row.name}\n${row.command.join(' ')}\n${row.id}`;
-    const status = statusText(row);
+    const status = [statusText(row), spentText(row)].filter(Boolean).join(' · ');
     setText(cells.status, status);
     cells.status.title = status;
     cells.status.dataset.status = row.status;
