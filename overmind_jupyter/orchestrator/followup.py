@@ -1,8 +1,9 @@
 """Request changes: a reviewer's answer to a change that is not ready to land.
 
 The change is closed (its branch is kept) and its objective gets one more task, planned
-from the reviewer's text: the task redoes the work with the review applied, seeing the
-closed change's branch and diff in its description, and ends as a new change to review.
+from the reviewer's text: the task's worktree starts from the closed change's head, its
+description quotes the review and the previous diff, and it ends as a new change to review
+(diffed against the objective's base: the reviewer sees everything that would land).
 The task runs through the objective's scheduler like any planned task (budget gate,
 caps, worktree, commit, change), so it needs no pipeline of its own; the objective's
 state is not touched (a ``done`` objective stays done and gains a reviewable change).
@@ -26,8 +27,8 @@ DESCRIPTION = """Address the review of change {change} ("{title}").
 The reviewer ({member}) requested changes:
 {text}
 
-The previous attempt is on branch {branch} (commit {head}); it was closed unmerged. Redo
-that work in this checkout with the requested changes applied. Its diff against the base:
+This checkout starts from the previous attempt: branch {branch} (commit {head}), closed
+unmerged. Apply the requested changes on top of it. Its diff against the base:
 {diff}"""
 
 
@@ -84,7 +85,8 @@ class FollowUps:
         round_ = int(objective.data.round or 0) + 1
         doc = {"name": f"{change.data.task}-review", "description": description,
                "scope": list(change.data.files or []), "depends_on": [],
-               "agent": self._agent(change), "round": round_, "follows": change.id}
+               "agent": self._agent(change), "round": round_, "follows": change.id,
+               **({"base_commit": change.data.head} if change.data.head else {})}
         plan = {"round": round_, "notes": [f"changes requested on change {change.id}"],
                 "tasks": [{"id": tid, **{k: doc[k] for k in (
                     "name", "description", "scope", "depends_on", "agent")}}]}

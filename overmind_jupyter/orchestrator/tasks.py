@@ -88,7 +88,9 @@ class TaskRunner:
         """Run ``node``; return done | failed (``cancelled`` comes as CancelledError)."""
         task = self.records.get("task", node.id)
         objective = self.records.get("objective", node.objective)
-        ws = await self.pool.acquire(task.data.name, base=objective.data.base_commit,
+        # a follow-up of a review starts from the reviewed change's head
+        ws = await self.pool.acquire(task.data.name, base=task.data.base_commit or
+                                     objective.data.base_commit,
                                      shared=bool(objective.data.shared))
         mission = None
         try:
@@ -176,7 +178,8 @@ class TaskRunner:
         await self.changes.create(
             cid, objective=objective.id, task=task.data.name,
             title=f"{task.data.name}: {task.data.description.splitlines()[0][:80]}",
-            branch=ws.branch, base_commit=ws.base_commit, target=objective.data.target,
+            branch=ws.branch, target=objective.data.target,
+            base_commit=objective.data.base_commit or ws.base_commit,  # all that would land
             author=f"{agent} agent for {members}", requested_by=members, workspace=ws)
         self.records.update("task", task.id, change=cid)
 

@@ -24,7 +24,7 @@ async def until(probe: Any, timeout: float = 60) -> Any:
     return await asyncio.wait_for(poll(), timeout)
 
 
-async def test_requested_changes_close_the_change_and_a_follow_up_redoes_it(
+async def test_requested_changes_close_the_change_and_a_follow_up_continues_it(
         tmp_path: Path) -> None:
     repo = project(tmp_path / "p")
     scripts = log_task_scripts(tmp_path / "s")
@@ -58,6 +58,10 @@ async def test_requested_changes_close_the_change_and_a_follow_up_redoes_it(
     (calc,) = files["files"]
     assert ["+", "    print('adding', a, b)"] in calc["hunks"][0]["lines"]
     assert git(repo, "branch", "--list", change["branch"]).strip()  # closed: branch kept
+    # it started from the reviewed change's head, and shows all that would land
+    git(repo, "merge-base", "--is-ancestor", change["head"], follow["branch"])
+    assert files["base"] == change["base_commit"] == objective["base_commit"]
+    assert "This checkout starts from the previous attempt" in prompt
 
 
 async def _second_change(engine: Engine, oid: str) -> dict[str, Any] | None:
