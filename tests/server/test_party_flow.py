@@ -85,7 +85,8 @@ def mirrored(b: JupyterProcess, party: str) -> list[dict[str, Any]]:
 def test_guests_prompts_become_one_objective_whose_changes_land_and_whose_status_they_see(
         servers: tuple[JupyterProcess, ...]) -> None:
     a, b = servers
-    hosted = a.api("POST", "party", {"name": "ann", "auto_approve": list(PROMPTS)})
+    hosted = a.api("POST", "party", {"name": "ann", "auto_approve": list(PROMPTS),
+                                     "auto_merge": True})  # the party lands its changes
     for name, text in PROMPTS.items():
         b.api("POST", "party/join", {"invite": hosted["invite"], "name": name})
         b.api("POST", "party/prompts", {"text": text, "member": name})
