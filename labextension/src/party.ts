@@ -24,6 +24,9 @@ export interface PartyMember {
   /** Whether the member had a live party websocket when the snapshot was taken (null for
    * the host and hub members, who use REST; see `components/partyrows.ts`). */
   connected?: boolean | null;
+  /** The host's view only: the member's share of its objectives' model use (tokens; USD;
+   * `party_view.member_spending`). */
+  spent?: { tokens: number; cost_usd: number };
 }
 
 /** An invite: `name` is its code (the secret is never listed); `expires_at` in epoch s. */

@@ -39,7 +39,7 @@ from . import invites
 from .invites import BAD_INVITE, Unauthorized, new_id
 from .queue import PromptQueue, PromptQuota
 from .ratelimit import RateLimiter
-from .view import guest_status, host_status
+from .view import guest_status, host_status, member_spending
 
 ROLES = {"viewer": 0, "collaborator": 1, "reviewer": 2, "host": 3}  # role → rank
 GUEST_ROLES = ("reviewer", "collaborator", "viewer")
@@ -374,9 +374,17 @@ class Party(PromptQueue):
             NotFound: no party is open.
         """
         party = self.require()
+        prompts = self.prompts(party)
         return host_status(party, self.members(party),
-                           self.records.list("invite", parent=party.id),
-                           self.prompts(party), connected=self.connected())
+                           self.records.list("invite", parent=party.id), prompts,
+                           connected=self.connected(),
+                           spent=member_spending(prompts, self._objective_spent))
+
+    def _objective_spent(self, oid: str) -> dict[str, Any] | None:
+        try:
+            return self.records.get("objective", oid).data.spent
+        except NotFound:
+            return None
 
     def guest_status(self, member_id: str) -> dict[str, Any]:
         """What member ``member_id`` may see (``party_view.guest_status``)."""

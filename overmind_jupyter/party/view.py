@@ -16,6 +16,7 @@ never see the events a guest engine mirrors into its own store (``data.mirror``)
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from ..events import Event
@@ -66,15 +67,20 @@ def _presence(member: Record, connected: set[str]) -> bool | None:
 
 
 def host_status(party: Record, members: list[Record], invites: list[Record],
-                prompts: list[Record], connected: set[str] = frozenset()) -> dict[str, Any]:
+                prompts: list[Record], connected: set[str] = frozenset(),
+                spent: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
     """The host's view: ``{party, members, invites, queue, prompts}`` (no secrets).
 
     ``queue`` holds queued prompts in queue order; ``prompts`` every prompt, oldest first.
     Each member carries ``connected``: whether its id is in ``connected`` (a live party
-    websocket), or None for the host and hub members, who use REST (presence unknown).
+    websocket), or None for the host and hub members, who use REST (presence unknown),
+    and ``spent``: its share of its objectives' model use (``member_spending``).
     """
+    shares = spent or {}
     return {"party": public(party),
-            "members": [{**public(m), "connected": _presence(m, connected)} for m in members],
+            "members": [{**public(m), "connected": _presence(m, connected),
+                         "spent": shares.get(m.id, {"tokens": 0, "cost_usd": 0.0})}
+                        for m in members],
             "invites": [public(i) for i in invites],
             "queue": [public(p) for p in prompts if p.state == "queued"],
             "prompts": [public(p) for p in prompts]}
@@ -91,3 +97,23 @@ def guest_status(party: Record, viewer: Record, members: list[Record],
             "members": [member_row(m) for m in members if m.state == "approved"],
             "queue": [prompt_view(p, viewer.id) for p in prompts if p.state == "queued"],
             "prompts": [prompt_view(p, viewer.id) for p in prompts]}
+
+
+def member_spending(prompts: list[Record], spent_of: Callable[[str], dict[str, Any] | None]
+                    ) -> dict[str, dict[str, Any]]:
+    """Each member's share of the model use of the objectives its prompts joined:
+    ``{member id: {"tokens", "cost_usd"}}`` (tokens; USD). An objective made of several
+    members' prompts is split equally among them, so the shares add up to the objectives'
+    totals. ``spent_of(objective id)``: its ``spent`` (None: gone)."""
+    members_of: dict[str, set[str]] = {}
+    for p in prompts:
+        if p.data.objective:
+            members_of.setdefault(p.data.objective, set()).add(p.data.member)
+    out: dict[str, dict[str, Any]] = {}
+    for oid, members in members_of.items():
+        spent = spent_of(oid) or {}
+        for member in members:
+            share = out.setdefault(member, {"tokens": 0, "cost_usd": 0.0})
+            share["tokens"] += round((spent.get("tokens") or 0) / len(members))
+            share["cost_usd"] += (spent.get("cost_usd") or 0.0) / len(members)
+    return out

@@ -106,10 +106,13 @@ async def test_a_guest_chooses_among_the_hosts_agents_only(tmp_path: Path, model
         oid = await asyncio.wait_for(_grouped(engine, queued.id), 30)
         done = await engine.wait_objective(oid, 60)
         agents = spawned_agents(engine, oid)
+        members = (await engine.party_status())["hosting"]["members"]
     finally:
         await engine.close()
     assert done["state"] == "done" and done["agent"] == "twin" and agents == ["twin"]
     assert done["members"] == ["bob"] and [t["state"] for t in done["tasks"]] == ["done"]
+    spent = {m["name"]: m["spent"]["tokens"] for m in members}  # the host's party panel
+    assert spent == {"ann": 0, "bob": done["spent"]["tokens"]} and spent["bob"] > 0
 
 
 async def test_only_the_host_lets_changes_skip_review(tmp_path: Path, model: None) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -15,7 +16,7 @@ from overmind_jupyter.party.invites import Unauthorized
 from overmind_jupyter.party.party import Forbidden, Party
 from overmind_jupyter.party.queue import PromptQuota
 from overmind_jupyter.party.ratelimit import Rate
-from overmind_jupyter.party.view import event_view
+from overmind_jupyter.party.view import event_view, member_spending
 from overmind_jupyter.store import Store
 from overmind_jupyter.store.records import Record, Records
 from overmind_jupyter.testing import FakeClock
@@ -302,3 +303,15 @@ def test_default_prompt_quota_refuses_a_flood_of_big_prompts(room):
             room.party.submit_prompt(bob.id, "y" * 100_000)
             accepted += 1
     assert accepted == 2  # 200,000 characters waiting at most
+
+
+def test_an_objective_of_several_members_is_split_among_them() -> None:
+    def prompt(member: str, objective: str | None) -> Any:
+        return SimpleNamespace(data=SimpleNamespace(member=member, objective=objective))
+
+    spent = {"o1": {"tokens": 1_000, "cost_usd": 0.3}, "o2": {"tokens": 90, "cost_usd": 0.0}}
+    shares = member_spending([prompt("bob", "o1"), prompt("cy", "o1"), prompt("bob", "o2"),
+                              prompt("cy", None), prompt("dee", "gone")], spent.get)
+    assert shares["bob"] == {"tokens": 590, "cost_usd": 0.15}
+    assert shares["cy"] == {"tokens": 500, "cost_usd": 0.15}
+    assert shares["dee"] == {"tokens": 0, "cost_usd": 0.0}  # its objective went away

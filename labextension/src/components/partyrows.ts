@@ -4,6 +4,7 @@
  * Text only (`dom.ts`): names and prompt texts come from guests.
  */
 import { clip, h, setText } from '../dom';
+import { amountText } from './usage';
 import type { PartyMember, PartyPrompt } from '../party';
 
 /** Presence of a member, derived from its state (member events) and, for an approved
@@ -41,6 +42,8 @@ export function memberItem(m: PartyMember, ...extra: HTMLElement[]): HTMLElement
   h('span', { class: 'om-presence', title: label, 'aria-label': label }),
   h('span', { class: 'om-member-name' }, m.name),
   h('span', { class: 'om-role' }, m.role),
+  m.spent?.tokens ? h('span', { class: 'om-member-spent', title: 'its share of the model use of the objectives its prompts joined' },
+    amountText({ tokens: m.spent.tokens, cost: m.spent.cost_usd, unpriced: m.spent.cost_usd ? 0 : 1 })) : '',
   ...extra);
 }
 
