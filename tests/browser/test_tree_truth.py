@@ -252,6 +252,12 @@ def test_cancel_from_the_tree_stops_a_running_objective_and_its_agent(
     expect(agent).not_to_have_attribute("data-state", re.compile("running"),
                                         timeout=TIMEOUT_MS)
     screenshot(page, "tree-truth-cancelled")
+    states = ".om-tree-state[data-state='cancelled']"  # error-coloured text in both themes
+    light = worst(page.locator("body"), states)[states]
+    theme(page, "JupyterLab Dark", dark=True)
+    dark = worst(page.locator("body"), states)[states]
+    theme(page, "JupyterLab Light", dark=False)
+    assert min(light, dark) >= 4.5, (light, dark)  # dark was 4.4:1 (JupyterLab's red 1)
 
     assert lab.api("GET", f"objectives/{oid}")["state"] == "cancelled"
     wait_until(lambda: not alive(mission["pid"]), 30, "the agent's process to end")
