@@ -29,6 +29,7 @@ from ..model import (
     status_text,
 )
 from . import party, render, work
+from .argtypes import positive_float
 from .result import Result
 
 LATER: dict[str, str] = {}  # command → the issue that brings it (none left)
@@ -49,13 +50,6 @@ class _Parser(argparse.ArgumentParser):
 
 class HelpRequested(UsageError):
     """``--help`` was asked for; ``message`` is the help text (exit status 0)."""
-
-
-def _positive_float(text: str) -> float:
-    value = float(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be > 0, not {text}")
-    return value
 
 
 def _count(text: str) -> int:
@@ -82,9 +76,9 @@ def _add_run(sub: Any) -> None:
     p.add_argument("--agent")
     p.add_argument("--restart", choices=[m.value for m in RestartMode], default="never")
     p.add_argument("--max-restarts", type=_count, default=5)
-    p.add_argument("--restart-window", type=_positive_float, default=60.0, metavar="S")
+    p.add_argument("--restart-window", type=positive_float, default=60.0, metavar="S")
     p.add_argument("--backoff", type=_count, default=1000, metavar="MS")
-    p.add_argument("--activity-timeout", type=_positive_float, metavar="S")
+    p.add_argument("--activity-timeout", type=positive_float, metavar="S")
     p.add_argument("--grace", type=float, default=5.0, metavar="S")
     p.add_argument("--env", type=_env_pair, action="append", default=[], metavar="KEY=VALUE")
     p.add_argument("--worktree", action="store_true", help="run in a git worktree of its own; "
@@ -122,7 +116,7 @@ def build_parser(prog: str = "overmind") -> argparse.ArgumentParser:
     p.add_argument("id")
     p = sub.add_parser("wait", help="wait for a mission; exit status = the mission's")
     p.add_argument("id")
-    p.add_argument("--timeout", type=_positive_float, metavar="S")
+    p.add_argument("--timeout", type=positive_float, metavar="S")
     p = sub.add_parser("apply", help="apply a blueprint TOML file")
     p.add_argument("blueprint")
     p.add_argument("--name")

@@ -8,12 +8,12 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from collections.abc import Callable
 from typing import Any
 
 from ..api import EngineAPI
 from ..errors import UsageError
 from . import render
+from .argtypes import positive_float, positive_int
 from .result import Result
 
 OBJECTIVE_COLUMNS = ("ID", "STATE", "TITLE", "MEMBERS", "TOKENS", "MODEL")
@@ -34,9 +34,9 @@ def add_parsers(sub: Any) -> None:
                         help="land its changes without review (host only)")
     review.add_argument("--review", dest="auto_merge", action="store_const", const=False,
                         help="hold its changes for review (the default unless configured)")
-    p.add_argument("--max-tokens", type=_positive(int), metavar="N",
+    p.add_argument("--max-tokens", type=positive_int, metavar="N",
                    help="its objective's token budget (input + output tokens)")
-    p.add_argument("--max-cost-usd", type=_positive(float), metavar="USD",
+    p.add_argument("--max-cost-usd", type=positive_float, metavar="USD",
                    help="its objective's cost budget in USD")
     p.add_argument("--json", action="store_true")
     p = sub.add_parser("objectives", help="objectives, or one objective with its tasks")
@@ -232,15 +232,3 @@ HANDLERS = {"prompt": _prompt, "objectives": _objectives, "changes": _changes, "
             "merge": _merge, "close": _close, "reopen": _reopen, "check": _check, "cancel": _cancel,
             "message": _message, "messages": _messages, "needs-you": _needs_you}
 
-
-def _positive(kind: type[int] | type[float]) -> Callable[[str], int | float]:
-    """An argparse type: a number of ``kind`` above 0 (else argparse's usage error)."""
-    def parse(raw: str) -> int | float:
-        try:
-            value = kind(raw)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{raw!r} is not a number") from None
-        if value <= 0:
-            raise argparse.ArgumentTypeError(f"{raw!r} must be above 0")
-        return value
-    return parse
