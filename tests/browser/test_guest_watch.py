@@ -16,23 +16,15 @@ from lab_driver import TIMEOUT_MS, open_sidebar, screenshot, start_lab
 from playwright.sync_api import Page, expect
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "orchestrator"))
-from flow_helpers import log_task_host
+from flow_helpers import host_and_guest
 
 pytestmark = pytest.mark.timeout(240)
 
 
 @pytest.fixture(scope="module")
 def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[JupyterProcess, ...]]:
-    base = tmp_path_factory.mktemp("guest-watch")
-    (base / "b").mkdir(exist_ok=True)
-    started = []
-    try:
-        started.append(log_task_host(base))
-        started.append(start_lab(base / "b", base / "home-b"))
-        yield tuple(started)
-    finally:
-        left = [pid for server in started for pid in server.reap()]
-        assert left == [], f"processes survived: {left}"
+    with host_and_guest(tmp_path_factory.mktemp("guest-watch"), start_lab) as both:
+        yield both
 
 
 def open_lab(page: Page, lab: JupyterProcess) -> None:

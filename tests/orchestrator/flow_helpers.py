@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import subprocess
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -92,3 +94,19 @@ def log_task_host(base: Path) -> JupyterProcess:
     repo = make_repo(base / "project", {"calc.py": "def add(a, b):\n    return a + b\n"})
     model = f"scripted:{log_task_scripts(base / 'scripts')}"
     return JupyterProcess(repo, base / "home-a", env={"OVERMIND_MODEL": model}).start()
+
+
+@contextlib.contextmanager
+def host_and_guest(base: Path, start_guest: Callable[[Path, Path], JupyterProcess]
+                   ) -> Iterator[tuple[JupyterProcess, JupyterProcess]]:
+    """Server A (``log_task_host``) and server B (``start_guest(root, home)``), reaped
+    afterwards: no process of either may survive."""
+    (base / "b").mkdir(exist_ok=True)
+    started: list[JupyterProcess] = []
+    try:
+        started.append(log_task_host(base))
+        started.append(start_guest(base / "b", base / "home-b"))
+        yield started[0], started[1]
+    finally:
+        left = [pid for server in started for pid in server.reap()]
+        assert left == [], f"processes survived: {left}"

@@ -14,23 +14,18 @@ import pytest
 from jupyter_process import JupyterProcess, wait_until
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "orchestrator"))
-from flow_helpers import log_task_host
+from flow_helpers import host_and_guest
 
 pytestmark = pytest.mark.timeout(90)
 
 
 @pytest.fixture(scope="module")
 def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[JupyterProcess, ...]]:
-    base = tmp_path_factory.mktemp("party-watch")
-    (base / "b").mkdir(exist_ok=True)
-    started = []
-    try:
-        started.append(log_task_host(base))
-        started.append(JupyterProcess(base / "b", base / "home-b").start())
-        yield tuple(started)
-    finally:
-        left = [pid for server in started for pid in server.reap()]
-        assert left == [], f"processes survived: {left}"
+    def plain(root: Path, home: Path) -> JupyterProcess:
+        return JupyterProcess(root, home).start()
+
+    with host_and_guest(tmp_path_factory.mktemp("party-watch"), plain) as both:
+        yield both
 
 
 def seen_by(b: JupyterProcess, party: str, guest: str) -> list[dict[str, Any]]:
