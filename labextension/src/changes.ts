@@ -118,7 +118,7 @@ export const REVIEWABLE = new Set(['open', 'approved', 'conflicted']);
 
 /** The state a person reads: a merge refused by failing tests is `tests failed`, not
  * `conflicted` (the record's state covers both: a question decides either). */
-export function shownState(change: Change): string {
+export function shownState(change: { state: string; verification?: { ok: boolean } | null }): string {
   return change.state === 'conflicted' && change.verification?.ok === false ? 'tests failed' : change.state;
 }
 

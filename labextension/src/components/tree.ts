@@ -16,6 +16,7 @@
  */
 import { clip, frameThrottle, h, setText } from '../dom';
 import type { AgentNode } from '../agentsteps';
+import { shownState } from '../changes';
 import { type ChangeNode, type ObjectiveNode, ObjectivesPart, stateLabel, type TaskNode } from '../objectives';
 import type { Change, Session } from '../session';
 import type { ViewFactory } from '../widgetview';
@@ -166,8 +167,7 @@ class ChangeView {
     this.rev = change.rev;
     setText(this.name, `change ${change.id}`);
     const v = change.verification;
-    // as `shownState` (changes.ts) has it: a merge its tests refused is not a conflict
-    showState(this.state, change.state === 'conflicted' && v?.ok === false ? 'tests failed' : change.state, this.li);
+    showState(this.state, shownState(change), this.li);
     const tests = v ? `tests ${v.ok ? 'passed' : `failed (${v.exitCode ?? '?'})`}` : '';
     setText(this.meta, [change.files.length ? `${change.files.length} files` : '', tests,
       change.check ? `pre-review check ${change.check}` : ''].filter(Boolean).join(' · '));
