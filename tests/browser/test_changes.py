@@ -84,9 +84,16 @@ def mission_change(lab: JupyterProcess, name: str, files: dict[str, str]) -> dic
                                     if c["task"] == name), None), 60, f"{name}'s change")
 
 
-def test_a_change_is_reviewed_in_its_diff_and_merged_from_the_panel(lab: JupyterProcess,
-                                                                   page: Page):
-    change = make_change(lab)
+@pytest.fixture(scope="module")
+def first_change(lab: JupyterProcess) -> dict:
+    """The project (with its tests) committed in the lab's root and its first change,
+    whichever test of the module runs first on this worker."""
+    return make_change(lab)
+
+
+def test_a_change_is_reviewed_in_its_diff_and_merged_from_the_panel(
+        lab: JupyterProcess, page: Page, first_change: dict):
+    change = first_change
     page.goto(f"{lab.url}lab?reset&token={lab.jupyter_token}")
     sidebar = open_sidebar(page)
     item = sidebar.locator(f'.om-change-row[data-change-id="{change["id"]}"]')
@@ -157,7 +164,7 @@ def test_a_change_is_reviewed_in_its_diff_and_merged_from_the_panel(lab: Jupyter
 
 
 def test_a_reviewer_reads_the_tests_on_the_target_and_a_refused_merge_says_tests_failed(
-        lab: JupyterProcess, page: Page):
+        lab: JupyterProcess, page: Page, first_change: dict):  # the project is committed
     change = mission_change(lab, "breaks", {"calc.py": "def add(a, b):\n    return a - b\n"})
     page.goto(f"{lab.url}lab?reset&token={lab.jupyter_token}")
     open_sidebar(page).locator(f'.om-change-row[data-change-id="{change["id"]}"]').click()
