@@ -251,6 +251,31 @@ class Client:
         return await self.operate(api.BY_NAME["prompt_action"], ref=ref, action=action,
             position=position)
 
+    async def targets(self) -> list[dict[str, Any]]:
+        """``GET targets``: see ``EngineAPI.targets``."""
+        return await self.operate(api.BY_NAME["targets"])
+
+    async def target_add(
+        self,
+        name: str,
+        url: str,
+        user: str,
+        capacity: int = 2,
+        token_env: str | None = None,
+        doctor: bool = True,
+    ) -> dict[str, Any]:
+        """``POST targets``: see ``EngineAPI.target_add``."""
+        return await self.operate(api.BY_NAME["target_add"], name=name, url=url, user=user,
+            capacity=capacity, token_env=token_env, doctor=doctor)
+
+    async def target_action(self, ref: str, action: str) -> dict[str, Any]:
+        """``POST targets/{ref}``: see ``EngineAPI.target_action``."""
+        return await self.operate(api.BY_NAME["target_action"], ref=ref, action=action)
+
+    async def target_doctor(self, ref: str) -> dict[str, Any]:
+        """``POST targets/{ref}/doctor``: see ``EngineAPI.target_doctor``."""
+        return await self.operate(api.BY_NAME["target_doctor"], ref=ref)
+
     async def join(self, invite: str, name: str) -> dict[str, Any]:
         """``POST party/join``: see ``EngineAPI.join``."""
         return await self.operate(api.BY_NAME["join"], invite=invite, name=name)

@@ -6,8 +6,10 @@ Set by the user or the administrator (read by the engine, the CLI or the agents)
 ``MODEL_ENV`` (the model of the roles and the built-in agent, ``provider:name[@url]``),
 ``FALLBACK_MODEL_ENV``, ``MAX_TOKENS_ENV`` / ``MAX_COST_USD_ENV`` / ``MAX_MODEL_CALLS_ENV``
 (budgets), ``LOG_MAX_BYTES_ENV``, ``ALLOW_UNSANDBOXED_ENV``, ``AUTO_MERGE_ENV``,
-``SANDBOX_READ_ENV`` / ``SANDBOX_WRITE_ENV``, ``LLM_CACHE_ENV``. Set by the engine for
-what it starts (kernels, the CLI, missions, agents, verification commands): the rest.
+``SANDBOX_READ_ENV`` / ``SANDBOX_WRITE_ENV``, ``LLM_CACHE_ENV``, ``HUB_URL_ENV`` /
+``HUB_USER_ENV`` / ``HUB_TOKEN_ENV`` (a JupyterHub target; the token is only read). Set
+by the engine for what it starts (kernels, the CLI, missions, agents, verification
+commands): the rest.
 """
 
 from __future__ import annotations
@@ -27,6 +29,9 @@ BRANCH_ENV = "OVERMIND_BRANCH"
 CHANGE_TARGET_ENV = "OVERMIND_CHANGE_TARGET"
 COMMAND_POLICY_ENV = "OVERMIND_COMMAND_POLICY"
 FALLBACK_MODEL_ENV = "OVERMIND_FALLBACK_MODEL"
+HUB_TOKEN_ENV = "OVERMIND_HUB_TOKEN"
+HUB_URL_ENV = "OVERMIND_HUB_URL"
+HUB_USER_ENV = "OVERMIND_HUB_USER"
 LLM_CACHE_ENV = "OVERMIND_LLM_CACHE"
 LOG_MAX_BYTES_ENV = "OVERMIND_LOG_MAX_BYTES"
 MAX_COST_USD_ENV = "OVERMIND_MAX_COST_USD"
@@ -73,6 +78,9 @@ class Settings:
         max_parallel / per_objective: running tasks in all / per objective.
         story_window_s: how long (s) approved prompts wait for companions before the
             story agent groups them.
+        hub_url / hub_user / hub_capacity: a JupyterHub whose named servers of
+            ``hub_user`` run tasks (target ``hub``; ``hub_capacity`` tasks at once); the
+            API token is read from ``OVERMIND_HUB_TOKEN`` when used, never kept here.
     """
 
     mode: str = "local"
@@ -89,6 +97,9 @@ class Settings:
     max_parallel: int = 4
     per_objective: int = 4
     story_window_s: float = STORY_WINDOW_S
+    hub_url: str | None = None
+    hub_user: str | None = None
+    hub_capacity: int = 2
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ, **config: object) -> Settings:
@@ -97,7 +108,8 @@ class Settings:
         anything else for no; wins when set), ``OVERMIND_AUTO_MERGE`` (the same
         words), ``OVERMIND_SANDBOX_READ`` /
         ``OVERMIND_SANDBOX_WRITE`` (``os.pathsep``-separated, added to the configured
-        ones), ``OVERMIND_PARTY_URL``.
+        ones), ``OVERMIND_PARTY_URL``, ``OVERMIND_HUB_URL``, ``OVERMIND_HUB_USER`` (else
+        ``JUPYTERHUB_USER``, the server's owner under a hub).
 
         Raises:
             UsageError: a bad value (named with what to set instead).
@@ -109,7 +121,9 @@ class Settings:
             auto_merge=_flag(env.get(AUTO_MERGE_ENV), base.auto_merge),
             sandbox_read=(*base.sandbox_read, *_paths(env.get(SANDBOX_READ_ENV))),
             sandbox_write=(*base.sandbox_write, *_paths(env.get(SANDBOX_WRITE_ENV))),
-            party_url=env.get(PARTY_URL_ENV) or base.party_url)
+            party_url=env.get(PARTY_URL_ENV) or base.party_url,
+            hub_url=env.get(HUB_URL_ENV) or base.hub_url,
+            hub_user=env.get(HUB_USER_ENV) or base.hub_user or env.get("JUPYTERHUB_USER"))
 
 
 def _flag(raw: str | None, default: bool) -> bool:

@@ -72,6 +72,8 @@ EventType = Literal[
     # after a crash (issue 15)
     "mission-orphan",  # data: {reason}   (a re-adopted agent without its ACP pipe, stopped)
     "objectives-reconciled",  # data: {orphans, tasks, changes, resumed, asked, duration_ms}
+    # targets (issue 18): registered, drained, disabled, doctored, a slot claimed or freed
+    "target-status",  # data: {target, kind, state, capacity, claims, reason}
 ]
 EVENT_ORDER: tuple[str, ...] = get_args(EventType)
 EVENT_TYPES: frozenset[str] = frozenset(EVENT_ORDER)
@@ -437,6 +439,18 @@ class ObjectivesReconciled(Payload):
     duration_ms: Number
 
 
+class TargetStatus(Payload):
+    """``target-status``: a target's state and load after a change (``reason`` says
+    which: added, drain, disable, enable, remove, doctor, claim or release)."""
+
+    target: str
+    kind: str
+    state: str
+    capacity: int
+    claims: list[str] = Field(default_factory=list)
+    reason: str = ""
+
+
 PAYLOADS: dict[str, type[Payload]] = {
     "mission-created": MissionCreated, "mission-status": MissionStatusChanged,
     "mission-restart": MissionRestart, "mission-adopted": MissionAdopted,
@@ -460,6 +474,7 @@ PAYLOADS: dict[str, type[Payload]] = {
     "verification": Verification, "change-checked": ChangeChecked,
     "run-complete": RunComplete, "run-error": RunError,
     "mission-orphan": MissionOrphan, "objectives-reconciled": ObjectivesReconciled,
+    "target-status": TargetStatus,
 }
 
 

@@ -23,7 +23,7 @@ LAYERS: tuple[tuple[int, tuple[str, ...]], ...] = (
     (0, ("errors", "model", "events", "bounds", "_version", "runtime_files",
          "config")),
     (10, ("store",)), (11, ("workspace",)), (12, ("supervisor",)), (13, ("llm", "localmodel")),
-    (14, ("agents",)), (15, ("orchestrator", "party")),
+    (14, ("agents",)), (15, ("orchestrator", "party", "targets")),
     (16, ("engine",)),
     (20, ("api", "server", "client", "commands", "daemon")),
     (30, ("magics", "cli", "widgets", "portal")),

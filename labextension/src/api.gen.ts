@@ -153,6 +153,19 @@ export interface StopBody {
   force?: boolean;
 }
 
+export interface TargetActionBody {
+  action: 'drain' | 'disable' | 'enable' | 'remove';
+}
+
+export interface TargetAddBody {
+  name: string;
+  url: string;
+  user: string;
+  capacity?: number;
+  token_env?: string | null;
+  doctor?: boolean;
+}
+
 export interface WaitBody {
   timeout_s?: number | null;
 }
@@ -193,6 +206,10 @@ export interface Operations {
   party_prompt: { method: 'POST'; path: 'party/prompts'; request: PartyPromptBody };
   party_review: { method: 'POST'; path: 'party/review'; request: PartyReviewBody };
   prompt_action: { method: 'POST'; path: 'party/prompts/{ref}'; request: PromptActionBody };
+  targets: { method: 'GET'; path: 'targets'; request: NoParams };
+  target_add: { method: 'POST'; path: 'targets'; request: TargetAddBody };
+  target_action: { method: 'POST'; path: 'targets/{ref}'; request: TargetActionBody };
+  target_doctor: { method: 'POST'; path: 'targets/{ref}/doctor'; request: NoParams };
   join: { method: 'POST'; path: 'party/join'; request: JoinBody };
   leave: { method: 'POST'; path: 'party/leave'; request: LeaveBody };
   close_party: { method: 'POST'; path: 'party/close'; request: NoParams };
@@ -246,6 +263,10 @@ export const ROUTES: ReadonlyArray<readonly ['GET' | 'POST', string]> = [
   ['POST', 'party/prompts'],
   ['POST', 'party/review'],
   ['POST', 'party/prompts/{ref}'],
+  ['GET', 'targets'],
+  ['POST', 'targets'],
+  ['POST', 'targets/{ref}'],
+  ['POST', 'targets/{ref}/doctor'],
   ['POST', 'party/join'],
   ['POST', 'party/leave'],
   ['POST', 'party/close'],

@@ -51,6 +51,7 @@ export const EVENT_TYPES = [
   'run-error',
   'mission-orphan',
   'objectives-reconciled',
+  'target-status',
 ] as const;
 
 export type EventType = (typeof EVENT_TYPES)[number];
@@ -114,4 +115,5 @@ export const DATA_FIELDS: Record<EventType, Record<string, FieldSpec>> = {
   'run-error': { objective: S, error: S },
   'mission-orphan': { reason: S },
   'objectives-reconciled': { orphans: A, tasks: A, changes: A, resumed: A, asked: A, duration_ms: N },
+  'target-status': { target: S, kind: S, state: S, capacity: N, claims: A_, reason: S_ },
 };

@@ -43,6 +43,8 @@ from .requests import (
     SendBody,
     StatsQuery,
     StopBody,
+    TargetActionBody,
+    TargetAddBody,
     WaitBody,
     WaitObjectiveBody,
     validated,
@@ -197,6 +199,14 @@ OPERATIONS: tuple[Operation, ...] = (
               timeout_s=_LONG),
     Operation("prompt_action", "POST", "party/prompts/{ref}", "approve, deny, share or move "
               "a prompt", PromptActionBody),
+    Operation("targets", "GET", "targets", "where tasks run: local and hub targets with "
+              "capacity, claims and the last doctor's findings", result=_listed("targets")),
+    Operation("target_add", "POST", "targets", "register a JupyterHub target and run its "
+              "doctor", TargetAddBody, status=201, timeout_s=_LONG),
+    Operation("target_action", "POST", "targets/{ref}", "drain, disable, enable or remove "
+              "a target", TargetActionBody),
+    Operation("target_doctor", "POST", "targets/{ref}/doctor", "check a hub target through "
+              "the Hub API and a probe named server", timeout_s=_LONG),
     Operation("join", "POST", "party/join", "join another party with an invite", JoinBody,
               status=201),
     Operation("leave", "POST", "party/leave", "leave a joined party", LeaveBody),

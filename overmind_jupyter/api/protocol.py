@@ -98,7 +98,18 @@ class PartyAPI(Protocol):
     async def close_party(self) -> dict[str, Any]: ...
 
 
-class EngineAPI(MissionsAPI, WorkAPI, ReviewAPI, PartyAPI, Protocol):
+class TargetsAPI(Protocol):
+    """Where tasks run: the local machine and JupyterHub named servers."""
+
+    async def targets(self) -> list[dict[str, Any]]: ...
+    async def target_add(self, name: str, url: str, user: str, capacity: int = 2,
+                         token_env: str | None = None, doctor: bool = True
+                         ) -> dict[str, Any]: ...
+    async def target_action(self, ref: str, action: str) -> dict[str, Any]: ...
+    async def target_doctor(self, ref: str) -> dict[str, Any]: ...
+
+
+class EngineAPI(MissionsAPI, WorkAPI, ReviewAPI, PartyAPI, TargetsAPI, Protocol):
     """The whole engine interface: what ``Engine`` and ``Client`` share. ``mode`` is
     ``"server"``, ``"embedded"`` or ``"local"``."""
 

@@ -246,6 +246,26 @@ class PartyReviewBody(Params):
     member: str | None = Field(None, min_length=1, max_length=40)
 
 
+class TargetAddBody(Params):
+    """``POST targets``: register hub target ``name`` (``user``'s named servers on the
+    hub at ``url``, ``capacity`` tasks at once, the token in variable ``token_env``, by
+    default the engine's ``OVERMIND_HUB_TOKEN``) and
+    run its doctor unless ``doctor`` is false."""
+
+    name: str = Field(min_length=1, max_length=31)
+    url: str = Field(min_length=1, max_length=2_000)
+    user: str = Field(min_length=1, max_length=255)
+    capacity: int = Field(2, ge=1, le=256)
+    token_env: str | None = Field(None, min_length=1, max_length=64)
+    doctor: bool = True
+
+
+class TargetActionBody(Params):
+    """``POST targets/{ref}``: drain, disable, enable or remove a target."""
+
+    action: Literal["drain", "disable", "enable", "remove"]
+
+
 class JoinBody(Params):
     """``POST party/join``: this engine joins another server's party as ``name``."""
 

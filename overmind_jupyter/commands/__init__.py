@@ -28,7 +28,7 @@ from ..model import (
     mission_to_dict,
     status_text,
 )
-from . import party, render, work
+from . import party, render, targets, work
 from .argtypes import positive_float
 from .result import Result
 
@@ -143,6 +143,7 @@ def build_parser(prog: str = "overmind") -> argparse.ArgumentParser:
 def _add_later(sub: Any) -> None:
     work.add_parsers(sub)
     party.add_parsers(sub)
+    targets.add_parsers(sub)
 
 
 def parse(argv: list[str], prog: str = "overmind") -> argparse.Namespace:
@@ -364,4 +365,4 @@ _HANDLERS = {"run": _run, "ps": _ps, "info": _info, "logs": _logs, "send": _send
              "events": _events,
              "status": _status, "shutdown": _shutdown, "agents": _agents,
              "questions": _questions, "answer": _answer, **work.HANDLERS,
-             **party.HANDLERS}
+             **party.HANDLERS, **targets.HANDLERS}

@@ -3,7 +3,8 @@
 ``Engine`` implements ``api.EngineAPI`` (the same interface as ``client.Client`` over
 REST) by handing each operation to the service of its concept: ``MissionService``
 (``engine.missions``), ``WorkService`` (``engine.work``), ``ReviewService``
-(``engine.review``) and ``PartyService`` (``engine.parties``). ``Engine._assemble`` is the
+(``engine.review``), ``PartyService`` (``engine.parties``) and ``TargetService``
+(``engine.targets``). ``Engine._assemble`` is the
 one place the services are built, each with its dependencies in its constructor. Every
 operation is async and raises only ``OvermindError`` subclasses for bad input:
 ``NotFound`` (unknown mission, with close matches), ``AmbiguousReference`` (id prefix
@@ -17,6 +18,7 @@ import enum
 import functools
 import logging
 import os
+import shutil
 import time
 from collections.abc import AsyncGenerator, Callable, Iterable
 from pathlib import Path
@@ -27,7 +29,7 @@ from ..agents import adapters
 from ..agents.mcp_access import McpAccess
 from ..agents.policy import DEFAULT_POLICY, CommandPolicy
 from ..agents.runtime import AgentRuntime
-from ..config import Settings
+from ..config import HUB_TOKEN_ENV, Settings
 from ..errors import EngineUnavailable, NotFound, UsageError
 from ..events import Event
 from ..model import Mission, MissionSpec, PromptOptions
@@ -43,14 +45,16 @@ from ..party.party import Party
 from ..store import Store, default_db_path, exclude_from_git
 from ..store.records import Records
 from ..supervisor import blueprint_run, missions
-from ..supervisor.clock import Clock
+from ..supervisor.clock import Clock, SystemClock
 from ..supervisor.supervisor import Supervisor
+from ..targets.registry import Targets
 from ..workspace.merge import MergeQueue
 from ..workspace.sandbox import Sandbox
 from .missions import AgentLaunch, MissionService
 from .models import Models
 from .party import PartyService
 from .review import ReviewService
+from .targets import TargetService
 from .work import LazyPool, WorkService, kept_worktrees, objective_of_prompt
 
 log = logging.getLogger("overmind.engine")
@@ -93,11 +97,11 @@ class Engine:
         mcp: credentials of Overmind's MCP endpoint that agents get in ``session/new``
             (default: none; the server extension passes its endpoint's).
 
-    Attributes (built by ``start``): ``missions``, ``work``, ``review``, ``parties`` (the
-    services of the module docstring) and the domain services they share: ``store``,
-    ``supervisor``, ``records``, ``questions``, ``mailbox``, ``agents`` (the ACP agent
-    runtime), ``models``, ``pool``, ``changes_``, ``command_changes``, ``task_runner``,
-    ``orchestrator``, ``recovery``, ``blueprints``, ``party`` (the hosted party).
+    Attributes (built by ``start``): ``missions``, ``work``, ``review``, ``parties``,
+    ``targets_`` (the services of the module docstring) and the domain services they
+    share: ``store``, ``supervisor``, ``records``, ``questions``, ``mailbox``, ``agents``
+    (the ACP agent runtime), ``models``, ``pool``, ``changes_``, ``command_changes``,
+    ``task_runner``, ``orchestrator``, ``recovery``, ``blueprints``, ``party`` (the hosted party).
 
     Raises:
         UsageError: a bad ``OVERMIND_*`` value in the environment (with no ``settings``).
@@ -172,7 +176,7 @@ class Engine:
         self.supervisor = supervisor = Supervisor(
             store, self._clock, self._base_env, self.settings.log_max_bytes, sandbox=self.sandbox,
             root=self.root, secret_env=launch.secret_env,
-            withheld=frozenset(adapters.PROVIDER_KEYS))  # keys only via secret_env
+            withheld=frozenset((*adapters.PROVIDER_KEYS, HUB_TOKEN_ENV)))  # keys via secret_env
         self.records = records = Records(store)
         self.mailbox = Mailbox(records)
         self.questions = questions = Questions(store)
@@ -218,6 +222,9 @@ class Engine:
                                     lambda: self.settings.party_url or self.party_url)
         self.review = ReviewService(self.root, self.records, self.changes_, self.orchestrator,
                                     self.questions)
+        self.targets_ = TargetService(Targets(self.records, self.settings.max_parallel),
+                                     os.environ, self._clock or SystemClock())
+        self.targets_.register_configured(self.settings)
         self.work = WorkService(store, self.records, self.questions, self.mailbox,
                                 party=self.party, guest=self.parties,
                                 orchestrator=self.orchestrator, changes=self.changes_,
@@ -418,11 +425,12 @@ class Engine:
         return self.models.status()
 
     async def status(self) -> dict[str, Any]:
-        """Engine facts: version, mode, root, pid, uptime (s), mission counts, last seq."""
+        """Engine facts: version, mode, root, pid, uptime (s), mission counts, last seq,
+        the sandbox's status and git's path (None: not on PATH; a hub doctor reads both)."""
         return {"version": __version__, "mode": self.mode, "root": str(self.root),
                 "pid": os.getpid(), "uptime_s": time.time() - self.started_at,
                 "missions": self.missions.counts(), "last_seq": self._open_store().last_seq(),
-                "sandbox": self.sandbox.status.to_dict()}
+                "sandbox": self.sandbox.status.to_dict(), "git": shutil.which("git")}
 
     # -- work (``WorkService``) -------------------------------------------------------
     async def prompt(self, text: str, agent: str | None = None, wait: bool = False,
@@ -500,6 +508,26 @@ class Engine:
     async def reopen_change(self, ref: str) -> dict[str, Any]:
         """See ``ReviewService.reopen_change``."""
         return await self.review.reopen_change(ref)
+
+    # -- targets (``TargetService``) -------------------------------------------------
+    async def targets(self) -> list[dict[str, Any]]:
+        """See ``TargetService.targets_list``."""
+        return await self.targets_.targets_list()
+
+    async def target_add(self, name: str, url: str, user: str, capacity: int = 2,
+                         token_env: str | None = None, doctor: bool = True
+                         ) -> dict[str, Any]:
+        """See ``TargetService.target_add``."""
+        return await self.targets_.target_add(name, url, user, capacity,
+                                              token_env or HUB_TOKEN_ENV, doctor)
+
+    async def target_action(self, ref: str, action: str) -> dict[str, Any]:
+        """See ``TargetService.target_action``."""
+        return await self.targets_.target_action(ref, action)
+
+    async def target_doctor(self, ref: str) -> dict[str, Any]:
+        """See ``TargetService.target_doctor``."""
+        return await self.targets_.target_doctor(ref)
 
     # -- party (``PartyService``) -----------------------------------------------------
     async def host(self, name: str | None = None, auto_approve: Iterable[str] = (),

@@ -16,6 +16,7 @@ not in a reader far away). Missions have the same three in ``model`` (``MissionS
     party      open ─▶ closed
     question   open ─▶ answered | cancelled
     invite     active ─▶ revoked | expired
+    target     active ⇄ draining ⇄ disabled ─▶ removed  (disabled ─▶ active)
     message  sent;  story  current  (one state each)
 
 A record's ``data`` reads as attributes (``rec.data.title``); a field never written reads
@@ -396,6 +397,54 @@ class InviteData(RecordData):
     secret_sha256: str = ""
 
 
+# -- target ------------------------------------------------------------------------------
+class TargetState(str, enum.Enum):
+    """Whether a target takes tasks: ``active`` does, ``draining`` finishes what it holds
+    and takes no new one, ``disabled`` takes none (re-enable with ``active``), ``removed``
+    is gone for good (its name may be registered again)."""
+
+    ACTIVE = "active"
+    DRAINING = "draining"
+    DISABLED = "disabled"
+    REMOVED = "removed"
+
+
+TARGET = _table(TargetState, {"active": "draining disabled removed",
+                              "draining": "active disabled removed",
+                              "disabled": "active removed", "removed": ""})
+
+
+class TargetCheck(BaseModel):
+    """One finding of a target's doctor: ``name`` (hub, token, scopes, named-servers,
+    server, extension, git, agents, sandbox), ``ok``, and ``detail``: what was found, or
+    what is missing and what to set; ``skipped``: not checked (an earlier check failed)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    ok: bool
+    detail: str
+    skipped: bool = False
+
+
+class TargetData(RecordData):
+    """Where tasks run: ``name``, ``kind`` ("local" or "hub"); for a hub target the hub's
+    ``url``, the hub ``user`` whose named servers run tasks, the environment variable that
+    holds the API token (``token_env``: the token itself is never stored); ``capacity``
+    (tasks at once), the task ids holding a slot (``claims``), and the last doctor's
+    findings (``checks``, at ``checked_at`` epoch s)."""
+
+    name: str = ""
+    kind: str = "local"
+    url: str | None = None
+    user: str | None = None
+    token_env: str | None = None
+    capacity: int = 1
+    claims: list[str] = Field(default_factory=list)
+    checks: list[TargetCheck] = Field(default_factory=list)
+    checked_at: float | None = None
+
+
 KINDS: dict[str, Kind] = {k.name: k for k in (
     Kind("objective", ObjectiveState, OBJECTIVE, OBJECTIVE_TERMINAL, ObjectiveData),
     Kind("task", TaskState, TASK, TASK_TERMINAL, TaskData),
@@ -408,6 +457,7 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
     Kind("member", MemberState, MEMBER, frozenset({"denied", "kicked", "left"}), MemberData),
     Kind("prompt", PromptState, PROMPT, frozenset({"denied", "done"}), PromptData),
     Kind("invite", InviteState, INVITE, frozenset({"revoked", "expired"}), InviteData),
+    Kind("target", TargetState, TARGET, frozenset({"removed"}), TargetData),
 )}
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
+from collections.abc import Callable
 from typing import Any
 
 from ..errors import AmbiguousReference, InvalidTransition, NotFound
@@ -68,14 +69,17 @@ class Records:
         Raises:
             sqlite3.IntegrityError: ``(kind, id)`` exists already.
         """
+        return self.store._tx(lambda: self.insert_now(kind, id_, state, data, parent=parent,
+                                                      event=event))
+
+    def insert_now(self, kind: str, id_: str, state: str, data: dict[str, Any], *,
+                   parent: str | None = None, event: EventSpec | None = None) -> Record:
+        """``insert`` inside ``atomic`` (the caller's transaction)."""
         now, doc = time.time(), _data(kind, data)
         kind_of(kind).states(state)  # a state the kind has (ValueError otherwise)
-        def body() -> None:
-            self.store.conn.execute(
-                f"INSERT INTO records ({_COLUMNS}) VALUES (?,?,?,?,?,?,?)",
-                (kind, id_, parent, state, now, now, _dumps(doc)))
-            self._event(event)
-        self.store._tx(body)
+        self.store.conn.execute(f"INSERT INTO records ({_COLUMNS}) VALUES (?,?,?,?,?,?,?)",
+                                (kind, id_, parent, state, now, now, _dumps(doc)))
+        self._event(event)
         return Record(kind, id_, parent, state, now, now, doc)
 
     def get(self, kind: str, id_: str) -> Record:
@@ -131,6 +135,17 @@ class Records:
                 final).
         """
         return self.store._tx(lambda: self._write(kind, id_, new, changes, event))
+
+    def atomic(self, body: Callable[[], Any]) -> Any:
+        """Run ``body`` in one write transaction (``BEGIN IMMEDIATE``): what it reads
+        cannot change before its ``write_now`` calls commit (a check-then-write, such as
+        claiming a slot, is atomic across connections). Returns ``body()``."""
+        return self.store._tx(body)
+
+    def write_now(self, kind: str, id_: str, new: str | None, *,
+                  event: EventSpec | None = None, **changes: Any) -> Record:
+        """``transition`` (``new`` set) or ``update`` (``new`` None) inside ``atomic``."""
+        return self._write(kind, id_, new, changes, event)
 
     def _write(self, kind: str, id_: str, new: str | None, changes: dict[str, Any],
                event: EventSpec | None) -> Record:

@@ -32,6 +32,7 @@ from pathlib import Path
 
 from ..config import (
     ALLOW_UNSANDBOXED_ENV,
+    HUB_TOKEN_ENV,
     SANDBOX_READ_ENV,
     SANDBOX_WRITE_ENV,
     TOKEN_ENV,
@@ -45,9 +46,9 @@ READ_ENV = SANDBOX_READ_ENV  # extra read-only paths, os.pathsep-separated
 WRITE_ENV = SANDBOX_WRITE_ENV  # extra read-write paths (a shared build cache …)
 SETTING = f"c.Overmind.allow_unsandboxed_agents = True (or {ALLOW_ENV}=1)"
 # credentials of the Jupyter server and of Overmind's API: never in a sandboxed process
-SERVER_SECRETS = (TOKEN_ENV, "JUPYTER_TOKEN", "JUPYTER_TOKEN_FILE", "JPY_API_TOKEN",
-                  "JUPYTERHUB_API_TOKEN", "JPY_COOKIE_SECRET", "JUPYTER_CONFIG_DIR",
-                  "JUPYTER_RUNTIME_DIR")
+SERVER_SECRETS = (TOKEN_ENV, HUB_TOKEN_ENV, "JUPYTER_TOKEN", "JUPYTER_TOKEN_FILE",
+                  "JPY_API_TOKEN", "JUPYTERHUB_API_TOKEN", "JPY_COOKIE_SECRET",
+                  "JUPYTER_CONFIG_DIR", "JUPYTER_RUNTIME_DIR")
 _SYSTEM_RO = ("/usr", "/etc", "/opt", "/run/systemd/resolve")
 _SYSTEM_LINKS = ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 _GIT_CONFIG_RO = ("config", "hooks", "info", "worktrees")  # in a main checkout's .git

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from overmind_jupyter.config import HUB_TOKEN_ENV
 from overmind_jupyter.engine import Engine
 from overmind_jupyter.errors import UsageError
 from overmind_jupyter.model import MissionKind, MissionSpec, RestartMode, RestartPolicy
@@ -173,6 +174,21 @@ def test_provider_keys_reach_neither_custom_agents_nor_command_missions(tmp_path
         row = engine.store.conn.execute("SELECT env FROM missions WHERE id = ?",
                                         (m.id,)).fetchone()[0]
         assert "sk-test" not in row  # never stored
+    run(tmp_path, body)
+
+
+def test_a_hub_targets_token_reaches_no_mission(tmp_path, monkeypatch):
+    monkeypatch.setenv(HUB_TOKEN_ENV, "hub-token-not-real")  # the engine reads it for placement
+
+    async def body(engine):
+        m = await engine.run(agent(f"env {HUB_TOKEN_ENV}"))
+        c = await engine.run(MissionSpec(["sh", "-c", f"echo hub=${{{HUB_TOKEN_ENV}:-unset}}"]))
+        await engine.wait(m.id, 30)
+        await engine.wait(c.id, 10)
+        text = "".join(e["data"]["text"] for e in await events_of(engine, m.id)
+                       if e["type"] == "agent-message")
+        assert text == f"{HUB_TOKEN_ENV} is unset"
+        assert (await engine.logs(c.id)).strip() == "hub=unset"
     run(tmp_path, body)
 
 

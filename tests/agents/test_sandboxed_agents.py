@@ -1,6 +1,6 @@
 """Agent missions run under the OS sandbox: an external ACP agent running its own shell
 commands (as Claude Code does) and the built-in agent's tools try to write outside their
-worktree, read Jupyter tokens and another server's runtime file, see other processes'
+worktree, read Jupyter and hub tokens and another server's runtime file, see other processes'
 command lines and escape with a symlink — the OS refuses each (real bwrap, real git,
 real agent processes)."""
 
@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from overmind_jupyter.config import HUB_TOKEN_ENV
 from overmind_jupyter.engine import Engine
 from overmind_jupyter.model import MissionKind, MissionSpec
 from overmind_jupyter.workspace.sandbox import Sandbox
@@ -41,6 +42,7 @@ def secrets_around(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str,
     (runtime / "jpserver-2.json").write_text('{"token": "OTHER-SERVER-TOKEN-B"}')
     monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(runtime))
     monkeypatch.setenv("OVERMIND_TOKEN", "SCOPED-TOKEN-C")  # as the extension exports it
+    monkeypatch.setenv(HUB_TOKEN_ENV, "HUB-TOKEN-F")  # a hub target's API token
     private = tmp_path / "private"
     private.mkdir()
     (private / "notes.txt").write_text("PRIVATE-TEXT-D\n")
@@ -58,7 +60,7 @@ def witness():
 
 
 SECRETS = ("OVERMIND-TOKEN-A", "OTHER-SERVER-TOKEN-B", "SCOPED-TOKEN-C", "PRIVATE-TEXT-D",
-           "CMDLINE-TOKEN-E")
+           "CMDLINE-TOKEN-E", "HUB-TOKEN-F")
 
 
 def run_engine(repo: Path, body, **kwargs):

@@ -77,7 +77,8 @@ def hub_config(hub: Hub) -> str:
         "port": hub.port, "hub_port": free_port(), "api_port": free_port(),
         "chp": proxy_command(), "password": hub.password, "homes": str(hub.home / "homes"),
         "cmd": singleuser, "env": env, "token": hub.admin_token, "users": list(USERS),
-        "state": str(hub.home)}
+        "state": str(hub.home), "named": hub.named_servers,
+        "limit": hub.named_server_limit}
     return CONFIG_TEMPLATE.format(settings=json.dumps(settings))
 
 
@@ -105,6 +106,8 @@ c.Spawner.default_url = "/lab"
 c.Spawner.environment = s["env"]
 c.Spawner.start_timeout = 90
 c.Spawner.http_timeout = 90
+c.JupyterHub.allow_named_servers = s["named"]
+c.JupyterHub.named_server_limit_per_user = s["limit"]
 c.JupyterHub.services = [{{"name": "tester", "api_token": s["token"]}}]
 c.JupyterHub.load_roles = [
     {{"name": "tester", "services": ["tester"],
@@ -121,11 +124,15 @@ class Hub:
     Args:
         home: scratch directory for the config, database, log and users' homes.
         server_env: extra environment of every single-user server.
+        named_servers / named_server_limit: ``c.JupyterHub.allow_named_servers`` and
+            ``named_server_limit_per_user`` (0: no limit).
     """
 
-    def __init__(self, home: Path, server_env: dict[str, str] | None = None) -> None:
+    def __init__(self, home: Path, server_env: dict[str, str] | None = None, *,
+                 named_servers: bool = False, named_server_limit: int = 0) -> None:
         self.home = Path(home)
         self.server_env = dict(server_env or {})
+        self.named_servers, self.named_server_limit = named_servers, named_server_limit
         self.port = free_port()
         self.password = secrets.token_urlsafe(12)
         self.admin_token = secrets.token_hex(24)
@@ -214,9 +221,13 @@ class Hub:
         assert shared.status == 200, f"share: {shared.status} {shared.text}"
         return shared.json()
 
-    def token(self, user: str) -> str:
-        """A new API token of ``user`` (it carries the user's permissions and shares)."""
-        made = self.api("POST", f"users/{user}/tokens", {"note": "test"})
+    def token(self, user: str, scopes: list[str] | None = None) -> str:
+        """A new API token of ``user`` (it carries the user's permissions and shares, or
+        only ``scopes``)."""
+        body: dict[str, Any] = {"note": "test"}
+        if scopes is not None:
+            body["scopes"] = scopes
+        made = self.api("POST", f"users/{user}/tokens", body)
         assert made.status == 201, f"token for {user}: {made.status} {made.text}"
         return made.json()["token"]
 

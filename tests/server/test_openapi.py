@@ -74,7 +74,8 @@ def _make_harmless(case: schemathesis.Case) -> None:
     ``python -c pass`` (absolute path) as a plain command without restarts; its name, cwd,
     env, parent, grace and timeouts are still generated. The server's PATH is an empty
     directory, so nothing else Schemathesis could name (a blueprint's command, an agent
-    CLI) can be found either. Long polls are capped so the run stays short; /shutdown is
+    CLI) can be found either. A hub target's URL is pinned to a closed local port (its
+    doctor then fails at once, as for a hub that is down). Long polls are capped so the run stays short; /shutdown is
     excluded because it would stop the missions other operations work on.
     """
     path, body = case.operation.path, case.body
@@ -87,6 +88,9 @@ def _make_harmless(case: schemathesis.Case) -> None:
     if path == "/missions/{ref}/wait" and isinstance(body, dict) \
             and isinstance(body.get("timeout_s"), (int, float)):
         body["timeout_s"] = min(body["timeout_s"], 1)
+    if path == "/targets" and case.method.upper() == "POST" and isinstance(body, dict) \
+            and isinstance(body.get("url"), str):
+        body["url"] = "http://127.0.0.1:9/"  # a hub that refuses at once: no DNS, no wait
     if path == "/missions/{ref}/logs" and isinstance(case.query, dict):
         case.query.pop("follow", None)
 

@@ -70,6 +70,8 @@ SAMPLES: dict[str, dict[str, Any]] = {
                       "previous": "approved", "reason": "", "merge_commit": "abc123"},
     "verification": {"change": "c1", "command": ["pytest", "-q"], "ok": True,
                      "exit_code": 0, "output_tail": "3 passed"},
+    "target-status": {"target": "hub", "kind": "hub", "state": "active", "capacity": 4,
+                      "claims": ["t1"], "reason": "claim"},
     "change-checked": {"change": "c1", "state": "passed", "target": "main",
                        "target_commit": "abc123", "message": "tests passed on main@abc123 "
                        "(1.2 s)", "conflicts": []},

@@ -1,0 +1,88 @@
+"""The engine's targets service (``TargetService``): list, register, drain, disable,
+enable, remove and doctor the targets tasks run on (``targets.registry``,
+``targets.doctor``).
+
+A target answers as ``{id, name, kind, state, url?, user?, token_env?, capacity, claims,
+checks: [{name, ok, detail}], checked_at?, created_at, updated_at}``; a token never does
+(``token_env`` names the variable that holds it). A hub configured in the server's
+settings (``Settings.hub_url``) is registered as target ``hub`` at start, so a URL and a
+token are all a user configures.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from ..config import HUB_TOKEN_ENV, Settings
+from ..errors import UsageError
+from ..supervisor.clock import Clock
+from ..targets.doctor import Doctor, HubTarget
+from ..targets.registry import Targets
+
+CONFIGURED_HUB = "hub"  # the name of the target registered from the settings
+
+
+class TargetService:
+    """Targets of one engine.
+
+    Args:
+        targets: the registry.
+        environ: the engine's environment (where a target's token variable is read).
+        clock: time for the doctor's figures.
+    """
+
+    def __init__(self, targets: Targets, environ: Mapping[str, str], clock: Clock) -> None:
+        self.targets, self.environ, self.clock = targets, environ, clock
+
+    def register_configured(self, settings: Settings) -> None:
+        """Register ``local`` and, when ``settings.hub_url`` is set and no live target is
+        called ``hub``, the configured hub (``settings.hub_user``'s named servers,
+        capacity ``settings.hub_capacity``)."""
+        self.targets.ensure_local()
+        if not settings.hub_url or any(r.data.name == CONFIGURED_HUB
+                                       for r in self.targets.list()):
+            return
+        self.targets.add_hub(CONFIGURED_HUB, settings.hub_url, settings.hub_user or "",
+                             settings.hub_capacity, HUB_TOKEN_ENV)
+
+    async def targets_list(self) -> list[dict[str, Any]]:
+        """Live targets, ``local`` first (shape in the module docstring)."""
+        return [r.to_dict() for r in self.targets.list()]
+
+    async def target_add(self, name: str, url: str, user: str, capacity: int = 2,
+                         token_env: str = HUB_TOKEN_ENV, doctor: bool = True
+                         ) -> dict[str, Any]:
+        """Register hub target ``name`` and, unless ``doctor`` is False, run its doctor
+        (the findings are in the answer's ``checks``; a failed check does not undo the
+        registration: fix what it names and run ``targets doctor``).
+
+        Raises:
+            UsageError: bad arguments or a taken name (see ``Targets.add_hub``).
+        """
+        rec = self.targets.add_hub(name, url, user, capacity, token_env)
+        if doctor:
+            return await self.target_doctor(rec.data.name)
+        return rec.to_dict()
+
+    async def target_action(self, ref: str, action: str) -> dict[str, Any]:
+        """``drain``, ``disable``, ``enable`` or ``remove`` target ``ref`` (see
+        ``Targets.act`` for the errors)."""
+        return self.targets.act(ref, action).to_dict()
+
+    async def target_doctor(self, ref: str) -> dict[str, Any]:
+        """Run the doctor of hub target ``ref``; the target with its new ``checks``.
+
+        Raises:
+            UsageError: ``ref`` is the local target (nothing to check through a hub).
+            NotFound: no such target.
+        """
+        rec = self.targets.resolve(ref)
+        if rec.data.kind != "hub":
+            raise UsageError(f"target {rec.data.name} is {rec.data.kind}: the doctor checks "
+                             "hub targets; `overmind status` describes this machine")
+        target = HubTarget(rec.data.name, rec.data.url, rec.data.user, rec.data.token_env)
+        checks = await Doctor(target, self.environ, self.clock).run()
+        return self.targets.record_checks(rec.id, checks, time.time()).to_dict()
+
