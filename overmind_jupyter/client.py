@@ -276,6 +276,18 @@ class Client:
         """``POST targets/{ref}/doctor``: see ``EngineAPI.target_doctor``."""
         return await self.operate(api.BY_NAME["target_doctor"], ref=ref)
 
+    async def remote_receive(self, name: str, bundle: str) -> dict[str, Any]:
+        """``POST remote/workspaces``: see ``EngineAPI.remote_receive``."""
+        return await self.operate(api.BY_NAME["remote_receive"], name=name, bundle=bundle)
+
+    async def remote_result(self, ref: str) -> dict[str, Any]:
+        """``POST remote/workspaces/{ref}/result``: see ``EngineAPI.remote_result``."""
+        return await self.operate(api.BY_NAME["remote_result"], ref=ref)
+
+    async def remote_discard(self, ref: str) -> dict[str, Any]:
+        """``POST remote/workspaces/{ref}/remove``: see ``EngineAPI.remote_discard``."""
+        return await self.operate(api.BY_NAME["remote_discard"], ref=ref)
+
     async def join(self, invite: str, name: str) -> dict[str, Any]:
         """``POST party/join``: see ``EngineAPI.join``."""
         return await self.operate(api.BY_NAME["join"], invite=invite, name=name)

@@ -112,6 +112,11 @@ export interface PromptBody {
   max_cost_usd?: number | null;
 }
 
+export interface RemoteReceiveBody {
+  name: string;
+  bundle: string;
+}
+
 export interface RequestChangesBody {
   text: string;
 }
@@ -210,6 +215,9 @@ export interface Operations {
   target_add: { method: 'POST'; path: 'targets'; request: TargetAddBody };
   target_action: { method: 'POST'; path: 'targets/{ref}'; request: TargetActionBody };
   target_doctor: { method: 'POST'; path: 'targets/{ref}/doctor'; request: NoParams };
+  remote_receive: { method: 'POST'; path: 'remote/workspaces'; request: RemoteReceiveBody };
+  remote_result: { method: 'POST'; path: 'remote/workspaces/{ref}/result'; request: NoParams };
+  remote_discard: { method: 'POST'; path: 'remote/workspaces/{ref}/remove'; request: NoParams };
   join: { method: 'POST'; path: 'party/join'; request: JoinBody };
   leave: { method: 'POST'; path: 'party/leave'; request: LeaveBody };
   close_party: { method: 'POST'; path: 'party/close'; request: NoParams };
@@ -267,6 +275,9 @@ export const ROUTES: ReadonlyArray<readonly ['GET' | 'POST', string]> = [
   ['POST', 'targets'],
   ['POST', 'targets/{ref}'],
   ['POST', 'targets/{ref}/doctor'],
+  ['POST', 'remote/workspaces'],
+  ['POST', 'remote/workspaces/{ref}/result'],
+  ['POST', 'remote/workspaces/{ref}/remove'],
   ['POST', 'party/join'],
   ['POST', 'party/leave'],
   ['POST', 'party/close'],

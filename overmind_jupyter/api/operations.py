@@ -38,6 +38,7 @@ from .requests import (
     PartyReviewBody,
     PromptActionBody,
     PromptBody,
+    RemoteReceiveBody,
     RequestChangesBody,
     RunBody,
     SendBody,
@@ -207,6 +208,14 @@ OPERATIONS: tuple[Operation, ...] = (
               "a target", TargetActionBody),
     Operation("target_doctor", "POST", "targets/{ref}/doctor", "check a hub target through "
               "the Hub API and a probe named server", timeout_s=_LONG),
+    Operation("remote_receive", "POST", "remote/workspaces", "as a hub target's server: "
+              "clone a repository a host ships (git bundle, base64)", RemoteReceiveBody,
+              status=201, timeout_s=_LONG, kernel=False),
+    Operation("remote_result", "POST", "remote/workspaces/{ref}/result", "as a hub target's "
+              "server: commit and bundle a shipped repository's work", timeout_s=_LONG,
+              kernel=False),
+    Operation("remote_discard", "POST", "remote/workspaces/{ref}/remove", "as a hub "
+              "target's server: remove a shipped repository", kernel=False),
     Operation("join", "POST", "party/join", "join another party with an invite", JoinBody,
               status=201),
     Operation("leave", "POST", "party/leave", "leave a joined party", LeaveBody),

@@ -266,6 +266,14 @@ class TargetActionBody(Params):
     action: Literal["drain", "disable", "enable", "remove"]
 
 
+class RemoteReceiveBody(Params):
+    """``POST remote/workspaces``: a host ships repository ``name`` as a git bundle
+    (base64; ``targets.shipping``)."""
+
+    name: str = Field(min_length=1, max_length=81, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+    bundle: str = Field(min_length=1, max_length=700_000_000)
+
+
 class JoinBody(Params):
     """``POST party/join``: this engine joins another server's party as ``name``."""
 

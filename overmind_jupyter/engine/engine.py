@@ -48,6 +48,7 @@ from ..supervisor import blueprint_run, missions
 from ..supervisor.clock import Clock, SystemClock
 from ..supervisor.supervisor import Supervisor
 from ..targets.registry import Targets
+from ..targets.remote import HubRunner
 from ..workspace.merge import MergeQueue
 from ..workspace.sandbox import Sandbox
 from .missions import AgentLaunch, MissionService
@@ -192,8 +193,8 @@ class Engine:
             self.root, self.pool, self.changes_, records, store)
         supervisor.listen(command_changes)
         self.subscribe(command_changes.on_events)
-        create = functools.partial(missions.create, store, root=self.root,
-                                   logs_dir=self.logs_dir)
+        self._create = create = functools.partial(missions.create, store, root=self.root,
+                                                  logs_dir=self.logs_dir)
         self.blueprints = blueprint_run.Coordinators(store, supervisor, create,
                                                      worktrees=command_changes)
         self.missions = MissionService(store, supervisor, self.agents,
@@ -204,10 +205,14 @@ class Engine:
 
     def _assemble_work(self, store: Store) -> None:
         """The objective pipeline and the party over the services ``_assemble`` built."""
+        clock = self._clock or SystemClock()
+        self.target_registry = registry = Targets(self.records, self.settings.max_parallel)
+        hub = HubRunner(store, self._create, self.root, os.environ, clock)
         self.task_runner = TaskRunner(self.records, store, self.pool, self.changes_,
                                       self.models.roles, launcher=self.missions,
                                       budget_env=lambda oid: self.orchestrator.budget.env(oid),
-                                      work_done=self.agents.work_done)
+                                      work_done=self.agents.work_done, targets=registry,
+                                      hub=hub, clock=clock)
         self.orchestrator = Orchestrator(self.root, self.records, self.questions,
                                          self.changes_, self.task_runner, self.models.roles,
                                          self.settings, known_agents=self._installed_agents,
@@ -222,8 +227,8 @@ class Engine:
                                     lambda: self.settings.party_url or self.party_url)
         self.review = ReviewService(self.root, self.records, self.changes_, self.orchestrator,
                                     self.questions)
-        self.targets_ = TargetService(Targets(self.records, self.settings.max_parallel),
-                                     os.environ, self._clock or SystemClock())
+        self.targets_ = TargetService(self.target_registry, os.environ,
+                                      self._clock or SystemClock(), self.root)
         self.targets_.register_configured(self.settings)
         self.work = WorkService(store, self.records, self.questions, self.mailbox,
                                 party=self.party, guest=self.parties,
@@ -528,6 +533,18 @@ class Engine:
     async def target_doctor(self, ref: str) -> dict[str, Any]:
         """See ``TargetService.target_doctor``."""
         return await self.targets_.target_doctor(ref)
+
+    async def remote_receive(self, name: str, bundle: str) -> dict[str, Any]:
+        """See ``TargetService.remote_receive``."""
+        return await self.targets_.remote_receive(name, bundle)
+
+    async def remote_result(self, ref: str) -> dict[str, Any]:
+        """See ``TargetService.remote_result``."""
+        return await self.targets_.remote_result(ref)
+
+    async def remote_discard(self, ref: str) -> dict[str, Any]:
+        """See ``TargetService.remote_discard``."""
+        return await self.targets_.remote_discard(ref)
 
     # -- party (``PartyService``) -----------------------------------------------------
     async def host(self, name: str | None = None, auto_approve: Iterable[str] = (),

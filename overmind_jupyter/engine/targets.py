@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from ..config import HUB_TOKEN_ENV, Settings
 from ..errors import UsageError
 from ..supervisor.clock import Clock
+from ..targets import shipping
 from ..targets.doctor import Doctor, HubTarget
 from ..targets.registry import Targets
 
@@ -31,10 +33,13 @@ class TargetService:
         targets: the registry.
         environ: the engine's environment (where a target's token variable is read).
         clock: time for the doctor's figures.
+        root: this engine's root: repositories a host ships here are cloned under
+            ``.overmind/remote/`` (this engine is then the remote end of a hub target).
     """
 
-    def __init__(self, targets: Targets, environ: Mapping[str, str], clock: Clock) -> None:
-        self.targets, self.environ, self.clock = targets, environ, clock
+    def __init__(self, targets: Targets, environ: Mapping[str, str], clock: Clock,
+                 root: Path) -> None:
+        self.targets, self.environ, self.clock, self.root = targets, environ, clock, root
 
     def register_configured(self, settings: Settings) -> None:
         """Register ``local`` and, when ``settings.hub_url`` is set and no live target is
@@ -86,3 +91,29 @@ class TargetService:
         checks = await Doctor(target, self.environ, self.clock).run()
         return self.targets.record_checks(rec.id, checks, time.time()).to_dict()
 
+
+    # -- the remote end: a host's task shipped to this server ------------------------
+    async def remote_receive(self, name: str, bundle: str) -> dict[str, Any]:
+        """Clone a host's bundle (``targets.shipping.receive``) as ``name``; answers
+        ``{name, path, head}``.
+
+        Raises:
+            UsageError: a bad name or bundle.
+            GitError: git refused the bundle.
+        """
+        path, head = await shipping.receive(self.root, name, bundle)
+        return {"name": name, "path": str(path), "head": head}
+
+    async def remote_result(self, ref: str) -> dict[str, Any]:
+        """Commit and bundle shipped repository ``ref`` (``shipping.pack_result``);
+        answers ``{name, head, bundle (base64, "" when nothing changed), files}``.
+
+        Raises:
+            UsageError: nothing was shipped under ``ref``.
+        """
+        head, bundle, files = await shipping.pack_result(self.root, ref)
+        return {"name": ref, "head": head, "bundle": bundle, "files": files}
+
+    async def remote_discard(self, ref: str) -> dict[str, Any]:
+        """Remove shipped repository ``ref``; answers ``{name, removed}``."""
+        return {"name": ref, "removed": shipping.discard(self.root, ref)}

@@ -22,6 +22,9 @@ from ..errors import OvermindError
 from ..model import Mission, MissionKind, MissionSpec, MissionStatus
 from ..store import Store, kinds
 from ..store.records import EventSpec, Record, Records
+from ..supervisor.clock import Clock, SystemClock
+from ..targets.registry import LOCAL, Targets
+from ..targets.remote import HubRunner
 from ..workspace import trees
 from ..workspace.commit import commit_all
 from ..workspace.git import git_status
@@ -31,6 +34,7 @@ from .roles import RoleModels
 from .scheduler import TaskNode
 
 WorkDone = Callable[[str], Awaitable[bool]]  # AgentRuntime.work_done
+CLAIM_POLL_S = 0.5  # s between tries while every eligible target is full
 
 
 class Launcher(Protocol):
@@ -73,46 +77,76 @@ class TaskRunner:
         work_done: waits for the agent's last answer; True when it finished its work
             (``AgentRuntime.work_done``): the task then goes on while the agent's process
             exits, instead of waiting for the exit.
+        targets: where tasks run (``targets.registry``); each task claims a slot on the
+            least-loaded target (or the objective's pinned one) and frees it when it ends.
+            None: every task runs here.
+        hub: runs the agents of tasks placed on hub targets (``targets.remote``).
     """
 
     def __init__(self, records: Records, store: Store, pool: Any, changes: Changes,
                  roles: Callable[[], RoleModels], launcher: Launcher,
                  budget_env: Callable[[str], dict[str, str]] | None = None,
-                 work_done: WorkDone | None = None) -> None:
+                 work_done: WorkDone | None = None, targets: Targets | None = None,
+                 hub: HubRunner | None = None, clock: Clock | None = None) -> None:
         self.records, self.store, self.pool, self.changes = records, store, pool, changes
         self.roles, self.launcher = roles, launcher
         self.budget_env = budget_env or (lambda objective: {})
         self.work_done = work_done
+        self.targets, self.hub, self.clock = targets, hub, clock or SystemClock()
 
     async def __call__(self, node: TaskNode) -> str:
         """Run ``node``; return done | failed (``cancelled`` comes as CancelledError)."""
         task = self.records.get("task", node.id)
         objective = self.records.get("objective", node.objective)
+        target = await self._claim(task, objective)
+        try:
+            return await self._run(task, objective, target)
+        finally:
+            if self.targets is not None:
+                self.targets.release(task.id)
+
+    async def _claim(self, task: Record, objective: Record) -> Record | None:
+        """A slot for ``task`` (waiting while every eligible target is full); None when
+        there are no targets (everything runs here)."""
+        if self.targets is None or objective.data.shared:
+            return None
+        while (target := self.targets.claim(task.id, objective.data.runs_on)) is None:
+            await self.clock.sleep(CLAIM_POLL_S)
+        return target
+
+    async def _run(self, task: Record, objective: Record, target: Record | None) -> str:
         # a follow-up of a review starts from the reviewed change's head
         ws = await self.pool.acquire(task.data.name, base=task.data.base_commit or
                                      objective.data.base_commit,
                                      shared=bool(objective.data.shared))
         mission = None
         try:
-            mission = await self._spawn(task, objective, ws)
+            mission = await self._spawn(task, objective, ws, target)
             ended = await self._ended(mission.id)
         except BaseException:
             if mission is not None:
                 # the agent must not go on writing into a worktree about to be removed
                 with contextlib.suppress(OvermindError):
-                    await asyncio.shield(self.launcher.stop(mission.id))
+                    await asyncio.shield(self._launcher(mission.id).stop(mission.id))
             await self.pool.release(ws, delete_branch=True, force=True)
             raise
         return await self._finish(task, objective, ws, mission.id, ended)
+
+    def _launcher(self, mission_id: str) -> Launcher:
+        """Who runs mission ``mission_id``: the hub runner for a remote agent, else the
+        engine's missions."""
+        return self.hub if self.hub is not None and self.hub.owns(mission_id) \
+            else self.launcher
 
     async def _ended(self, mission_id: str) -> Mission | None:
         """The ended mission, or None once its agent finished its work (its process
         is then only exiting: not worth waiting for on the critical path)."""
         if self.work_done is not None and await self.work_done(mission_id):
             return None
-        return await self.launcher.wait(mission_id)
+        return await self._launcher(mission_id).wait(mission_id)
 
-    async def _spawn(self, task: Record, objective: Record, ws: Any) -> Mission:
+    async def _spawn(self, task: Record, objective: Record, ws: Any,
+                     target: Record | None) -> Mission:
         name = task.data.name
         env = {**ws.env(), MODEL_ENV: self.roles().task_model_id(name),
                OBJECTIVE_ENV: objective.id,  # scopes its MCP credential
@@ -120,13 +154,19 @@ class TaskRunner:
         spec = MissionSpec(command=[self._prompt(task, objective)], kind=MissionKind.AGENT,
                            name=f"{name}-{task.id[:4]}", cwd=str(ws.path), env=env,
                            agent=task.data.agent or objective.data.agent)
-        mission = await self.launcher.run(spec)
+        where = target.data.name if target is not None else LOCAL
+        if target is not None and target.data.kind == "hub" and self.hub is not None:
+            mission = await self.hub.run(target, spec, task.id, objective.id,
+                                         ws.base_commit, ws.path)
+        else:
+            mission = await self.launcher.run(spec)
         self.records.update("task", task.id, mission=mission.id, workspace=str(ws.path),
-                            branch=ws.branch, base_commit=ws.base_commit, event=EventSpec(
+                            branch=ws.branch, base_commit=ws.base_commit, runs_on=where,
+                            event=EventSpec(
                                 "agent-spawned", {"task": task.id, "name": name,
                                                   "agent": spec.agent or "builtin",
                                                   "workspace": str(ws.path),
-                                                  "branch": ws.branch},
+                                                  "branch": ws.branch, "target": where},
                                 mission=mission.id, objective=objective.id))
         return mission
 

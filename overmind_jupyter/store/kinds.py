@@ -97,7 +97,8 @@ OBJECTIVE_TERMINAL = frozenset({"done", "failed", "cancelled"})
 class ObjectiveData(RecordData):
     """An objective: its prompts' ``text``, the story's ``title``/``summary``, the scope,
     rounds, budget (``max_tokens`` tokens, ``max_cost_usd`` USD) and ``spent``
-    (``tokens``, ``cost_usd``), the model, and how it ended (``outcome``, ``error``)."""
+    (``tokens``, ``cost_usd``), the model, how it ended (``outcome``, ``error``), and the
+    target its tasks are pinned to (``runs_on``; None: the least-loaded)."""
 
     name: str = ""
     title: str = ""
@@ -123,6 +124,7 @@ class ObjectiveData(RecordData):
     failed_tasks: int = 0
     awaiting_review: int = 0
     error: str | None = None
+    runs_on: str | None = None
 
 
 # -- task -------------------------------------------------------------------------------
@@ -147,7 +149,8 @@ TASK_TERMINAL = frozenset({"done", "failed", "cancelled"})
 
 class TaskData(RecordData):
     """A planned task: what to do (``description``, ``scope``, ``depends_on`` task names,
-    ``agent``), where it ran (``mission``, ``workspace``, ``branch``, ``base_commit``), what
+    ``agent``), where it ran (``runs_on`` target, ``mission``, ``workspace``, ``branch``,
+    ``base_commit``), what
     came of it (``summary``, ``files_changed``, ``change``, ``error``), why it is in its
     state (``reason``), and the change it ``follows`` (a requested change)."""
 
@@ -167,6 +170,7 @@ class TaskData(RecordData):
     error: str | None = None
     change: str | None = None
     follows: str | None = None
+    runs_on: str | None = None
 
 
 # -- change -----------------------------------------------------------------------------

@@ -69,10 +69,14 @@ _WORKTREE_LOCKS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, 
 
 async def _run(args: tuple[str, ...], cwd: str | Path, input: str | None,
                env: dict[str, str] | None) -> tuple[int, str, str]:
-    proc = await asyncio.create_subprocess_exec(
-        "git", *args, cwd=str(cwd), env={**os.environ, **(env or {}), **_ENV},
-        stdin=asyncio.subprocess.PIPE if input is not None else asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            "git", *args, cwd=str(cwd), env={**os.environ, **(env or {}), **_ENV},
+            stdin=asyncio.subprocess.PIPE if input is not None else asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    except FileNotFoundError as err:  # git not on PATH, or cwd gone
+        raise GitError(args, 127, f"could not run git in {cwd}: {err.strerror}; install git "
+                       "or check that the directory exists") from None
     try:
         out, err = await proc.communicate(input.encode() if input is not None else None)
     except BaseException:  # cancelled: never leave a git behind (it may hold index.lock)

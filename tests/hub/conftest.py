@@ -3,7 +3,8 @@
 ``hub``: a running ``hub_harness.Hub`` whose user alice has her server spawned (a git
 repository as her home) and shared with bob; carol has no share. Every process of the
 hub's tree must be gone at the end (else they are killed and the module fails).
-``tokens``: a hub API token per user. ``browser`` (Debian's Chromium through Playwright)
+``tokens``: a hub API token per user. ``named_hub``: another hub, named servers on, with
+no server running (hub targets). ``browser`` (Debian's Chromium through Playwright)
 and the no-in-process-server overrides come from the browser tests' conftest.
 """
 
@@ -42,6 +43,17 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
     try:
         running.spawn("alice")
         running.share("alice", "bob")
+        yield running
+    finally:
+        left = running.stop()
+        assert left == [], f"processes survived the hub: {left}"
+
+
+@pytest.fixture(scope="module")
+def named_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
+    """A hub with named servers on (no server spawned): hub targets' tests."""
+    running = Hub(tmp_path_factory.mktemp("named-hub"), named_servers=True).start()
+    try:
         yield running
     finally:
         left = running.stop()

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -27,17 +26,6 @@ from overmind_jupyter.testing.repos import make_repo
 
 pytestmark = pytest.mark.timeout(300)
 USER = "carol"  # whose named servers the targets use (alice's default server is elsewhere)
-
-
-@pytest.fixture(scope="module")
-def named_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
-    home = tmp_path_factory.mktemp("named-hub")
-    running = Hub(home, named_servers=True).start()
-    try:
-        yield running
-    finally:
-        left = running.stop()
-        assert left == [], f"processes survived the hub: {left}"
 
 
 def doctor(hub_url: str, environ: dict[str, str]) -> dict[str, tuple[bool, str]]:

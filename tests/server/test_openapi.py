@@ -75,8 +75,9 @@ def _make_harmless(case: schemathesis.Case) -> None:
     env, parent, grace and timeouts are still generated. The server's PATH is an empty
     directory, so nothing else Schemathesis could name (a blueprint's command, an agent
     CLI) can be found either. A hub target's URL is pinned to a closed local port (its
-    doctor then fails at once, as for a hub that is down). Long polls are capped so the run stays short; /shutdown is
-    excluded because it would stop the missions other operations work on.
+    doctor then fails at once, as for a hub that is down). Long polls are capped so the
+    run stays short; /shutdown is excluded because it would stop the missions other
+    operations work on.
     """
     path, body = case.operation.path, case.body
     if path == "/missions" and case.method.upper() == "POST" and isinstance(body, dict):

@@ -1,0 +1,224 @@
+"""A task's agent on a hub target: a named server of its own, the repository shipped as
+a bundle, the agent run by the server's Overmind, its events mirrored into the host's log,
+its work brought back into the host's worktree.
+
+::
+
+    run    start named server overmind-<task> (Hub API) ─ wait ready
+           ship the worktree's base (targets.shipping) ─▶ POST remote/workspaces
+           POST missions (agent, in the clone, the task's prompt and model)
+           host mission record (running) + a mirror of the remote events
+    wait   mirror until the remote mission ended ─▶ POST remote/workspaces/<n>/result
+           unpack the bundle into the host worktree (HEAD at the base: the host commits)
+           host mission ends as the remote one did ─ teardown
+    stop   POST missions/<id>/stop ─ teardown (the host mission reads stopped)
+    teardown  remove the clone, stop and delete the named server
+
+Mirrored events keep their type and data, plus ``target`` (the target's name), and carry
+the host mission's id and the task's objective, so the execution tree, usage and the
+task's ending read them as a local agent's. The token travels only in the Authorization
+header of the host's requests; the remote mission's environment gets the model id and
+budgets, never a key or the hub token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import re
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from ..config import MAX_COST_USD_ENV, MAX_MODEL_CALLS_ENV, MAX_TOKENS_ENV, MODEL_ENV
+from ..errors import OvermindError
+from ..model import ExitInfo, Mission, MissionSpec, MissionStatus
+from ..store import Store
+from ..store.records import Record
+from ..supervisor.clock import Clock
+from . import shipping
+from .hub_api import HubAPI, HubRefused, HubUnreachable
+
+POLL_S = 0.3  # s between event polls while the remote agent is quiet
+START_TIMEOUT_S = 90.0  # s a named server may take to become ready
+PASSED_ENV = (MODEL_ENV, MAX_TOKENS_ENV, MAX_COST_USD_ENV, MAX_MODEL_CALLS_ENV)
+NOT_MIRRORED = ("mission-created", "mission-status", "mission-restart", "mission-adopted",
+                "engine-started", "engine-stopping")
+CreateMission = Callable[..., Mission]  # supervisor.missions.create, bound to the store
+
+
+@dataclasses.dataclass
+class RemoteRun:
+    """One task's agent on a named server (what ``HubRunner`` keeps per host mission)."""
+
+    target: str
+    objective: str
+    api: HubAPI
+    user: str
+    server: str
+    clone: str
+    worktree: Path
+    url: str = ""
+    remote_id: str = ""
+    host_id: str = ""
+    after: int = 0
+    mirror: asyncio.Task | None = None
+
+    def remote(self, path: str) -> str:
+        """The URL path of the server's Overmind API ``path``."""
+        return f"{self.url}overmind/api/{path}"
+
+
+class HubRunner:
+    """Runs task agents on hub targets' named servers (module docstring).
+
+    Args:
+        store: the host's store (mission records, mirrored events).
+        create: records a host mission (``supervisor.missions.create`` bound to the store).
+        repo: the host repository (the base commit is shipped from it).
+        environ: where a target's token variable is read.
+        clock: time for polls.
+        start_timeout_s: how long a named server may take to become ready (s).
+    """
+
+    def __init__(self, store: Store, create: CreateMission, repo: Path,
+                 environ: Mapping[str, str], clock: Clock,
+                 start_timeout_s: float = START_TIMEOUT_S) -> None:
+        self.store, self.create, self.repo = store, create, repo
+        self.environ, self.clock, self.start_timeout_s = environ, clock, start_timeout_s
+        self.runs: dict[str, RemoteRun] = {}
+
+    def owns(self, mission_id: str) -> bool:
+        """Whether ``mission_id`` is a host mission of a remote agent run here."""
+        return mission_id in self.runs
+
+    async def run(self, target: Record, spec: MissionSpec, task: str, objective: str,
+                  base: str, worktree: Path) -> Mission:
+        """Start ``spec``'s agent for task ``task`` on hub target ``target``; returns the
+        host's mission record (running).
+
+        Raises:
+            HubUnreachable / HubRefused: the hub or the server failed; nothing is left
+                behind (the named server is stopped and deleted).
+            GitError: the base could not be shipped.
+        """
+        data = target.data
+        run = RemoteRun(data.name, objective, HubAPI(data.url, self.environ.get(
+            data.token_env or "", ""), self.clock.sleep), data.user, server_name(task),
+            _slug(spec.name or task), worktree)
+        try:
+            await self._start(run, spec, base)
+        except BaseException:
+            await asyncio.shield(self._teardown(run))
+            raise
+        host = self.create(dataclasses.replace(spec, env={}), status=MissionStatus.RUNNING)
+        run.host_id = host.id
+        self.store.append_event("mission-created", {
+            "name": host.name, "kind": host.kind.value, "command": host.command[:1],
+            "parent": None, "target": run.target, "server": run.server}, mission=host.id)
+        self.runs[host.id] = run
+        run.mirror = asyncio.create_task(self._mirror(run))
+        return host
+
+    async def wait(self, ref: str, timeout_s: float | None = None) -> Mission:
+        """Wait for the remote agent of host mission ``ref`` to end, bring its work into
+        the host worktree, end the host mission as the remote one ended and tear the
+        server down. A lost server ends the host mission ``lost``."""
+        run = self.runs[ref]
+        assert run.mirror is not None
+        try:
+            ended = await asyncio.wait_for(asyncio.shield(run.mirror), timeout_s)
+            await self._bring_back(run)
+            status, info = _ending(ended)
+        except (HubUnreachable, HubRefused, OvermindError) as err:
+            status, info = MissionStatus.LOST, ExitInfo(reason=f"{run.target}: {err}")
+        try:
+            return self.store.transition(ref, status, reason=info.reason, exit=info)
+        finally:
+            await asyncio.shield(self._teardown(run))
+
+    async def stop(self, ref: str, force: bool = False) -> Mission:
+        """Stop the remote agent of host mission ``ref`` and tear its server down."""
+        run = self.runs[ref]
+        with contextlib.suppress(HubUnreachable, HubRefused):
+            await run.api.call("POST", run.remote(f"missions/{run.remote_id}/"
+                                                  f"{'kill' if force else 'stop'}"), {})
+        if run.mirror is not None:
+            run.mirror.cancel()
+        await self._teardown(run)
+        info = ExitInfo(signal=15, reason="stopped by Overmind", stopped=True)
+        return self.store.transition(ref, MissionStatus.KILLED, reason=info.reason,
+                                     exit=info)
+
+    async def _start(self, run: RemoteRun, spec: MissionSpec, base: str) -> None:
+        await run.api.start_server(run.user, run.server)
+        run.url = (await run.api.wait_ready(run.user, run.server, self.start_timeout_s)).url
+        bundle = await shipping.pack_base(self.repo, run.clone, base)
+        shipped = await run.api.call("POST", run.remote("remote/workspaces"),
+                                     {"name": run.clone, "bundle": bundle})
+        env = {k: v for k, v in spec.env.items() if k in PASSED_ENV}
+        started = await run.api.call("POST", run.remote("missions"), {
+            "command": list(spec.command), "kind": "agent", "agent": spec.agent,
+            "cwd": shipped["path"], "env": env, "name": spec.name})
+        run.remote_id = started["id"]
+
+    async def _mirror(self, run: RemoteRun) -> dict[str, Any]:
+        """Copy the remote mission's events into the host's log until it ended and no
+        event is left; returns the remote mission (``info`` shape)."""
+        while True:
+            info = await run.api.call("GET", run.remote(f"missions/{run.remote_id}"))
+            copied = await self._copy(run)
+            if MissionStatus(info["status"]).terminal and not copied:
+                return info
+            if not copied:
+                await self.clock.sleep(POLL_S)
+
+    async def _copy(self, run: RemoteRun) -> int:
+        got = await run.api.call("GET", run.remote(
+            f"events?mission={quote(run.remote_id)}&after={run.after}&limit=1000"))
+        for event in got["events"]:
+            if event["type"] not in NOT_MIRRORED:
+                self.store.append_event(event["type"], {**event["data"], "target": run.target},
+                                        mission=run.host_id, objective=run.objective)
+        run.after = got["last_seq"]
+        return len(got["events"])
+
+    async def _bring_back(self, run: RemoteRun) -> None:
+        result = await run.api.call("POST", run.remote(f"remote/workspaces/{run.clone}/result"),
+                                    {})
+        await shipping.unpack_result(run.worktree, run.clone, result["head"], result["bundle"])
+
+    async def _teardown(self, run: RemoteRun) -> None:
+        """Remove the clone, stop and delete the named server (errors ignored: the hub
+        may be gone); the run is forgotten."""
+        self.runs.pop(run.host_id, None)
+        with contextlib.suppress(HubUnreachable, HubRefused):
+            if run.url:
+                await run.api.call("POST", run.remote(f"remote/workspaces/{run.clone}/remove"),
+                                   {})
+        with contextlib.suppress(HubUnreachable, HubRefused):
+            await run.api.stop_server(run.user, run.server)
+            await run.api.wait_gone(run.user, run.server, self.start_timeout_s)
+
+
+def server_name(task: str) -> str:
+    """The named server of task id ``task``: ``overmind-<task>`` in the hub's safe-slug
+    alphabet (lowercase letters, digits, '-'), ≤ 40 characters."""
+    return "overmind-" + re.sub(r"[^a-z0-9-]+", "-", task.lower()).strip("-")[:31]
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-.")[:60] or "task"
+
+
+def _ending(info: dict[str, Any]) -> tuple[MissionStatus, ExitInfo]:
+    """The host mission's end from the remote mission's (``info`` shape)."""
+    exit_ = info.get("exit") or {}
+    status = MissionStatus(info["status"])
+    reason = f"remote: {exit_.get('reason') or status.value}"
+    info_ = ExitInfo(exit_.get("returncode"), exit_.get("signal"), reason,
+                     bool(exit_.get("stopped")))
+    return (status if status in (MissionStatus.EXITED, MissionStatus.FAILED,
+                                 MissionStatus.KILLED) else MissionStatus.LOST), info_

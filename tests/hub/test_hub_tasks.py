@@ -1,0 +1,95 @@
+"""Tasks placed on a hub target run on named servers of a real JupyterHub.
+
+The host (an in-process engine on a git project with a test suite) has its ``local``
+target disabled and a hub target of capacity 2: an objective's two tasks each get a named
+server, the repository is shipped there as a bundle, the scripted agents edit it there,
+their events stream into the host's log, and their work comes back and lands through the
+merge queue with the project's tests. Nothing is left on the hub afterwards.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hub_harness import Hub
+
+from overmind_jupyter.config import HUB_TOKEN_ENV, Settings
+from overmind_jupyter.engine import Engine
+from overmind_jupyter.testing.repos import make_repo
+from overmind_jupyter.testing.scripts import respond, say, tool, write_role_scripts
+
+pytestmark = pytest.mark.timeout(300)
+USER = "carol"
+ADD, SUB = "def add(a, b):\n    return a + b\n", "def sub(a, b):\n    return a - b\n"
+TEST = ("from adding import add\nfrom subtracting import sub\n\n\ndef test_calc():\n"
+        "    assert add(2, 3) == 5 and sub(5, 3) == 2\n")
+
+
+def scripts(directory: Path) -> Path:
+    """Two tasks: "adder" documents add(), "subber" documents sub() (disjoint edits)."""
+    def doc(fn: str, op: str, path: str) -> list[dict[str, Any]]:
+        line = f"def {fn}(a, b):\n"
+        return [tool("edit_file", path=path, old_text=line,
+                     new_text=f"{line}    \"\"\"a {op} b\"\"\"\n"), say(f"Documented {fn}().")]
+    return write_role_scripts(
+        directory,
+        story=respond({"groups": [{"title": "Docs", "prompt_ids": ["p1"], "summary": "docs"}],
+                       "story": "calc"}),
+        scope=respond({"files": [{"path": "adding.py"}, {"path": "subtracting.py"}],
+                       "complexity": "low", "rationale": "calc"}),
+        planner=respond({"tasks": [  # disjoint scopes: the scheduler runs them at once
+            {"name": "adder", "description": "document add()", "scope": ["adding.py"]},
+            {"name": "subber", "description": "document sub()", "scope": ["subtracting.py"]}]}),
+        evaluator=respond({"done": True, "feedback": "ok"}),
+        tasks={"adder": doc("add", "+", "adding.py"), "subber": doc("sub", "-",
+                                                                     "subtracting.py")})
+
+
+def test_an_objectives_two_tasks_run_on_two_named_servers_and_land(
+        named_hub: Hub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(HUB_TOKEN_ENV, named_hub.token(USER))
+    repo = make_repo(tmp_path / "project", {"adding.py": ADD, "subtracting.py": SUB,
+                                            "test_calc.py": TEST})
+    model = f"scripted:{scripts(tmp_path / 'scripts')}"
+
+    async def session() -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        engine = Engine(repo, Settings(mode="local", auto_merge=True),
+                        provider_env={"OVERMIND_MODEL": model})
+        await engine.start()
+        try:
+            await engine.target_action("local", "disable")
+            added = await engine.target_add("hub", named_hub.url, USER, capacity=2,
+                                            doctor=False)
+            assert added["state"] == "active"
+            made = await engine.prompt("Document add() and sub().")
+            done = await engine.wait_objective(made["id"], timeout_s=240)
+            return done, await engine.events(limit=100_000)
+        finally:
+            await engine.close()
+    done, events = asyncio.run(session())
+    tasks = {t["name"]: t for t in done["tasks"]}
+    assert done["state"] == "done", (done.get("outcome"), done.get("error"), tasks)
+    assert {t["runs_on"] for t in tasks.values()} == {"hub"}
+    assert [c["state"] for c in done["changes"]] == ["merged", "merged"]
+    spawned = [e for e in events if e["type"] == "agent-spawned"]
+    assert sorted(e["data"]["target"] for e in spawned) == ["hub", "hub"]
+    remote_edits = [e for e in events if e["type"] == "tool-use" and
+                    e["data"].get("target") == "hub"]
+    assert len({e["mission"] for e in remote_edits}) == 2  # both agents' steps streamed
+    held = [len(e["data"]["claims"]) for e in events if e["type"] == "target-status"
+            and e["data"]["target"] == "hub"]
+    assert max(held) == 2 and held[-1] == 0  # both ran at once; every slot was freed
+    assert '"""a + b"""' in _main_file(repo, "adding.py")
+    assert '"""a - b"""' in _main_file(repo, "subtracting.py")
+    assert named_hub.api("GET", f"users/{USER}").json().get("servers") == {}
+    remote = named_hub.home / "homes" / USER / ".overmind" / "remote"
+    assert not remote.exists() or list(remote.iterdir()) == []
+
+
+def _main_file(repo: Path, path: str) -> str:
+    import subprocess
+    return subprocess.run(["git", "show", f"main:{path}"], cwd=repo, check=True,
+                          capture_output=True, text=True).stdout
