@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -29,6 +30,7 @@ from ..config import MODEL_ENV
 from ..errors import OvermindError, UsageError
 from .contract import ChatModel
 from .fallback import FallbackModel
+from .retry import public_url
 from .scripted import ScriptedModel
 
 PLACEHOLDER_KEY = "no-key-required"
@@ -80,11 +82,16 @@ def _resolve_one(model_id: str, env: Mapping[str, str], options: dict[str, Any])
                      "use openai:, gemini: or scripted:")
 
 
+_URL_START = re.compile(r"@https?://")
+
+
 def split_base_url(rest: str) -> tuple[str, str | None]:
-    """``"MODEL@http://host/v1"`` → ``("MODEL", "http://host/v1")``; no URL → ``(rest, None)``."""
-    name, sep, url = rest.rpartition("@")
-    if sep and url.startswith(("http://", "https://")) and name:
-        return name, url
+    """``"MODEL@http://host/v1"`` → ``("MODEL", "http://host/v1")``; no URL → ``(rest, None)``.
+    The URL starts at the first ``@http(s)://``, so one with user info
+    (``MODEL@http://user:pw@host/v1``) stays whole."""
+    found = _URL_START.search(rest)
+    if found and found.start() > 0:
+        return rest[:found.start()], rest[found.start() + 1:]
     return rest, None
 
 
@@ -121,7 +128,8 @@ def describe_model(model_id: str | None, env: Mapping[str, str]) -> dict[str, An
     settings}``: ``endpoint`` is the base URL when one is set (None: the provider's own),
     ``key_set`` whether the provider's key variable is set (a compatible endpoint needs
     none), ``problem`` what stops it from answering (None: nothing known), ``settings`` the
-    server-side variables that choose the model.
+    server-side variables that choose the model. URLs lose their user info (a password in
+    a base URL never reaches a browser).
     """
     found: dict[str, Any] = {"configured": False, "model": model_id, "provider": None,
                              "name": None, "endpoint": None, "scripted": False,
@@ -132,7 +140,8 @@ def describe_model(model_id: str | None, env: Mapping[str, str]) -> dict[str, An
                 "on the server"}
     provider, _, rest = model_id.strip().partition(":")
     name, url = split_base_url(rest.strip())
-    found.update(provider=provider, name=name, scripted=provider == "scripted")
+    shown = f"{provider}:{name}" + (f"@{public_url(url)}" if url else "")
+    found.update(model=shown, provider=provider, name=name, scripted=provider == "scripted")
     if provider == "openai":
         endpoint = url or env.get("OPENAI_BASE_URL") or None
         key_set = bool(env.get("OPENAI_API_KEY"))
@@ -145,8 +154,8 @@ def describe_model(model_id: str | None, env: Mapping[str, str]) -> dict[str, An
         endpoint, key_set, problem = None, False, None
     else:
         endpoint, key_set, problem = None, False, f"unknown model provider {provider!r}"
-    return {**found, "endpoint": endpoint, "key_set": key_set, "problem": problem,
-            "configured": problem is None}
+    return {**found, "endpoint": endpoint and public_url(endpoint), "key_set": key_set,
+            "problem": problem, "configured": problem is None}
 
 
 def _load(module: str, name: str, package: str) -> Any:

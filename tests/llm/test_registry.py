@@ -14,7 +14,12 @@ from overmind_jupyter.errors import OvermindError, UsageError
 from overmind_jupyter.llm.fallback import FallbackModel
 from overmind_jupyter.llm.gemini_model import GeminiModel
 from overmind_jupyter.llm.openai_model import OpenAIModel
-from overmind_jupyter.llm.registry import MissingAPIKey, resolve_model, split_base_url
+from overmind_jupyter.llm.registry import (
+    MissingAPIKey,
+    describe_model,
+    resolve_model,
+    split_base_url,
+)
 from overmind_jupyter.llm.scripted import ScriptedModel
 
 pytestmark = pytest.mark.timeout(60)
@@ -98,6 +103,15 @@ def test_split_base_url():
     assert split_base_url("org/m@https://openrouter.ai/api/v1") == (
         "org/m", "https://openrouter.ai/api/v1")
     assert split_base_url("name@version") == ("name@version", None)
+    assert split_base_url("m@http://user:pw@h/v1") == ("m", "http://user:pw@h/v1")
+
+
+def test_a_password_in_a_base_url_is_not_described():
+    shown = describe_model("openai:m@http://ann:s3cret@h:8/v1", {})
+    assert (shown["name"], shown["endpoint"], shown["model"]) == (
+        "m", "http://h:8/v1", "openai:m@http://h:8/v1")
+    from_env = describe_model("openai:m", {"OPENAI_BASE_URL": "https://u:s3cret@h/v1"})
+    assert "s3cret" not in json.dumps(from_env) and from_env["endpoint"] == "https://h/v1"
 
 
 def test_keys_never_show_in_ids_labels_or_reprs():
