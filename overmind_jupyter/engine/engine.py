@@ -20,7 +20,7 @@ import logging
 import os
 import shutil
 import time
-from collections.abc import AsyncGenerator, Callable, Iterable
+from collections.abc import AsyncGenerator, Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -97,6 +97,8 @@ class Engine:
             (default: ``Sandbox.of(settings)``; probed once at ``start``).
         mcp: credentials of Overmind's MCP endpoint that agents get in ``session/new``
             (default: none; the server extension passes its endpoint's).
+        target_env: where hub targets' token variables are read (default: this process's
+            environment; the server extension passes the token it took out of it).
 
     Attributes (built by ``start``): ``missions``, ``work``, ``review``, ``parties``,
     ``targets_`` (the services of the module docstring) and the domain services they
@@ -113,11 +115,13 @@ class Engine:
                  provider_env: dict[str, str] | None = None,
                  agents: dict[str, list[str]] | None = None,
                  command_policy: CommandPolicy | None = None, sandbox: Sandbox | None = None,
-                 mcp: McpAccess | None = None) -> None:
+                 mcp: McpAccess | None = None,
+                 target_env: Mapping[str, str] | None = None) -> None:
         self.root = Path(root).resolve()
         self.settings = settings if settings is not None else Settings.from_env()
         self.sandbox = sandbox if sandbox is not None else Sandbox.of(self.settings)
         self.mcp = mcp if mcp is not None else McpAccess()
+        self.target_env = os.environ if target_env is None else target_env
         self.mode = self.settings.mode
         self.state_dir = self.root / ".overmind"
         self.logs_dir = self.state_dir / "logs"
@@ -207,7 +211,7 @@ class Engine:
         """The objective pipeline and the party over the services ``_assemble`` built."""
         clock = self._clock or SystemClock()
         self.target_registry = registry = Targets(self.records, self.settings.max_parallel)
-        hub = HubRunner(store, self._create, self.root, os.environ, clock)
+        hub = HubRunner(store, self._create, self.root, self.target_env, clock)
         self.task_runner = TaskRunner(self.records, store, self.pool, self.changes_,
                                       self.models.roles, launcher=self.missions,
                                       budget_env=lambda oid: self.orchestrator.budget.env(oid),
@@ -227,7 +231,7 @@ class Engine:
                                     lambda: self.settings.party_url or self.party_url)
         self.review = ReviewService(self.root, self.records, self.changes_, self.orchestrator,
                                     self.questions)
-        self.targets_ = TargetService(self.target_registry, os.environ,
+        self.targets_ = TargetService(self.target_registry, self.target_env,
                                       self._clock or SystemClock(), self.root)
         self.targets_.register_configured(self.settings)
         self.work = WorkService(store, self.records, self.questions, self.mailbox,

@@ -11,19 +11,21 @@ token are all a user configures.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ..config import HUB_TOKEN_ENV, Settings
+from ..config import HUB_TOKEN_ENV, HUB_USER_ENV, Settings
 from ..errors import UsageError
 from ..supervisor.clock import Clock
 from ..targets import shipping
 from ..targets.doctor import Doctor, HubTarget
 from ..targets.registry import Targets
 
-CONFIGURED_HUB = "hub"  # the name of the target registered from the settings
+CONFIGURED_HUB = "hub"
+log = logging.getLogger("overmind.targets")  # the name of the target registered from the settings
 
 
 class TargetService:
@@ -49,8 +51,12 @@ class TargetService:
         if not settings.hub_url or any(r.data.name == CONFIGURED_HUB
                                        for r in self.targets.list()):
             return
-        self.targets.add_hub(CONFIGURED_HUB, settings.hub_url, settings.hub_user or "",
-                             settings.hub_capacity, HUB_TOKEN_ENV)
+        try:
+            self.targets.add_hub(CONFIGURED_HUB, settings.hub_url, settings.hub_user or "",
+                                 settings.hub_capacity, HUB_TOKEN_ENV)
+        except UsageError as err:  # a bad setting must not stop the engine: say it
+            log.warning("the configured hub target was not registered: %s (set %s or "
+                        "c.Overmind.hub_user for the user)", err.message, HUB_USER_ENV)
 
     async def targets_list(self) -> list[dict[str, Any]]:
         """Live targets, ``local`` first (shape in the module docstring)."""

@@ -15,6 +15,8 @@ import dataclasses
 import logging
 from collections.abc import Awaitable, Callable
 
+from ..errors import OvermindError
+
 log = logging.getLogger("overmind.scheduler")
 DONE, FAILED, CANCELLED = "done", "failed", "cancelled"
 ENDED = frozenset({DONE, FAILED, CANCELLED})
@@ -157,6 +159,8 @@ class Scheduler:
                 state, reason = FAILED, f"runner returned {state!r}"
         except asyncio.CancelledError as exc:
             state, reason = CANCELLED, (str(exc.args[0]) if exc.args else "cancelled")
+        except OvermindError as exc:  # a failure the runner explains (e.g. no target)
+            state, reason = FAILED, exc.message
         except Exception as exc:  # a crashing runner fails its task, never the scheduler
             log.exception("task %s crashed", node.name)
             state, reason = FAILED, f"{type(exc).__name__}: {exc}"

@@ -23,8 +23,9 @@ from ..model import Mission, MissionKind, MissionSpec, MissionStatus
 from ..store import Store, kinds
 from ..store.records import EventSpec, Record, Records
 from ..supervisor.clock import Clock, SystemClock
+from ..targets.hub_api import HubRefused, HubUnreachable
 from ..targets.registry import LOCAL, Targets
-from ..targets.remote import HubRunner
+from ..targets.remote import HubRunner, PlacementFailed
 from ..workspace import trees
 from ..workspace.commit import commit_all
 from ..workspace.git import git_status
@@ -105,14 +106,39 @@ class TaskRunner:
             if self.targets is not None:
                 self.targets.release(task.id)
 
-    async def _claim(self, task: Record, objective: Record) -> Record | None:
+    async def _claim(self, task: Record, objective: Record,
+                     pinned: str | None = None) -> Record | None:
         """A slot for ``task`` (waiting while every eligible target is full); None when
         there are no targets (everything runs here)."""
         if self.targets is None or objective.data.shared:
             return None
-        while (target := self.targets.claim(task.id, objective.data.runs_on)) is None:
+        pinned = pinned or objective.data.runs_on
+        while (target := self.targets.claim(task.id, pinned)) is None:
             await self.clock.sleep(CLAIM_POLL_S)
         return target
+
+    async def _fall_back(self, task: Record, objective: Record, target: Record,
+                         err: OvermindError) -> Record | None:
+        """``target`` could not start ``task``: its slot is freed and the task runs here
+        instead, unless it was pinned there or this machine takes no tasks.
+
+        Raises:
+            PlacementFailed: no fallback (the hub's error and what to do are named).
+        """
+        assert self.targets is not None
+        self.targets.release(task.id)
+        name = target.data.name
+        if objective.data.runs_on:
+            raise PlacementFailed(f"target {name} could not start task {task.data.name} "
+                                  f"(it is pinned there): {err.message}; see `overmind "
+                                  f"targets doctor {name}`")
+        try:
+            return await self._claim(task, objective, LOCAL)
+        except OvermindError:
+            raise PlacementFailed(f"target {name} could not start task {task.data.name}: "
+                                  f"{err.message}; this machine takes no tasks either "
+                                  f"(`overmind targets enable local`, or fix the hub: "
+                                  f"`overmind targets doctor {name}`)") from None
 
     async def _run(self, task: Record, objective: Record, target: Record | None) -> str:
         # a follow-up of a review starts from the reviewed change's head
@@ -154,21 +180,33 @@ class TaskRunner:
         spec = MissionSpec(command=[self._prompt(task, objective)], kind=MissionKind.AGENT,
                            name=f"{name}-{task.id[:4]}", cwd=str(ws.path), env=env,
                            agent=task.data.agent or objective.data.agent)
+        mission, target, fallback = await self._start(task, objective, ws, spec, target)
         where = target.data.name if target is not None else LOCAL
-        if target is not None and target.data.kind == "hub" and self.hub is not None:
-            mission = await self.hub.run(target, spec, task.id, objective.id,
-                                         ws.base_commit, ws.path)
-        else:
-            mission = await self.launcher.run(spec)
         self.records.update("task", task.id, mission=mission.id, workspace=str(ws.path),
                             branch=ws.branch, base_commit=ws.base_commit, runs_on=where,
                             event=EventSpec(
                                 "agent-spawned", {"task": task.id, "name": name,
                                                   "agent": spec.agent or "builtin",
                                                   "workspace": str(ws.path),
-                                                  "branch": ws.branch, "target": where},
+                                                  "branch": ws.branch, "target": where,
+                                                  **({"fallback": fallback} if fallback
+                                                     else {})},
                                 mission=mission.id, objective=objective.id))
         return mission
+
+    async def _start(self, task: Record, objective: Record, ws: Any, spec: MissionSpec,
+                     target: Record | None) -> tuple[Mission, Record | None, str]:
+        """Start the agent on ``target``; returns the mission, where it runs and, when a
+        hub target failed and it runs here instead, why (else "")."""
+        if target is None or target.data.kind != "hub" or self.hub is None:
+            return await self.launcher.run(spec), target, ""
+        try:
+            return (await self.hub.run(target, spec, task.id, objective.id, ws.base_commit,
+                                       ws.path), target, "")
+        except (HubUnreachable, HubRefused) as err:
+            here = await self._fall_back(task, objective, target, err)
+            why = f"{target.data.name} could not start it: {err.message}"
+            return await self.launcher.run(spec), here, why
 
     def _prompt(self, task: Record, objective: Record) -> str:
         story = objective.data.story or ""

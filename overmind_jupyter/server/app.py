@@ -24,7 +24,17 @@ from ..agents import adapters
 from ..agents.admin_policy import policy_from_mapping
 from ..agents.mcp_access import McpAccess
 from ..agents.policy import CommandPolicy
-from ..config import AUTO_MERGE_ENV, MODEL_ENV, ROOT_ENV, TOKEN_ENV, URL_ENV, Settings
+from ..config import (
+    AUTO_MERGE_ENV,
+    HUB_TOKEN_ENV,
+    HUB_URL_ENV,
+    HUB_USER_ENV,
+    MODEL_ENV,
+    ROOT_ENV,
+    TOKEN_ENV,
+    URL_ENV,
+    Settings,
+)
 from ..engine import Engine
 from ..workspace.sandbox import ALLOW_ENV, READ_ENV
 from . import hub
@@ -83,6 +93,15 @@ class Overmind(ExtensionApp):
     sandbox_read_paths = List(Unicode(), [], config=True, help=(
         "Extra paths sandboxed agents may read (toolchains outside /usr, the venv and "
         f"~/.cache), e.g. ['/srv/node']. ${READ_ENV} adds more (os.pathsep-separated)."))
+    hub_url = Unicode("", config=True, help=(
+        "A JupyterHub whose named servers run tasks (target 'hub'), e.g. "
+        f"'https://hub.example.org/'; its API token is read from ${HUB_TOKEN_ENV} (never "
+        f"from config). ${HUB_URL_ENV}, when set, wins. See docs/scale-out.md."))
+    hub_user = Unicode("", config=True, help=(
+        "The hub user whose named servers run tasks (default: this server's owner, "
+        f"JUPYTERHUB_USER). ${HUB_USER_ENV}, when set, wins."))
+    hub_capacity = Int(2, min=1, config=True, help=(
+        "How many tasks the configured hub target runs at once (named servers)."))
     daemon = Bool(False, config=True, help=(
         "Set by `overmind start`: `overmind shutdown` then stops this whole server."))
 
@@ -109,11 +128,16 @@ class Overmind(ExtensionApp):
             os.environ, mode="server", allow_unsandboxed=self.allow_unsandboxed_agents,
             sandbox_read=tuple(Path(p) for p in self.sandbox_read_paths),
             story_window_s=self.story_window_s, max_tokens=self.max_tokens,
-            auto_merge=self.auto_merge,
-            max_cost_usd=self.max_cost_usd)
+            auto_merge=self.auto_merge, max_cost_usd=self.max_cost_usd,
+            hub_url=self.hub_url or None, hub_user=self.hub_user or None,
+            hub_capacity=self.hub_capacity)
+        # the hub token is the engine's alone: no kernel, terminal or mission inherits it
+        hub_token = os.environ.pop(HUB_TOKEN_ENV, None)
         self.engine = Engine(root, settings, provider_env=keys, agents=dict(self.agents),
                              command_policy=self._policy() if self.command_policy else None,
-                             mcp=McpAccess(url=lambda: self._url() + MCP_PATH))
+                             mcp=McpAccess(url=lambda: self._url() + MCP_PATH),
+                             target_env={**os.environ, **({HUB_TOKEN_ENV: hub_token}
+                                                          if hub_token else {})})
         self.token = secrets.token_urlsafe(32)
         self.settings.update(overmind_engine=self.engine, overmind_token=self.token,
                              overmind_app=self)

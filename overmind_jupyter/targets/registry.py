@@ -8,10 +8,11 @@ one hub user (``targets.hub_api``). A target is a record (``store.kinds.TargetDa
 
 A task takes a slot with ``claim`` and gives it back with ``release``; a claim is one
 write transaction (check free capacity, append the task), so two engines sharing the store
-or two tasks racing never overfill a target. ``claim`` picks the least-loaded eligible
-target (claims / capacity; ties go to ``local``, then by name) unless the task is pinned
-to one. Draining and disabled targets take no new task; a draining one keeps its claims
-until they are released. Every change appends ``target-status``.
+or two tasks racing never overfill a target. ``claim`` picks the least-loaded eligible hub
+target (claims / capacity, then by name) unless the task is pinned to one; ``local`` takes
+the overflow: a task runs here when no hub target has room (a hub is configured to take
+the work off this machine). Draining and disabled targets take no new task; a draining
+one keeps its claims until they are released. Every change appends ``target-status``.
 """
 
 from __future__ import annotations
@@ -114,8 +115,9 @@ class Targets:
                                    checked_at=at, event=_status(rec, rec.state, "doctor"))
 
     def claim(self, task: str, pinned: str | None = None) -> Record | None:
-        """Give ``task`` a slot on the least-loaded active target with room (or on
-        ``pinned``); the target record, or None when every eligible one is full.
+        """Give ``task`` a slot on the least-loaded active hub target with room, else on
+        ``local`` (or on ``pinned``); the target record, or None when every eligible one
+        is full.
         Claiming twice returns the target already holding the task.
 
         Raises:
@@ -178,8 +180,8 @@ class Targets:
         return self.records.transition("target", rec.id, new, event=_status(rec, new, reason))
 
 
-def _load_order(rec: Record) -> tuple[float, int, str]:
-    return (len(rec.data.claims) / rec.data.capacity, rec.data.name != LOCAL, rec.data.name)
+def _load_order(rec: Record) -> tuple[bool, float, str]:
+    return (rec.data.kind == "local", len(rec.data.claims) / rec.data.capacity, rec.data.name)
 
 
 def _status(rec: Record, state: str, reason: str, delta: int = 0,

@@ -49,6 +49,13 @@ NOT_MIRRORED = ("mission-created", "mission-status", "mission-restart", "mission
 CreateMission = Callable[..., Mission]  # supervisor.missions.create, bound to the store
 
 
+class PlacementFailed(OvermindError):
+    """No target could start a task (the task fails with this message)."""
+
+    reason = "placement"
+    http_status = 409
+
+
 @dataclasses.dataclass
 class RemoteRun:
     """One task's agent on a named server (what ``HubRunner`` keeps per host mission)."""

@@ -24,16 +24,18 @@ def loads(t: Targets) -> dict[str, list[str]]:
     return {r.data.name: r.data.claims for r in t.list()}
 
 
-def test_tasks_go_to_the_least_loaded_target_and_wait_when_all_are_full(
+def test_tasks_go_to_the_least_loaded_hub_then_here_and_wait_when_all_are_full(
         targets: Targets) -> None:
-    targets.add_hub("hub", "http://hub.example.org", "alice", capacity=4)
+    targets.add_hub("hub", "http://hub.example.org", "alice", capacity=2)
+    targets.add_hub("gpu", "http://gpu.example.org", "alice", capacity=2)
     placed = [targets.claim(f"t{i}").data.name for i in range(6)]
-    # local 0/2 vs hub 0/4: local first on a tie, then whichever is the less full
-    assert placed == ["local", "hub", "hub", "local", "hub", "hub"]
+    # the least-loaded hub target (ties by name), and this machine takes the overflow
+    assert placed == ["gpu", "hub", "gpu", "hub", "local", "local"]
     assert targets.claim("t6") is None  # every slot is taken
     assert targets.claim("t1").data.name == "hub"  # a second claim keeps the first
     assert targets.release("t1").data.name == "hub"
     assert targets.claim("t6").data.name == "hub"
+    assert targets.claim("t7", pinned="local") is None  # pinned: waits for its target
     assert targets.release("nobody") is None
 
 
