@@ -216,7 +216,7 @@ class Engine:
                                       self.models.roles, launcher=self.missions,
                                       budget_env=lambda oid: self.orchestrator.budget.env(oid),
                                       work_done=self.agents.work_done, targets=registry,
-                                      hub=hub, clock=clock)
+                                      hub=hub, clock=clock, ask=self.questions.ask)
         self.orchestrator = Orchestrator(self.root, self.records, self.questions,
                                          self.changes_, self.task_runner, self.models.roles,
                                          self.settings, known_agents=self._installed_agents,

@@ -36,6 +36,8 @@ from .scheduler import TaskNode
 
 WorkDone = Callable[[str], Awaitable[bool]]  # AgentRuntime.work_done
 CLAIM_POLL_S = 0.5  # s between tries while every eligible target is full
+RETRY = "retry"  # what a run answers when its task is to run again
+Ask = Callable[..., Awaitable[str]]  # Questions.ask
 
 
 class Launcher(Protocol):
@@ -82,29 +84,38 @@ class TaskRunner:
             least-loaded target (or the objective's pinned one) and frees it when it ends.
             None: every task runs here.
         hub: runs the agents of tasks placed on hub targets (``targets.remote``).
+        clock: time for waits while every target is full.
+        ask: asks the host a question and waits for the answer (``Questions.ask``): a
+            task whose named server was lost runs again or fails as the host says.
     """
 
     def __init__(self, records: Records, store: Store, pool: Any, changes: Changes,
                  roles: Callable[[], RoleModels], launcher: Launcher,
                  budget_env: Callable[[str], dict[str, str]] | None = None,
                  work_done: WorkDone | None = None, targets: Targets | None = None,
-                 hub: HubRunner | None = None, clock: Clock | None = None) -> None:
+                 hub: HubRunner | None = None, clock: Clock | None = None,
+                 ask: Ask | None = None) -> None:
         self.records, self.store, self.pool, self.changes = records, store, pool, changes
         self.roles, self.launcher = roles, launcher
         self.budget_env = budget_env or (lambda objective: {})
         self.work_done = work_done
         self.targets, self.hub, self.clock = targets, hub, clock or SystemClock()
+        self.ask = ask
 
     async def __call__(self, node: TaskNode) -> str:
         """Run ``node``; return done | failed (``cancelled`` comes as CancelledError)."""
         task = self.records.get("task", node.id)
         objective = self.records.get("objective", node.objective)
-        target = await self._claim(task, objective)
-        try:
-            return await self._run(task, objective, target)
-        finally:
-            if self.targets is not None:
-                self.targets.release(task.id)
+        while True:
+            target = await self._claim(task, objective)
+            try:
+                ended = await self._run(task, objective, target)
+            finally:
+                if self.targets is not None:
+                    self.targets.release(task.id)
+            if ended != RETRY:
+                return ended
+            task = self.records.get("task", node.id)
 
     async def _claim(self, task: Record, objective: Record,
                      pinned: str | None = None) -> Record | None:
@@ -156,7 +167,23 @@ class TaskRunner:
                     await asyncio.shield(self._launcher(mission.id).stop(mission.id))
             await self.pool.release(ws, delete_branch=True, force=True)
             raise
+        if ended is not None and ended.status is MissionStatus.LOST and target is not None \
+                and target.data.kind == "hub" and await self._retry(task, objective, ended):
+            await self.pool.release(ws, delete_branch=True, force=True)
+            return RETRY
         return await self._finish(task, objective, ws, mission.id, ended)
+
+    async def _retry(self, task: Record, objective: Record, lost: Mission) -> bool:
+        """Ask the host what to do with ``task``, whose named server was lost; True:
+        run it again (on the least-loaded target), False: it fails."""
+        if self.ask is None:
+            return False
+        reason = lost.exit.reason if lost.exit else "its server stopped answering"
+        answer = await self.ask(
+            "target-lost", f"Task {task.data.name} lost its named server ({reason}). Run "
+            "it again (on the least-loaded target), or stop it (the task fails)?",
+            mission=lost.id, objective=objective.id, options=("retry", "stop"))
+        return answer.strip().lower() == "retry"
 
     def _launcher(self, mission_id: str) -> Launcher:
         """Who runs mission ``mission_id``: the hub runner for a remote agent, else the

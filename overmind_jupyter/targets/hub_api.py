@@ -183,7 +183,8 @@ class HubAPI:
             body=None if body is None else json.dumps(body),
             headers={"Authorization": f"token {self._token}",
                      "Content-Type": "application/json"},
-            request_timeout=REQUEST_TIMEOUT_S, allow_nonstandard_methods=True)
+            request_timeout=REQUEST_TIMEOUT_S, allow_nonstandard_methods=True,
+            follow_redirects=False)  # a stopped server's URL redirects to the hub's pages
         try:
             answer = await AsyncHTTPClient().fetch(request)
         except HTTPClientError as err:
@@ -191,7 +192,11 @@ class HubAPI:
         except OSError as err:
             raise HubUnreachable(f"the hub at {self.url} did not answer ({err}); check the "
                                  "target's URL and that the hub runs") from None
-        return json.loads(answer.body) if answer.body else {}
+        try:
+            return json.loads(answer.body) if answer.body else {}
+        except ValueError:
+            raise HubRefused(f"{method} /{path} answered {answer.code} with no JSON (is "
+                             "the server gone?)", answer.code) from None
 
 
 def _server_path(user: str, name: str) -> str:

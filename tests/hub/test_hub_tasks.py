@@ -10,11 +10,14 @@ merge queue with the project's tests. Nothing is left on the hub afterwards.
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 from hub_harness import Hub
+from jupyter_process import wait_until
 
 from overmind_jupyter.config import HUB_TOKEN_ENV, Settings
 from overmind_jupyter.engine import Engine
@@ -93,3 +96,109 @@ def _main_file(repo: Path, path: str) -> str:
     import subprocess
     return subprocess.run(["git", "show", f"main:{path}"], cwd=repo, check=True,
                           capture_output=True, text=True).stdout
+
+
+def slow_project(tmp_path: Path) -> tuple[Path, Path]:
+    """A project and scripts whose one task's agent thinks for 120 s (busy when its
+    server dies or its objective is cancelled)."""
+    repo = make_repo(tmp_path / "project", {"adding.py": ADD, "subtracting.py": SUB,
+                                            "test_calc.py": TEST})
+    directory = scripts(tmp_path / "scripts")
+    slow = [{"text": "thinking", "delay_s": 120}]
+    (directory / "task-adder.json").write_text(json.dumps({"turns": slow}))
+    (directory / "planner.json").write_text(json.dumps({"turns": [respond({"tasks": [
+        {"name": "adder", "description": "document add()", "scope": ["adding.py"]}]})]}))
+    return repo, directory
+
+
+def test_cancelling_an_objective_stops_its_remote_agent_and_removes_the_server(
+        named_hub: Hub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(HUB_TOKEN_ENV, named_hub.token(USER))
+    repo, directory = slow_project(tmp_path)
+
+    async def session() -> tuple[dict[str, Any], list[int]]:
+        engine = Engine(repo, Settings(mode="local"),
+                        provider_env={"OVERMIND_MODEL": f"scripted:{directory}"})
+        await engine.start()
+        try:
+            await engine.target_action("local", "disable")
+            await engine.target_add("hub", named_hub.url, USER, capacity=1, doctor=False)
+            made = await engine.prompt("Document add().")
+            agents = server_tree(await until_remote_agent(engine, made["id"]))
+            await engine.cancel_objective(made["id"])
+            await engine.wait_objective(made["id"], timeout_s=60)
+            return await task_ended(engine, made["id"]), agents
+        finally:
+            await engine.close()
+    done, agents = asyncio.run(session())
+    assert done["state"] == "cancelled" and done["tasks"][0]["state"] == "cancelled"
+    assert named_hub.api("GET", f"users/{USER}").json().get("servers") == {}
+    wait_until(lambda: not [p for p in agents if psutil.pid_exists(p)], 30,
+               "the remote server and agent to end")
+
+
+def test_a_named_server_killed_mid_task_fails_the_task_with_a_question_and_leaves_nothing(
+        named_hub: Hub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(HUB_TOKEN_ENV, named_hub.token(USER))
+    repo, directory = slow_project(tmp_path)
+
+    async def session() -> tuple[dict[str, Any], list[int]]:
+        engine = Engine(repo, Settings(mode="local"),
+                        provider_env={"OVERMIND_MODEL": f"scripted:{directory}"})
+        await engine.start()
+        try:
+            await engine.target_action("local", "disable")
+            await engine.target_add("hub", named_hub.url, USER, capacity=1, doctor=False)
+            made = await engine.prompt("Document add().")
+            server = await until_remote_agent(engine, made["id"])
+            agents = server_tree(server)
+            psutil.Process(server).kill()  # the named server dies, its agent with it
+            await engine.wait_objective(made["id"], timeout_s=120, or_question=True)
+            question = next(q for q in await engine.list_questions()
+                            if q.kind == "target-lost")
+            await engine.answer(question.id, "stop")
+            done = await engine.wait_objective(made["id"], timeout_s=120, or_question=True)
+            return {"question": question.text, "done": done}, agents
+        finally:
+            await engine.close()
+    found, agents = asyncio.run(session())
+    assert "lost its named server" in found["question"] and "hub" in found["question"]
+    task = found["done"]["tasks"][0]
+    assert task["state"] == "failed" and task["runs_on"] == "hub"
+    assert named_hub.api("GET", f"users/{USER}").json().get("servers") == {}
+    wait_until(lambda: not [p for p in agents if psutil.pid_exists(p)], 30,
+               "the remote agent's processes to end")
+
+
+async def task_ended(engine: Engine, objective: str, timeout: float = 60) -> dict[str, Any]:
+    """The objective once its tasks ended (a cancelled task ends after its agent stopped)."""
+    async def poll() -> dict[str, Any]:
+        while True:
+            found = await engine.objective(objective)
+            if all(t["state"] in ("done", "failed", "cancelled") for t in found["tasks"]):
+                return found
+            await asyncio.sleep(0.1)
+    return await asyncio.wait_for(poll(), timeout)
+
+
+async def until_remote_agent(engine: Engine, objective: str, timeout: float = 120) -> int:
+    """The pid of the named server whose agent is thinking for ``objective`` (its first
+    mirrored ``agent-prompt``)."""
+    async def poll() -> int:
+        while True:
+            events = await engine.events(objective=objective, limit=10_000)
+            if any(e["type"] == "agent-prompt" and e["data"].get("target") == "hub"
+                   for e in events):
+                return next(p.pid for p in psutil.process_iter(["cmdline", "environ"])
+                            if "jupyterhub-singleuser" in " ".join(p.info["cmdline"] or [])
+                            and (p.info["environ"] or {}).get("JUPYTERHUB_SERVER_NAME", "")
+                            .startswith("overmind-"))
+            await asyncio.sleep(0.2)
+    return await asyncio.wait_for(poll(), timeout)
+
+
+def server_tree(pid: int) -> list[int]:
+    """``pid`` and every process below it (its missions run in their own sessions, so
+    also those whose parent is gone after the kill are found by their ancestry now)."""
+    root = psutil.Process(pid)
+    return [pid, *(child.pid for child in root.children(recursive=True))]
