@@ -230,7 +230,8 @@ class PromptOptions:
     ``shared``: its tasks run in the host's own checkout (host only); ``auto_merge``:
     True lands its changes without review, False holds them for review, None takes the
     party's or the configuration's choice (host only when True); ``max_tokens`` (tokens)
-    and ``max_cost_usd`` (USD): its objective's budget (None: the configured one).
+    and ``max_cost_usd`` (USD): its objective's budget (None: the configured one);
+    ``target``: the target its tasks are pinned to (None: the least-loaded).
     """
 
     agent: str | None = None
@@ -238,6 +239,7 @@ class PromptOptions:
     auto_merge: bool | None = None
     max_tokens: int | None = None
     max_cost_usd: float | None = None
+    target: str | None = None
 
 
 NO_CHOICES = PromptOptions()  # a prompt with nothing chosen beside its text

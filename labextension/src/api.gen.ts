@@ -110,6 +110,7 @@ export interface PromptBody {
   auto_merge?: boolean | null;
   max_tokens?: number | null;
   max_cost_usd?: number | null;
+  target?: string | null;
 }
 
 export interface RemoteReceiveBody {

@@ -310,6 +310,7 @@ class PromptBody(Params):
     auto_merge: bool | None = None  # None: the party's or the server's choice
     max_tokens: int | None = Field(None, ge=1, le=10**9)
     max_cost_usd: float | None = Field(None, ge=0, le=100_000)
+    target: str | None = Field(None, min_length=1, max_length=31)  # pin to this target
     local_only: ClassVar[tuple[str, ...]] = ("member",)
 
     def request_timeout_s(self) -> float | None:

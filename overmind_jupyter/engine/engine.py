@@ -445,10 +445,17 @@ class Engine:
     async def prompt(self, text: str, agent: str | None = None, wait: bool = False,
                      member: str = "host", shared: bool = False,
                      auto_merge: bool | None = None, max_tokens: int | None = None,
-                     max_cost_usd: float | None = None) -> dict[str, Any]:
-        """See ``WorkService.prompt``."""
+                     max_cost_usd: float | None = None, target: str | None = None
+                     ) -> dict[str, Any]:
+        """See ``WorkService.prompt``; ``target``: pin its tasks to that target.
+
+        Raises:
+            NotFound: no live target ``target`` (see ``overmind targets``).
+        """
+        if target is not None:
+            target = self.target_registry.resolve(target).data.name
         return await self.work.prompt(text, PromptOptions(
-            agent, shared, auto_merge, max_tokens, max_cost_usd), wait, member)
+            agent, shared, auto_merge, max_tokens, max_cost_usd, target), wait, member)
 
     async def objectives(self) -> list[dict[str, Any]]:
         """See ``WorkService.objectives``."""

@@ -15,12 +15,13 @@ from flow_helpers import log_task_scripts, project
 from overmind_jupyter.config import HUB_TOKEN_ENV, Settings
 from overmind_jupyter.daemon import free_port
 from overmind_jupyter.engine import Engine
+from overmind_jupyter.errors import NotFound
 
 pytestmark = pytest.mark.timeout(120)
 
 
-def run_objective(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, disable_local: bool
-                  ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+def run_objective(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, disable_local: bool,
+                  pin: str | None = None) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     monkeypatch.setenv(HUB_TOKEN_ENV, "not-a-real-token")
     repo = project(tmp_path / "p")
     model = f"scripted:{log_task_scripts(tmp_path / 'scripts')}"
@@ -34,7 +35,9 @@ def run_objective(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, disable_local
                                     doctor=False)
             if disable_local:
                 await engine.target_action("local", "disable")
-            made = await engine.prompt("log every addition")
+            with pytest.raises(NotFound, match="no target matches 'nowhere'"):
+                await engine.prompt("log every addition", target="nowhere")
+            made = await engine.prompt("log every addition", target=pin)
             done = await engine.wait_objective(made["id"], timeout_s=90, or_question=True)
             return done, await engine.events(limit=100_000)
         finally:
@@ -64,3 +67,12 @@ def test_with_no_fallback_the_task_fails_naming_the_hub_and_what_to_do(tmp_path,
         task["reason"]
     assert "overmind targets enable local" in task["reason"]
     assert "Traceback" not in task["reason"]
+
+
+def test_a_task_pinned_to_a_hub_that_cannot_start_it_fails_and_does_not_run_here(
+        tmp_path, monkeypatch):
+    done, events = run_objective(tmp_path, monkeypatch, disable_local=False, pin="hub")
+    task = done["tasks"][0]
+    assert task["state"] == "failed" and "(it is pinned there)" in task["reason"]
+    assert "overmind targets doctor hub" in task["reason"]
+    assert not [e for e in events if e["type"] == "agent-spawned"]  # nothing ran here
