@@ -211,7 +211,8 @@ class Engine:
         """The objective pipeline and the party over the services ``_assemble`` built."""
         clock = self._clock or SystemClock()
         self.target_registry = registry = Targets(self.records, self.settings.max_parallel)
-        hub = HubRunner(store, self._create, self.root, self.target_env, clock)
+        hub = HubRunner(store, self._create, self.root, self.target_env, clock,
+                        ask=self.questions.ask, cancel_questions=self.questions.cancel_for)
         self.task_runner = TaskRunner(self.records, store, self.pool, self.changes_,
                                       self.models.roles, launcher=self.missions,
                                       budget_env=lambda oid: self.orchestrator.budget.env(oid),

@@ -16,9 +16,10 @@ its work brought back into the host's worktree.
 
 Mirrored events keep their type and data, plus ``target`` (the target's name), and carry
 the host mission's id and the task's objective, so the execution tree, usage and the
-task's ending read them as a local agent's. The token travels only in the Authorization
-header of the host's requests; the remote mission's environment gets the model id and
-budgets, never a key or the hub token.
+task's ending read them as a local agent's. A remote agent's question (a permission
+request, a clarification) becomes a question here, and the answer goes back to it. The
+token travels only in the Authorization header of the host's requests; the remote
+mission's environment gets the model id and budgets, never a key or the hub token.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import asyncio
 import contextlib
 import dataclasses
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -45,8 +46,10 @@ POLL_S = 0.3  # s between event polls while the remote agent is quiet
 START_TIMEOUT_S = 90.0  # s a named server may take to become ready
 PASSED_ENV = (MODEL_ENV, MAX_TOKENS_ENV, MAX_COST_USD_ENV, MAX_MODEL_CALLS_ENV)
 NOT_MIRRORED = ("mission-created", "mission-status", "mission-restart", "mission-adopted",
-                "engine-started", "engine-stopping")
+                "engine-started", "engine-stopping", "question-answered")
 CreateMission = Callable[..., Mission]  # supervisor.missions.create, bound to the store
+Ask = Callable[..., Awaitable[str]]  # Questions.ask
+CancelQuestions = Callable[..., None]  # Questions.cancel_for
 
 
 class PlacementFailed(OvermindError):
@@ -72,6 +75,7 @@ class RemoteRun:
     host_id: str = ""
     after: int = 0
     mirror: asyncio.Task | None = None
+    relays: set[asyncio.Task] = dataclasses.field(default_factory=set)
 
     def remote(self, path: str) -> str:
         """The URL path of the server's Overmind API ``path``."""
@@ -88,13 +92,18 @@ class HubRunner:
         environ: where a target's token variable is read.
         clock: time for polls.
         start_timeout_s: how long a named server may take to become ready (s).
+        ask / cancel_questions: the host's questions (``Questions.ask`` / ``cancel_for``):
+            a remote agent's question (a permission request …) is asked here, and the
+            host's answer goes back to the remote server; None: they stay there.
     """
 
     def __init__(self, store: Store, create: CreateMission, repo: Path,
                  environ: Mapping[str, str], clock: Clock,
-                 start_timeout_s: float = START_TIMEOUT_S) -> None:
+                 start_timeout_s: float = START_TIMEOUT_S, ask: Ask | None = None,
+                 cancel_questions: CancelQuestions | None = None) -> None:
         self.store, self.create, self.repo = store, create, repo
         self.environ, self.clock, self.start_timeout_s = environ, clock, start_timeout_s
+        self.ask, self.cancel_questions = ask, cancel_questions
         self.runs: dict[str, RemoteRun] = {}
 
     def owns(self, mission_id: str) -> bool:
@@ -186,11 +195,27 @@ class HubRunner:
         got = await run.api.call("GET", run.remote(
             f"events?mission={quote(run.remote_id)}&after={run.after}&limit=1000"))
         for event in got["events"]:
-            if event["type"] not in NOT_MIRRORED:
+            if event["type"] == "question-asked" and self.ask is not None:
+                relay = asyncio.create_task(self._relay(run, event["data"]))
+                run.relays.add(relay)
+                relay.add_done_callback(run.relays.discard)
+            elif event["type"] not in NOT_MIRRORED:
                 self.store.append_event(event["type"], {**event["data"], "target": run.target},
                                         mission=run.host_id, objective=run.objective)
         run.after = got["last_seq"]
         return len(got["events"])
+
+    async def _relay(self, run: RemoteRun, asked: dict[str, Any]) -> None:
+        """Ask the remote agent's question here; send the host's answer back."""
+        assert self.ask is not None
+        answer = await self.ask(asked["kind"], f"[on {run.target}] {asked['text']}",
+                                mission=run.host_id, objective=run.objective,
+                                options=tuple(asked.get("options") or ()),
+                                data={**(asked.get("data") or {}), "target": run.target,
+                                      "remote_question": asked["id"]})
+        with contextlib.suppress(HubUnreachable, HubRefused):
+            await run.api.call("POST", run.remote(f"questions/{quote(asked['id'])}/answer"),
+                               {"text": answer})
 
     async def _bring_back(self, run: RemoteRun) -> None:
         result = await run.api.call("POST", run.remote(f"remote/workspaces/{run.clone}/result"),
@@ -201,6 +226,10 @@ class HubRunner:
         """Remove the clone, stop and delete the named server (errors ignored: the hub
         may be gone); the run is forgotten."""
         self.runs.pop(run.host_id, None)
+        for relay in list(run.relays):
+            relay.cancel()
+        if self.cancel_questions is not None and run.host_id:
+            self.cancel_questions(mission=run.host_id, reason="its remote agent ended")
         with contextlib.suppress(HubUnreachable, HubRefused):
             if run.url:
                 await run.api.call("POST", run.remote(f"remote/workspaces/{run.clone}/remove"),

@@ -202,3 +202,34 @@ def server_tree(pid: int) -> list[int]:
     also those whose parent is gone after the kill are found by their ancestry now)."""
     root = psutil.Process(pid)
     return [pid, *(child.pid for child in root.children(recursive=True))]
+
+
+def test_a_remote_agents_permission_request_is_asked_and_answered_on_the_host(
+        named_hub: Hub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(HUB_TOKEN_ENV, named_hub.token(USER))
+    repo, directory = slow_project(tmp_path)
+    asking = [tool("run_command", command="echo one && echo two"),  # the policy asks
+              tool("edit_file", path="adding.py", old_text="def add(a, b):\n",
+                   new_text="def add(a, b):\n    \"\"\"a + b\"\"\"\n"), say("Documented.")]
+    (directory / "task-adder.json").write_text(json.dumps({"turns": asking}))
+
+    async def session() -> tuple[dict[str, Any], Any]:
+        engine = Engine(repo, Settings(mode="local", auto_merge=True),
+                        provider_env={"OVERMIND_MODEL": f"scripted:{directory}"})
+        await engine.start()
+        try:
+            await engine.target_add("hub", named_hub.url, USER, capacity=1, doctor=False)
+            made = await engine.prompt("Document add().")
+            await engine.wait_objective(made["id"], timeout_s=120, or_question=True)
+            question = next(q for q in await engine.list_questions()
+                            if q.objective == made["id"])
+            await engine.answer(question.id, question.options[0])
+            return await engine.wait_objective(made["id"], timeout_s=120), question
+        finally:
+            await engine.close()
+    done, question = asyncio.run(session())
+    assert question.text.startswith("[on hub] ") and "echo one && echo two" in question.text
+    assert question.data["target"] == "hub"
+    assert done["state"] == "done" and done["tasks"][0]["runs_on"] == "hub"
+    assert [c["state"] for c in done["changes"]] == ["merged"]
+    assert '"""a + b"""' in _main_file(repo, "adding.py")
