@@ -250,7 +250,9 @@ class MissionSpec:
     """What a user asks to run. ``command`` is an argv list; ``env`` holds overrides only.
 
     ``worktree``: run in a new git worktree of the project (``cwd`` then names the same
-    place inside it); a clean exit commits the edits and opens a change.
+    place inside it); a clean exit commits the edits and opens a change. ``secret_env``:
+    an agent mission's extra environment that is never stored (a host's provider keys
+    for an agent it runs on this server: ``targets.remote``); lost on an engine restart.
     """
 
     command: list[str]
@@ -264,6 +266,7 @@ class MissionSpec:
     agent: str | None = None
     grace_s: float = 5.0
     worktree: bool = False
+    secret_env: dict[str, str] = dataclasses.field(default_factory=dict, repr=False)
 
 
 @dataclasses.dataclass(slots=True)

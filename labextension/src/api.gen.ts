@@ -144,6 +144,7 @@ export interface RunBody {
   activity_timeout_s?: number | null;
   grace_s?: number;
   worktree?: boolean;
+  secret_env?: Record<string, string>;
 }
 
 export interface SendBody {

@@ -92,6 +92,7 @@ class RunBody(Params):
     activity_timeout_s: float | None = Field(None, gt=0)
     grace_s: float = Field(5.0, ge=0, le=3600)
     worktree: bool = False  # in a worktree of its own; a clean exit's edits open a change
+    secret_env: dict[str, str] = Field(default_factory=dict, repr=False)  # never stored
 
     def to_spec(self) -> MissionSpec:
         """The engine's ``MissionSpec`` for this body."""
@@ -100,7 +101,8 @@ class RunBody(Params):
         return MissionSpec(command=self.command, name=self.name, cwd=self.cwd, env=self.env,
                            kind=MissionKind(self.kind), parent=self.parent, restart=restart,
                            activity_timeout_s=self.activity_timeout_s, agent=self.agent,
-                           grace_s=self.grace_s, worktree=self.worktree)
+                           grace_s=self.grace_s, worktree=self.worktree,
+                           secret_env=self.secret_env)
 
     def args(self) -> dict[str, Any]:
         """``run(spec)``."""
@@ -118,7 +120,7 @@ class RunBody(Params):
             "command": spec.command, "name": spec.name, "cwd": spec.cwd, "env": spec.env,
             "kind": spec.kind.value, "parent": spec.parent, "agent": spec.agent,
             "restart": restart, "activity_timeout_s": spec.activity_timeout_s,
-            "grace_s": spec.grace_s, "worktree": spec.worktree})
+            "grace_s": spec.grace_s, "worktree": spec.worktree, "secret_env": spec.secret_env})
 
 
 class AllQuery(Params):

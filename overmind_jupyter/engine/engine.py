@@ -212,7 +212,8 @@ class Engine:
         clock = self._clock or SystemClock()
         self.target_registry = registry = Targets(self.records, self.settings.max_parallel)
         hub = HubRunner(store, self._create, self.root, self.target_env, clock,
-                        ask=self.questions.ask, cancel_questions=self.questions.cancel_for)
+                        ask=self.questions.ask, cancel_questions=self.questions.cancel_for,
+                        keys=self.missions.launch.keys_of)
         self.task_runner = TaskRunner(self.records, store, self.pool, self.changes_,
                                       self.models.roles, launcher=self.missions,
                                       budget_env=lambda oid: self.orchestrator.budget.env(oid),

@@ -47,6 +47,7 @@ class AgentLaunch:
                  command_policy: CommandPolicy | None, sessions_dir: Path) -> None:
         self.adapters, self.provider_env = adapters, provider_env
         self.command_policy, self.sessions_dir = command_policy, sessions_dir
+        self.given: dict[str, dict[str, str]] = {}  # mission id → its spec's secret_env
 
     def command(self, spec: MissionSpec) -> list[str]:
         """The argv of ``spec``'s agent (default: the built-in one).
@@ -70,9 +71,15 @@ class AgentLaunch:
         if m.kind is not MissionKind.AGENT:
             return {}
         keys = adapters.keys_for(self.adapters.get(m.agent or "builtin"), m.command,
-                                 self.provider_env)
+                                 {**self.provider_env, **self.given.get(m.id, {})})
         return {AGENT_STATE_ENV: str(self.sessions_dir / m.id),
                 **keys, **admin_policy.mission_env(self.command_policy)}
+
+    def keys_of(self, spec: MissionSpec) -> dict[str, str]:
+        """The provider keys and settings ``spec``'s agent would get here (what a host
+        hands to the agent it runs on a hub target: ``MissionSpec.secret_env``)."""
+        return adapters.keys_for(self.adapters.get(spec.agent or "builtin"),
+                                 self.command(spec), self.provider_env)
 
     def key_names(self, m: Mission) -> list[str]:
         """The provider key names ``m``'s agent reads (``adapters.key_names``)."""
@@ -172,6 +179,8 @@ class MissionService:
         self.launch.check(spec)
         self.sandbox.check()  # refused now, with the setting named, not after a spawn
         m = self.create(spec, command=self.launch.command(spec))
+        if spec.secret_env:
+            self.launch.given[m.id] = dict(spec.secret_env)
         self.agents.submit(m, prompt)
         return await self._launch(m)
 

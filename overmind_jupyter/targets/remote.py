@@ -18,8 +18,9 @@ Mirrored events keep their type and data, plus ``target`` (the target's name), a
 the host mission's id and the task's objective, so the execution tree, usage and the
 task's ending read them as a local agent's. A remote agent's question (a permission
 request, a clarification) becomes a question here, and the answer goes back to it. The
-token travels only in the Authorization header of the host's requests; the remote
-mission's environment gets the model id and budgets, never a key or the hub token.
+hub token travels only in the Authorization header of the host's requests. The remote
+mission's stored environment gets the model id and budgets; the provider keys its agent
+needs go as ``secret_env`` (held in the remote engine's memory for that mission only).
 """
 
 from __future__ import annotations
@@ -95,15 +96,19 @@ class HubRunner:
         ask / cancel_questions: the host's questions (``Questions.ask`` / ``cancel_for``):
             a remote agent's question (a permission request …) is asked here, and the
             host's answer goes back to the remote server; None: they stay there.
+        keys: the provider keys a spec's agent gets here (``AgentLaunch.keys_of``): they
+            go to the remote mission as ``secret_env``, held in memory there, never stored.
     """
 
     def __init__(self, store: Store, create: CreateMission, repo: Path,
                  environ: Mapping[str, str], clock: Clock,
                  start_timeout_s: float = START_TIMEOUT_S, ask: Ask | None = None,
-                 cancel_questions: CancelQuestions | None = None) -> None:
+                 cancel_questions: CancelQuestions | None = None,
+                 keys: Callable[[MissionSpec], dict[str, str]] | None = None) -> None:
         self.store, self.create, self.repo = store, create, repo
         self.environ, self.clock, self.start_timeout_s = environ, clock, start_timeout_s
         self.ask, self.cancel_questions = ask, cancel_questions
+        self.keys = keys or (lambda spec: {})
         self.runs: dict[str, RemoteRun] = {}
 
     def owns(self, mission_id: str) -> bool:
@@ -177,7 +182,8 @@ class HubRunner:
         env = {k: v for k, v in spec.env.items() if k in PASSED_ENV}
         started = await run.api.call("POST", run.remote("missions"), {
             "command": list(spec.command), "kind": "agent", "agent": spec.agent,
-            "cwd": shipped["path"], "env": env, "name": spec.name})
+            "cwd": shipped["path"], "env": env, "name": spec.name,
+            "secret_env": {k: v for k, v in self.keys(spec).items() if k not in env}})
         run.remote_id = started["id"]
 
     async def _mirror(self, run: RemoteRun) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +20,10 @@ import pytest
 from hub_harness import Hub
 from jupyter_process import wait_until
 
-from overmind_jupyter.config import HUB_TOKEN_ENV, Settings
+from overmind_jupyter.config import HUB_TOKEN_ENV, MODEL_ENV, Settings
 from overmind_jupyter.engine import Engine
+from overmind_jupyter.model import Mission, MissionKind, MissionSpec, MissionStatus
+from overmind_jupyter.testing.openai_server import OpenAIWireServer, Turn
 from overmind_jupyter.testing.repos import make_repo
 from overmind_jupyter.testing.scripts import respond, say, tool, write_role_scripts
 
@@ -93,7 +96,6 @@ def test_an_objectives_two_tasks_run_on_two_named_servers_and_land(
 
 
 def _main_file(repo: Path, path: str) -> str:
-    import subprocess
     return subprocess.run(["git", "show", f"main:{path}"], cwd=repo, check=True,
                           capture_output=True, text=True).stdout
 
@@ -233,3 +235,46 @@ def test_a_remote_agents_permission_request_is_asked_and_answered_on_the_host(
     assert done["state"] == "done" and done["tasks"][0]["runs_on"] == "hub"
     assert [c["state"] for c in done["changes"]] == ["merged"]
     assert '"""a + b"""' in _main_file(repo, "adding.py")
+
+
+def test_the_hosts_provider_key_reaches_the_remote_agent_and_is_stored_nowhere(
+        named_hub: Hub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(HUB_TOKEN_ENV, named_hub.token(USER))
+    key = "sk-host-key-for-the-remote-agent-42"
+    repo = make_repo(tmp_path / "project", {"adding.py": ADD})
+    worktree = tmp_path / "worktree"
+    subprocess.run(["git", "worktree", "add", "-q", "-b", "keyed", str(worktree)], cwd=repo,
+                   check=True)
+    base = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, check=True,
+                          capture_output=True, text=True).stdout.strip()
+    with OpenAIWireServer(api_key=key) as llm:  # 401 for any other key
+        llm.script(Turn(text="Nothing needs to change."))
+        model = f"openai:m@{llm.url}"
+
+        async def session() -> tuple[Mission, list[dict[str, Any]]]:
+            engine = Engine(repo, Settings(mode="local"),
+                            provider_env={"OPENAI_API_KEY": key, MODEL_ENV: model})
+            await engine.start()
+            try:
+                await engine.target_add("hub", named_hub.url, USER, doctor=False)
+                hub, target = engine.task_runner.hub, engine.target_registry.resolve("hub")
+                assert hub is not None
+                spec = MissionSpec(["Say whether adding.py needs a docstring."],
+                                   kind=MissionKind.AGENT, name="keyed", cwd=str(worktree),
+                                   env={MODEL_ENV: model})
+                started = await hub.run(target, spec, "task-keyed", "o-keyed", base, worktree)
+                ended = await asyncio.wait_for(hub.wait(started.id), 120)
+                return ended, await engine.events(mission=started.id, limit=10_000)
+            finally:
+                await engine.close()
+        ended, events = asyncio.run(session())
+    finished = [e["data"] for e in events if e["type"] == "agent-finished"]
+    assert ended.status is MissionStatus.EXITED, (ended, finished)
+    assert finished and finished[-1]["stop_reason"] == "end_turn"
+    assert llm.requests and {r.headers.get("authorization") for r in llm.requests} == {
+        f"Bearer {key}"}
+    remote_home = named_hub.home / "homes" / USER
+    stored = [p for p in remote_home.rglob("*") if p.is_file() and key.encode() in
+              p.read_bytes()]
+    assert stored == []  # not in the remote store, logs or transcripts
+    assert key not in json.dumps(events)
