@@ -263,10 +263,11 @@ class Client:
         capacity: int = 2,
         token_env: str | None = None,
         doctor: bool = True,
+        warm: int = 0,
     ) -> dict[str, Any]:
         """``POST targets``: see ``EngineAPI.target_add``."""
         return await self.operate(api.BY_NAME["target_add"], name=name, url=url, user=user,
-            capacity=capacity, token_env=token_env, doctor=doctor)
+            capacity=capacity, token_env=token_env, doctor=doctor, warm=warm)
 
     async def target_action(self, ref: str, action: str) -> dict[str, Any]:
         """``POST targets/{ref}``: see ``EngineAPI.target_action``."""

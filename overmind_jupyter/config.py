@@ -78,9 +78,10 @@ class Settings:
         max_parallel / per_objective: running tasks in all / per objective.
         story_window_s: how long (s) approved prompts wait for companions before the
             story agent groups them.
-        hub_url / hub_user / hub_capacity: a JupyterHub whose named servers of
-            ``hub_user`` run tasks (target ``hub``; ``hub_capacity`` tasks at once); the
-            API token is read from ``OVERMIND_HUB_TOKEN`` when used, never kept here.
+        hub_url / hub_user / hub_capacity / hub_warm: a JupyterHub whose named servers of
+            ``hub_user`` run tasks (target ``hub``; ``hub_capacity`` tasks at once,
+            ``hub_warm`` idle servers kept ready); the API token is read from
+            ``OVERMIND_HUB_TOKEN`` when used, never kept here.
     """
 
     mode: str = "local"
@@ -100,6 +101,7 @@ class Settings:
     hub_url: str | None = None
     hub_user: str | None = None
     hub_capacity: int = 2
+    hub_warm: int = 0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ, **config: object) -> Settings:

@@ -171,6 +171,7 @@ export interface TargetAddBody {
   capacity?: number;
   token_env?: string | null;
   doctor?: boolean;
+  warm?: number;
 }
 
 export interface WaitBody {

@@ -260,6 +260,7 @@ class TargetAddBody(Params):
     capacity: int = Field(2, ge=1, le=256)
     token_env: str | None = Field(None, min_length=1, max_length=64)
     doctor: bool = True
+    warm: int = Field(0, ge=0, le=256)
 
 
 class TargetActionBody(Params):

@@ -1,7 +1,8 @@
 """Target commands of the shared grammar (parsers and handlers; see ``commands``)::
 
     targets [--json]                       where tasks run: state, load, last doctor
-    targets add NAME --hub URL --user USER [--capacity N] [--token-env VAR] [--no-doctor]
+    targets add NAME --hub URL --user USER [--capacity N] [--warm N] [--token-env VAR]
+                [--no-doctor]
                                            a JupyterHub target (its doctor runs first)
     targets doctor NAME                    check a hub target again, finding by finding
     targets drain|disable|enable|remove NAME
@@ -40,6 +41,8 @@ def add_parsers(sub: Any) -> None:
     add.add_argument("--capacity", type=positive_int, default=2, metavar="N")
     add.add_argument("--token-env", default=HUB_TOKEN_ENV, metavar="VAR",
                      help=f"the variable holding the hub API token (default {HUB_TOKEN_ENV})")
+    add.add_argument("--warm", type=int, default=0, metavar="N",
+                     help="idle named servers kept ready (tasks start in seconds)")
     add.add_argument("--no-doctor", dest="doctor", action="store_false")
     add.add_argument("--json", action="store_true")
     for name, text in (("doctor", "check a hub target through the Hub API"),
@@ -58,7 +61,7 @@ async def _targets(api: EngineAPI, args: argparse.Namespace, cwd: str) -> Result
         return _json(rows) if args.json else _table(rows)
     if action == "add":
         data = await api.target_add(args.name, args.hub, args.user, args.capacity,
-                                    args.token_env, args.doctor)
+                                    args.token_env, args.doctor, args.warm)
     elif action == "doctor":
         data = await api.target_doctor(args.name)
     else:

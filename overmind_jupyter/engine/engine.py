@@ -211,9 +211,9 @@ class Engine:
         """The objective pipeline and the party over the services ``_assemble`` built."""
         clock = self._clock or SystemClock()
         self.target_registry = registry = Targets(self.records, self.settings.max_parallel)
-        hub = HubRunner(store, self._create, self.root, self.target_env, clock,
-                        ask=self.questions.ask, cancel_questions=self.questions.cancel_for,
-                        keys=self.missions.launch.keys_of)
+        self.hub_runner = hub = HubRunner(
+            store, self._create, self.root, self.target_env, clock, ask=self.questions.ask,
+            cancel_questions=self.questions.cancel_for, keys=self.missions.launch.keys_of)
         self.task_runner = TaskRunner(self.records, store, self.pool, self.changes_,
                                       self.models.roles, launcher=self.missions,
                                       budget_env=lambda oid: self.orchestrator.budget.env(oid),
@@ -234,8 +234,10 @@ class Engine:
         self.review = ReviewService(self.root, self.records, self.changes_, self.orchestrator,
                                     self.questions)
         self.targets_ = TargetService(self.target_registry, self.target_env,
-                                      self._clock or SystemClock(), self.root)
+                                      self._clock or SystemClock(), self.root,
+                                      prewarm=self.hub_runner.prewarm)
         self.targets_.register_configured(self.settings)
+        self.targets_.prewarm_all()
         self.work = WorkService(store, self.records, self.questions, self.mailbox,
                                 party=self.party, guest=self.parties,
                                 orchestrator=self.orchestrator, changes=self.changes_,
@@ -292,6 +294,7 @@ class Engine:
         """Wind the pipeline down while the worktree pool is open: objectives drained,
         prompt hooks cancelled, worktree missions (and their worktrees) stopped."""
         await self.orchestrator.drain("engine stopping")
+        await self.hub_runner.close()  # the warm pool's idle named servers
         self.party.cancel_hooks()  # prompts waiting for their objective
         if stop_missions:
             await self.supervisor.stop_many(self.command_changes.live_missions())
@@ -533,11 +536,11 @@ class Engine:
         return await self.targets_.targets_list()
 
     async def target_add(self, name: str, url: str, user: str, capacity: int = 2,
-                         token_env: str | None = None, doctor: bool = True
-                         ) -> dict[str, Any]:
+                         token_env: str | None = None, doctor: bool = True,
+                         warm: int = 0) -> dict[str, Any]:
         """See ``TargetService.target_add``."""
         return await self.targets_.target_add(name, url, user, capacity,
-                                              token_env or HUB_TOKEN_ENV, doctor)
+                                              token_env or HUB_TOKEN_ENV, doctor, warm)
 
     async def target_action(self, ref: str, action: str) -> dict[str, Any]:
         """See ``TargetService.target_action``."""

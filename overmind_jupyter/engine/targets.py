@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from ..config import HUB_TOKEN_ENV, HUB_USER_ENV, Settings
 from ..errors import UsageError
+from ..store.records import Record
 from ..supervisor.clock import Clock
 from ..targets import shipping
 from ..targets.doctor import Doctor, HubTarget
@@ -35,13 +36,15 @@ class TargetService:
         targets: the registry.
         environ: the engine's environment (where a target's token variable is read).
         clock: time for the doctor's figures.
+        prewarm: starts a hub target's warm servers (``HubRunner.prewarm``).
         root: this engine's root: repositories a host ships here are cloned under
             ``.overmind/remote/`` (this engine is then the remote end of a hub target).
     """
 
     def __init__(self, targets: Targets, environ: Mapping[str, str], clock: Clock,
-                 root: Path) -> None:
+                 root: Path, prewarm: Callable[[Record], None] = lambda target: None) -> None:
         self.targets, self.environ, self.clock, self.root = targets, environ, clock, root
+        self.prewarm = prewarm
 
     def register_configured(self, settings: Settings) -> None:
         """Register ``local`` and, when ``settings.hub_url`` is set and no live target is
@@ -53,7 +56,7 @@ class TargetService:
             return
         try:
             self.targets.add_hub(CONFIGURED_HUB, settings.hub_url, settings.hub_user or "",
-                                 settings.hub_capacity, HUB_TOKEN_ENV)
+                                 settings.hub_capacity, HUB_TOKEN_ENV, settings.hub_warm)
         except UsageError as err:  # a bad setting must not stop the engine: say it
             log.warning("the configured hub target was not registered: %s (set %s or "
                         "c.Overmind.hub_user for the user)", err.message, HUB_USER_ENV)
@@ -62,9 +65,15 @@ class TargetService:
         """Live targets, ``local`` first (shape in the module docstring)."""
         return [r.to_dict() for r in self.targets.list()]
 
+    def prewarm_all(self) -> None:
+        """Start the warm servers of every active hub target (at the engine's start)."""
+        for target in self.targets.list():
+            if target.state == "active":
+                self.prewarm(target)
+
     async def target_add(self, name: str, url: str, user: str, capacity: int = 2,
-                         token_env: str = HUB_TOKEN_ENV, doctor: bool = True
-                         ) -> dict[str, Any]:
+                         token_env: str = HUB_TOKEN_ENV, doctor: bool = True,
+                         warm: int = 0) -> dict[str, Any]:
         """Register hub target ``name`` and, unless ``doctor`` is False, run its doctor
         (the findings are in the answer's ``checks``; a failed check does not undo the
         registration: fix what it names and run ``targets doctor``).
@@ -72,10 +81,10 @@ class TargetService:
         Raises:
             UsageError: bad arguments or a taken name (see ``Targets.add_hub``).
         """
-        rec = self.targets.add_hub(name, url, user, capacity, token_env)
-        if doctor:
-            return await self.target_doctor(rec.data.name)
-        return rec.to_dict()
+        rec = self.targets.add_hub(name, url, user, capacity, token_env, warm)
+        found = await self.target_doctor(rec.data.name) if doctor else rec.to_dict()
+        self.prewarm(self.targets.resolve(rec.data.name))
+        return found
 
     async def target_action(self, ref: str, action: str) -> dict[str, Any]:
         """``drain``, ``disable``, ``enable`` or ``remove`` target ``ref`` (see

@@ -102,6 +102,9 @@ class Overmind(ExtensionApp):
         f"JUPYTERHUB_USER). ${HUB_USER_ENV}, when set, wins."))
     hub_capacity = Int(2, min=1, config=True, help=(
         "How many tasks the configured hub target runs at once (named servers)."))
+    hub_warm = Int(0, min=0, config=True, help=(
+        "Idle named servers the configured hub target keeps ready, so a task starts in "
+        "seconds (at most hub_capacity; they are deleted when the server stops)."))
     daemon = Bool(False, config=True, help=(
         "Set by `overmind start`: `overmind shutdown` then stops this whole server."))
 
@@ -130,7 +133,7 @@ class Overmind(ExtensionApp):
             story_window_s=self.story_window_s, max_tokens=self.max_tokens,
             auto_merge=self.auto_merge, max_cost_usd=self.max_cost_usd,
             hub_url=self.hub_url or None, hub_user=self.hub_user or None,
-            hub_capacity=self.hub_capacity)
+            hub_capacity=self.hub_capacity, hub_warm=self.hub_warm)
         # the hub token is the engine's alone: no kernel, terminal or mission inherits it
         hub_token = os.environ.pop(HUB_TOKEN_ENV, None)
         self.engine = Engine(root, settings, provider_env=keys, agents=dict(self.agents),

@@ -435,8 +435,8 @@ class TargetData(RecordData):
     """Where tasks run: ``name``, ``kind`` ("local" or "hub"); for a hub target the hub's
     ``url``, the hub ``user`` whose named servers run tasks, the environment variable that
     holds the API token (``token_env``: the token itself is never stored); ``capacity``
-    (tasks at once), the task ids holding a slot (``claims``), and the last doctor's
-    findings (``checks``, at ``checked_at`` epoch s)."""
+    (tasks at once), idle named servers kept ready (``warm``), the task ids holding a slot
+    (``claims``), and the last doctor's findings (``checks``, at ``checked_at`` epoch s)."""
 
     name: str = ""
     kind: str = "local"
@@ -444,6 +444,7 @@ class TargetData(RecordData):
     user: str | None = None
     token_env: str | None = None
     capacity: int = 1
+    warm: int = 0
     claims: list[str] = Field(default_factory=list)
     checks: list[TargetCheck] = Field(default_factory=list)
     checked_at: float | None = None

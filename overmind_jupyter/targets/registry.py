@@ -55,18 +55,21 @@ class Targets:
         return found
 
     def add_hub(self, name: str, url: str, user: str, capacity: int = 2,
-                token_env: str = HUB_TOKEN_ENV) -> Record:
+                token_env: str = HUB_TOKEN_ENV, warm: int = 0) -> Record:
         """Register hub target ``name``: ``user``'s named servers on the hub at ``url``,
-        ``capacity`` tasks at once, the API token read from environment variable
-        ``token_env`` when used (never stored).
+        ``capacity`` tasks at once, ``warm`` idle named servers kept ready, the API token
+        read from environment variable ``token_env`` when used (never stored).
 
         Raises:
             UsageError: a bad name, URL, user, capacity or variable name, or ``name`` is
                 taken by a live target.
         """
         _check_hub(name, url, user, capacity, token_env)
+        if not 0 <= warm <= capacity:
+            raise UsageError(f"warm must be 0-{capacity} servers (at most the capacity), "
+                             f"not {warm}")
         data = {"name": name, "kind": "hub", "url": url.rstrip("/") + "/", "user": user,
-                "token_env": token_env, "capacity": capacity}
+                "token_env": token_env, "capacity": capacity, "warm": warm}
         return self.records.atomic(lambda: self._add_now(name, data))
 
     def _add_now(self, name: str, data: dict) -> Record:

@@ -4,7 +4,8 @@ its work brought back into the host's worktree.
 
 ::
 
-    run    start named server overmind-<task> (Hub API) ─ wait ready
+    run    take a warm server (targets.pool), else start named server overmind-<task>
+           (Hub API) and wait until it is ready
            ship the worktree's base (targets.shipping) ─▶ POST remote/workspaces
            POST missions (agent, in the clone, the task's prompt and model)
            host mission record (running) + a mirror of the remote events
@@ -12,7 +13,8 @@ its work brought back into the host's worktree.
            unpack the bundle into the host worktree (HEAD at the base: the host commits)
            host mission ends as the remote one did ─ teardown
     stop   POST missions/<id>/stop ─ teardown (the host mission reads stopped)
-    teardown  remove the clone, stop and delete the named server
+    teardown  remove the clone; the server goes back to the warm pool while it has room,
+              else it is stopped and deleted
 
 Mirrored events keep their type and data, plus ``target`` (the target's name), and carry
 the host mission's id and the task's objective, so the execution tree, usage and the
@@ -42,6 +44,7 @@ from ..store.records import Record
 from ..supervisor.clock import Clock
 from . import shipping
 from .hub_api import HubAPI, HubRefused, HubUnreachable
+from .pool import PooledServer, WarmPool
 
 POLL_S = 0.3  # s between event polls while the remote agent is quiet
 START_TIMEOUT_S = 90.0  # s a named server may take to become ready
@@ -71,6 +74,8 @@ class RemoteRun:
     server: str
     clone: str
     worktree: Path
+    warm: int = 0
+    healthy: bool = False  # its task ended normally: the server may be reused
     url: str = ""
     remote_id: str = ""
     host_id: str = ""
@@ -110,6 +115,7 @@ class HubRunner:
         self.ask, self.cancel_questions = ask, cancel_questions
         self.keys = keys or (lambda spec: {})
         self.runs: dict[str, RemoteRun] = {}
+        self.pool = WarmPool(start_timeout_s)
 
     def owns(self, mission_id: str) -> bool:
         """Whether ``mission_id`` is a host mission of a remote agent run here."""
@@ -126,9 +132,12 @@ class HubRunner:
             GitError: the base could not be shipped.
         """
         data = target.data
-        run = RemoteRun(data.name, objective, HubAPI(data.url, self.environ.get(
-            data.token_env or "", ""), self.clock.sleep), data.user, server_name(task),
-            _slug(spec.name or task), worktree)
+        run = RemoteRun(data.name, objective, self._api(target), data.user,
+                        server_name(task), _slug(spec.name or task), worktree, data.warm)
+        pooled = await self.pool.take(data.name)
+        if pooled is not None:
+            run.server, run.url = pooled.name, pooled.url
+        self.prewarm(target)
         try:
             await self._start(run, spec, base)
         except BaseException:
@@ -153,6 +162,7 @@ class HubRunner:
             ended = await asyncio.wait_for(asyncio.shield(run.mirror), timeout_s)
             await self._bring_back(run)
             status, info = _ending(ended)
+            run.healthy = True
         except (HubUnreachable, HubRefused, OvermindError) as err:
             status, info = MissionStatus.LOST, ExitInfo(reason=f"{run.target}: {err}")
         try:
@@ -173,9 +183,26 @@ class HubRunner:
         return self.store.transition(ref, MissionStatus.KILLED, reason=info.reason,
                                      exit=info)
 
+    def prewarm(self, target: Record) -> None:
+        """Start idle named servers of hub target ``target`` in the background, up to its
+        ``warm`` count (``targets.pool``)."""
+        if target.data.kind == "hub" and target.data.warm > 0:
+            self.pool.fill(target.data.name, self._api(target), target.data.user,
+                           target.data.warm)
+
+    async def close(self) -> None:
+        """Delete the warm pool's idle servers (the engine's close)."""
+        await self.pool.close()
+
+    def _api(self, target: Record) -> HubAPI:
+        token = self.environ.get(target.data.token_env or "", "")
+        return HubAPI(target.data.url, token, self.clock.sleep)
+
     async def _start(self, run: RemoteRun, spec: MissionSpec, base: str) -> None:
-        await run.api.start_server(run.user, run.server)
-        run.url = (await run.api.wait_ready(run.user, run.server, self.start_timeout_s)).url
+        if not run.url:  # no warm server was taken: a cold start
+            await run.api.start_server(run.user, run.server)
+            run.url = (await run.api.wait_ready(run.user, run.server,
+                                                self.start_timeout_s)).url
         bundle = await shipping.pack_base(self.repo, run.clone, base)
         shipped = await run.api.call("POST", run.remote("remote/workspaces"),
                                      {"name": run.clone, "bundle": bundle})
@@ -240,6 +267,9 @@ class HubRunner:
             if run.url:
                 await run.api.call("POST", run.remote(f"remote/workspaces/{run.clone}/remove"),
                                    {})
+        idle = PooledServer(run.api, run.user, run.server, run.url)
+        if run.healthy and await self.pool.give_back(run.target, idle, run.warm):
+            return  # a healthy server whose task ended goes back to the warm pool
         with contextlib.suppress(HubUnreachable, HubRefused):
             await run.api.stop_server(run.user, run.server)
             await run.api.wait_gone(run.user, run.server, self.start_timeout_s)

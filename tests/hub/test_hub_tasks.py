@@ -278,3 +278,48 @@ def test_the_hosts_provider_key_reaches_the_remote_agent_and_is_stored_nowhere(
               p.read_bytes()]
     assert stored == []  # not in the remote store, logs or transcripts
     assert key not in json.dumps(events)
+
+
+def test_a_warm_server_takes_the_task_the_pool_refills_and_the_engine_close_empties_it(
+        named_hub: Hub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(HUB_TOKEN_ENV, named_hub.token(USER))
+    repo = make_repo(tmp_path / "project", {"adding.py": ADD, "subtracting.py": SUB,
+                                            "test_calc.py": TEST})
+    directory = scripts(tmp_path / "scripts")
+    (directory / "planner.json").write_text(json.dumps({"turns": [respond({"tasks": [
+        {"name": "adder", "description": "document add()", "scope": ["adding.py"]}]})]}))
+
+    def servers() -> list[str]:
+        return sorted(named_hub.api("GET", f"users/{USER}").json().get("servers") or {})
+
+    async def session() -> tuple[list[str], dict[str, Any], list[dict[str, Any]], list[str]]:
+        engine = Engine(repo, Settings(mode="local", auto_merge=True),
+                        provider_env={"OVERMIND_MODEL": f"scripted:{directory}"})
+        await engine.start()
+        try:
+            await engine.target_add("hub", named_hub.url, USER, capacity=1, warm=1,
+                                    doctor=False)
+            await until(lambda: len(engine.hub_runner.pool.idle.get("hub", [])) == 1)
+            warm = servers()
+            made = await engine.prompt("Document add().")
+            done = await engine.wait_objective(made["id"], timeout_s=120)
+            await until(lambda: len(engine.hub_runner.pool.idle.get("hub", [])) == 1)
+            return warm, done, await engine.events(limit=100_000), servers()
+        finally:
+            await engine.close()
+    warm, done, events, after = asyncio.run(session())
+    assert len(warm) == 1 and warm[0].startswith("overmind-pool-")
+    assert done["state"] == "done" and done["tasks"][0]["runs_on"] == "hub"
+    created = [e["data"] for e in events if e["type"] == "mission-created"
+               and e["data"].get("target") == "hub"]
+    assert [c["server"] for c in created] == warm  # the task ran on the warm server
+    # taking it started a new idle one; the used one found the pool full and was deleted
+    assert len(after) == 1 and after != warm and after[0].startswith("overmind-pool-")
+    assert servers() == []  # the engine's close deleted the idle one
+
+
+async def until(predicate: Any, timeout: float = 90) -> None:
+    async def poll() -> None:
+        while not predicate():
+            await asyncio.sleep(0.1)
+    await asyncio.wait_for(poll(), timeout)
