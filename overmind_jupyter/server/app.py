@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
+import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +49,27 @@ from .routes import ROUTES
 API_PREFIX = "overmind/api"
 PARTY_PREFIX = "overmind/party"  # guest endpoints: party credentials, no Jupyter login
 MCP_PATH = "overmind/mcp"  # Overmind's tools over MCP: mission credentials, no Jupyter login
+
+
+TASK_SERVER_PREFIX = "overmind-"  # the named servers hub targets start (targets.remote)
+
+
+def task_server_root(environ: Mapping[str, str] = os.environ) -> Path | None:
+    """The engine root of a named server a host started for tasks (its name starts with
+    ``overmind-``; JupyterHub sets ``JUPYTERHUB_SERVER_NAME``), else None.
+
+    A user's named servers share the user's home, so rooting each at the home would make
+    their engines share one store: a server starting up would re-adopt, and stop, the
+    agents of the others. A task server gets a directory of its own under the system's
+    temporary directory instead, removed when the server stops.
+    """
+    name = environ.get("JUPYTERHUB_SERVER_NAME", "")
+    if not name.startswith(TASK_SERVER_PREFIX):
+        return None
+    owner = environ.get("JUPYTERHUB_USER", "user")
+    root = Path(tempfile.gettempdir()) / f"overmind-{owner}-{name}"
+    root.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return root
 
 
 class Overmind(ExtensionApp):
@@ -115,7 +139,7 @@ class Overmind(ExtensionApp):
 
     def initialize_settings(self) -> None:
         """Create the engine and the scoped token; export both to future kernels."""
-        root = self.root_dir or self.serverapp.root_dir
+        root = task_server_root() or self.root_dir or self.serverapp.root_dir
         # provider keys go to agent missions only: kernels started later never see them
         keys = adapters.provider_env(os.environ)
         for name in adapters.PROVIDER_KEYS:
@@ -193,5 +217,7 @@ class Overmind(ExtensionApp):
         """Stop missions (unless configured not to) and close the store explicitly."""
         runtime_files.remove()
         await self.engine.close(stop_missions=self.stop_missions_on_exit)
+        if task_server_root() is not None:  # nothing of a task server outlives it
+            shutil.rmtree(self.engine.root, ignore_errors=True)
         if getattr(self, "mcp", None) is not None:
             await self.mcp.stop()

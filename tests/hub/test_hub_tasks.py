@@ -323,3 +323,31 @@ async def until(predicate: Any, timeout: float = 90) -> None:
         while not predicate():
             await asyncio.sleep(0.1)
     await asyncio.wait_for(poll(), timeout)
+
+
+def test_a_new_named_server_leaves_the_agents_of_the_others_running(
+        named_hub: Hub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A user's named servers share its home; each task server's engine keeps its own
+    store, so a server starting up does not re-adopt (and stop) another's agent."""
+    monkeypatch.setenv(HUB_TOKEN_ENV, named_hub.token(USER))
+    repo, directory = slow_project(tmp_path)
+
+    async def session() -> tuple[str, str, bool]:
+        engine = Engine(repo, Settings(mode="local"),
+                        provider_env={"OVERMIND_MODEL": f"scripted:{directory}"})
+        await engine.start()
+        try:
+            await engine.target_add("hub", named_hub.url, USER, capacity=1, doctor=False)
+            made = await engine.prompt("Document add().")
+            await until_remote_agent(engine, made["id"])
+            (run,) = engine.hub_runner.runs.values()
+            doctor = await engine.target_doctor("hub")  # another named server starts
+            mission = await run.api.call("GET", run.remote(f"missions/{run.remote_id}"))
+            await engine.cancel_objective(made["id"])
+            ok = all(c["ok"] for c in doctor["checks"])
+            return mission["status"], doctor["checks"][4]["detail"], ok
+        finally:
+            await engine.close()
+    status, started, ok = asyncio.run(session())
+    assert ok and "ready in" in started
+    assert status == "running"
