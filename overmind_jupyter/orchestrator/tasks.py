@@ -287,6 +287,9 @@ class TaskRunner:
             base_commit=objective.data.base_commit or ws.base_commit,  # all that would land
             author=f"{agent} agent for {members}", requested_by=members, workspace=ws)
         self.records.update("task", task.id, change=cid)
+        if task.data.follows:  # a review's follow-up: checked as its objective's were
+            with contextlib.suppress(OvermindError):
+                await self.changes.check(cid)
 
     def _events(self, mission_id: str) -> list[dict[str, Any]]:
         self.store.flush()

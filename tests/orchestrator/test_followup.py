@@ -43,7 +43,7 @@ async def test_requested_changes_close_the_change_and_a_follow_up_continues_it(
         task = result["task"]
         assert (task["name"], task["parent"], task["follows"]) == (
             "log-review", objective["id"], change["id"])
-        follow = await until(lambda: _second_change(engine, objective["id"]))
+        follow = await until(lambda: _checked(engine, objective["id"]))
         prompt = await _agent_prompt(engine, "log-review")
         files = await engine.change_files(follow["id"])
         with pytest.raises(UsageError, match="is closed"):
@@ -55,6 +55,7 @@ async def test_requested_changes_close_the_change_and_a_follow_up_continues_it(
     assert "print the operands too" in prompt and change["branch"] in prompt
     assert "+    print('adding')" in prompt  # the previous diff is quoted
     assert follow["state"] == "open" and follow["task"] == "log-review"
+    assert follow["check"]["state"] == "untested"  # checked before review (no test suite)
     (calc,) = files["files"]
     assert ["+", "    print('adding', a, b)"] in calc["hunks"][0]["lines"]
     assert git(repo, "branch", "--list", change["branch"]).strip()  # closed: branch kept
@@ -67,6 +68,12 @@ async def test_requested_changes_close_the_change_and_a_follow_up_continues_it(
 async def _second_change(engine: Engine, oid: str) -> dict[str, Any] | None:
     found = [c for c in await engine.changes(oid) if c["state"] == "open"]
     return found[0] if found else None
+
+
+async def _checked(engine: Engine, oid: str) -> dict[str, Any] | None:
+    """The follow-up's change once its pre-review check is recorded."""
+    found = await _second_change(engine, oid)
+    return found if found is not None and found.get("check") else None
 
 
 async def _agent_prompt(engine: Engine, task_name: str) -> str:
