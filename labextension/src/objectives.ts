@@ -50,6 +50,8 @@ export interface ChangeNode {
   verification: { ok: boolean; command: string; exitCode: number | null; tail: string } | null;
   /** The pre-review check's outcome (`change-checked` state), '' before one. */
   check: string;
+  /** Its one line for the reviewer (`tests passed on main@1a2b3c4d (0.9 s)`), '' before one. */
+  checkMessage: string;
   rev: number;
 }
 
@@ -76,6 +78,9 @@ export interface ObjectiveNode {
   /** Mirrored from the host of a party this engine joined: watched, never acted on here
    * (its changes and its cancel live on the host). */
   mirror: boolean;
+  /** Of a mirrored objective: the local member name of the party link it came through
+   * (`data.mirror.via`; `MembershipPart.role(via)` is this guest's role there); '' here. */
+  via: string;
   seq: number;
   rev: number;
 }
@@ -157,6 +162,7 @@ export class ObjectivesPart implements Part {
     node.state = str(o.state) || node.state;
     node.error = str(o.error);
     node.mirror = Boolean(o.mirror);
+    node.via = str((o.mirror as Data | undefined)?.via) || node.via;
     this.seedSpent(o);
     return node;
   }
@@ -167,7 +173,7 @@ export class ObjectivesPart implements Part {
       node = {
         id, title, state: 'queued', reason: '', created, ended: null, scope: [], complexity: '',
         round: 0, tasks: new Map(), changes: new Map(), spent: null, spentFinal: false,
-        roles: noUsage(), error: '', mirror: false, seq: 0, rev: 0
+        roles: noUsage(), error: '', mirror: false, via: '', seq: 0, rev: 0
       };
       this.objectives.set(id, node);
     }
@@ -255,6 +261,7 @@ export class ObjectivesPart implements Part {
     node.seq = e.seq;
     node.rev++;
     node.mirror ||= Boolean(d.mirror);
+    node.via ||= str((d.mirror as Data | undefined)?.via);
     this.objectiveEvent(node, e, d);
     return true;
   }
@@ -364,12 +371,14 @@ export class ObjectivesPart implements Part {
     const id = str(d.change);
     let change = node.changes.get(id);
     if (!change) {
-      change = { id, state: 'open', reason: '', files: [], verification: null, check: '', rev: 0 };
+      change = { id, state: 'open', reason: '', files: [], verification: null, check: '',
+        checkMessage: '', rev: 0 };
       node.changes.set(id, change);
     }
     change.rev++;
     if (type === 'change-checked') {
       change.check = str(d.state);
+      change.checkMessage = str(d.message);
       return;
     }
     if (type === 'verification') {

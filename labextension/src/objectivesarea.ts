@@ -3,6 +3,9 @@
  * (rank 20, live from the sidebar's session) and, per objective, a main-area tab with its
  * execution tree (its own session, so the tree's snapshot and events are its own).
  *
+ * A mirrored objective's changes (a party this engine joined) carry a reviewer's actions
+ * in both (`components/partyreview.ts`) while this guest is a reviewer there.
+ *
  * A change node's "diff" button runs the command `overmind:open-change` with `{id}` when
  * another area registered it (the diff view / change panel); otherwise it is not shown.
  *
@@ -14,17 +17,20 @@ import type { HttpBackend } from './backend';
 import { ObjectiveList } from './components/objectivelist';
 import { ExecutionTree } from './components/tree';
 import type { LabArea, LabContext, MainView } from './lab';
+import { MembershipPart } from './membership';
 import { type ObjectiveNode, ObjectivesPart } from './objectives';
 import { Session } from './session';
 
 export const OPEN_CHANGE = 'overmind:open-change';
 
-/** A main-area view: the execution tree of one objective with its own live session. */
+/** A main-area view: the execution tree of one objective with its own live session (and
+ * this guest's party memberships: a reviewer reviews a mirrored objective's changes). */
 export function treeView(backend: HttpBackend, objective: string,
   onOpenChange?: (changeId: string) => void): MainView {
   const session = new Session(backend);
   const part = session.addPart(new ObjectivesPart({ detail: true, only: objective }));
-  const tree = new ExecutionTree(session, part, objective, { onOpenChange });
+  const membership = session.addPart(new MembershipPart());
+  const tree = new ExecutionTree(session, part, objective, { onOpenChange, membership });
   void session.start();
   return { el: tree.el, dispose: () => (tree.dispose(), session.close()) };
 }
@@ -84,7 +90,8 @@ function toastOutcomes(ctx: LabContext, part: ObjectivesPart): void {
 /** Installs the Objectives section, the execution tree tabs and the outcome toasts. */
 export const objectivesArea: LabArea = ctx => {
   const part = ctx.session.addPart(new ObjectivesPart({ detail: false }));
-  const list = new ObjectiveList(ctx.session, part, { onOpen: node => openTree(ctx, node) });
+  const membership = ctx.session.addPart(new MembershipPart());
+  const list = new ObjectiveList(ctx.session, part, { onOpen: node => openTree(ctx, node), membership });
   ctx.sidebar.addSection(list, 20);
   toastOutcomes(ctx, part);
 };

@@ -97,14 +97,15 @@ def log_task_host(base: Path) -> JupyterProcess:
 
 
 @contextlib.contextmanager
-def host_and_guest(base: Path, start_guest: Callable[[Path, Path], JupyterProcess]
+def host_and_guest(base: Path, start_guest: Callable[[Path, Path], JupyterProcess],
+                   start_host: Callable[[Path], JupyterProcess] = log_task_host
                    ) -> Iterator[tuple[JupyterProcess, JupyterProcess]]:
-    """Server A (``log_task_host``) and server B (``start_guest(root, home)``), reaped
-    afterwards: no process of either may survive."""
+    """Server A (``start_host(base)``, by default ``log_task_host``) and server B
+    (``start_guest(root, home)``), reaped afterwards: no process of either may survive."""
     (base / "b").mkdir(exist_ok=True)
     started: list[JupyterProcess] = []
     try:
-        started.append(log_task_host(base))
+        started.append(start_host(base))
         started.append(start_guest(base / "b", base / "home-b"))
         yield started[0], started[1]
     finally:

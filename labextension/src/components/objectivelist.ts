@@ -5,11 +5,15 @@
  * `ObjectivesPart.refreshSpent`) and, until it ends, a Cancel (`cancel.ts`); activating
  * a row (click, Enter or Space) opens its execution tree. Rows are patched in place once
  * per frame. The Cancel sits beside the row's button, not in it (no nested controls).
+ * Under a mirrored objective (a party this engine joined), while this guest is a reviewer
+ * there, each undecided change has its review controls (`partyreview.ts`).
  */
 import { clip, frameThrottle, h, setText } from '../dom';
+import type { MembershipPart } from '../membership';
 import { type ObjectiveNode, type ObjectivesPart, stateLabel } from '../objectives';
 import type { Session } from '../session';
 import { CancelControl } from './cancel';
+import { PartyReview } from './partyreview';
 import { amountText, markAmount } from './usage';
 
 /** How long usage events of a running objective gather before its `spent` is re-read. */
@@ -20,6 +24,8 @@ export interface ObjectiveListOptions {
   onOpen: (objective: ObjectiveNode) => void;
   /** Rows shown (default 20). */
   limit?: number;
+  /** This guest's party memberships: a reviewer reviews mirrored changes here. */
+  membership?: MembershipPart;
 }
 
 interface RowEls {
@@ -31,6 +37,9 @@ interface RowEls {
   meta: HTMLElement;
   spent: HTMLElement;
   cancel: CancelControl;
+  /** A mirrored objective's changes under review, by change id. */
+  reviews: Map<string, PartyReview>;
+  reviewsEl: HTMLElement;
   rev: number;
 }
 
@@ -53,7 +62,7 @@ export class ObjectiveList {
       h('div', { class: 'om-header' }, h('span', { class: 'om-title' }, 'Objectives')),
       this.list, this.empty);
     this.unlisten = session.listen(change => {
-      if (change.parts.has(part.key)) {
+      if (change.parts.has(part.key) || change.parts.has(options.membership?.key ?? '')) {
         this.schedule();
       }
     });
@@ -67,6 +76,7 @@ export class ObjectiveList {
       if (row.rev !== node.rev) {
         this.fill(row, node);
       }
+      this.renderReviews(row, node);
     }
     const order = shown.map(n => n.id).join(',');
     if (order !== this.order) {
@@ -102,7 +112,8 @@ export class ObjectiveList {
       class: 'om-objective-row', tabindex: 0, role: 'button', 'data-objective-id': node.id
     }, h('div', {}, title, state), h('div', {}, bar, meta, spent));
     const cancel = new CancelControl(this.session.backend, node.id);
-    const li = h('li', { class: 'om-objective', 'data-objective-id': node.id }, row, cancel.el);
+    const reviewsEl = h('div', { class: 'om-party-reviews', hidden: true });
+    const li = h('li', { class: 'om-objective', 'data-objective-id': node.id }, row, cancel.el, reviewsEl);
     const open = () => this.options.onOpen(this.part.objectives.get(node.id) ?? node);
     row.addEventListener('click', open);
     row.addEventListener('keydown', e => {
@@ -111,7 +122,7 @@ export class ObjectiveList {
         open();
       }
     });
-    const els = { li, row, title, state, bar, meta, spent, cancel, rev: -1 };
+    const els = { li, row, title, state, bar, meta, spent, cancel, reviews: new Map(), reviewsEl, rev: -1 };
     this.rows.set(node.id, els);
     return els;
   }
@@ -130,6 +141,24 @@ export class ObjectiveList {
     setText(els.spent, amountText(spending));
     markAmount(els.spent, spending);
     els.cancel.show(node.state, !node.mirror);
+  }
+
+  /** The review controls of a mirrored objective's changes (hidden unless reviewer). */
+  private renderReviews(els: RowEls, node: ObjectiveNode): void {
+    const membership = this.options.membership;
+    if (!node.mirror || !membership) {
+      return;
+    }
+    for (const change of node.changes.values()) {
+      let review = els.reviews.get(change.id);
+      if (!review) {
+        review = new PartyReview(this.session.backend, change.id, node.via, { titled: true });
+        els.reviews.set(change.id, review);
+        els.reviewsEl.append(review.el);
+      }
+      review.render(change, membership.reviews(node.via));
+    }
+    els.reviewsEl.hidden = [...els.reviews.values()].every(r => r.el.hidden); // no empty line
   }
 
   dispose(): void {

@@ -3,13 +3,14 @@
  * the sidebar's Objectives section opens): objective → scope and plan → tasks → agent
  * missions → tool calls (name, target, status, duration, expandable input — edits as
  * diffs, `edits.ts` — and result), thinking and messages; then the objective's changes
- * with their state and a "diff" button. The objective, each task and each agent show
- * their elapsed time (`elapsed.ts`: one ticking timer per tree) and what they spent
- * (`usage.ts`): per agent, per task (its agents), and one total for the objective — the
- * engine's — split into planning and agents. A Cancel (`cancel.ts`) sits on the
- * objective until it ends. Live: it re-renders at most once per animation frame and
- * only the nodes whose `rev` changed; each agent's steps are windowed (`StepList`), so
- * thousands of tool calls stay cheap.
+ * with their state and a "diff" button (a mirrored objective's: no diff here, but a
+ * reviewer's Merge, Request changes… and Close, `partyreview.ts`). The objective, each
+ * task and each agent show their elapsed time (`elapsed.ts`: one ticking timer per tree)
+ * and what they spent (`usage.ts`): per agent, per task (its agents), and one total for
+ * the objective — the engine's — split into planning and agents. A Cancel (`cancel.ts`)
+ * sits on the objective until it ends. Live: it re-renders at most once per animation
+ * frame and only the nodes whose `rev` changed; each agent's steps are windowed
+ * (`StepList`), so thousands of tool calls stay cheap.
  *
  * Data attributes for styles and tests: `data-node` (objective / task / agent / tool /
  * message / thinking / prompt / change), `data-state` / `data-status`, ids.
@@ -17,6 +18,7 @@
 import { clip, frameThrottle, h, setText } from '../dom';
 import type { AgentNode } from '../agentsteps';
 import { shownState } from '../changes';
+import type { MembershipPart } from '../membership';
 import { type ChangeNode, type ObjectiveNode, ObjectivesPart, stateLabel, type TaskNode } from '../objectives';
 import type { Change, Session } from '../session';
 import type { ViewFactory } from '../widgetview';
@@ -24,6 +26,7 @@ import { CancelControl } from './cancel';
 import { connectionPill, showConnection } from './connection';
 import { DiffView } from './diff';
 import { elapsedEl, Ticker } from './elapsed';
+import { PartyReview } from './partyreview';
 import { profiledRender, profileLog } from './treeprofile';
 import { StepList, toggle } from './treesteps';
 import { amountText, markAmount, partsText, usageText } from './usage';
@@ -31,6 +34,9 @@ import { amountText, markAmount, partsText, usageText } from './usage';
 export interface TreeOptions {
   /** Opens a change's diff / panel; without it the change nodes have no "diff" button. */
   onOpenChange?: (changeId: string) => void;
+  /** This guest's party memberships (a part of the tree's session): a mirrored change
+   * gets review controls while the membership it came through is a reviewer. */
+  membership?: MembershipPart;
   /** Steps shown per agent before "show earlier" (default 100). */
   stepWindow?: number;
 }
@@ -148,7 +154,8 @@ class ChangeView {
   private readonly meta = h('span', { class: 'om-tree-meta' });
   private rev = -1;
 
-  constructor(change: ChangeNode, onOpen?: (id: string) => void) {
+  /** `review`: a mirrored change's review controls (`partyreview.ts`), under its row. */
+  constructor(change: ChangeNode, onOpen?: (id: string) => void, readonly review?: PartyReview) {
     this.li = h('li', { role: 'treeitem', 'data-node': 'change', 'data-change-id': change.id });
     const row = h('div', { class: 'om-tree-row' }, h('span', { class: 'om-tree-mark' }, '⎇'),
       this.name, this.state, this.meta);
@@ -157,10 +164,12 @@ class ChangeView {
       diff.addEventListener('click', () => onOpen(change.id));
       row.append(diff);
     }
-    this.li.append(row);
+    this.li.append(row, review?.el ?? '');
   }
 
-  render(change: ChangeNode): void {
+  /** `reviewer`: this guest may review the (mirrored) change. */
+  render(change: ChangeNode, reviewer = false): void {
+    this.review?.render(change, reviewer);
     if (change.rev === this.rev) {
       return;
     }
@@ -226,7 +235,7 @@ export class ExecutionTree {
     if (change.connection) {
       showConnection(this.pill, this.session.connection, this.session.detail);
     }
-    if (change.parts.has(this.part.key)) {
+    if (change.parts.has(this.part.key) || change.parts.has(this.options.membership?.key ?? '')) {
       profileLog()?.push({ kind: 'batch', at: performance.now(), ms: this.part.busyMs - this.busyMs });
       this.busyMs = this.part.busyMs;
       this.schedule();
@@ -287,14 +296,16 @@ export class ExecutionTree {
   }
 
   private renderChanges(node: ObjectiveNode): void {
+    const membership = node.mirror ? this.options.membership : undefined;
     for (const change of node.changes.values()) {
       let view = this.changeViews.get(change.id);
       if (!view) {
-        view = new ChangeView(change, node.mirror ? undefined : this.options.onOpenChange);
+        const review = membership && new PartyReview(this.session.backend, change.id, node.via);
+        view = new ChangeView(change, node.mirror ? undefined : this.options.onOpenChange, review);
         this.changeViews.set(change.id, view);
         this.changes.children.append(view.li);
       }
-      view.render(change);
+      view.render(change, membership?.reviews(node.via));
     }
   }
 
