@@ -23,6 +23,7 @@ import { addCommand, type LabArea, type LabContext, type MainOpener,
 import { Session, type MissionRow } from './session';
 import { partyArea } from './partyarea';
 import { promptArea } from './promptarea';
+import { ModelDescription } from './settingsmodel';
 import { addView, findView } from './shellarea';
 import { OvermindSidebar } from './sidebar';
 import iconSvg from '../style/overmind.svg';
@@ -87,9 +88,12 @@ const AREAS: LabArea[] = [inbox, promptArea, partyArea, objectivesArea, changesA
 
 async function activate(app: JupyterFrontEnd, palette: ICommandPalette | null,
   registry: ISettingRegistry | null, restorer: ILayoutRestorer | null): Promise<void> {
-  const settings = await readSettings(registry);
   const backend = labBackend();
+  // the model status goes into the settings' description (Settings → Overmind) as they load
+  const described = registry && await ModelDescription.install(registry, PLUGIN_ID, backend);
+  const settings = await readSettings(registry);
   const session = new Session(backend, settings.showEnded);
+  described?.follow(session);
   const open = mainOpener(app);
   const sidebar = new OvermindSidebar(session, logOpener(open, backend, settings));
   sidebar.title.icon = overmindIcon;

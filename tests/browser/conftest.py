@@ -11,8 +11,10 @@ from collections.abc import Iterator
 
 import pytest
 from jupyter_process import JupyterProcess
-from lab_driver import launch, screenshot, serving, start_lab
+from lab_driver import NO_PROVIDER, launch, screenshot, serving, start_lab
 from playwright.sync_api import Browser, Page, sync_playwright
+
+from overmind_jupyter.testing.repos import make_repo
 
 
 @pytest.fixture(autouse=True)
@@ -32,6 +34,16 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[JupyterProcess]:
     root = base / "root"
     root.mkdir()
     with serving(start_lab(root, base / "home")) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def bare_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[JupyterProcess]:
+    """A lab with no model: neither OVERMIND_MODEL / c.Overmind.model nor a provider's
+    variables (``NO_PROVIDER``)."""
+    base = tmp_path_factory.mktemp("no-model")
+    make_repo(base / "root", {"README.md": "a project\n"})
+    with serving(start_lab(base / "root", base / "home", env=NO_PROVIDER)) as server:
         yield server
 
 

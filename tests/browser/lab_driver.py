@@ -44,6 +44,10 @@ def check_built() -> None:
                          " in labextension/ (or `pip install -e .`, whose build hook does it)")
 
 
+# every variable that chooses a model or holds a provider's key, emptied (a lab with none)
+NO_PROVIDER = {var: "" for var in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "GEMINI_API_KEY",
+                                   "GOOGLE_API_KEY", "GOOGLE_GEMINI_BASE_URL")}
+
 def lab_home(home: Path) -> dict[str, str]:
     """JupyterLab's private settings/workspaces dirs (no news toast, no kernel dialog) and
     the built extension linked into the private data dir."""
@@ -64,16 +68,18 @@ def lab_home(home: Path) -> dict[str, str]:
 
 
 def start_lab(root: Path, home: Path, token: str | None = None, *, args: tuple[str, ...] = (),
-              env: dict[str, str] | None = None) -> JupyterProcess:
+              env: dict[str, str] | None = None,
+              agents: dict[str, list[str]] | None = None) -> JupyterProcess:
     """A Jupyter server serving JupyterLab + Overmind (missions survive its restarts);
-    ``args`` and ``env``: more server options and environment variables."""
+    ``args`` and ``env``: more server options and environment variables; ``agents``: ACP
+    agents besides ``fake`` (``c.Overmind.agents``, which takes one value only)."""
     check_built()
     if not (root / ".git").exists():  # Overmind's project is a git repository
         subprocess.run(["git", "init", "-q", str(root)], check=True)
-    agents = json.dumps({"fake": FAKE_AGENT})
+    agents_arg = json.dumps({"fake": FAKE_AGENT, **(agents or {})})
     lab = JupyterProcess(root, home, env={**lab_home(home), **(env or {})}, args=(
         "--ServerApp.base_url=/a@b/", "--LabApp.expose_app_in_browser=True",
-        f"--Overmind.agents={agents}", "--Overmind.stop_missions_on_exit=False", *args))
+        f"--Overmind.agents={agents_arg}", "--Overmind.stop_missions_on_exit=False", *args))
     if token:
         lab.jupyter_token = token
     return lab.start()

@@ -20,7 +20,15 @@ from typing import Any
 
 import pytest
 from jupyter_process import JupyterProcess, wait_until
-from lab_driver import TIMEOUT_MS, command, open_sidebar, screenshot, serving, start_lab
+from lab_driver import (
+    NO_PROVIDER,
+    TIMEOUT_MS,
+    command,
+    open_sidebar,
+    screenshot,
+    serving,
+    start_lab,
+)
 from playwright.sync_api import Locator, Page, Route, expect
 from test_changes import PAINTED
 from test_themes import contrast
@@ -30,8 +38,6 @@ from overmind_jupyter.testing.repos import make_repo
 pytestmark = pytest.mark.timeout(240)
 
 SECRET = "sk-overmind-test-0123456789abcdef"  # a provider key the browser must never see
-NO_PROVIDER = {var: "" for var in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "GEMINI_API_KEY",
-                                   "GOOGLE_API_KEY", "GOOGLE_GEMINI_BASE_URL")}
 NO_MODEL = "no model configured — set OVERMIND_MODEL or c.Overmind.model on the server"
 PROMPTS = re.compile(r".*/overmind/api/prompts(\?.*)?$")
 KEY_LIKE = re.compile(r"(^|_)(api_?)?(key|secret|token|password)$", re.I)
@@ -46,15 +52,6 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[JupyterProcess]:
     with serving(start_lab(base / "root", base / "home", env={
             **NO_PROVIDER, "OPENAI_API_KEY": SECRET},
             args=(f"--Overmind.model=scripted:{base / 'scripts'}",))) as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def bare_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[JupyterProcess]:
-    """No model: neither OVERMIND_MODEL / c.Overmind.model nor a provider's variables."""
-    base = tmp_path_factory.mktemp("no-model")
-    make_repo(base / "root", {"README.md": "a project\n"})
-    with serving(start_lab(base / "root", base / "home", env=NO_PROVIDER)) as server:
         yield server
 
 
@@ -248,7 +245,7 @@ SCROLL = """panel => [...panel.querySelectorAll('.om-prompt-box, .om-needs-secti
   .map(el => el.scrollWidth - el.clientWidth)"""
 
 TEXTS = (".om-prompt-box .om-title", ".om-model-status", ".om-prompt-label",
-         ".om-prompt-text", ".om-prompt-agent", ".om-prompt-budget",
+         ".om-prompt-input", ".om-prompt-agent", ".om-prompt-budget",
          ".om-prompt-field:has(.om-prompt-hold)", ".om-prompt-submit", ".om-prompt-result",
          ".om-needs-section .om-title", ".om-needs-what", ".om-needs-title", ".om-needs-age")
 

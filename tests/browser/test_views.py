@@ -342,6 +342,77 @@ def test_the_notebook_ps_widget_fits_a_1000_px_window(
     print("ps at 1000 px:", beside_files, alone)
 
 
+# the widget's elements not wholly inside the output area that shows it: [element, px
+# beyond its left, right, top and bottom edges]
+OUTSIDE_OUTPUT = """widget => { const out = widget.closest('.jp-OutputArea-output')
+    .getBoundingClientRect();
+  return [widget, ...widget.querySelectorAll('*')].filter(el => el.getClientRects().length)
+    .map(el => { const r = el.getBoundingClientRect();
+      return [el.tagName + '.' + el.className, ...[out.left - r.left, r.right - out.right,
+        out.top - r.top, r.bottom - out.bottom].map(Math.round)]; })
+    .filter(([, ...beyond]) => beyond.some(px => px > 0)); }"""
+
+
+def narrow_output(page: Page, widget: Locator, viewport: int) -> int:
+    """The notebook alone in a ``viewport`` px wide window; the widget's output width."""
+    command(page, "application:toggle-left-area")  # the file browser closed
+    page.set_viewport_size({"width": viewport, "height": 900})
+    page.wait_for_function(f"el => el.closest('.jp-OutputArea-output').clientWidth < {viewport}"
+                           " - 100", arg=widget.element_handle(), timeout=TIMEOUT_MS)
+    return widget.evaluate("el => el.closest('.jp-OutputArea-output').clientWidth")
+
+
+def test_the_notebook_ps_widget_fits_a_320_px_output_with_its_actions_in_a_menu(
+        lab: JupyterProcess, page: Page, crowded: dict[str, dict]):
+    napper = lab.api("POST", "missions", {"name": "narrow-napper", "command": [
+        "sh", "-c", "echo napping in a narrow notebook; sleep 300"]})
+    lab.track(napper["pid"])
+    write_notebook(lab.root, "ps-320.ipynb", ["%load_ext overmind", "%overmind ps --all"])
+    open_notebook(page, lab, "ps-320.ipynb")
+    widget = page.locator(".overmind-widget:has(.om-missions)")
+    missions = widget.locator(".om-missions")
+    for name in ("narrow-napper", "layout-asker", LONG_NAME):
+        expect(row(missions, name)).to_be_visible(timeout=TIMEOUT_MS)
+    width = narrow_output(page, widget, 436)
+    assert 300 <= width <= 400, width  # JupyterLab's notebook: 320 px of a 436 px window
+    shown = missions.evaluate("el => [...el.querySelectorAll('th')].filter(th => "
+                              "th.getClientRects().length).map(th => th.dataset.col)")
+    assert shown == ["name", "status", "actions"], shown
+    assert widget.evaluate(OUTSIDE_OUTPUT) == [], widget.evaluate(OUTSIDE_OUTPUT)
+    assert [c for c in missions.evaluate(CUT) if c[1].rstrip("…") not in c[2]] == []
+    expect(row(missions, "narrow-napper").get_by_role("button", name="Stop narrow-napper")
+           ).to_be_hidden()  # the buttons gave way to the menu
+    screenshot(page, "ps-320px")
+
+    mine = row(missions, "narrow-napper")
+    more = mine.get_by_role("button", name="actions for narrow-napper")
+    menu = missions.get_by_role("menu", name="actions for narrow-napper")
+    first = missions.locator("tr[data-mission-id]").first.locator(".om-rowmenu-button")
+    first.click()  # no room above it: below, the output growing when the rows are few
+    expect(missions.get_by_role("menu").locator("visible=true")).to_have_count(1)
+    open_menus = [widget.evaluate(OUTSIDE_OUTPUT)]
+    page.keyboard.press("Escape")
+    more.click()
+    expect(menu.get_by_role("menuitem")).to_have_text(["Stop", "Restart", "Kill", "Logs"])
+    open_menus.append(widget.evaluate(OUTSIDE_OUTPUT))
+    screenshot(page, "ps-320px-menu")
+    menu.get_by_role("menuitem", name="Logs").click()
+    logs = widget.locator(".om-logs")
+    expect(logs).to_contain_text("napping in a narrow notebook", timeout=TIMEOUT_MS)
+    with_logs = widget.evaluate(OUTSIDE_OUTPUT)
+    more.click()
+    menu.get_by_role("menuitem", name="Stop").click()
+    expect(mine).to_have_attribute("data-status", "killed", timeout=TIMEOUT_MS)
+    expect(mine.locator('td[data-col="status"]')).to_contain_text("stopped")
+    assert lab.missions()["narrow-napper"]["exit"]["stopped"]
+    more.click()  # stopped: only Logs applies
+    expect(menu.get_by_role("menuitem", name="Stop")).to_be_disabled()
+    expect(menu.get_by_role("menuitem", name="Logs")).to_be_enabled()
+    page.keyboard.press("Escape")
+    print("ps at", width, "px: open menus", open_menus, "with logs", with_logs)
+    assert open_menus == [[], []] and with_logs == [], (open_menus, with_logs)
+
+
 def test_the_row_menu_opens_inside_the_panel_by_keyboard_and_mouse(
         lab: JupyterProcess, page: Page, crowded: dict[str, dict]):
     section = sidebar_missions(page, lab, "layout-asker", LONG_NAME)

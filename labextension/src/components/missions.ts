@@ -1,8 +1,10 @@
 /**
  * The mission table (`%overmind ps` widget and the sidebar's Missions section): live
  * status, restarts, age, CPU/memory, latest activity; stop / restart / kill / logs per
- * row (buttons; in the compact sidebar table, a row menu); children listed under their
- * parent, indented. Long text ends in an ellipsis, its cell's title has all of it.
+ * row (buttons; in the compact sidebar table, a row menu — the widget has both, and its
+ * styles show the menu instead of the buttons in outputs too narrow for them, with
+ * fewer columns: `missions.css`); children listed under their parent, indented. Long
+ * text ends in an ellipsis, its cell's title has all of it.
  * CPU/memory/last line of every live mission come from one `GET missions?stats=1` per
  * poll.
  *
@@ -32,11 +34,15 @@ export interface MissionTableOptions {
 interface RowEls {
   tr: HTMLTableRowElement;
   cells: Record<string, HTMLElement>;
-  /** The compact table's row menu (the widget has buttons). */
-  menu?: RowMenu;
-  stop: HTMLButtonElement;
-  restart: HTMLButtonElement;
-  kill: HTMLButtonElement;
+  /** The row menu (the widget shows it only where its buttons do not fit). */
+  menu: RowMenu;
+  /** Each action's controls by label: its menu item, and its button in the widget. */
+  controls: Map<string, HTMLButtonElement[]>;
+}
+
+/** Enable or disable every control of the action `label` of a row. */
+function setDisabled(els: RowEls, label: string, disabled: boolean): void {
+  els.controls.get(label)?.forEach(control => (control.disabled = disabled));
 }
 
 const FULL = ['name', 'status', 'restarts', 'age', 'cpu', 'memory', 'activity', 'actions'];
@@ -164,26 +170,23 @@ export class MissionTable {
     for (const c of this.columns) {
       cells[c] = tr.appendChild(h('td', { 'data-col': c }));
     }
-    const { controls, menu } = this.controls(row, cells.actions);
-    const get = (label: string) => controls.get(label) as HTMLButtonElement;
-    return { tr, cells, menu, stop: get('Stop'), restart: get('Restart'), kill: get('Kill') };
+    return { tr, cells, ...this.controls(row, cells.actions) };
   }
 
-  /** The row's action buttons (the compact table: its row menu), put in `cell`; the
-   * buttons (or menu items) by label. */
-  private controls(
-    row: MissionRow,
-    cell: HTMLElement
-  ): { controls: Map<string, HTMLButtonElement>; menu?: RowMenu } {
+  /** The row's row menu and, in the widget, its action buttons, put in `cell`; every
+   * action's controls by label. */
+  private controls(row: MissionRow, cell: HTMLElement):
+    { menu: RowMenu; controls: Map<string, HTMLButtonElement[]> } {
     const items = this.actions(row);
-    if (this.options.compact) {
-      const menu = new RowMenu(`actions for ${row.name}`, items);
-      cell.append(menu.el);
-      return { controls: menu.items, menu };
+    const menu = new RowMenu(`actions for ${row.name}`, items);
+    const controls = new Map([...menu.items].map(([label, item]) => [label, [item]]));
+    if (!this.options.compact) {
+      const buttons = this.buttons(row, items);
+      buttons.forEach((button, label) => controls.get(label)?.push(button));
+      cell.append(h('div', { class: 'om-actions' }, ...buttons.values()));
     }
-    const controls = this.buttons(row, items);
-    cell.append(h('div', { class: 'om-actions' }, ...controls.values()));
-    return { controls };
+    cell.append(menu.el);
+    return { menu, controls };
   }
 
   /** A row's actions: stop, restart, kill, and logs when there is a log view (first in
@@ -218,9 +221,9 @@ export class MissionTable {
     cells.status.dataset.status = row.status;
     els.tr.dataset.status = row.status;
     const ended = TERMINAL.has(row.status);
-    els.stop.disabled = ended || row.status === 'stopping';
-    els.restart.disabled = !RESTARTABLE.has(row.status);
-    els.kill.disabled = ended;
+    setDisabled(els, 'Stop', ended || row.status === 'stopping');
+    setDisabled(els, 'Restart', !RESTARTABLE.has(row.status));
+    setDisabled(els, 'Kill', ended);
     if (cells.restarts) {
       setText(cells.restarts, String(row.restarts));
       setText(cells.age, age(Date.now() / 1000 - (row.started_at ?? row.created_at)));
@@ -281,7 +284,7 @@ export class MissionTable {
   private async act(id: string, action: Action): Promise<void> {
     const els = this.rows.get(id);
     if (els) {
-      els.stop.disabled = els.restart.disabled = els.kill.disabled = true;
+      ACTIONS.forEach(([label]) => setDisabled(els, label, true));
     }
     setText(this.message, '');
     try {
@@ -300,6 +303,6 @@ export class MissionTable {
   dispose(): void {
     this.unlisten();
     this.timers.forEach(t => clearInterval(t));
-    this.rows.forEach(els => els.menu?.close(false));
+    this.rows.forEach(els => els.menu.close(false));
   }
 }

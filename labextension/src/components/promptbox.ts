@@ -85,7 +85,7 @@ export class PromptBox {
   readonly el: HTMLElement;
   private readonly modelId = `om-model-status-${++boxes}`;
   private readonly model = h('div', { class: 'om-model-status', id: this.modelId }, 'model: …');
-  private readonly text = h('textarea', { class: 'om-prompt-text', rows: 4, 'aria-label': 'prompt',
+  private readonly text = h('textarea', { class: 'om-prompt-input', rows: 4, 'aria-label': 'prompt',
     placeholder: 'What should the team do? Ctrl+Enter submits' });
   private readonly agent = h('select', { class: 'om-prompt-agent', 'aria-label': 'agent' },
     h('option', { value: '' }, 'default'));

@@ -1,8 +1,12 @@
 /**
  * A row's actions behind one small "⋯" button, for tables too narrow for a button per
- * action (the sidebar's mission table at 250 px). The button (`aria-haspopup="menu"`)
- * opens a menu (`role="menu"`, items `role="menuitem"`) placed under it, right-aligned
- * and never past the right edge of its positioned ancestor (the table's view).
+ * action (the sidebar's mission table at 250 px, the `ps` widget in a narrow output).
+ * The button (`aria-haspopup="menu"`) opens a menu (`role="menu"`, items
+ * `role="menuitem"`) placed under it, right-aligned and never past the right edge of its
+ * positioned ancestor (the table's view); above it when there is no room below in what
+ * shows the view (the window, or the box that clips it: a notebook output), and where
+ * there is room neither below nor above, the view grows by what the menu needs below
+ * (its bottom padding, while the menu is open) so nothing of it is cut.
  *
  * Keyboard (WAI-ARIA menu button): Enter, Space or ArrowDown open it on the first
  * enabled item, ArrowUp on the last; ArrowUp/ArrowDown (wrapping), Home and End move
@@ -19,6 +23,18 @@ export interface RowMenuItem {
 
 type Focus = 'first' | 'last';
 
+/** The vertical span (viewport px) in which `el` can be seen: the window's, cut to the
+ * nearest ancestor that clips its overflow (a scroll box such as a notebook output). */
+function visibleSpan(el: HTMLElement): { top: number; bottom: number } {
+  for (let at = el.parentElement; at; at = at.parentElement) {
+    if (getComputedStyle(at).overflowY !== 'visible') {
+      const box = at.getBoundingClientRect();
+      return { top: Math.max(0, box.top), bottom: Math.min(window.innerHeight, box.bottom) };
+    }
+  }
+  return { top: 0, bottom: window.innerHeight };
+}
+
 /** A menu button and its menu of a row's actions (see the module comment). */
 export class RowMenu {
   /** The button and its menu, to put in the row's cell. */
@@ -27,6 +43,8 @@ export class RowMenu {
   readonly items = new Map<string, HTMLButtonElement>();
   private readonly button: HTMLButtonElement;
   private readonly menu: HTMLElement;
+  /** The ancestor padded so the open menu fits below its button (see `grow`). */
+  private grown: HTMLElement | null = null;
   private readonly outside = (event: PointerEvent) => {
     if (!this.el.contains(event.target as Node)) {
       this.close(false);
@@ -68,6 +86,8 @@ export class RowMenu {
   close(refocus: boolean): void {
     if (this.isOpen) {
       this.menu.hidden = true;
+      this.grown?.style.removeProperty('padding-bottom');
+      this.grown = null;
       this.button.setAttribute('aria-expanded', 'false');
       document.removeEventListener('pointerdown', this.outside, true);
     }
@@ -86,8 +106,9 @@ export class RowMenu {
     return item;
   }
 
-  /** Under the button, right-aligned with it, inside the positioned ancestor's width
-   * (above the button when there is no room below it in the window). */
+  /** Under the button, right-aligned with it, inside the positioned ancestor's width;
+   * above the button, or the ancestor grown, when there is no room below it (see the
+   * module comment). */
   private place(): void {
     const host = (this.menu.offsetParent as HTMLElement | null) ?? document.body;
     const box = host.getBoundingClientRect();
@@ -97,8 +118,20 @@ export class RowMenu {
     const { offsetWidth: width, offsetHeight: height } = this.menu;
     const right = left + host.clientWidth - button.right;
     this.menu.style.right = `${Math.max(0, Math.min(right, host.clientWidth - width))}px`;
-    const below = button.bottom + height <= window.innerHeight || button.top < height;
-    this.menu.style.top = `${(below ? button.bottom : button.top - height) - top}px`;
+    const span = visibleSpan(host);
+    const short = button.bottom + height - span.bottom; // px the menu would be cut below
+    const above = short > 0 && button.top - height >= span.top;
+    this.menu.style.top = `${(above ? button.top - height : button.bottom) - top}px`;
+    if (short > 0 && !above && host !== document.body) {
+      this.grow(host, short);
+    }
+  }
+
+  /** Pad `host` at the bottom by `px` more while the menu is open. */
+  private grow(host: HTMLElement, px: number): void {
+    const padding = parseFloat(getComputedStyle(host).paddingBottom) || 0;
+    host.style.paddingBottom = `${padding + px}px`;
+    this.grown = host;
   }
 
   private enabled(): HTMLButtonElement[] {
