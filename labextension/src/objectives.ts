@@ -35,6 +35,10 @@ export interface TaskNode {
   dependsOn: string[];
   round: number;
   missions: string[];
+  /** Where its agent runs (`agent-spawned` target: `local` or a hub target); '' before. */
+  target: string;
+  /** Why it runs here although placed on a hub target (`agent-spawned` fallback). */
+  fallback: string;
   /** ts (epoch s) of its first `running` status; null: not started. */
   started: number | null;
   /** ts of its ending status (done / failed / cancelled); null: not ended. */
@@ -323,7 +327,8 @@ export class ObjectivesPart implements Part {
     if (!task) {
       task = {
         id, name, description: '', state: 'pending', reason: '', scope: [], dependsOn: [],
-        round: node.round, missions: [], started: null, ended: null, rev: 0
+        round: node.round, missions: [], target: '', fallback: '', started: null, ended: null,
+        rev: 0
       };
       node.tasks.set(id, task);
     }
@@ -359,6 +364,9 @@ export class ObjectivesPart implements Part {
     if (!task.missions.includes(mission)) {
       task.missions.push(mission);
     }
+    task.target = str(d.target);
+    task.fallback = str(d.fallback);
+    task.rev++;
     if (this.detail) {
       const agent = this.agentNode(mission, e.ts);
       Object.assign(agent, { task: task.id, objective: node.id, agent: str(d.agent), branch: str(d.branch) });

@@ -17,8 +17,9 @@ its work brought back into the host's worktree.
               else it is stopped and deleted
 
 Mirrored events keep their type and data, plus ``target`` (the target's name), and carry
-the host mission's id and the task's objective, so the execution tree, usage and the
-task's ending read them as a local agent's. A remote agent's question (a permission
+the host mission's id (and, like a local agent's, no objective: ``agent-spawned`` ties the
+mission to it), so the execution tree, usage and the task's ending read them as a local
+agent's. A remote agent's question (a permission
 request, a clarification) becomes a question here, and the answer goes back to it. The
 hub token travels only in the Authorization header of the host's requests. The remote
 mission's stored environment gets the model id and budgets; the provider keys its agent
@@ -233,8 +234,9 @@ class HubRunner:
                 run.relays.add(relay)
                 relay.add_done_callback(run.relays.discard)
             elif event["type"] not in NOT_MIRRORED:
+                # as a local agent's: its mission only (agent-spawned ties it to the objective)
                 self.store.append_event(event["type"], {**event["data"], "target": run.target},
-                                        mission=run.host_id, objective=run.objective)
+                                        mission=run.host_id)
         run.after = got["last_seq"]
         return len(got["events"])
 

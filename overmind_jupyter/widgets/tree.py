@@ -119,7 +119,8 @@ def tree_text(objective: dict[str, Any], objective_events: list[Event],
         lines.append(f"  scope: {', '.join(o['scope'])} ({o.get('complexity', '?')})")
     spawned = [e for e in objective_events if e["type"] == "agent-spawned"]
     for t in o.get("tasks", []):
-        lines.append(f"  task {t['name']} {t['state']}: {t.get('description', '')}")
+        where = f" on {t['runs_on']}" if t.get("runs_on") not in (None, "local") else ""
+        lines.append(f"  task {t['name']} {t['state']}{where}: {t.get('description', '')}")
         for e in spawned:
             if e["data"]["task"] == t["id"] and e["mission"]:
                 lines += _agent_lines(e["mission"], e["data"], agent_events.get(e["mission"], []))

@@ -188,7 +188,7 @@ async def until_remote_agent(engine: Engine, objective: str, timeout: float = 12
     mirrored ``agent-prompt``)."""
     async def poll() -> int:
         while True:
-            events = await engine.events(objective=objective, limit=10_000)
+            events = await engine.events(limit=10_000)
             if any(e["type"] == "agent-prompt" and e["data"].get("target") == "hub"
                    for e in events):
                 return next(p.pid for p in psutil.process_iter(["cmdline", "environ"])

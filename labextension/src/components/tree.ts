@@ -141,10 +141,20 @@ class TaskView {
       }
       view.render(agent);
     }
-    const meta = [task.dependsOn.length ? `after ${task.dependsOn.join(', ')}` : '',
+    const meta = [placement(task), task.dependsOn.length ? `after ${task.dependsOn.join(', ')}` : '',
       usageText(part.taskUsage(task))].filter(Boolean).join(' · ');
     setText(this.meta, meta);
+    this.meta.title = task.fallback ? `runs here: ${task.fallback}` : '';
   }
+}
+
+/** Where a task's agent runs, when not here: `on <hub target>`; `here (fallback)` when a
+ * hub target could not start it. */
+function placement(task: TaskNode): string {
+  if (task.fallback) {
+    return 'here (fallback)';
+  }
+  return task.target && task.target !== 'local' ? `on ${task.target}` : '';
 }
 
 class ChangeView {
