@@ -209,8 +209,10 @@ class TaskRunner:
                            agent=task.data.agent or objective.data.agent)
         mission, target, fallback = await self._start(task, objective, ws, spec, target)
         where = target.data.name if target is not None else LOCAL
+        remote = self.hub.runs.get(mission.id) if self.hub is not None else None
         self.records.update("task", task.id, mission=mission.id, workspace=str(ws.path),
                             branch=ws.branch, base_commit=ws.base_commit, runs_on=where,
+                            server=remote.server if remote is not None else None,
                             event=EventSpec(
                                 "agent-spawned", {"task": task.id, "name": name,
                                                   "agent": spec.agent or "builtin",
@@ -303,7 +305,8 @@ class TaskRunner:
         """End ``task``, which an earlier engine was running when it died; return what
         happened, one line for humans.
 
-        Its agent mission is stopped (the engine re-adopted it without its ACP pipe).
+        Its agent mission is stopped (the engine re-adopted it without its ACP pipe), and
+        a named server it ran on is deleted.
         Work Overmind had committed on the task's branch is kept: the task is ``done``
         and its change is recorded when it was not yet. Otherwise the task is ``failed``
         (``cancelled`` when it had not started); a worktree with uncommitted edits is
@@ -313,12 +316,22 @@ class TaskRunner:
         if mission:
             with contextlib.suppress(OvermindError):
                 await self.launcher.stop(mission)
+        await self._remove_server(task)
         if task.state == "pending":
             self._end(task, "cancelled", "the engine stopped before the task ran")
             return f"task {task.data.name}: cancelled (never ran)"
         if await self._committed(task):
             return await self._recover_change(task)
         return await self._recover_failed(task)
+
+    async def _remove_server(self, task: Record) -> None:
+        """The named server an interrupted task ran on outlived the engine that started
+        it: it is stopped and deleted (its agent with it; the task cannot be re-attached)."""
+        if not task.data.server or self.hub is None or self.targets is None:
+            return
+        with contextlib.suppress(OvermindError):
+            await self.hub.remove_server(self.targets.resolve(task.data.runs_on or ""),
+                                         task.data.server)
 
     async def _committed(self, task: Record) -> bool:
         branch, base = task.data.branch, task.data.base_commit

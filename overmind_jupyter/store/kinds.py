@@ -149,8 +149,8 @@ TASK_TERMINAL = frozenset({"done", "failed", "cancelled"})
 
 class TaskData(RecordData):
     """A planned task: what to do (``description``, ``scope``, ``depends_on`` task names,
-    ``agent``), where it ran (``runs_on`` target, ``mission``, ``workspace``, ``branch``,
-    ``base_commit``), what
+    ``agent``), where it ran (``runs_on`` target and its named ``server``, ``mission``,
+    ``workspace``, ``branch``, ``base_commit``), what
     came of it (``summary``, ``files_changed``, ``change``, ``error``), why it is in its
     state (``reason``), and the change it ``follows`` (a requested change)."""
 
@@ -171,6 +171,7 @@ class TaskData(RecordData):
     change: str | None = None
     follows: str | None = None
     runs_on: str | None = None
+    server: str | None = None
 
 
 # -- change -----------------------------------------------------------------------------

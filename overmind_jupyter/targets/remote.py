@@ -195,6 +195,14 @@ class HubRunner:
         """Delete the warm pool's idle servers (the engine's close)."""
         await self.pool.close()
 
+    async def remove_server(self, target: Record, server: str) -> None:
+        """Stop and delete named server ``server`` of hub target ``target`` (one a task
+        ran on before this engine started; errors ignored: it may be gone already)."""
+        api = self._api(target)
+        with contextlib.suppress(HubUnreachable, HubRefused):
+            await api.stop_server(target.data.user, server)
+            await api.wait_gone(target.data.user, server, self.start_timeout_s)
+
     def _api(self, target: Record) -> HubAPI:
         token = self.environ.get(target.data.token_env or "", "")
         return HubAPI(target.data.url, token, self.clock.sleep)
