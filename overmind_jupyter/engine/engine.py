@@ -197,28 +197,29 @@ class Engine:
             self.root, self.pool, self.changes_, records, store)
         supervisor.listen(command_changes)
         self.subscribe(command_changes.on_events)
-        self._create = create = functools.partial(missions.create, store, root=self.root,
-                                                  logs_dir=self.logs_dir)
+        create = functools.partial(missions.create, store, root=self.root,
+                                   logs_dir=self.logs_dir)
         self.blueprints = blueprint_run.Coordinators(store, supervisor, create,
                                                      worktrees=command_changes)
+        self.hub_runner = HubRunner(
+            store, create, self.root, self.target_env, self._clock or SystemClock(),
+            ask=questions.ask, cancel_questions=questions.cancel_for, keys=launch.keys_of)
         self.missions = MissionService(store, supervisor, self.agents,
                                        blueprints=self.blueprints,
                                        command_changes=command_changes, launch=launch,
-                                       sandbox=self.sandbox, create=create)
+                                       sandbox=self.sandbox, create=create,
+                                       remote=self.hub_runner)
         self._assemble_work(store)
 
     def _assemble_work(self, store: Store) -> None:
         """The objective pipeline and the party over the services ``_assemble`` built."""
         clock = self._clock or SystemClock()
         self.target_registry = registry = Targets(self.records, self.settings.max_parallel)
-        self.hub_runner = hub = HubRunner(
-            store, self._create, self.root, self.target_env, clock, ask=self.questions.ask,
-            cancel_questions=self.questions.cancel_for, keys=self.missions.launch.keys_of)
         self.task_runner = TaskRunner(self.records, store, self.pool, self.changes_,
                                       self.models.roles, launcher=self.missions,
                                       budget_env=lambda oid: self.orchestrator.budget.env(oid),
                                       work_done=self.agents.work_done, targets=registry,
-                                      hub=hub, clock=clock, ask=self.questions.ask)
+                                      hub=self.hub_runner, clock=clock, ask=self.questions.ask)
         self.orchestrator = Orchestrator(self.root, self.records, self.questions,
                                          self.changes_, self.task_runner, self.models.roles,
                                          self.settings, known_agents=self._installed_agents,

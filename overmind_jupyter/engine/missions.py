@@ -14,7 +14,7 @@ import asyncio
 import codecs
 from collections.abc import AsyncGenerator, Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from ..agents import adapters, admin_policy
 from ..agents.policy import CommandPolicy
@@ -29,6 +29,14 @@ from ..supervisor.supervisor import Supervisor
 from ..workspace.sandbox import Sandbox
 
 SHUTDOWN_STOP = "the engine shut down"  # why its missions stopped (not "by user")
+
+
+class RemoteMissions(Protocol):
+    """Agent missions this engine runs elsewhere (``targets.remote.HubRunner``)."""
+
+    def owns(self, mission_id: str) -> bool: ...
+
+    async def stop(self, ref: str, force: bool = False) -> Mission: ...
 
 
 class AgentLaunch:
@@ -95,15 +103,18 @@ class MissionService:
         launch: agent argv and secrets. sandbox: checked before an agent is spawned.
         create: records a spec as a new mission (``supervisor.missions.create`` bound to
             the engine's root and logs directory).
+        remote: the agents this engine runs on hub targets' named servers
+            (``targets.remote.HubRunner``): stop and kill reach them there.
     """
 
     def __init__(self, store: Store, supervisor: Supervisor, agents: AgentRuntime, *,
                  blueprints: blueprint_run.Coordinators, command_changes: CommandChanges,
                  launch: AgentLaunch, sandbox: Sandbox,
-                 create: Callable[..., Mission]) -> None:
+                 create: Callable[..., Mission], remote: RemoteMissions | None = None) -> None:
         self.store, self.supervisor, self.agents = store, supervisor, agents
         self.blueprints, self.command_changes = blueprints, command_changes
         self.launch, self.sandbox, self.create = launch, sandbox, create
+        self.remote = remote
 
     def resolve(self, ref: str) -> Mission:
         """See ``supervisor.missions.resolve``."""
@@ -299,6 +310,8 @@ class MissionService:
         m = self.resolve(ref)
         if self.blueprints.owns(m):
             return (await self.kill(m.id, cascade=True, force=force))[-1]
+        if self.remote is not None and self.remote.owns(m.id):
+            return await self.remote.stop(m.id, force)
         wind_down = self.agents.cancel_session if m.kind is MissionKind.AGENT else None
         await self.supervisor.stop(m.id, force=force, wind_down=wind_down)
         return self.store.get_mission(m.id)
@@ -328,6 +341,8 @@ class MissionService:
         Returns every mission it ended, children before parents.
         """
         m = self.resolve(ref)
+        if self.remote is not None and self.remote.owns(m.id):
+            return [await self.remote.stop(m.id, force=True)]
         ended: list[Mission] = []
         blueprint = self.blueprints.owns(m)
         if blueprint:

@@ -77,6 +77,7 @@ class RemoteRun:
     worktree: Path
     warm: int = 0
     healthy: bool = False  # its task ended normally: the server may be reused
+    stopped: bool = False  # ``stop`` ended it (a waiter answers the stopped mission)
     url: str = ""
     remote_id: str = ""
     host_id: str = ""
@@ -156,14 +157,20 @@ class HubRunner:
     async def wait(self, ref: str, timeout_s: float | None = None) -> Mission:
         """Wait for the remote agent of host mission ``ref`` to end, bring its work into
         the host worktree, end the host mission as the remote one ended and tear the
-        server down. A lost server ends the host mission ``lost``."""
-        run = self.runs[ref]
-        assert run.mirror is not None
+        server down. A lost server ends the host mission ``lost``; a stopped one answers
+        as ``stop`` left it."""
+        run = self.runs.get(ref)
+        if run is None or run.mirror is None:  # stopped already
+            return self.store.get_mission(ref)
         try:
             ended = await asyncio.wait_for(asyncio.shield(run.mirror), timeout_s)
             await self._bring_back(run)
             status, info = _ending(ended)
             run.healthy = True
+        except asyncio.CancelledError:
+            if not run.stopped:
+                raise
+            return self.store.get_mission(ref)  # ``stop`` ended it meanwhile
         except (HubUnreachable, HubRefused, OvermindError) as err:
             status, info = MissionStatus.LOST, ExitInfo(reason=f"{run.target}: {err}")
         try:
@@ -172,8 +179,10 @@ class HubRunner:
             await asyncio.shield(self._teardown(run))
 
     async def stop(self, ref: str, force: bool = False) -> Mission:
-        """Stop the remote agent of host mission ``ref`` and tear its server down."""
+        """Stop the remote agent of host mission ``ref`` (SIGTERM to its process group,
+        grace, SIGKILL; ``force``: SIGKILL now) and tear its server down."""
         run = self.runs[ref]
+        run.stopped = True
         with contextlib.suppress(HubUnreachable, HubRefused):
             await run.api.call("POST", run.remote(f"missions/{run.remote_id}/"
                                                   f"{'kill' if force else 'stop'}"), {})

@@ -185,16 +185,18 @@ async def task_ended(engine: Engine, objective: str, timeout: float = 60) -> dic
 
 async def until_remote_agent(engine: Engine, objective: str, timeout: float = 120) -> int:
     """The pid of the named server whose agent is thinking for ``objective`` (its first
-    mirrored ``agent-prompt``)."""
+    mirrored ``agent-prompt``), found by its server name (other tests' hubs may run
+    servers of the same prefix on this machine)."""
     async def poll() -> int:
         while True:
             events = await engine.events(limit=10_000)
             if any(e["type"] == "agent-prompt" and e["data"].get("target") == "hub"
                    for e in events):
+                names = {run.server for run in engine.hub_runner.runs.values()}
                 return next(p.pid for p in psutil.process_iter(["cmdline", "environ"])
                             if "jupyterhub-singleuser" in " ".join(p.info["cmdline"] or [])
-                            and (p.info["environ"] or {}).get("JUPYTERHUB_SERVER_NAME", "")
-                            .startswith("overmind-"))
+                            and (p.info["environ"] or {}).get("JUPYTERHUB_SERVER_NAME")
+                            in names)
             await asyncio.sleep(0.2)
     return await asyncio.wait_for(poll(), timeout)
 
@@ -351,3 +353,29 @@ def test_a_new_named_server_leaves_the_agents_of_the_others_running(
     status, started, ok = asyncio.run(session())
     assert ok and "ready in" in started
     assert status == "running"
+
+
+def test_stopping_a_remote_agents_host_mission_stops_it_there(
+        named_hub: Hub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(HUB_TOKEN_ENV, named_hub.token(USER))
+    repo, directory = slow_project(tmp_path)
+
+    async def session() -> tuple[Mission, dict[str, Any], list[int]]:
+        engine = Engine(repo, Settings(mode="local"),
+                        provider_env={"OVERMIND_MODEL": f"scripted:{directory}"})
+        await engine.start()
+        try:
+            await engine.target_add("hub", named_hub.url, USER, capacity=1, doctor=False)
+            made = await engine.prompt("Document add().")
+            agents = server_tree(await until_remote_agent(engine, made["id"]))
+            (host_mission,) = engine.hub_runner.runs
+            stopped = await engine.stop(host_mission)  # `overmind stop` on the host
+            return stopped, await task_ended(engine, made["id"]), agents
+        finally:
+            await engine.close()
+    stopped, found, agents = asyncio.run(session())
+    assert stopped.status is MissionStatus.KILLED and stopped.exit.stopped
+    assert found["tasks"][0]["state"] in ("failed", "cancelled")
+    assert named_hub.api("GET", f"users/{USER}").json().get("servers") == {}
+    wait_until(lambda: not [p for p in agents if psutil.pid_exists(p)], 30,
+               "the remote server and agent to end")
