@@ -49,7 +49,8 @@ class Targets:
         """The ``local`` target, registered (active) on first use; its capacity follows
         ``local_capacity``."""
         found = self.records.atomic(lambda: self._live(LOCAL) or self._insert_now(
-            LOCAL, {"name": LOCAL, "kind": "local", "capacity": self.local_capacity}))
+            LOCAL, {"name": LOCAL, "kind": "local", "capacity": self.local_capacity},
+            announce=False))  # always there: a fresh engine's first event stays its start
         if found.data.capacity != self.local_capacity:
             return self.records.update("target", found.id, capacity=self.local_capacity)
         return found
@@ -170,12 +171,13 @@ class Targets:
         return next((r for r in self.records.list("target", states=LIVE)
                      if r.data.name == name), None)
 
-    def _insert_now(self, name: str, data: dict) -> Record:
+    def _insert_now(self, name: str, data: dict, announce: bool = True) -> Record:
         rec_id = f"tgt-{secrets.token_hex(4)}"
         event = EventSpec("target-status", {"target": name, "kind": data["kind"],
                                             "state": "active", "capacity": data["capacity"],
                                             "claims": [], "reason": "added"})
-        return self.records.insert_now("target", rec_id, "active", data, event=event)
+        return self.records.insert_now("target", rec_id, "active", data,
+                                       event=event if announce else None)
 
     def _move(self, rec: Record, new: str, reason: str) -> Record:
         if rec.state == new:
