@@ -312,11 +312,12 @@ class Client:
         max_tokens: int | None = None,
         max_cost_usd: float | None = None,
         target: str | None = None,
+        model: str | None = None,
     ) -> dict[str, Any]:
         """``POST prompts``: see ``EngineAPI.prompt``."""
         return await self.operate(api.BY_NAME["prompt"], text=text, agent=agent, wait=wait,
             member=member, shared=shared, auto_merge=auto_merge, max_tokens=max_tokens,
-            max_cost_usd=max_cost_usd, target=target)
+            max_cost_usd=max_cost_usd, target=target, model=model)
 
     async def objectives(self) -> list[dict[str, Any]]:
         """``GET objectives``: see ``EngineAPI.objectives``."""

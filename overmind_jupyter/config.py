@@ -4,6 +4,7 @@ an engine's settings read from them over the server's configuration.
 
 Set by the user or the administrator (read by the engine, the CLI or the agents):
 ``MODEL_ENV`` (the model of the roles and the built-in agent, ``provider:name[@url]``),
+``MODELS_ENV`` (more models a prompt may give its agents, space-separated),
 ``FALLBACK_MODEL_ENV``, ``MAX_TOKENS_ENV`` / ``MAX_COST_USD_ENV`` / ``MAX_MODEL_CALLS_ENV``
 (budgets), ``LOG_MAX_BYTES_ENV``, ``ALLOW_UNSANDBOXED_ENV``, ``AUTO_MERGE_ENV``,
 ``SANDBOX_READ_ENV`` / ``SANDBOX_WRITE_ENV``, ``LLM_CACHE_ENV``, ``HUB_URL_ENV`` /
@@ -40,6 +41,7 @@ MAX_TOKENS_ENV = "OVERMIND_MAX_TOKENS"
 MISSION_ID_ENV = "OVERMIND_MISSION_ID"
 MISSION_NAME_ENV = "OVERMIND_MISSION_NAME"
 MODEL_ENV = "OVERMIND_MODEL"
+MODELS_ENV = "OVERMIND_MODELS"
 OBJECTIVE_ENV = "OVERMIND_OBJECTIVE"
 PARTY_URL_ENV = "OVERMIND_PARTY_URL"
 PORT_ENV_PREFIX = "OVERMIND_PORT_"
@@ -78,6 +80,8 @@ class Settings:
         max_parallel / per_objective: running tasks in all / per objective.
         story_window_s: how long (s) approved prompts wait for companions before the
             story agent groups them.
+        models: more models a prompt may choose for its agents (``provider:name[@url]``;
+            the default model is always a choice).
         hub_url / hub_user / hub_capacity / hub_warm: a JupyterHub whose named servers of
             ``hub_user`` run tasks (target ``hub``; ``hub_capacity`` tasks at once,
             ``hub_warm`` idle servers kept ready); the API token is read from
@@ -102,6 +106,7 @@ class Settings:
     hub_user: str | None = None
     hub_capacity: int = 2
     hub_warm: int = 0
+    models: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ, **config: object) -> Settings:
@@ -110,8 +115,9 @@ class Settings:
         anything else for no; wins when set), ``OVERMIND_AUTO_MERGE`` (the same
         words), ``OVERMIND_SANDBOX_READ`` /
         ``OVERMIND_SANDBOX_WRITE`` (``os.pathsep``-separated, added to the configured
-        ones), ``OVERMIND_PARTY_URL``, ``OVERMIND_HUB_URL``, ``OVERMIND_HUB_USER`` (else
-        ``JUPYTERHUB_USER``, the server's owner under a hub).
+        ones), ``OVERMIND_MODELS`` (space-separated, added too), ``OVERMIND_PARTY_URL``,
+        ``OVERMIND_HUB_URL``, ``OVERMIND_HUB_USER`` (else ``JUPYTERHUB_USER``, the server's
+        owner under a hub).
 
         Raises:
             UsageError: a bad value (named with what to set instead).
@@ -124,6 +130,7 @@ class Settings:
             sandbox_read=(*base.sandbox_read, *_paths(env.get(SANDBOX_READ_ENV))),
             sandbox_write=(*base.sandbox_write, *_paths(env.get(SANDBOX_WRITE_ENV))),
             party_url=env.get(PARTY_URL_ENV) or base.party_url,
+            models=(*base.models, *(env.get(MODELS_ENV) or "").split()),
             hub_url=env.get(HUB_URL_ENV) or base.hub_url,
             hub_user=env.get(HUB_USER_ENV) or base.hub_user or env.get("JUPYTERHUB_USER"))
 

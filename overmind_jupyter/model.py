@@ -231,7 +231,9 @@ class PromptOptions:
     True lands its changes without review, False holds them for review, None takes the
     party's or the configuration's choice (host only when True); ``max_tokens`` (tokens)
     and ``max_cost_usd`` (USD): its objective's budget (None: the configured one);
-    ``target``: the target its tasks are pinned to (None: the least-loaded).
+    ``target``: the target its tasks are pinned to (None: the least-loaded); ``model``:
+    the model its agents run on, as the server shows it (``Models.choice_rows``; None:
+    the default).
     """
 
     agent: str | None = None
@@ -240,6 +242,7 @@ class PromptOptions:
     max_tokens: int | None = None
     max_cost_usd: float | None = None
     target: str | None = None
+    model: str | None = None
 
 
 NO_CHOICES = PromptOptions()  # a prompt with nothing chosen beside its text

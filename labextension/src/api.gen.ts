@@ -111,6 +111,7 @@ export interface PromptBody {
   max_tokens?: number | null;
   max_cost_usd?: number | null;
   target?: string | null;
+  model?: string | null;
 }
 
 export interface RemoteReceiveBody {

@@ -314,6 +314,7 @@ class PromptBody(Params):
     max_tokens: int | None = Field(None, ge=1, le=10**9)
     max_cost_usd: float | None = Field(None, ge=0, le=100_000)
     target: str | None = Field(None, min_length=1, max_length=31)  # pin to this target
+    model: str | None = Field(None, min_length=1, max_length=2_000)  # a GET model choice
     local_only: ClassVar[tuple[str, ...]] = ("member",)
 
     def request_timeout_s(self) -> float | None:

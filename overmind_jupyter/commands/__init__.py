@@ -309,6 +309,10 @@ async def _status(api: EngineAPI, args: argparse.Namespace, cwd: str) -> Result:
     text = (f"Overmind {data['version']} ({data['mode']} mode) for {data['root']}\n"
             f"engine pid {data['pid']}, up {render.age(data['uptime_s'])}; {counts}\n"
             f"model: {model_line(data['model'])}\n")
+    choices = data["model"].get("choices") or []
+    if len(choices) > 1:  # what `prompt --model ID` may choose
+        text += "models a prompt may choose (--model): " + ", ".join(
+            c["id"] + ("" if c["configured"] else f" ({c['problem']})") for c in choices) + "\n"
     if data.get("sandbox"):
         text += f"sandbox: {data['sandbox']['summary']}\n"
     return Result(text, None, data)

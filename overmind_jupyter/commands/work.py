@@ -40,6 +40,8 @@ def add_parsers(sub: Any) -> None:
                    help="its objective's cost budget in USD")
     p.add_argument("--target", metavar="NAME", help="run its tasks on this target "
                    "(`overmind targets`; default: the least-loaded)")
+    p.add_argument("--model", metavar="ID", help="its agents' model, one the server offers "
+                   "(`overmind status` lists them; default: the server's model)")
     p.add_argument("--json", action="store_true")
     p = sub.add_parser("objectives", help="objectives, or one objective with its tasks")
     p.add_argument("id", nargs="?")
@@ -77,7 +79,8 @@ async def _prompt(api: EngineAPI, args: argparse.Namespace, cwd: str) -> Result:
                          "`overmind prompt -- add a --verbose flag`")
     data = await api.prompt(text, agent=args.agent, wait=args.wait, shared=args.shared,
                             auto_merge=args.auto_merge, max_tokens=args.max_tokens,
-                            max_cost_usd=args.max_cost_usd, target=args.target)
+                            max_cost_usd=args.max_cost_usd, target=args.target,
+                            model=args.model)
     if args.json:
         return _json(data)
     return Result(_objective_text(data), None, data, objective_exit_status(data))

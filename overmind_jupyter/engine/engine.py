@@ -136,7 +136,7 @@ class Engine:
         self.adapters = adapters.registry(agents)
         self.command_policy = command_policy
         self.party_url: str | None = None  # the server extension's, once it listens
-        self.models = Models(self.provider_env)  # needs no store: answers before start
+        self.models = Models(self.provider_env, self.settings.models)  # answers before start
 
     # -- lifecycle ------------------------------------------------------------------
     async def start(self) -> dict[str, list[str]]:
@@ -219,7 +219,8 @@ class Engine:
                                       self.models.roles, launcher=self.missions,
                                       budget_env=lambda oid: self.orchestrator.budget.env(oid),
                                       work_done=self.agents.work_done, targets=registry,
-                                      hub=self.hub_runner, clock=clock, ask=self.questions.ask)
+                                      hub=self.hub_runner, clock=clock, ask=self.questions.ask,
+                                      choose_model=self.models.choose)
         self.orchestrator = Orchestrator(self.root, self.records, self.questions,
                                          self.changes_, self.task_runner, self.models.roles,
                                          self.settings, known_agents=self._installed_agents,
@@ -451,17 +452,22 @@ class Engine:
     async def prompt(self, text: str, agent: str | None = None, wait: bool = False,
                      member: str = "host", shared: bool = False,
                      auto_merge: bool | None = None, max_tokens: int | None = None,
-                     max_cost_usd: float | None = None, target: str | None = None
-                     ) -> dict[str, Any]:
-        """See ``WorkService.prompt``; ``target``: pin its tasks to that target.
+                     max_cost_usd: float | None = None, target: str | None = None,
+                     model: str | None = None) -> dict[str, Any]:
+        """See ``WorkService.prompt``; ``target``: pin its tasks to that target;
+        ``model``: its agents' model, one of ``model_status()["choices"]``.
 
         Raises:
             NotFound: no live target ``target`` (see ``overmind targets``).
+            UsageError: ``model`` is not a choice the server offers.
         """
         if target is not None:
             target = self.target_registry.resolve(target).data.name
+        if model is not None:
+            self.models.choose(model)
         return await self.work.prompt(text, PromptOptions(
-            agent, shared, auto_merge, max_tokens, max_cost_usd, target), wait, member)
+            agent, shared, auto_merge, max_tokens, max_cost_usd, target, model), wait,
+            member)
 
     async def objectives(self) -> list[dict[str, Any]]:
         """See ``WorkService.objectives``."""

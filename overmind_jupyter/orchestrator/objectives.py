@@ -111,6 +111,7 @@ class Orchestrator:
                "budget": _budget(chosen, s), "spent": _spent_doc(spent),
                "auto_merge": _auto_merge(chosen, s.auto_merge),
                "runs_on": next((o.target for o in chosen if o.target), None),
+               "agent_model": next((o.model for o in chosen if o.model), None),
                "model": self.roles().model_id, "scripted": self.roles().scripted}
         self.records.insert(KIND, oid, "queued", doc, event=EventSpec(
             "objective-created", {"id": oid, "title": title, "prompts": doc["prompts"],

@@ -87,6 +87,8 @@ class TaskRunner:
         clock: time for waits while every target is full.
         ask: asks the host a question and waits for the answer (``Questions.ask``): a
             task whose named server was lost runs again or fails as the host says.
+        choose_model: the model id of a model choice as shown (``Models.choose``): an
+            objective's ``agent_model`` for its agents.
     """
 
     def __init__(self, records: Records, store: Store, pool: Any, changes: Changes,
@@ -94,13 +96,14 @@ class TaskRunner:
                  budget_env: Callable[[str], dict[str, str]] | None = None,
                  work_done: WorkDone | None = None, targets: Targets | None = None,
                  hub: HubRunner | None = None, clock: Clock | None = None,
-                 ask: Ask | None = None) -> None:
+                 ask: Ask | None = None,
+                 choose_model: Callable[[str], str] | None = None) -> None:
         self.records, self.store, self.pool, self.changes = records, store, pool, changes
         self.roles, self.launcher = roles, launcher
         self.budget_env = budget_env or (lambda objective: {})
         self.work_done = work_done
         self.targets, self.hub, self.clock = targets, hub, clock or SystemClock()
-        self.ask = ask
+        self.ask, self.choose_model = ask, choose_model
 
     async def __call__(self, node: TaskNode) -> str:
         """Run ``node``; return done | failed (``cancelled`` comes as CancelledError)."""
@@ -201,7 +204,7 @@ class TaskRunner:
     async def _spawn(self, task: Record, objective: Record, ws: Any,
                      target: Record | None) -> Mission:
         name = task.data.name
-        env = {**ws.env(), MODEL_ENV: self.roles().task_model_id(name),
+        env = {**ws.env(), MODEL_ENV: self._model(name, objective),
                OBJECTIVE_ENV: objective.id,  # scopes its MCP credential
                **self.budget_env(objective.id)}
         spec = MissionSpec(command=[self._prompt(task, objective)], kind=MissionKind.AGENT,
@@ -236,6 +239,13 @@ class TaskRunner:
             here = await self._fall_back(task, objective, target, err)
             why = f"{target.data.name} could not start it: {err.message}"
             return await self.launcher.run(spec), here, why
+
+    def _model(self, task_name: str, objective: Record) -> str:
+        """The model id of a task's agent: its objective's chosen one, else the role's."""
+        chosen = objective.data.agent_model
+        if chosen and self.choose_model is not None:
+            return self.choose_model(chosen)
+        return self.roles().task_model_id(task_name)
 
     def _prompt(self, task: Record, objective: Record) -> str:
         story = objective.data.story or ""

@@ -33,6 +33,7 @@ from ..config import (
     HUB_URL_ENV,
     HUB_USER_ENV,
     MODEL_ENV,
+    MODELS_ENV,
     ROOT_ENV,
     TOKEN_ENV,
     URL_ENV,
@@ -117,6 +118,10 @@ class Overmind(ExtensionApp):
     sandbox_read_paths = List(Unicode(), [], config=True, help=(
         "Extra paths sandboxed agents may read (toolchains outside /usr, the venv and "
         f"~/.cache), e.g. ['/srv/node']. ${READ_ENV} adds more (os.pathsep-separated)."))
+    models = List(Unicode(), [], config=True, help=(
+        "More models a prompt may choose for its agents (the default model is always a "
+        "choice), e.g. ['openai:gpt-4.1', 'openai:qwen@http://127.0.0.1:8091/v1']; "
+        f"${MODELS_ENV} adds more (space-separated)."))
     hub_url = Unicode("", config=True, help=(
         "A JupyterHub whose named servers run tasks (target 'hub'), e.g. "
         f"'https://hub.example.org/'; its API token is read from ${HUB_TOKEN_ENV} (never "
@@ -157,7 +162,8 @@ class Overmind(ExtensionApp):
             story_window_s=self.story_window_s, max_tokens=self.max_tokens,
             auto_merge=self.auto_merge, max_cost_usd=self.max_cost_usd,
             hub_url=self.hub_url or None, hub_user=self.hub_user or None,
-            hub_capacity=self.hub_capacity, hub_warm=self.hub_warm)
+            hub_capacity=self.hub_capacity, hub_warm=self.hub_warm,
+            models=tuple(self.models))
         # the hub token is the engine's alone: no kernel, terminal or mission inherits it
         hub_token = os.environ.pop(HUB_TOKEN_ENV, None)
         self.engine = Engine(root, settings, provider_env=keys, agents=dict(self.agents),

@@ -97,8 +97,10 @@ OBJECTIVE_TERMINAL = frozenset({"done", "failed", "cancelled"})
 class ObjectiveData(RecordData):
     """An objective: its prompts' ``text``, the story's ``title``/``summary``, the scope,
     rounds, budget (``max_tokens`` tokens, ``max_cost_usd`` USD) and ``spent``
-    (``tokens``, ``cost_usd``), the model, how it ended (``outcome``, ``error``), and the
-    target its tasks are pinned to (``runs_on``; None: the least-loaded)."""
+    (``tokens``, ``cost_usd``), the model, how it ended (``outcome``, ``error``), the
+    target its tasks are pinned to (``runs_on``; None: the least-loaded) and the model
+    its agents run on (``agent_model``, as shown by ``Models.choice_rows``; None: the
+    default)."""
 
     name: str = ""
     title: str = ""
@@ -125,6 +127,7 @@ class ObjectiveData(RecordData):
     awaiting_review: int = 0
     error: str | None = None
     runs_on: str | None = None
+    agent_model: str | None = None
 
 
 # -- task -------------------------------------------------------------------------------
