@@ -1,13 +1,16 @@
 """The sidebar's prompt box and its "Needs you" queue in a real JupyterLab (issue 17).
 
-Two servers: ``lab`` has a scripted model (an empty script directory: the story agent
+Three servers: ``lab`` has a scripted model (an empty script directory: the story agent
 fails, so each prompt becomes its own objective titled by its first line, and planning
-stops there) and a provider key in its environment that must never reach the page;
-``bare_lab`` has no model at all. The box submits with an agent, "hold for review" and a
-budget; keeps the text and shows the server's message on an error; says which model
-answers, or that none is configured (then Submit is disabled). "Needs you" lists an open
-question and a held change oldest first, live, and opens the change's review. Both fit
-the 250 px sidebar with text ≥ 4.5:1 in the light and dark themes.
+stops there), a second model choice with a long id, and a provider key in its
+environment that must never reach the page; ``bare_lab`` has no model at all;
+``chooser_lab`` plans the one-task "log" objective and offers a second scripted model
+whose task agent edits differently, and one without a key. The box submits with an
+agent, "hold for review" and a budget, on the default model or a chosen one; keeps the
+text and shows the server's message on an error; says which model answers, or that none
+is configured (then Submit is disabled). "Needs you" lists an open question and a held
+change oldest first, live, and opens the change's review. Both fit the 250 px sidebar
+with text ≥ 4.5:1 in the light and dark themes.
 """
 
 from __future__ import annotations
@@ -15,7 +18,10 @@ from __future__ import annotations
 import json
 import re
 import shlex
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -34,6 +40,10 @@ from test_changes import PAINTED
 from test_themes import contrast
 
 from overmind_jupyter.testing.repos import make_repo
+from overmind_jupyter.testing.scripts import say, tool
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "orchestrator"))
+from flow_helpers import log_task_scripts
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -41,17 +51,40 @@ SECRET = "sk-overmind-test-0123456789abcdef"  # a provider key the browser must 
 NO_MODEL = "no model configured — set OVERMIND_MODEL or c.Overmind.model on the server"
 PROMPTS = re.compile(r".*/overmind/api/prompts(\?.*)?$")
 KEY_LIKE = re.compile(r"(^|_)(api_?)?(key|secret|token|password)$", re.I)
+# a second model choice of ``lab``: a long id (an endpoint needs no key), for the layout
+LONG_CHOICE = "openai:qwen2.5-coder-1.5b-instruct-q4_k_m@http://127.0.0.1:8091/v1"
+NO_KEY_CHOICE = "gemini:gemini-2.5-flash"  # NO_PROVIDER: no Gemini key, not choosable
+CHOSEN_EDIT = "    print('chosen')\n    return a + b\n"
 
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[JupyterProcess]:
-    """A scripted model (no scripts), and a provider key only the server may know."""
+    """A scripted model (no scripts), a second choice, and a provider key only the server
+    may know."""
     base = tmp_path_factory.mktemp("prompt")
     (base / "scripts").mkdir()
     make_repo(base / "root", {"README.md": "a project\n"})  # objectives need a commit
     with serving(start_lab(base / "root", base / "home", env={
-            **NO_PROVIDER, "OPENAI_API_KEY": SECRET},
+            **NO_PROVIDER, "OPENAI_API_KEY": SECRET, "OVERMIND_MODELS": LONG_CHOICE},
             args=(f"--Overmind.model=scripted:{base / 'scripts'}",))) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def chooser_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[JupyterProcess]:
+    """The "log" objective on scripted model A (its task adds ``print('adding')``), and
+    two more choices: scripted model B's task script (it adds ``print('chosen')``) and a
+    model without a key."""
+    base = tmp_path_factory.mktemp("choice")
+    make_repo(base / "root", {"calc.py": "def add(a, b):\n    return a + b\n"})
+    default = log_task_scripts(base / "a")
+    other = log_task_scripts(base / "b", [tool(
+        "edit_file", path="calc.py", old_text="    return a + b\n", new_text=CHOSEN_EDIT),
+        say("Done.")])
+    models = f"scripted:{other / 'task-log.json'} {NO_KEY_CHOICE}"
+    with serving(start_lab(base / "root", base / "home", env={
+            **NO_PROVIDER, "OVERMIND_MODELS": models},
+            args=(f"--Overmind.model=scripted:{default}",))) as server:
         yield server
 
 
@@ -130,6 +163,8 @@ def test_without_a_model_the_box_says_so_and_submit_stays_disabled(bare_lab: Jup
     expect(status).to_have_attribute("title", re.compile(r"OVERMIND_MODEL, OPENAI_API_KEY"))
     model = bare_lab.api("GET", "model")
     assert not model["configured"] and model["model"] is None and key_like(model) == []
+    assert model["choices"] == []
+    expect(box.get_by_label("model", exact=True)).to_be_hidden()  # nothing to choose
 
     text, submit = box.get_by_label("prompt", exact=True), box.locator(".om-prompt-submit")
     text.fill("speed up the parser")
@@ -163,6 +198,52 @@ def test_a_server_error_keeps_the_text_and_shows_the_message(lab: JupyterProcess
     text.press("Control+Enter")
     expect(error).to_contain_text("unknown agent 'ghost'", timeout=TIMEOUT_MS)
     expect(text).to_have_value("document the CLI")
+
+    agent.select_option("")
+    model = box.get_by_label("model", exact=True)  # a model the server does not offer
+    model.evaluate("s => s.add(new Option('openai:ghost', 'openai:ghost'))")
+    model.select_option("openai:ghost")
+    text.press("Control+Enter")
+    expect(error).to_contain_text("choose one of scripted:", timeout=TIMEOUT_MS)
+    expect(error).to_contain_text(LONG_CHOICE)
+    expect(text).to_have_value("document the CLI")
+
+
+def test_a_prompt_runs_on_the_model_chosen_in_the_box(chooser_lab: JupyterProcess,
+                                                       page: Page):
+    box = open_box(page, chooser_lab)
+    choices = chooser_lab.api("GET", "model")["choices"]
+    default, chosen = choices[0]["id"], choices[1]["id"]
+    assert chosen.endswith("/b/task-log.json") and choices[2]["id"] == NO_KEY_CHOICE
+    model = box.get_by_label("model", exact=True)
+    expect(model).to_be_visible()
+    expect(model).to_have_value("")  # the default
+    options = model.locator("option")
+    expect(options).to_have_text([f"{default} (default)", chosen, NO_KEY_CHOICE])
+    expect(options.nth(2)).to_be_disabled()
+    expect(options.nth(2)).to_have_attribute("title", re.compile("set GEMINI_API_KEY"))
+
+    model.select_option(chosen)
+    expect(model).to_have_attribute("title", chosen)  # the whole id, however cut
+    box.get_by_role("checkbox", name="hold for review").uncheck()  # lands by itself
+    text = box.get_by_label("prompt", exact=True)
+    text.fill("log every addition")
+    with page.expect_request(PROMPTS, timeout=TIMEOUT_MS) as sent:
+        text.press("Control+Enter")
+    assert sent.value.post_data_json == {"text": "log every addition", "wait": False,
+                                         "auto_merge": True, "model": chosen}
+    result = box.get_by_role("status")
+    expect(result).to_have_text(re.compile(r"^objective \w+: Log$"), timeout=60_000)
+    expect(model).to_have_value(chosen)  # the choice stays for the next prompt
+    oid = result.text_content().split(":")[0].split()[1]
+
+    ended = chooser_lab.api("POST", f"objectives/{oid}/wait", {"timeout_s": 120},
+                            timeout=130)
+    assert ended["state"] == "done", ended
+    assert chooser_lab.api("GET", f"objectives/{oid}")["agent_model"] == chosen
+    landed = subprocess.run(["git", "show", "main:calc.py"], cwd=chooser_lab.root,
+                            check=True, capture_output=True, text=True).stdout
+    assert "print('chosen')" in landed and "print('adding')" not in landed, landed
 
 
 def needs_rows(section: Locator) -> list[tuple[str, str]]:
@@ -245,7 +326,7 @@ SCROLL = """panel => [...panel.querySelectorAll('.om-prompt-box, .om-needs-secti
   .map(el => el.scrollWidth - el.clientWidth)"""
 
 TEXTS = (".om-prompt-box .om-title", ".om-model-status", ".om-prompt-label",
-         ".om-prompt-input", ".om-prompt-agent", ".om-prompt-budget",
+         ".om-prompt-input", ".om-prompt-agent", ".om-prompt-model", ".om-prompt-budget",
          ".om-prompt-field:has(.om-prompt-hold)", ".om-prompt-submit", ".om-prompt-result",
          ".om-needs-section .om-title", ".om-needs-what", ".om-needs-title", ".om-needs-age")
 

@@ -1,6 +1,7 @@
 /**
  * The sidebar's prompt box: a prompt's text (Ctrl/Cmd+Enter submits), the agent that
- * works on it, "hold for review" and an optional budget, posted to `POST prompts`
+ * works on it, the model its agents run on (among the server's choices, shown when there
+ * are several), "hold for review" and an optional budget, posted to `POST prompts`
  * (`PromptBody`); above it, one line saying which model answers (`GET model`). Without a
  * usable model Submit is disabled and the line says what to set on the server. The text
  * is kept on any error (the server's message shows inline) and cleared only once the
@@ -10,6 +11,16 @@ import type { PromptBody } from '../api.gen';
 import type { Backend } from '../backend';
 import { h, setText } from '../dom';
 import type { Change, Session } from '../session';
+
+/** One model a prompt may give its agents (`engine.models.Models.choice_rows`). */
+export interface ModelChoice {
+  /** What `POST prompts` takes back as `model` (a URL without user info). */
+  id: string;
+  name: string | null;
+  provider: string | null;
+  configured: boolean;
+  problem: string | null;
+}
 
 /** `GET model` (`llm.registry.describe_model`): whether a key is set, never the key. */
 export interface ModelStatus {
@@ -23,6 +34,8 @@ export interface ModelStatus {
   problem: string | null;
   /** The server-side variables that choose the model. */
   settings: string[];
+  /** The models a prompt may choose, the default first. */
+  choices: ModelChoice[];
 }
 
 /** One row of `GET agents` (`agents.adapters.rows`). */
@@ -74,6 +87,13 @@ function numberOf(input: HTMLInputElement): number | undefined {
   return input.value.trim() === '' ? undefined : Number(input.value);
 }
 
+/** A model choice as an option: the default one's value is '' (the request names none). */
+function choiceOption(choice: ModelChoice, index: number): HTMLOptionElement {
+  return h('option', { value: index === 0 ? '' : choice.id, disabled: !choice.configured,
+    title: choice.configured ? choice.id : (choice.problem ?? 'not configured') },
+  index === 0 ? `${choice.id} (default)` : choice.id);
+}
+
 function field(label: string, control: HTMLElement): HTMLElement {
   return h('label', { class: 'om-prompt-field' }, h('span', { class: 'om-prompt-label' }, label), control);
 }
@@ -89,6 +109,8 @@ export class PromptBox {
     placeholder: 'What should the team do? Ctrl+Enter submits' });
   private readonly agent = h('select', { class: 'om-prompt-agent', 'aria-label': 'agent' },
     h('option', { value: '' }, 'default'));
+  private readonly modelChoice = h('select', { class: 'om-prompt-model', 'aria-label': 'model' });
+  private readonly modelField = field('model', this.modelChoice);
   private readonly hold = h('input', { type: 'checkbox', class: 'om-prompt-hold' });
   private readonly tokens = h('input', { type: 'number', class: 'om-prompt-budget', min: 1, step: 1,
     placeholder: 'tokens', 'aria-label': 'budget: most tokens' });
@@ -106,10 +128,11 @@ export class PromptBox {
   constructor(private readonly session: Session, private readonly options: PromptBoxOptions) {
     this.backend = session.backend;
     this.hold.checked = options.holdForReview;
+    this.modelField.hidden = true; // until the server lists more than one choice
     this.el = h('div', { class: 'om-view om-prompt-box' },
       h('div', { class: 'om-header' }, h('span', { class: 'om-title' }, 'Prompt')),
       this.model, this.text,
-      h('div', { class: 'om-prompt-row' }, field('agent', this.agent),
+      h('div', { class: 'om-prompt-row' }, field('agent', this.agent), this.modelField,
         h('label', { class: 'om-prompt-field' }, this.hold, 'hold for review')),
       h('div', { class: 'om-prompt-row' }, h('span', { class: 'om-prompt-label' }, 'budget'),
         this.tokens, this.usd),
@@ -136,6 +159,7 @@ export class PromptBox {
       }
     });
     this.submitButton.addEventListener('click', () => void this.submit());
+    this.modelChoice.addEventListener('change', () => { this.modelChoice.title = this.chosenModel(); });
   }
 
   private reconnected(change: Change): void {
@@ -151,12 +175,29 @@ export class PromptBox {
       this.model.title = `set on the server: ${this.status.settings.join(', ')}` +
         (this.status.model ? `\nmodel: ${this.status.model}` : '') + '\n(%overmind status shows it too)';
       this.model.dataset.configured = String(this.status.configured);
+      this.showChoices(this.status.choices);
     } catch (err) {
       this.status = null;
       setText(this.model, `model status unavailable: ${message(err)}`);
       delete this.model.dataset.configured;
     }
     this.update();
+  }
+
+  /** The model select: the server's choices, the one chosen before kept when still usable;
+   * hidden when there is nothing to choose. */
+  private showChoices(choices: ModelChoice[]): void {
+    const chosen = this.modelChoice.value;
+    this.modelChoice.replaceChildren(...choices.map(choiceOption));
+    const usable = choices.slice(1).some(c => c.id === chosen && c.configured);
+    this.modelChoice.value = usable ? chosen : '';
+    this.modelChoice.title = this.chosenModel();
+    this.modelField.hidden = choices.length < 2;
+  }
+
+  /** The id of the model chosen in the select (the default's when none is). */
+  private chosenModel(): string {
+    return this.modelChoice.value || (this.status?.choices[0]?.id ?? '');
   }
 
   private async loadAgents(): Promise<void> {
@@ -193,6 +234,9 @@ export class PromptBox {
     const body: PromptBody = { text, wait: false, auto_merge: !this.hold.checked };
     if (this.agent.value) {
       body.agent = this.agent.value;
+    }
+    if (this.modelChoice.value) {
+      body.model = this.modelChoice.value; // the default's option sends none
     }
     const [tokens, usd] = [numberOf(this.tokens), numberOf(this.usd)];
     if (tokens !== undefined) {
