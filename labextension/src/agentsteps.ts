@@ -162,7 +162,8 @@ export function newAgent(mission: string, ts: number): AgentNode {
 export function applyAgentEvent(agent: AgentNode, e: OvermindEvent<string>, d: Data): void {
   switch (e.type) {
     case 'mission-created':
-      agent.name = agent.name || str(d.name);
+      // the mission's own name wins over the task's, which a replay may have met first
+      agent.name = str(d.name) || agent.name;
       agent.started = Math.min(agent.started, e.ts); // a replay meets `agent-spawned` first
       break;
     case 'mission-status':

@@ -86,9 +86,7 @@ class Doctor:
             if server is not None:
                 await self._remote(api, server)
         finally:
-            with contextlib.suppress(HubRefused, HubUnreachable):
-                await api.stop_server(self.target.user, PROBE_SERVER)
-                await api.wait_gone(self.target.user, PROBE_SERVER, self.start_timeout_s)
+            await api.delete_server(self.target.user, PROBE_SERVER, self.start_timeout_s)
 
     def _found(self, name: str, ok: bool, detail: str) -> bool:
         self.checks.append(TargetCheck(name=name, ok=ok, detail=detail))

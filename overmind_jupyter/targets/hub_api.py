@@ -18,6 +18,7 @@ refused, DNS, timeout) or ``HubRefused`` (an HTTP error, with the hub's own mess
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -156,6 +157,18 @@ class HubAPI:
         except HubRefused as err:
             if err.status != 404:
                 raise
+
+    async def delete_server(self, user: str, name: str, timeout_s: float) -> bool:
+        """Stop and delete ``user``'s server ``name`` and wait until it is gone; asked
+        twice when the first request did not take (the hub refuses a stop while a start
+        is pending, or a busy hub lets it time out). Whether it is gone; never raises."""
+        for _ in range(2):
+            with contextlib.suppress(HubRefused, HubUnreachable):
+                await self.stop_server(user, name)
+            with contextlib.suppress(HubRefused, HubUnreachable):
+                await self.wait_gone(user, name, timeout_s / 2)
+                return True
+        return False
 
     async def wait_gone(self, user: str, name: str, timeout_s: float,
                         poll_s: float = 0.25) -> None:

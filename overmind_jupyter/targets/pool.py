@@ -96,6 +96,4 @@ class WarmPool:
 
 
 async def _remove(server: PooledServer, timeout_s: float) -> None:
-    with contextlib.suppress(HubUnreachable, HubRefused):
-        await server.api.stop_server(server.user, server.name)
-        await server.api.wait_gone(server.user, server.name, timeout_s)
+    await server.api.delete_server(server.user, server.name, timeout_s)

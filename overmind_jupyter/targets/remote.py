@@ -207,10 +207,7 @@ class HubRunner:
     async def remove_server(self, target: Record, server: str) -> None:
         """Stop and delete named server ``server`` of hub target ``target`` (one a task
         ran on before this engine started; errors ignored: it may be gone already)."""
-        api = self._api(target)
-        with contextlib.suppress(HubUnreachable, HubRefused):
-            await api.stop_server(target.data.user, server)
-            await api.wait_gone(target.data.user, server, self.start_timeout_s)
+        await self._api(target).delete_server(target.data.user, server, self.start_timeout_s)
 
     def _api(self, target: Record) -> HubAPI:
         token = self.environ.get(target.data.token_env or "", "")
@@ -289,9 +286,7 @@ class HubRunner:
         idle = PooledServer(run.api, run.user, run.server, run.url)
         if run.healthy and await self.pool.give_back(run.target, idle, run.warm):
             return  # a healthy server whose task ended goes back to the warm pool
-        with contextlib.suppress(HubUnreachable, HubRefused):
-            await run.api.stop_server(run.user, run.server)
-            await run.api.wait_gone(run.user, run.server, self.start_timeout_s)
+        await run.api.delete_server(run.user, run.server, self.start_timeout_s)
 
 
 def server_name(task: str) -> str:

@@ -376,6 +376,7 @@ def test_stopping_a_remote_agents_host_mission_stops_it_there(
     stopped, found, agents = asyncio.run(session())
     assert stopped.status is MissionStatus.KILLED and stopped.exit.stopped
     assert found["tasks"][0]["state"] in ("failed", "cancelled")
-    assert named_hub.api("GET", f"users/{USER}").json().get("servers") == {}
+    wait_until(lambda: not named_hub.api("GET", f"users/{USER}").json().get("servers"), 30,
+               "the named server to be deleted")
     wait_until(lambda: not [p for p in agents if psutil.pid_exists(p)], 30,
                "the remote server and agent to end")
