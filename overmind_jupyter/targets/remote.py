@@ -32,7 +32,7 @@ import asyncio
 import contextlib
 import dataclasses
 import re
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -78,6 +78,7 @@ class RemoteRun:
     warm: int = 0
     healthy: bool = False  # its task ended normally: the server may be reused
     stopped: bool = False  # ``stop`` ended it (a waiter answers the stopped mission)
+    stopping: asyncio.Future | None = None  # the stop under way
     url: str = ""
     remote_id: str = ""
     host_id: str = ""
@@ -117,6 +118,7 @@ class HubRunner:
         self.ask, self.cancel_questions = ask, cancel_questions
         self.keys = keys or (lambda spec: {})
         self.runs: dict[str, RemoteRun] = {}
+        self.teardowns: set[asyncio.Future] = set()
         self.pool = WarmPool(start_timeout_s)
 
     def owns(self, mission_id: str) -> bool:
@@ -143,7 +145,7 @@ class HubRunner:
         try:
             await self._start(run, spec, base)
         except BaseException:
-            await asyncio.shield(self._teardown(run))
+            await self._teardown(run)
             raise
         host = self.create(dataclasses.replace(spec, env={}), status=MissionStatus.RUNNING)
         run.host_id = host.id
@@ -176,21 +178,31 @@ class HubRunner:
         try:
             return self.store.transition(ref, status, reason=info.reason, exit=info)
         finally:
-            await asyncio.shield(self._teardown(run))
+            await self._teardown(run)
 
     async def stop(self, ref: str, force: bool = False) -> Mission:
         """Stop the remote agent of host mission ``ref`` (SIGTERM to its process group,
-        grace, SIGKILL; ``force``: SIGKILL now) and tear its server down."""
-        run = self.runs[ref]
-        run.stopped = True
+        grace, SIGKILL; ``force``: SIGKILL now) and tear its server down. Stopping one
+        that is being stopped waits for that; a cancelled caller does not cut it short
+        (``close`` waits for it)."""
+        run = self.runs.get(ref)
+        if run is None:
+            await asyncio.gather(*self.teardowns, return_exceptions=True)
+            return self.store.get_mission(ref)
+        if run.stopping is None:
+            run.stopped = True
+            run.stopping = self._track(self._stop_now(run, force))
+        return await asyncio.shield(run.stopping)
+
+    async def _stop_now(self, run: RemoteRun, force: bool) -> Mission:
         with contextlib.suppress(HubUnreachable, HubRefused):
             await run.api.call("POST", run.remote(f"missions/{run.remote_id}/"
                                                   f"{'kill' if force else 'stop'}"), {})
         if run.mirror is not None:
             run.mirror.cancel()
-        await self._teardown(run)
+        await self._tear_down(run)
         info = ExitInfo(signal=15, reason="stopped by Overmind", stopped=True)
-        return self.store.transition(ref, MissionStatus.KILLED, reason=info.reason,
+        return self.store.transition(run.host_id, MissionStatus.KILLED, reason=info.reason,
                                      exit=info)
 
     def prewarm(self, target: Record) -> None:
@@ -201,7 +213,12 @@ class HubRunner:
                            target.data.warm)
 
     async def close(self) -> None:
-        """Delete the warm pool's idle servers (the engine's close)."""
+        """The engine's close: stop the remote agents still running (their servers are
+        deleted), wait for every teardown under way, delete the warm pool's servers."""
+        for ref in list(self.runs):
+            with contextlib.suppress(OvermindError):
+                await self.stop(ref)
+        await asyncio.gather(*self.teardowns, return_exceptions=True)
         await self.pool.close()
 
     async def remove_server(self, target: Record, server: str) -> None:
@@ -272,6 +289,18 @@ class HubRunner:
         await shipping.unpack_result(run.worktree, run.clone, result["head"], result["bundle"])
 
     async def _teardown(self, run: RemoteRun) -> None:
+        """``_tear_down`` as a task of its own that a cancelled caller does not stop and
+        ``close`` waits for (a server deleted halfway would outlive the engine)."""
+        await asyncio.shield(self._track(self._tear_down(run)))
+
+    def _track(self, work: Coroutine[Any, Any, Any]) -> asyncio.Future:
+        """``work`` as a task ``close`` waits for."""
+        task = asyncio.ensure_future(work)
+        self.teardowns.add(task)
+        task.add_done_callback(self.teardowns.discard)
+        return task
+
+    async def _tear_down(self, run: RemoteRun) -> None:
         """Remove the clone, stop and delete the named server (errors ignored: the hub
         may be gone); the run is forgotten."""
         self.runs.pop(run.host_id, None)

@@ -353,6 +353,7 @@ def test_a_new_named_server_leaves_the_agents_of_the_others_running(
     status, started, ok = asyncio.run(session())
     assert ok and "ready in" in started
     assert status == "running"
+    assert named_hub.api("GET", f"users/{USER}").json().get("servers") == {}  # all deleted
 
 
 def test_stopping_a_remote_agents_host_mission_stops_it_there(
@@ -376,7 +377,10 @@ def test_stopping_a_remote_agents_host_mission_stops_it_there(
     stopped, found, agents = asyncio.run(session())
     assert stopped.status is MissionStatus.KILLED and stopped.exit.stopped
     assert found["tasks"][0]["state"] in ("failed", "cancelled")
-    wait_until(lambda: not named_hub.api("GET", f"users/{USER}").json().get("servers"), 30,
-               "the named server to be deleted")
+    try:
+        wait_until(lambda: not named_hub.api("GET", f"users/{USER}").json().get("servers"),
+                   30, "the named server to be deleted")
+    except AssertionError as err:
+        raise AssertionError(f"{err}\nhub log:\n{named_hub.log()[-6000:]}") from None
     wait_until(lambda: not [p for p in agents if psutil.pid_exists(p)], 30,
                "the remote server and agent to end")
