@@ -47,10 +47,9 @@ class TargetService:
         self.prewarm = prewarm
 
     def register_configured(self, settings: Settings) -> None:
-        """Register ``local`` and, when ``settings.hub_url`` is set and no live target is
-        called ``hub``, the configured hub (``settings.hub_user``'s named servers,
-        capacity ``settings.hub_capacity``)."""
-        self.targets.ensure_local()
+        """When ``settings.hub_url`` is set and no live target is called ``hub``, register
+        the configured hub (``settings.hub_user``'s named servers, capacity
+        ``settings.hub_capacity``); ``local`` the registry registers itself."""
         if not settings.hub_url or any(r.data.name == CONFIGURED_HUB
                                        for r in self.targets.list()):
             return

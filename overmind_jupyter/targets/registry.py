@@ -34,7 +34,8 @@ _ACTIONS = {"drain": "draining", "disable": "disabled", "enable": "active",
 
 
 class Targets:
-    """The registry of targets in one store (module docstring).
+    """The registry of targets in one store (module docstring); ``local`` is registered
+    (or its capacity updated) on construction.
 
     Args:
         records: the store's records.
@@ -44,6 +45,7 @@ class Targets:
     def __init__(self, records: Records, local_capacity: int) -> None:
         self.records = records
         self.local_capacity = local_capacity
+        self.ensure_local()  # once: every read below finds it
 
     def ensure_local(self) -> Record:
         """The ``local`` target, registered (active) on first use; its capacity follows
@@ -81,7 +83,6 @@ class Targets:
 
     def list(self, include_removed: bool = False) -> list[Record]:
         """Targets, oldest first (``local`` first of all)."""
-        self.ensure_local()
         states = None if include_removed else LIVE
         return self.records.list("target", states=states)
 
@@ -91,7 +92,6 @@ class Targets:
         Raises:
             NotFound / AmbiguousReference: none or several match.
         """
-        self.ensure_local()
         found = [r for r in self.records.find("target", ref) if r.state in LIVE]
         return only(found, "target", ref, "overmind targets")
 
@@ -134,7 +134,6 @@ class Targets:
                 raise UsageError(f"target {rec.data.name} is {rec.state} and takes no new "
                                  f"task; `overmind targets enable {rec.data.name}` or pin "
                                  "another")
-        self.ensure_local()
         return self.records.atomic(lambda: self._claim_now(task, pinned))
 
     def release(self, task: str) -> Record | None:

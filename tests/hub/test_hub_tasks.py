@@ -10,8 +10,10 @@ merge queue with the project's tests. Nothing is left on the hub afterwards.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import subprocess
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -100,6 +102,24 @@ def _main_file(repo: Path, path: str) -> str:
                           capture_output=True, text=True).stdout
 
 
+@contextlib.asynccontextmanager
+async def hub_engine(repo: Path, directory: Path, hub: Hub, local: bool = True
+                     ) -> AsyncIterator[Engine]:
+    """A started engine on ``repo`` with scripted model ``directory`` and hub target
+    "hub" (``USER``'s named servers, capacity 1, no doctor); ``local``: whether this
+    machine takes tasks too. Closed afterwards."""
+    engine = Engine(repo, Settings(mode="local"),
+                    provider_env={"OVERMIND_MODEL": f"scripted:{directory}"})
+    await engine.start()
+    try:
+        if not local:
+            await engine.target_action("local", "disable")
+        await engine.target_add("hub", hub.url, USER, capacity=1, doctor=False)
+        yield engine
+    finally:
+        await engine.close()
+
+
 def slow_project(tmp_path: Path) -> tuple[Path, Path]:
     """A project and scripts whose one task's agent thinks for 120 s (busy when its
     server dies or its objective is cancelled)."""
@@ -119,19 +139,12 @@ def test_cancelling_an_objective_stops_its_remote_agent_and_removes_the_server(
     repo, directory = slow_project(tmp_path)
 
     async def session() -> tuple[dict[str, Any], list[int]]:
-        engine = Engine(repo, Settings(mode="local"),
-                        provider_env={"OVERMIND_MODEL": f"scripted:{directory}"})
-        await engine.start()
-        try:
-            await engine.target_action("local", "disable")
-            await engine.target_add("hub", named_hub.url, USER, capacity=1, doctor=False)
+        async with hub_engine(repo, directory, named_hub, local=False) as engine:
             made = await engine.prompt("Document add().")
             agents = server_tree(await until_remote_agent(engine, made["id"]))
             await engine.cancel_objective(made["id"])
             await engine.wait_objective(made["id"], timeout_s=60)
             return await task_ended(engine, made["id"]), agents
-        finally:
-            await engine.close()
     done, agents = asyncio.run(session())
     assert done["state"] == "cancelled" and done["tasks"][0]["state"] == "cancelled"
     assert named_hub.api("GET", f"users/{USER}").json().get("servers") == {}
@@ -145,12 +158,7 @@ def test_a_named_server_killed_mid_task_fails_the_task_with_a_question_and_leave
     repo, directory = slow_project(tmp_path)
 
     async def session() -> tuple[dict[str, Any], list[int]]:
-        engine = Engine(repo, Settings(mode="local"),
-                        provider_env={"OVERMIND_MODEL": f"scripted:{directory}"})
-        await engine.start()
-        try:
-            await engine.target_action("local", "disable")
-            await engine.target_add("hub", named_hub.url, USER, capacity=1, doctor=False)
+        async with hub_engine(repo, directory, named_hub, local=False) as engine:
             made = await engine.prompt("Document add().")
             server = await until_remote_agent(engine, made["id"])
             agents = server_tree(server)
@@ -161,8 +169,6 @@ def test_a_named_server_killed_mid_task_fails_the_task_with_a_question_and_leave
             await engine.answer(question.id, "stop")
             done = await engine.wait_objective(made["id"], timeout_s=120, or_question=True)
             return {"question": question.text, "done": done}, agents
-        finally:
-            await engine.close()
     found, agents = asyncio.run(session())
     assert "lost its named server" in found["question"] and "hub" in found["question"]
     task = found["done"]["tasks"][0]
@@ -335,11 +341,7 @@ def test_a_new_named_server_leaves_the_agents_of_the_others_running(
     repo, directory = slow_project(tmp_path)
 
     async def session() -> tuple[str, str, bool]:
-        engine = Engine(repo, Settings(mode="local"),
-                        provider_env={"OVERMIND_MODEL": f"scripted:{directory}"})
-        await engine.start()
-        try:
-            await engine.target_add("hub", named_hub.url, USER, capacity=1, doctor=False)
+        async with hub_engine(repo, directory, named_hub) as engine:
             made = await engine.prompt("Document add().")
             await until_remote_agent(engine, made["id"])
             (run,) = engine.hub_runner.runs.values()
@@ -348,8 +350,6 @@ def test_a_new_named_server_leaves_the_agents_of_the_others_running(
             await engine.cancel_objective(made["id"])
             ok = all(c["ok"] for c in doctor["checks"])
             return mission["status"], doctor["checks"][4]["detail"], ok
-        finally:
-            await engine.close()
     status, started, ok = asyncio.run(session())
     assert ok and "ready in" in started
     assert status == "running"
@@ -362,18 +362,12 @@ def test_stopping_a_remote_agents_host_mission_stops_it_there(
     repo, directory = slow_project(tmp_path)
 
     async def session() -> tuple[Mission, dict[str, Any], list[int]]:
-        engine = Engine(repo, Settings(mode="local"),
-                        provider_env={"OVERMIND_MODEL": f"scripted:{directory}"})
-        await engine.start()
-        try:
-            await engine.target_add("hub", named_hub.url, USER, capacity=1, doctor=False)
+        async with hub_engine(repo, directory, named_hub) as engine:
             made = await engine.prompt("Document add().")
             agents = server_tree(await until_remote_agent(engine, made["id"]))
             (host_mission,) = engine.hub_runner.runs
             stopped = await engine.stop(host_mission)  # `overmind stop` on the host
             return stopped, await task_ended(engine, made["id"]), agents
-        finally:
-            await engine.close()
     stopped, found, agents = asyncio.run(session())
     assert stopped.status is MissionStatus.KILLED and stopped.exit.stopped
     assert found["tasks"][0]["state"] in ("failed", "cancelled")
